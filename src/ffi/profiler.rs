@@ -1,0 +1,1 @@
+//! C boundary for the profiler part.
