@@ -1,7 +1,8 @@
 # frozen_string_literal: true
 
 # Ruby binding of libwtfperf (profiler, analysis cache, parallel scan and
-# incremental analyze) over its C ABI, through the `ffi` gem.
+# incremental analyze, benchmark suite) over its C ABI, through the `ffi` gem.
+# See README.md.
 module Wtfperf
 end
 
@@ -11,3 +12,7 @@ require_relative "wtfperf/native"
 require_relative "wtfperf/core"
 require_relative "wtfperf/handle"
 require_relative "wtfperf/bridge"
+require_relative "wtfperf/profiler"
+# require_relative "wtfperf/cache"   (lands with the cache C API)
+# require_relative "wtfperf/scan"    (lands with the scan C API)
+# require_relative "wtfperf/bench"   (lands with the bench C API)

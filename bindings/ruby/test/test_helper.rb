@@ -3,6 +3,7 @@
 require "minitest/autorun"
 require "tmpdir"
 require "fileutils"
+require "shellwords"
 require "wtfperf"
 
 module WtfperfTestHelpers

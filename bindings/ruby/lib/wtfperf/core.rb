@@ -41,6 +41,23 @@ module Wtfperf
       bytes&.force_encoding(Encoding::UTF_8)
     end
 
+    # Sets the fields of an options struct (from its `_default()` function)
+    # from keyword arguments named like the C fields. Unknown names raise
+    # ArgumentError; `skip` lists fields the caller sets itself.
+    def set_fields(struct, opts, what, skip: [])
+      known = struct.members - skip
+      opts.each do |key, value|
+        name = key.to_sym
+        unless known.include?(name) || skip.include?(name)
+          raise ArgumentError, "unknown #{what} option #{key.inspect} (known: #{known.join(', ')})"
+        end
+        next if skip.include?(name)
+
+        struct[name] = value
+      end
+      struct
+    end
+
     # A NUL-terminated C string for a path or name (any non-NUL bytes).
     def c_string(value, what = "string")
       str = value.respond_to?(:to_path) ? value.to_path : value

@@ -1,0 +1,258 @@
+# frozen_string_literal: true
+
+require "json"
+
+module Wtfperf
+  module Native
+    # struct wtfperf_profiler_options (field order of include/wtfperf.h)
+    class ProfilerOptions < FFI::Struct
+      layout :sample_interval_s, :double,
+             :trace_memory, :bool,
+             :include_children, :bool,
+             :max_samples, :size_t,
+             :max_scope_events, :size_t
+    end
+
+    # struct wtfperf_sample
+    class Sample < FFI::Struct
+      layout :t_s, :double,
+             :rss_bytes, :uint64,
+             :cpu_percent, :double,
+             :heap_bytes, :uint64
+    end
+
+    attach_function :wtfperf_profiler_options_default, [], ProfilerOptions.by_value
+    attach_function :wtfperf_profiler_new, [ProfilerOptions.by_ref, :pointer], :status
+    attach_function :wtfperf_profiler_start, [:pointer], :status
+    attach_function :wtfperf_profiler_stop, [:pointer, :pointer], :status, blocking: true
+    attach_function :wtfperf_profiler_is_running, [:pointer], :bool
+    attach_function :wtfperf_profiler_sample_now, [:pointer, Sample.by_ref], :status
+    attach_function :wtfperf_profiler_scope_enter, [:pointer, :pointer, :pointer], :status
+    attach_function :wtfperf_profiler_scope_exit, [:pointer, :uint64], :status
+    attach_function :wtfperf_profiler_free, [:pointer], :void, blocking: true
+    attach_function :wtfperf_profile_duration_s, [:pointer], :double
+    attach_function :wtfperf_profile_peak_memory_mb, [:pointer], :double
+    attach_function :wtfperf_profile_avg_memory_mb, [:pointer], :double
+    attach_function :wtfperf_profile_avg_cpu_percent, [:pointer], :double
+    attach_function :wtfperf_profile_cpu_time_s, [:pointer], :double
+    attach_function :wtfperf_profile_peak_is_exact, [:pointer], :bool
+    attach_function :wtfperf_profile_sample_count, [:pointer], :size_t
+    attach_function :wtfperf_profile_sample, [:pointer, :size_t, Sample.by_ref], :status
+    attach_function :wtfperf_profile_to_json, [:pointer, Buf.by_ref], :status
+    attach_function :wtfperf_profile_to_chrome_trace, [:pointer, Buf.by_ref], :status
+    attach_function :wtfperf_profile_free, [:pointer], :void
+    attach_function :wtfperf_profile_manager_new, [:pointer], :status
+    attach_function :wtfperf_profile_manager_add, [:pointer, :pointer, :pointer], :status
+    attach_function :wtfperf_profile_manager_summary_json, [:pointer, Buf.by_ref], :status
+    attach_function :wtfperf_profile_manager_free, [:pointer], :void
+  end
+
+  # One point of a profile's timeline: seconds since start, RSS bytes, CPU
+  # percent of one core since the previous sample, heap bytes (0 where unknown).
+  Sample = Struct.new(:t_s, :rss_bytes, :cpu_percent, :heap_bytes) do
+    def self.from_native(native)
+      new(native[:t_s], native[:rss_bytes], native[:cpu_percent], native[:heap_bytes])
+    end
+
+    def rss_mb
+      rss_bytes / 1_048_576.0
+    end
+  end
+
+  # Samples RSS, CPU and heap on a native thread between #start and #stop,
+  # and times named scopes (#scope). May be shared between threads.
+  #
+  #   profiler = Wtfperf::Profiler.new(sample_interval_s: 0.05)
+  #   profiler.start
+  #   profiler.scope("parse") { parse_everything }
+  #   profile = profiler.stop   # => Wtfperf::Profile
+  #
+  # Options are the fields of wtfperf_profiler_options: sample_interval_s
+  # (default 0.1), trace_memory, include_children, max_samples, max_scope_events.
+  class Profiler < Handle
+    # Profiles the block with a fresh profiler; returns the Profile (the
+    # block's value is dropped: use Profiler#start/#stop to keep both).
+    def self.profile(**options)
+      profiler = new(**options)
+      begin
+        profiler.start
+        begin
+          yield
+        ensure
+          profile = profiler.stop if profiler.running?
+        end
+        profile
+      ensure
+        profiler.close
+      end
+    end
+
+    def initialize(**options)
+      native_options = Core.set_fields(Native.wtfperf_profiler_options_default, options, "profiler")
+      out = FFI::MemoryPointer.new(:pointer)
+      Core.check!(Native.wtfperf_profiler_new(native_options, out))
+      super(out.read_pointer, :wtfperf_profiler_free)
+    end
+
+    # Starts sampling (WTFPERF_ERR_STATE, i.e. Wtfperf::StateError, when running).
+    # With a block: runs it, stops, and returns the Profile.
+    def start
+      with_handle { |ptr| Core.check!(Native.wtfperf_profiler_start(ptr)) }
+      return self unless block_given?
+
+      begin
+        yield
+      ensure
+        profile = stop if running?
+      end
+      profile
+    end
+
+    # Stops sampling and returns the finished Profile.
+    def stop
+      out = FFI::MemoryPointer.new(:pointer)
+      with_handle { |ptr| Core.check!(Native.wtfperf_profiler_stop(ptr, out)) }
+      Profile.new(out.read_pointer)
+    end
+
+    def running?
+      with_handle { |ptr| Native.wtfperf_profiler_is_running(ptr) }
+    end
+
+    # Takes a sample now and returns it (a Wtfperf::Sample).
+    def sample_now
+      sample = Native::Sample.new
+      with_handle { |ptr| Core.check!(Native.wtfperf_profiler_sample_now(ptr, sample)) }
+      Sample.from_native(sample)
+    end
+
+    # Times the block as a scope named `name` (scopes nest; any thread);
+    # returns the block's value.
+    def scope(name)
+      token = enter_scope(name)
+      begin
+        yield
+      ensure
+        exit_scope(token)
+      end
+    end
+
+    # Enters a scope without a block; pass the token to #exit_scope.
+    def enter_scope(name)
+      out = FFI::MemoryPointer.new(:uint64)
+      with_handle { |ptr| Core.check!(Native.wtfperf_profiler_scope_enter(ptr, Core.c_string(name.to_s, "scope name"), out)) }
+      out.read(:uint64)
+    end
+
+    def exit_scope(token)
+      with_handle { |ptr| Core.check!(Native.wtfperf_profiler_scope_exit(ptr, token)) }
+      nil
+    end
+  end
+
+  # A finished profile (immutable). Its figures are read from the native
+  # profile; #close frees it (a finalizer does too, as a backstop).
+  class Profile < Handle
+    def initialize(pointer)
+      super(pointer, :wtfperf_profile_free)
+    end
+
+    # Wall-clock seconds from start to stop.
+    def duration_s
+      figure(:wtfperf_profile_duration_s)
+    end
+    alias duration duration_s
+
+    # Peak RSS in MB (2^20 bytes); exact when #peak_exact?.
+    def peak_memory_mb
+      figure(:wtfperf_profile_peak_memory_mb)
+    end
+
+    def avg_memory_mb
+      figure(:wtfperf_profile_avg_memory_mb)
+    end
+
+    # CPU time over wall time, percent of one core.
+    def avg_cpu_percent
+      figure(:wtfperf_profile_avg_cpu_percent)
+    end
+
+    # CPU seconds (user + system) used in the window.
+    def cpu_time_s
+      figure(:wtfperf_profile_cpu_time_s)
+    end
+
+    def peak_exact?
+      figure(:wtfperf_profile_peak_is_exact)
+    end
+
+    def sample_count
+      figure(:wtfperf_profile_sample_count)
+    end
+
+    # The timeline as an Array of Wtfperf::Sample.
+    def samples
+      with_handle do |ptr|
+        sample = Native::Sample.new
+        Array.new(Native.wtfperf_profile_sample_count(ptr)) do |i|
+          Core.check!(Native.wtfperf_profile_sample(ptr, i, sample))
+          Sample.from_native(sample)
+        end
+      end
+    end
+    alias memory_timeline samples
+
+    # The profile as JSON text (schema wtfperf.profile).
+    def to_json(*_args)
+      with_handle { |ptr| Core.buf_string { |buf| Native.wtfperf_profile_to_json(ptr, buf) } }
+    end
+
+    # The profile as a Hash (parsed #to_json).
+    def to_h
+      JSON.parse(to_json)
+    end
+
+    # Trace Event JSON for Perfetto / chrome://tracing.
+    def to_chrome_trace
+      with_handle { |ptr| Core.buf_string { |buf| Native.wtfperf_profile_to_chrome_trace(ptr, buf) } }
+    end
+
+    private
+
+    def figure(function)
+      with_handle { |ptr| Native.public_send(function, ptr) }
+    end
+  end
+
+  # Named runs and their summary (min / median / max / mean per name).
+  class ProfileManager < Handle
+    def initialize
+      out = FFI::MemoryPointer.new(:pointer)
+      Core.check!(Native.wtfperf_profile_manager_new(out))
+      super(out.read_pointer, :wtfperf_profile_manager_free)
+    end
+
+    # Records the figures of `profile` (a Wtfperf::Profile) as a run named `name`.
+    def add(name, profile)
+      raise TypeError, "profile must be a Wtfperf::Profile, got #{profile.class}" unless profile.is_a?(Profile)
+
+      with_handle do |ptr|
+        profile.send(:with_handle) do |profile_ptr|
+          Core.check!(Native.wtfperf_profile_manager_add(ptr, Core.c_string(name.to_s, "run name"), profile_ptr))
+        end
+      end
+      self
+    end
+    alias add_profile add
+
+    # The summary as JSON text (schema wtfperf.profile_summary).
+    def summary_json
+      with_handle { |ptr| Core.buf_string { |buf| Native.wtfperf_profile_manager_summary_json(ptr, buf) } }
+    end
+
+    # The summary as a Hash.
+    def summary
+      JSON.parse(summary_json)
+    end
+  end
+end
