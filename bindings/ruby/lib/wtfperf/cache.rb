@@ -9,7 +9,10 @@ module Wtfperf
       layout :dir, :pointer,
              :memory_max_entries, :size_t,
              :memory_ttl_s, :double,
-             :persistent_ttl_s, :double
+             :persistent_ttl_s, :double,
+             :memory_max_bytes, :uint64,
+             :persistent_max_bytes, :uint64,
+             :root, :pointer
     end
 
     # struct wtfperf_entry_options
@@ -29,7 +32,22 @@ module Wtfperf
              :memory_entries, :uint64,
              :persistent_entries, :uint64,
              :invalidations, :uint64,
-             :hit_rate, :double
+             :hit_rate, :double,
+             :memory_bytes, :uint64,
+             :persistent_bytes, :uint64,
+             :sets, :uint64,
+             :invalidations_file_changed, :uint64,
+             :invalidations_dependency_changed, :uint64,
+             :invalidations_expired, :uint64,
+             :invalidations_evicted, :uint64,
+             :invalidations_explicit, :uint64,
+             :total_hits, :uint64,
+             :total_misses, :uint64,
+             :total_sets, :uint64,
+             :total_invalidations, :uint64,
+             :total_hit_rate, :double,
+             :analysis_entries, :uint64,
+             :recovered, :bool
     end
 
     callback :wtfperf_path_cb, [:pointer, :pointer], :void
@@ -40,6 +58,9 @@ module Wtfperf
     attach_function :wtfperf_cache_close, [:pointer], :void, blocking: true
     attach_function :wtfperf_cache_set, [:pointer, :pointer, :size_t, :pointer, :size_t, EntryOptions.by_ref],
                     :status, blocking: true
+    attach_function :wtfperf_cache_set_many, [:pointer, :pointer, :pointer, :pointer, :pointer, :pointer, :size_t],
+                    :status, blocking: true
+    attach_function :wtfperf_cache_explain_miss, [:pointer, :pointer, :size_t, Buf.by_ref], :status
     attach_function :wtfperf_cache_get, [:pointer, :pointer, :size_t, Buf.by_ref], :status, blocking: true
     attach_function :wtfperf_cache_invalidate, [:pointer, :pointer, :size_t], :status, blocking: true
     attach_function :wtfperf_cache_invalidate_file, [:pointer, :pointer, :pointer], :status, blocking: true
@@ -72,10 +93,15 @@ module Wtfperf
   #     cache.get("lint:a.rb")   # => "[]", or nil once a.rb changed
   #   end
   class Cache < Handle
+    STRING_OPTIONS = %i[dir root].freeze
+    private_constant :STRING_OPTIONS
+
     # Opens a cache. Options are the fields of wtfperf_cache_options: dir
-    # (nil: memory only), memory_max_entries, memory_ttl_s, persistent_ttl_s
-    # (and any later fields of the header). With a block, yields the cache,
-    # closes it afterwards and returns the block's value.
+    # (nil: memory only), memory_max_entries (1000), memory_ttl_s (3600),
+    # persistent_ttl_s (86400), memory_max_bytes, persistent_max_bytes (0:
+    # no bound), root (paths inside it are stored relative to it). With a
+    # block, yields the cache, closes it afterwards and returns the block's
+    # value.
     def self.open(**options)
       cache = new(**options)
       return cache unless block_given?
@@ -89,9 +115,11 @@ module Wtfperf
 
     def initialize(**options)
       native_options = Native.wtfperf_cache_options_default
-      Core.set_fields(native_options, options, "cache", skip: [:dir])
-      dir = Core.opt_c_string(options[:dir], "dir")
-      native_options[:dir] = dir if dir
+      Core.set_fields(native_options, options, "cache", skip: STRING_OPTIONS)
+      _keepalive = STRING_OPTIONS.filter_map do |field|
+        str = Core.opt_c_string(options[field], field.to_s)
+        native_options[field] = str if str
+      end
       out = FFI::MemoryPointer.new(:pointer)
       Core.check!(Native.wtfperf_cache_open(native_options, out))
       super(out.read_pointer, :wtfperf_cache_close)
@@ -104,17 +132,60 @@ module Wtfperf
     def set(key, value, file_path: nil, deps: nil, ttl_s: nil)
       key_ptr, key_len = Core.bytes_ptr(Core.bytes(key, "key"))
       value_ptr, value_len = Core.bytes_ptr(Core.bytes(value, "value"))
-      entry = Native.wtfperf_entry_options_default
-      file = Core.opt_c_string(file_path, "file_path")
-      entry[:file_path] = file if file
-      deps_array, deps_len, _keepalive = Core.c_string_array(deps, "deps")
-      entry[:deps] = deps_array if deps_array
-      entry[:deps_len] = deps_len
-      entry[:ttl_s] = Float(ttl_s) unless ttl_s.nil?
+      entry, _keepalive = entry_options(file_path, deps, ttl_s)
       with_handle do |ptr|
         Core.check!(Native.wtfperf_cache_set(ptr, key_ptr, key_len, value_ptr, value_len, entry))
       end
       self
+    end
+
+    # Stores many entries in one transaction (all or nothing); much faster
+    # than #set in a loop. `entries` is a Hash { key => value } or an Array
+    # of [key, value] or [key, value, { file_path:, deps:, ttl_s: }].
+    def set_many(entries)
+      rows = entries.map do |key, value, opts|
+        opts ||= {}
+        unknown = opts.keys - %i[file_path deps ttl_s]
+        raise ArgumentError, "unknown entry option(s) #{unknown.join(', ')}" unless unknown.empty?
+
+        [Core.bytes(key, "key"), Core.bytes(value, "value"), opts]
+      end
+      return self if rows.empty?
+
+      keepalive = []
+      arrays = [0, 1].map do |col|
+        pointers = FFI::MemoryPointer.new(:pointer, rows.size)
+        lengths = FFI::MemoryPointer.new(:size_t, rows.size)
+        rows.each_with_index do |row, i|
+          ptr, len = Core.bytes_ptr(row[col])
+          keepalive << ptr
+          pointers.put_pointer(i * FFI::Pointer.size, ptr)
+          lengths.put(:size_t, i * FFI.type_size(:size_t), len)
+        end
+        [pointers, lengths]
+      end
+      options = FFI::MemoryPointer.new(:pointer, rows.size)
+      rows.each_with_index do |(_key, _value, opts), i|
+        next if opts.empty?
+
+        entry, keep = entry_options(opts[:file_path], opts[:deps], opts[:ttl_s])
+        keepalive << entry << keep
+        options.put_pointer(i * FFI::Pointer.size, entry.to_ptr)
+      end
+      (keys, key_lens), (values, value_lens) = arrays
+      with_handle do |ptr|
+        Core.check!(Native.wtfperf_cache_set_many(ptr, keys, key_lens, values, value_lens, options, rows.size))
+      end
+      self
+    end
+
+    # Why the last lookups of `key` missed, as a Hash (last_reason, misses,
+    # stored_in_memory, stored_in_persistent).
+    def explain_miss(key)
+      key_ptr, key_len = Core.bytes_ptr(Core.bytes(key, "key"))
+      JSON.parse(with_handle do |ptr|
+        Core.buf_string { |buf| Native.wtfperf_cache_explain_miss(ptr, key_ptr, key_len, buf) }
+      end)
     end
 
     # The value stored under `key` (a binary String), or nil when the cache
@@ -135,7 +206,7 @@ module Wtfperf
       set(key, value)
     end
 
-    # Removes the entry of `key` (if any).
+    # Removes the entry of `key` (whether or not it existed).
     def invalidate(key)
       key_ptr, key_len = Core.bytes_ptr(Core.bytes(key, "key"))
       with_handle { |ptr| Core.check!(Native.wtfperf_cache_invalidate(ptr, key_ptr, key_len)) }
@@ -152,9 +223,11 @@ module Wtfperf
       out.read(:size_t)
     end
 
-    # Which of `paths` changed since entries were bound to them (content
-    # differs, or the file is gone). Returns the changed paths, in the order
-    # the library reports them; with a block, also yields each one.
+    # Which of `paths` changed since they were last recorded (by a previous
+    # call, or else by the entries bound to or depending on them); a path
+    # never recorded counts as changed when it exists. Records the current
+    # state for the next call. Returns the changed paths as given; with a
+    # block, also yields each one (after the native call).
     def check_file_changes(paths)
       array, count, _keepalive = Core.c_string_array(paths, "paths")
       changed = []
@@ -182,9 +255,10 @@ module Wtfperf
       self
     end
 
-    # The counters (a Wtfperf::CacheStats: memory_hits, memory_misses,
-    # persistent_hits, persistent_misses, memory_entries, persistent_entries,
-    # invalidations, hit_rate, ...).
+    # The counters (a Wtfperf::CacheStats with the fields of
+    # wtfperf_cache_statistics: memory_hits, memory_misses, persistent_hits,
+    # persistent_misses, memory_entries, persistent_entries, invalidations,
+    # hit_rate, memory_bytes, ..., total_hit_rate, analysis_entries, recovered).
     def stats
       native = Native::CacheStatistics.new
       with_handle { |ptr| Core.check!(Native.wtfperf_cache_stats(ptr, native)) }
@@ -199,6 +273,20 @@ module Wtfperf
     # #stats_json parsed into a Hash.
     def stats_hash
       JSON.parse(stats_json)
+    end
+  
+    private
+
+    # A wtfperf_entry_options and what must stay alive while it is used.
+    def entry_options(file_path, deps, ttl_s)
+      entry = Native.wtfperf_entry_options_default
+      file = Core.opt_c_string(file_path, "file_path")
+      entry[:file_path] = file if file
+      deps_array, deps_len, keepalive = Core.c_string_array(deps, "deps")
+      entry[:deps] = deps_array if deps_array
+      entry[:deps_len] = deps_len
+      entry[:ttl_s] = Float(ttl_s) unless ttl_s.nil?
+      [entry, [file, keepalive]]
     end
   end
 end
