@@ -8,6 +8,7 @@
 //! files never reach the host's analyzer again. How the pipeline is built is
 //! described in `engine.rs`.
 
+pub mod analyze;
 mod engine;
 mod filter;
 pub mod language;
@@ -17,6 +18,9 @@ mod scanner;
 mod summary;
 mod walk;
 
+pub use analyze::{
+    AnalyzeHost, ParallelAnalyzeHost, STORE_BATCH, Verdict, analyze, analyze_parallel,
+};
 pub use language::Language;
 pub use options::{DEFAULT_MAX_FILE_SIZE, MAX_THREADS, ScanOptions};
 pub use read::content_hash;
