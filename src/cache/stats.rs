@@ -320,6 +320,33 @@ impl MissLog {
     }
 }
 
+fn totals_json(t: &Totals) -> serde_json::Value {
+    let mut v = serde_json::to_value(t).unwrap_or_default();
+    if let Some(map) = v.as_object_mut() {
+        map.insert("hits".into(), t.hits().into());
+        map.insert("misses".into(), t.misses().into());
+        map.insert("lookups".into(), t.lookups().into());
+        map.insert("hit_rate".into(), t.hit_rate().into());
+        map.insert("invalidations".into(), t.invalidations().into());
+    }
+    v
+}
+
+/// The statistics as JSON text (see `wtfperf_cache_stats_json`).
+pub fn to_json(s: &Stats) -> String {
+    serde_json::json!({
+        "handle": totals_json(&s.handle),
+        "total": totals_json(&s.total),
+        "memory_entries": s.memory_entries,
+        "memory_bytes": s.memory_bytes,
+        "persistent_entries": s.persistent_entries,
+        "persistent_bytes": s.persistent_bytes,
+        "analysis_entries": s.analysis_entries,
+        "recovered": s.recovered,
+    })
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
