@@ -48,7 +48,7 @@ class TestLayout < Minitest::Test
     skip "no C compiler" unless cc
     dir = tmpdir
     lines = structs.flat_map do |c_name, klass|
-      [%(printf("#{c_name} size %zu\\n", sizeof(#{c_name}));)] +
+      [%(printf("#{c_name} sizeof() %zu\\n", sizeof(#{c_name}));)] +
         klass.members.map { |f| %(printf("#{c_name} #{f} %zu\\n", offsetof(#{c_name}, #{f}));) }
     end
     File.write(File.join(dir, "layout.c"), <<~C)
@@ -67,7 +67,7 @@ class TestLayout < Minitest::Test
     assert status.success?
     c_layout = out.lines.to_h { |l| k1, k2, v = l.split; ["#{k1} #{k2}", Integer(v)] }
     structs.each do |c_name, klass|
-      assert_equal c_layout["#{c_name} size"], klass.size, "sizeof(#{c_name})"
+      assert_equal c_layout["#{c_name} sizeof()"], klass.size, "sizeof(#{c_name})"
       klass.members.each do |f|
         assert_equal c_layout["#{c_name} #{f}"], klass.offset_of(f), "offsetof(#{c_name}, #{f})"
       end

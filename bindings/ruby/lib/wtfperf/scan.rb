@@ -132,7 +132,7 @@ module Wtfperf
   module ScanSupport
     module_function
 
-    STOP = 1
+    STOP = 1 # what on_file returns to stop a scan (any nonzero)
 
     # A filled wtfperf_scan_options from keyword options (field names of
     # the header; include_globs / exclude_globs as Arrays of Strings).
@@ -254,7 +254,7 @@ module Wtfperf
         analyze_fn = proc do |_userdata, file, sink|
           reply = br.emit(:analyze, ScannedFile.from_native(file))
           if reply.equal?(Bridge::STOP)
-            ScanSupport::STOP
+            Status::ABORTED # stops the whole run
           elsif reply.nil? || reply == false
             1
           else
