@@ -86,6 +86,21 @@
 #define MEMORY_TRACES 10
 
 /**
+ * New results are committed every this many records (and at the end).
+ */
+#define STORE_BATCH 256
+
+/**
+ * 10 MiB, the default `max_file_size`.
+ */
+#define DEFAULT_MAX_FILE_SIZE ((10 * 1024) * 1024)
+
+/**
+ * The largest `threads` accepted.
+ */
+#define MAX_THREADS 1024
+
+/**
  * An analysis cache: an in-memory LRU tier (16 shards) over an optional
  * persistent SQLite tier in `dir`.
  *
@@ -420,6 +435,193 @@ typedef struct wtfperf_sample {
      */
     uint64_t heap_bytes;
 } wtfperf_sample;
+
+/**
+ * Options of `wtfperf_scan` and `wtfperf_analyze`; get the defaults from
+ * `wtfperf_scan_options_default()` and change what you need. NULL options
+ * mean the defaults.
+ */
+typedef struct wtfperf_scan_options {
+    /**
+     * Worker threads; 0 = one per core.
+     */
+    size_t threads;
+    /**
+     * Files each worker may have in flight toward the host (the pipeline
+     * holds at most threads * chunk_size files). Default 64; 0 is invalid.
+     */
+    size_t chunk_size;
+    /**
+     * Larger files are not read: counted in files_skipped and reported to
+     * on_error with WTFPERF_ERR_INVALID and a message starting "skipped:".
+     * Default 10 MiB.
+     */
+    uint64_t max_file_size;
+    /**
+     * Read and hash files (default true). false: only stat; content is NULL
+     * and content_hash all zero. analyze reads what it must hash anyway.
+     */
+    bool include_content;
+    /**
+     * Follow symbolic links (default false); a loop is reported to on_error.
+     */
+    bool follow_links;
+    /**
+     * Honour .gitignore, .ignore, .git/info/exclude, the global git excludes
+     * and those of parent directories, and skip .git (default true).
+     */
+    bool respect_ignore_files;
+    /**
+     * Include hidden (dot) files and directories (default false).
+     */
+    bool include_hidden;
+    /**
+     * Only files matching one of these UTF-8 globs (none: all files). A glob
+     * without '/' matches a file name at any depth ("*.rs"); one with '/'
+     * matches the path relative to the root ("src/lib.rs"); "**" crosses directories.
+     */
+    const char *const *include_globs;
+    size_t include_globs_len;
+    /**
+     * Files and directories matching one of these are left out (a matching
+     * directory is not entered; a trailing '/' matches directories only).
+     */
+    const char *const *exclude_globs;
+    size_t exclude_globs_len;
+    /**
+     * Call back on worker threads, concurrently (C/C++/Go hosts whose
+     * callbacks are thread-safe). Default false: every callback runs on the
+     * calling thread, one at a time.
+     */
+    bool callbacks_parallel;
+    /**
+     * Deliver files in path order, deterministically (default false).
+     */
+    bool sorted;
+    /**
+     * Deepest level entered: 1 = only the root's own entries; 0 = no limit.
+     */
+    size_t max_depth;
+    /**
+     * Do not cross into other file systems (default false).
+     */
+    bool same_file_system;
+} wtfperf_scan_options;
+
+/**
+ * One file handed to a callback. Every pointer is valid only during the
+ * callback.
+ */
+typedef struct wtfperf_file {
+    /**
+     * The root joined with rel_path (bytes as on disk, maybe not UTF-8).
+     */
+    const char *path;
+    /**
+     * The path relative to the root ('/'-separated).
+     */
+    const char *rel_path;
+    uint64_t size;
+    /**
+     * Modification time in nanoseconds since the Unix epoch.
+     */
+    int64_t mtime_ns;
+    /**
+     * XXH3-128 of the content, canonical byte order (as `xxhsum -H2`
+     * prints it); all zero when the content was not read.
+     */
+    uint8_t content_hash[16];
+    /**
+     * The content (NULL when not read, e.g. include_content = false or a
+     * result answered from the cache).
+     */
+    const uint8_t *content;
+    size_t content_len;
+    /**
+     * Language identifier such as "rust" or "python" (static), or NULL.
+     */
+    const char *language;
+    /**
+     * Inode number.
+     */
+    uint64_t inode;
+} wtfperf_file;
+
+/**
+ * Called for each file; return nonzero to stop the scan (which then
+ * returns WTFPERF_ABORTED).
+ */
+typedef int32_t (*wtfperf_file_cb)(void *userdata, const struct wtfperf_file *file);
+
+/**
+ * Called for each problem: path (NULL when unknown), a status
+ * (WTFPERF_ERR_IO for I/O errors, dangling links and link loops,
+ * WTFPERF_ERR_INVALID for a file over max_file_size or a malformed ignore
+ * file, WTFPERF_ERR_CALLBACK for a failed analysis) and a message. Strings
+ * are valid only during the call.
+ */
+typedef void (*wtfperf_error_cb)(void *userdata,
+                                 const char *path,
+                                 wtfperf_status code,
+                                 const char *message);
+
+/**
+ * A progress report: at most ~10 a second, plus a final one.
+ */
+typedef struct wtfperf_progress {
+    /**
+     * Files finished (delivered, skipped or failed).
+     */
+    uint64_t files_done;
+    /**
+     * Files the walk found; 0 while the walk is still going.
+     */
+    uint64_t files_total;
+    uint64_t bytes_done;
+} wtfperf_progress;
+
+/**
+ * Called with progress, at most ~10 times a second and once at the end.
+ */
+typedef void (*wtfperf_progress_cb)(void *userdata, const struct wtfperf_progress *progress);
+
+/**
+ * The callbacks of `wtfperf_scan`; each may be NULL.
+ */
+typedef struct wtfperf_scan_callbacks {
+    wtfperf_file_cb on_file;
+    wtfperf_error_cb on_error;
+    wtfperf_progress_cb on_progress;
+    void *userdata;
+} wtfperf_scan_callbacks;
+
+/**
+ * What a scan or analyze run did.
+ */
+typedef struct wtfperf_scan_summary {
+    /**
+     * Regular files met by the walk after the filters.
+     */
+    uint64_t files_seen;
+    /**
+     * Files handed over (analyze: results delivered, computed or cached).
+     */
+    uint64_t files_scanned;
+    /**
+     * Files over max_file_size.
+     */
+    uint64_t files_skipped;
+    /**
+     * Error reports (each also went to on_error).
+     */
+    uint64_t errors;
+    uint64_t bytes_read;
+    /**
+     * Files answered from the cache (analyze).
+     */
+    uint64_t cache_hits;
+    double duration_s;
+} wtfperf_scan_summary;
 
 /**
  * Success.
@@ -1036,6 +1238,43 @@ wtfperf_status wtfperf_profile_manager_summary_json(const struct wtfperf_profile
  * `manager` is NULL or a live manager no other thread is using.
  */
 void wtfperf_profile_manager_free(struct wtfperf_profile_manager *manager);
+
+/**
+ * The default scan options: threads = 0 (all cores), chunk_size = 64,
+ * max_file_size = 10 MiB, include_content = true, follow_links = false,
+ * respect_ignore_files = true, include_hidden = false, no globs,
+ * callbacks_parallel = false, sorted = false, max_depth = 0 (no limit),
+ * same_file_system = false.
+ */
+struct wtfperf_scan_options wtfperf_scan_options_default(void);
+
+/**
+ * Walks `root` (gitignore-aware, in parallel), reads and hashes every file
+ * on worker threads, and calls `callbacks->on_file` for each.
+ *
+ * `root`: NUL-terminated path (any bytes), a directory or a file.
+ * `opts`: NULL for the defaults. `callbacks`: NULL or a struct whose members
+ * may each be NULL. `out`: NULL or where the summary is written (also on
+ * WTFPERF_ABORTED).
+ *
+ * By default every callback runs on the calling thread, one at a time (safe
+ * for hosts with a GIL or an event loop); with `callbacks_parallel` they run
+ * on worker threads, concurrently (then with `sorted`, on the calling thread
+ * in order). A file that cannot be read, a dangling link or a link loop goes
+ * to `on_error` and is counted; the scan goes on. Pointers handed to a
+ * callback are valid only during that call.
+ *
+ * Returns WTFPERF_OK, WTFPERF_ABORTED (on_file returned nonzero),
+ * WTFPERF_ERR_NULL (root), WTFPERF_ERR_INVALID (bad options or glob),
+ * WTFPERF_ERR_IO (root cannot be stat'ed) or WTFPERF_ERR_PANIC.
+ *
+ * # Safety
+ * Every pointer is NULL or valid as described; callbacks must not unwind.
+ */
+wtfperf_status wtfperf_scan(const char *root,
+                            const struct wtfperf_scan_options *opts,
+                            const struct wtfperf_scan_callbacks *callbacks,
+                            struct wtfperf_scan_summary *out);
 
 #ifdef __cplusplus
 }  // extern "C"
