@@ -15,4 +15,4 @@ require_relative "wtfperf/bridge"
 require_relative "wtfperf/profiler"
 require_relative "wtfperf/cache"
 require_relative "wtfperf/scan"
-# require_relative "wtfperf/bench"   (lands with the bench C API)
+require_relative "wtfperf/bench"
