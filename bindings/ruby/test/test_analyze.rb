@@ -126,6 +126,39 @@ class TestAnalyze < Minitest::Test
     cache&.close
   end
 
+  def test_break_and_on_result_exceptions_stop_the_run
+    root = tmpdir
+    write_tree(root, (1..50).to_h { |i| ["f#{i}.rb", "# #{i}\n"] })
+    Wtfperf::Cache.open do |cache|
+      calls = 0
+      value = Wtfperf.analyze(root, cache: cache, analyzer_id: "brk") { |f| calls += 1; break f.rel_path }
+      assert_match(/\Af\d+\.rb\z/, value)
+      assert_equal 1, calls
+
+      results = 0
+      err = assert_raises(IndexError) do
+        Wtfperf.analyze(root, cache: cache, analyzer_id: "res",
+                              on_result: ->(_f, _r, _c) { results += 1; raise IndexError, "from on_result" }) { "r" }
+      end
+      assert_equal "from on_result", err.message
+      assert_equal 1, results
+
+      # everything still works afterwards, and complete runs are cached
+      Wtfperf.analyze(root, cache: cache, analyzer_id: "ok") { "r" }
+      assert_equal 50, Wtfperf.analyze(root, cache: cache, analyzer_id: "ok") { flunk "cached" }.cache_hits
+    end
+  end
+
+  def test_analyze_arguments_are_checked
+    root = tmpdir
+    write_tree(root, TREE)
+    assert_raises(ArgumentError) { Wtfperf.analyze(root, analyzer_id: "x") }
+    assert_raises(TypeError) { Wtfperf.analyze(root, analyzer_id: "x", cache: "nope") { "r" } }
+    err = assert_raises(Wtfperf::InvalidError) { Wtfperf.analyze(root, analyzer_id: "") { "r" } }
+    assert_equal Wtfperf::Status::ERR_INVALID, err.status
+    refute_empty err.message
+  end
+
   def test_closing_the_cache_inside_the_analyzer_is_refused
     root = tmpdir
     write_tree(root, TREE)

@@ -86,6 +86,10 @@ class TestScan < Minitest::Test
     assert_equal ["lib/deep/c.py"], only_py
     assert_raises(ArgumentError) { Wtfperf.scan(root, callbacks_parallel: true) {} }
     assert_raises(ArgumentError) { Wtfperf.scan(root, no_such: 1) {} }
+    assert_raises(ArgumentError) { Wtfperf.scan(root, threads: -1) {} }
+    assert_raises(ArgumentError) { Wtfperf.scan(root, include_globs_len: 3) {} }
+    err = assert_raises(Wtfperf::InvalidError) { Wtfperf.scan(root, chunk_size: 0) {} }
+    assert_match(/chunk_size/, err.message)
   end
 
   def test_progress_handler
@@ -133,6 +137,24 @@ class TestScan < Minitest::Test
   def scan_and_return(root)
     Wtfperf.scan(root) { return :returned }
     :not_returned
+  end
+
+  def test_scans_from_other_threads_and_nested_scans
+    root = make_tree
+    counts = Array.new(3) do
+      Thread.new do
+        n = 0
+        Wtfperf.scan(root) { |_f| n += 1; Thread.pass }
+        n
+      end
+    end.map(&:value)
+    assert_equal [5, 5, 5], counts
+
+    pairs = 0
+    Wtfperf.scan(root, include_globs: ["*.rb"]) do |_outer|
+      Wtfperf.scan(root, include_globs: ["*.md"]) { |_inner| pairs += 1 }
+    end
+    assert_equal 2, pairs
   end
 
   def test_an_exception_in_on_error_or_on_progress_is_reraised

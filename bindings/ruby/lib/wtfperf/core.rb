@@ -53,10 +53,16 @@ module Wtfperf
         end
         next if skip.include?(name)
 
+        if UNSIGNED.include?(struct.layout[name].type) && value.is_a?(Integer) && value.negative?
+          raise ArgumentError, "#{what} option #{name} must not be negative (got #{value})"
+        end
         struct[name] = value
       end
       struct
     end
+
+    UNSIGNED = [FFI::Type::UINT8, FFI::Type::UINT16, FFI::Type::UINT32, FFI::Type::UINT64,
+                FFI::Type::ULONG, FFI::Type::ULONG_LONG].freeze
 
     # A NUL-terminated C string for a path or name (any non-NUL bytes).
     def c_string(value, what = "string")
