@@ -72,16 +72,10 @@ module Wtfperf
   class Profiler < Handle
     # Profiles the block with a fresh profiler; returns the Profile (the
     # block's value is dropped: use Profiler#start/#stop to keep both).
-    def self.profile(**options)
+    def self.profile(**options, &block)
       profiler = new(**options)
       begin
-        profiler.start
-        begin
-          yield
-        ensure
-          profile = profiler.stop if profiler.running?
-        end
-        profile
+        profiler.start(&block)
       ensure
         profiler.close
       end
@@ -100,12 +94,15 @@ module Wtfperf
       with_handle { |ptr| Core.check!(Native.wtfperf_profiler_start(ptr)) }
       return self unless block_given?
 
+      finished = false
       begin
         yield
+        finished = true
       ensure
-        profile = stop if running?
+        # the block raised or jumped out: stop, and drop that profile
+        stop.close if !finished && running?
       end
-      profile
+      stop
     end
 
     # Stops sampling and returns the finished Profile.

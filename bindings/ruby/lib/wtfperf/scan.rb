@@ -195,7 +195,8 @@ module Wtfperf
   def self.scan(root, on_error: nil, on_progress: nil, **options, &block)
     root_ptr = Core.c_string(root, "root")
     native_options, _keepalive = ScanSupport.options(options)
-    handlers = { on_file: block || proc {} }
+    handlers = {}
+    handlers[:on_file] = block if block
     handlers[:on_error] = on_error if on_error
     handlers[:on_progress] = on_progress if on_progress
     bridge = Bridge.new(handlers)
@@ -207,7 +208,7 @@ module Wtfperf
         reply.equal?(Bridge::STOP) ? ScanSupport::STOP : 0
       end
       callbacks = Native::ScanCallbacks.new
-      callbacks[:on_file] = on_file
+      callbacks[:on_file] = on_file if block
       callbacks[:on_error] = ScanSupport.error_callback(br, file_errors, !on_error.nil?)
       callbacks[:on_progress] = ScanSupport.progress_callback(br) if on_progress
       Core.check!(Native.wtfperf_scan(root_ptr, native_options, callbacks, summary))
