@@ -12,7 +12,8 @@ module Wtfperf
              :persistent_ttl_s, :double,
              :memory_max_bytes, :uint64,
              :persistent_max_bytes, :uint64,
-             :root, :pointer
+             :root, :pointer,
+             :sync_interval_s, :double
     end
 
     # struct wtfperf_entry_options
@@ -99,7 +100,9 @@ module Wtfperf
     # Opens a cache. Options are the fields of wtfperf_cache_options: dir
     # (nil: memory only), memory_max_entries (1000), memory_ttl_s (3600),
     # persistent_ttl_s (86400), memory_max_bytes, persistent_max_bytes (0:
-    # no bound), root (paths inside it are stored relative to it). With a
+    # no bound), root (paths inside it are stored relative to it),
+    # sync_interval_s (how stale, at most, a memory copy may be when another
+    # process changed the database; default 0.01). With a
     # block, yields the cache, closes it afterwards and returns the block's
     # value.
     def self.open(**options)
