@@ -157,6 +157,42 @@ class TestScan < Minitest::Test
     assert_equal 2, pairs
   end
 
+  class Stop < StandardError; end
+
+  def test_thread_raise_during_a_scan_stops_it
+    root = File.join(tmpdir, "big")
+    Wtfperf.bench_generate(root, files: 400)
+    [0, 0.001].each do |nap|
+      calls = 0
+      started = Queue.new
+      worker = Thread.new do
+        Wtfperf.scan(root, chunk_size: 1, threads: 1) do |_f|
+          started << true if calls.zero?
+          calls += 1
+          sleep nap if nap.positive?
+        end
+        :finished
+      end
+      worker.report_on_exception = false
+      started.pop
+      worker.raise(Stop, "stop now")
+      result = begin
+        worker.value
+      rescue Stop
+        :stopped
+      end
+      if nap.positive?
+        assert_equal :stopped, result
+        assert_operator calls, :<, 400
+      else
+        # the exception lands in the block or in the binding's trampoline
+        # (then it is raised after the native call); a fast machine may finish first
+        assert_includes %i[stopped finished], result
+      end
+    end
+    assert_equal 400, Wtfperf.scan(root) { nil }.files_seen
+  end
+
   def test_an_exception_in_on_error_or_on_progress_is_reraised
     root = make_tree
     assert_raises(KeyError) do

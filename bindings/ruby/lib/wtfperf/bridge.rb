@@ -22,7 +22,22 @@ module Wtfperf
     def initialize(handlers)
       @handlers = handlers
       @stopping = false
+      @failure = nil
       @fiber = nil
+    end
+
+    # Wraps the body of a native-side trampoline. An exception raised there
+    # (a bug, or an asynchronous one such as Interrupt from Ctrl-C or
+    # Thread#raise, which lands in whatever Ruby code runs next, often this
+    # one) never propagates into the native caller: it is kept, the run is
+    # told to stop (`stop_value` is returned), and #run raises it once the
+    # native call has returned.
+    def trampoline(stop_value)
+      yield
+    rescue Exception => e # rubocop:disable Lint/RescueException
+      @failure ||= e
+      @stopping = true
+      stop_value
     end
 
     # Called by the native-side trampolines (inside the native call): hands
@@ -46,6 +61,8 @@ module Wtfperf
           message = @fiber.resume(handler.call(*message[2]))
         end
         finished = true
+        raise @failure if @failure
+
         message[1]
       ensure
         unless finished

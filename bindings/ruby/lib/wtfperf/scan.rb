@@ -164,16 +164,20 @@ module Wtfperf
     # the on_error handler (if any) through the bridge.
     def error_callback(bridge, file_errors, has_handler)
       proc do |_userdata, path, status, message|
-        error = FileError.new(Core.read_c_string(path), status, Core.read_c_string(message))
-        file_errors << error
-        bridge.emit(:on_error, error) if has_handler
+        bridge.trampoline(nil) do
+          error = FileError.new(Core.read_c_string(path), status, Core.read_c_string(message))
+          file_errors << error
+          bridge.emit(:on_error, error) if has_handler
+        end
       end
     end
 
     def progress_callback(bridge)
       proc do |_userdata, progress|
-        native = Native::Progress.new(progress)
-        bridge.emit(:on_progress, Progress.new(native[:files_done], native[:files_total], native[:bytes_done]))
+        bridge.trampoline(nil) do
+          native = Native::Progress.new(progress)
+          bridge.emit(:on_progress, Progress.new(native[:files_done], native[:files_total], native[:bytes_done]))
+        end
       end
     end
   end
@@ -204,8 +208,10 @@ module Wtfperf
     summary = Native::ScanSummary.new
     bridge.run do |br|
       on_file = proc do |_userdata, file|
-        reply = br.emit(:on_file, ScannedFile.from_native(file))
-        reply.equal?(Bridge::STOP) ? ScanSupport::STOP : 0
+        br.trampoline(ScanSupport::STOP) do
+          reply = br.emit(:on_file, ScannedFile.from_native(file))
+          reply.equal?(Bridge::STOP) ? ScanSupport::STOP : 0
+        end
       end
       callbacks = Native::ScanCallbacks.new
       callbacks[:on_file] = on_file if block
@@ -253,19 +259,23 @@ module Wtfperf
     run = lambda do |cache_ptr|
       Bridge.new(handlers).run do |br|
         analyze_fn = proc do |_userdata, file, sink|
-          reply = br.emit(:analyze, ScannedFile.from_native(file))
-          if reply.equal?(Bridge::STOP)
-            Status::ABORTED # stops the whole run
-          elsif reply.nil? || reply == false
-            1
-          else
-            ptr, len = Core.bytes_ptr(reply.b)
-            Native.wtfperf_sink_write(sink, ptr, len).zero? ? 0 : 1
+          br.trampoline(Status::ABORTED) do
+            reply = br.emit(:analyze, ScannedFile.from_native(file))
+            if reply.equal?(Bridge::STOP)
+              Status::ABORTED # stops the whole run
+            elsif reply.nil? || reply == false
+              1 # this file failed: reported, counted, not cached
+            else
+              ptr, len = Core.bytes_ptr(reply.b)
+              Native.wtfperf_sink_write(sink, ptr, len).zero? ? 0 : 1
+            end
           end
         end
         result_cb = proc do |_userdata, file, result, len, cached|
-          bytes = result.null? ? "".b : result.read_bytes(len)
-          br.emit(:on_result, ScannedFile.from_native(file), bytes, cached)
+          br.trampoline(nil) do
+            bytes = result.null? ? "".b : result.read_bytes(len)
+            br.emit(:on_result, ScannedFile.from_native(file), bytes, cached)
+          end
         end
         callbacks = Native::AnalyzeCallbacks.new
         callbacks[:analyze] = analyze_fn
