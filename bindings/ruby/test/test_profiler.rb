@@ -66,6 +66,20 @@ class TestProfiler < Minitest::Test
     profiler.close
   end
 
+  def test_scopes_repeat_nest_and_cross_threads
+    profiler = Wtfperf::Profiler.new
+    profile = profiler.start do
+      3.times { profiler.scope("outer") { profiler.scope("inner") { nil } } }
+      token = profiler.enter_scope("handoff")
+      Thread.new { profiler.exit_scope(token) }.join
+      assert_raises(Wtfperf::InvalidError) { profiler.scope("bad\xFF".b) { nil } }
+    end
+    counts = profile.to_h["scopes"].to_h { |s| [s["name"], s["count"]] }
+    assert_equal({ "outer" => 3, "inner" => 3, "handoff" => 1 }, counts)
+    profile.close
+    profiler.close
+  end
+
   def test_state_and_argument_errors
     profiler = Wtfperf::Profiler.new
     err = assert_raises(Wtfperf::StateError) { profiler.stop }

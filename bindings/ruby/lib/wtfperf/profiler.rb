@@ -29,6 +29,9 @@ module Wtfperf
     attach_function :wtfperf_profiler_sample_now, [:pointer, Sample.by_ref], :status
     attach_function :wtfperf_profiler_scope_enter, [:pointer, :pointer, :pointer], :status
     attach_function :wtfperf_profiler_scope_exit, [:pointer, :uint64], :status
+    # Interned scope names (newer libraries); Profiler#scope uses them when present.
+    SCOPE_IDS = attach_optional(:wtfperf_profiler_scope_id, [:pointer, :pointer, :pointer], :status) &&
+                attach_optional(:wtfperf_profiler_scope_enter_id, [:pointer, :uint32, :pointer], :status)
     attach_function :wtfperf_profiler_free, [:pointer], :void, blocking: true
     attach_function :wtfperf_profile_duration_s, [:pointer], :double
     attach_function :wtfperf_profile_peak_memory_mb, [:pointer], :double
@@ -86,6 +89,8 @@ module Wtfperf
       out = FFI::MemoryPointer.new(:pointer)
       Core.check!(Native.wtfperf_profiler_new(native_options, out))
       super(out.read_pointer, :wtfperf_profiler_free)
+      @scope_ids = {} # name => id interned by the library
+      @scope_ids_lock = Mutex.new
     end
 
     # Starts sampling (WTFPERF_ERR_STATE, i.e. Wtfperf::StateError, when running).
@@ -137,13 +142,31 @@ module Wtfperf
     # Enters a scope without a block; pass the token to #exit_scope.
     def enter_scope(name)
       out = FFI::MemoryPointer.new(:uint64)
-      with_handle { |ptr| Core.check!(Native.wtfperf_profiler_scope_enter(ptr, Core.c_string(name.to_s, "scope name"), out)) }
+      with_handle do |ptr|
+        if Native::SCOPE_IDS
+          Core.check!(Native.wtfperf_profiler_scope_enter_id(ptr, scope_id(ptr, name.to_s), out))
+        else
+          Core.check!(Native.wtfperf_profiler_scope_enter(ptr, Core.c_string(name.to_s, "scope name"), out))
+        end
+      end
       out.read(:uint64)
     end
 
     def exit_scope(token)
       with_handle { |ptr| Core.check!(Native.wtfperf_profiler_scope_exit(ptr, token)) }
       nil
+    end
+
+    private
+
+    # The library's id of a scope name, interned once per profiler.
+    def scope_id(ptr, name)
+      id = @scope_ids[name]
+      return id if id
+
+      out = FFI::MemoryPointer.new(:uint32)
+      Core.check!(Native.wtfperf_profiler_scope_id(ptr, Core.c_string(name, "scope name"), out))
+      @scope_ids_lock.synchronize { @scope_ids[name.dup.freeze] = out.read(:uint32) }
     end
   end
 
