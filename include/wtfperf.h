@@ -343,6 +343,36 @@ wtfperf_status wtfperf_profiler_scope_enter(struct wtfperf_profiler *profiler,
                                             uint64_t *out_token);
 
 /**
+ * Interns a scope name once: `out_id` receives an id for
+ * `wtfperf_profiler_scope_enter_id`, valid for this profiler's lifetime
+ * (across start/stop). Hot loops use it to skip the name lookup.
+ *
+ * Works whether or not the profiler runs. Returns `WTFPERF_ERR_INVALID`
+ * when `name` is not UTF-8.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle; `name` is NULL or a NUL-terminated
+ * string; `out_id` is NULL or writable.
+ */
+wtfperf_status wtfperf_profiler_scope_id(struct wtfperf_profiler *profiler,
+                                         const char *name,
+                                         uint32_t *out_id);
+
+/**
+ * Enters a scope by a name id from `wtfperf_profiler_scope_id` (otherwise
+ * as `wtfperf_profiler_scope_enter`).
+ *
+ * Returns `WTFPERF_ERR_INVALID` for an id this profiler never gave and
+ * `WTFPERF_ERR_STATE` when not running.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle; `out_token` is NULL or writable.
+ */
+wtfperf_status wtfperf_profiler_scope_enter_id(struct wtfperf_profiler *profiler,
+                                               uint32_t id,
+                                               uint64_t *out_token);
+
+/**
  * Exits the scope of `token` (from any thread).
  *
  * Returns `WTFPERF_ERR_INVALID` for a token this profiler never gave or one

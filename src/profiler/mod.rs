@@ -21,6 +21,7 @@
 //! [`scopes`] (scope recorder), [`timeline`] (bounded timeline),
 //! [`profile`] (results), [`json`] (exports), [`manager`] (run summaries).
 
+pub mod clock;
 pub mod interner;
 pub mod json;
 pub mod manager;
@@ -29,7 +30,7 @@ pub mod profile;
 pub mod sampler;
 pub mod scopes;
 pub mod session;
-mod sys;
+pub mod sys;
 pub mod threads;
 pub mod timeline;
 
