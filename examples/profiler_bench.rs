@@ -5,8 +5,8 @@
 //! sampler thread's CPU share at a 10 ms interval.
 //!
 //! ```sh
-//! cargo run --release --example profiler_bench            # ~30 s
-//! cargo run --release --example profiler_bench -- --quick # ~8 s
+//! cargo run --release --example profiler_bench            # ~40 s
+//! cargo run --release --example profiler_bench -- --quick # ~12 s
 //! ```
 //!
 //! Every figure is the median of several rounds; the machine is shared, so
@@ -136,6 +136,33 @@ impl NaiveScopes {
         e.0 += 1;
         e.1 += d;
     }
+}
+
+/// CPU share (% of one core) and CPU per wake-up (us) of a thread that
+/// does nothing but sleep to the same 10 ms deadlines: the floor any
+/// sampler thread pays on this machine.
+fn bare_sleeper(secs: f64) -> (f64, f64) {
+    std::thread::spawn(move || {
+        let cpu0 = sys::thread_cpu_ns();
+        let start = Instant::now();
+        let interval = Duration::from_millis(10);
+        let mut k = 0u32;
+        while start.elapsed().as_secs_f64() < secs {
+            k += 1;
+            let deadline = start + interval * k;
+            let now = Instant::now();
+            if deadline > now {
+                std::thread::park_timeout(deadline - now);
+            }
+        }
+        let cpu = (sys::thread_cpu_ns() - cpu0) as f64;
+        (
+            cpu / start.elapsed().as_nanos() as f64 * 100.0,
+            cpu / k as f64 / 1e3,
+        )
+    })
+    .join()
+    .unwrap()
 }
 
 fn main() {
@@ -348,6 +375,8 @@ fn main() {
     // --- 3. Sampler thread CPU share at 10 ms ----------------------------
     let mut shares = Vec::new();
     let mut per_sample = Vec::new();
+    let mut floor_shares = Vec::new();
+    let mut floor_wake = Vec::new();
     for _ in 0..3 {
         let p = Profiler::new(ProfilerOptions {
             sample_interval_s: 0.01,
@@ -359,18 +388,32 @@ fn main() {
         let prof = p.stop().unwrap();
         shares.push(prof.sampler_cpu_s / prof.duration_s * 100.0);
         per_sample.push(prof.sampler_cpu_s / prof.raw_sample_count.max(1) as f64 * 1e6);
+        let (share, wake) = bare_sleeper(share_secs);
+        floor_shares.push(share);
+        floor_wake.push(wake);
     }
-    println!("3. sampler thread at a 10 ms interval ({share_secs} s runs, 3 runs):");
-    println!(
-        "   CPU share of one core                {:8.3} %  (runs: {:?})",
-        median(shares.clone()),
-        shares
-            .iter()
+    let round3 = |v: &[f64]| {
+        v.iter()
             .map(|s| (s * 1000.0).round() / 1000.0)
             .collect::<Vec<_>>()
+    };
+    println!("3. sampler thread at a 10 ms interval ({share_secs} s runs, 3 runs):");
+    println!(
+        "   wtfperf sampler, CPU share of a core {:8.3} %  (runs: {:?})",
+        median(shares.clone()),
+        round3(&shares)
     );
     println!(
-        "   CPU per wake-up (sample + sleep)     {:8.2} us",
+        "   wtfperf sampler, CPU per wake-up     {:8.2} us",
         median(per_sample)
+    );
+    println!(
+        "   floor: bare sleeper, CPU share       {:8.3} %  (runs: {:?})",
+        median(floor_shares.clone()),
+        round3(&floor_shares)
+    );
+    println!(
+        "   floor: bare sleeper, CPU per wake-up {:8.2} us",
+        median(floor_wake)
     );
 }

@@ -14,38 +14,10 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
- * Distinct names one profiler keeps; later new names share
- * [`OVERFLOW_NAME`], so a host that builds a new name per call cannot grow
- * memory without bound.
+ * The `version` field of the profile JSON this library writes
+ * (`wtfperf_profile_to_json`, schema `wtfperf.profile`).
  */
-#define MAX_NAMES 65536
-
-/**
- * Schema version of [`profile_json`].
- */
-#define PROFILE_SCHEMA_VERSION 1
-
-/**
- * Bytes per "MB" in every `*_mb` figure: 2^20, as psutil-based monitors
- * print `rss / 1024 / 1024`.
- */
-#define BYTES_PER_MB (1024.0 * 1024.0)
-
-/**
- * Number of shards; threads map to `ordinal % SHARDS`.
- */
-#define SHARDS 16
-
-/**
- * Scopes open at once in one shard (a host that never exits its scopes
- * cannot grow memory without bound).
- */
-#define MAX_OPEN_PER_SHARD (1 << 20)
-
-/**
- * How many scopes with the largest heap growth a profile keeps.
- */
-#define MEMORY_TRACES 10
+#define WTFPERF_PROFILE_SCHEMA_VERSION 1
 
 /**
  * A finished profile: immutable, so it may be read from many threads at

@@ -9,6 +9,10 @@ use crate::error::Error;
 use crate::profiler::{Profile, ProfileManager, Profiler, ProfilerOptions, Sample};
 use std::ffi::c_char;
 
+/// The `version` field of the profile JSON this library writes
+/// (`wtfperf_profile_to_json`, schema `wtfperf.profile`).
+pub const WTFPERF_PROFILE_SCHEMA_VERSION: u32 = 1;
+
 /// Options of a profiler; get the defaults from
 /// `wtfperf_profiler_options_default()` and change what you need.
 #[repr(C)]
@@ -590,4 +594,15 @@ pub unsafe extern "C" fn wtfperf_profile_manager_summary_json(
 pub unsafe extern "C" fn wtfperf_profile_manager_free(manager: *mut wtfperf_profile_manager) {
     // SAFETY: NULL or a live handle made by into_handle, per the contract.
     guard_value((), || unsafe { args::free_handle(manager) })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_version_matches_the_json() {
+        assert_eq!(
+            super::WTFPERF_PROFILE_SCHEMA_VERSION,
+            crate::profiler::json::PROFILE_SCHEMA_VERSION
+        );
+    }
 }

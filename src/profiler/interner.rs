@@ -10,9 +10,9 @@ use std::sync::{Arc, RwLock};
 /// Distinct names one profiler keeps; later new names share
 /// [`OVERFLOW_NAME`], so a host that builds a new name per call cannot grow
 /// memory without bound.
-pub const MAX_NAMES: usize = 65_536;
+pub(crate) const MAX_NAMES: usize = 65_536;
 /// The name given to scopes past [`MAX_NAMES`].
-pub const OVERFLOW_NAME: &str = "(other names)";
+pub(crate) const OVERFLOW_NAME: &str = "(other names)";
 
 /// The multiply-rotate hash of rustc (FxHash): fast on short keys; names
 /// come from the host, but a slow lookup is the worst a hostile name can do.

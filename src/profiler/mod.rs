@@ -35,5 +35,5 @@ pub mod threads;
 pub mod timeline;
 
 pub use manager::{NameSummary, ProfileManager, RunFigures, Stats};
-pub use profile::{BYTES_PER_MB, MemoryTrace, PeakSource, Profile, Sample, ScopeEvent, ScopeStats};
+pub use profile::{MemoryTrace, PeakSource, Profile, Sample, ScopeEvent, ScopeStats};
 pub use session::{Profiler, ProfilerOptions};

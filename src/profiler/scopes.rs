@@ -17,12 +17,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// Number of shards; threads map to `ordinal % SHARDS`.
-pub const SHARDS: usize = 16;
+pub(crate) const SHARDS: usize = 16;
 /// Scopes open at once in one shard (a host that never exits its scopes
 /// cannot grow memory without bound).
-pub const MAX_OPEN_PER_SHARD: usize = 1 << 20;
+pub(crate) const MAX_OPEN_PER_SHARD: usize = 1 << 20;
 /// How many scopes with the largest heap growth a profile keeps.
-pub const MEMORY_TRACES: usize = 10;
+pub(crate) const MEMORY_TRACES: usize = 10;
 
 const SLOT_BITS: u32 = 24;
 const GEN_BITS: u32 = 20;
