@@ -174,12 +174,16 @@ impl Profiler {
     /// Stops the window: joins the sampler thread, takes a last sample and
     /// returns the profile. State error when not running.
     pub fn stop(&self) -> Result<Profile> {
-        let running = self
-            .state()
+        // The state stays locked until the scopes are drained, so a `start`
+        // racing with this `stop` cannot open a session that we then close.
+        let mut state = self.state();
+        let running = state
             .running
             .take()
             .ok_or_else(|| Error::state("the profiler is not running"))?;
-        Ok(self.finish(running))
+        let profile = self.finish(running);
+        drop(state);
+        Ok(profile)
     }
 
     fn finish(&self, running: Running) -> Profile {
