@@ -604,20 +604,47 @@ mod tests {
     fn memory_traces_are_the_largest_growths() {
         let s = Scopes::new(7003, true);
         let mark = begin(&s, 1000);
-        let mut keep = Vec::new();
-        for i in 0..20usize {
+        // Steps of 8 MB: other tests of this binary allocate at the same
+        // time (the heap figure is process-wide), but far less than that.
+        for i in 0..12usize {
             let t = s.enter(&format!("alloc-{i}")).unwrap();
-            keep.push(vec![7u8; (i + 1) * 1_000_000]);
+            let v = vec![7u8; (i + 1) << 23];
             s.exit(t).unwrap();
+            drop(v);
         }
         let r = finish(&s, mark);
+        assert_eq!(r.memory_traces.len(), MEMORY_TRACES);
+        assert!(
+            r.memory_traces
+                .windows(2)
+                .all(|w| w[0].growth_bytes >= w[1].growth_bytes)
+        );
         if sys::HEAP_AVAILABLE {
-            assert_eq!(r.memory_traces.len(), MEMORY_TRACES);
-            assert_eq!(r.memory_traces[0].name, "alloc-19");
-            assert!(r.memory_traces[0].growth_bytes >= 20_000_000);
-            let big = r.stats.iter().find(|x| x.name == "alloc-19").unwrap();
-            assert!(big.heap_growth_bytes >= 20_000_000);
+            // Loose: other tests of this binary allocate meanwhile (the
+            // heap figure is process-wide); tests/profiler.rs is exact.
+            let top = &r.memory_traces[0];
+            assert!(top.name == "alloc-11" || top.name == "alloc-10", "{top:?}");
+            assert!(top.growth_bytes >= 64 << 20, "{top:?}");
         }
-        drop(keep);
+    }
+
+    #[test]
+    fn keep_trace_keeps_the_largest_in_order() {
+        let mut shard = Shard::new();
+        for g in [5i64, -3, 40, 7, 7, 100, 0, 12, 9, 1, 2, 60, 8, 3] {
+            shard.keep_trace(RawTrace {
+                event: RawEvent {
+                    name: 0,
+                    thread: 1,
+                    start_ns: 0,
+                    dur_ns: 0,
+                    growth: g,
+                },
+                before: 0,
+                after: 0,
+            });
+        }
+        let kept: Vec<i64> = shard.top.iter().map(|t| t.event.growth).collect();
+        assert_eq!(kept, vec![100, 60, 40, 12, 9, 8, 7, 7, 5, 3]);
     }
 }
