@@ -40,6 +40,14 @@ fn burn_cpu(ns: u64) -> Duration {
 }
 
 #[test]
+fn handles_are_send_and_sync() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Profiler>();
+    shareable::<wtfperf::profiler::Profile>();
+    shareable::<ProfileManager>();
+}
+
+#[test]
 fn a_300_mb_spike_between_samples_is_the_peak() {
     let _serial = serial();
     let p = Profiler::new(opts(10.0)).unwrap();

@@ -115,7 +115,14 @@ pub struct wtfperf_profile_manager {
 /// `max_scope_events = 100000`.
 #[unsafe(no_mangle)]
 pub extern "C" fn wtfperf_profiler_options_default() -> wtfperf_profiler_options {
-    ProfilerOptions::default().into()
+    const FALLBACK: wtfperf_profiler_options = wtfperf_profiler_options {
+        sample_interval_s: 0.1,
+        trace_memory: false,
+        include_children: false,
+        max_samples: 65_536,
+        max_scope_events: 100_000,
+    };
+    guard_value(FALLBACK, || ProfilerOptions::default().into())
 }
 
 /// Creates a stopped profiler.
@@ -598,6 +605,13 @@ pub unsafe extern "C" fn wtfperf_profile_manager_free(manager: *mut wtfperf_prof
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn default_options_match_the_rust_defaults() {
+        let c = super::wtfperf_profiler_options_default();
+        let r = crate::profiler::ProfilerOptions::default();
+        assert_eq!(crate::profiler::ProfilerOptions::from(c), r);
+    }
+
     #[test]
     fn schema_version_matches_the_json() {
         assert_eq!(
