@@ -288,6 +288,8 @@ fn scopes_from_many_threads_and_json() {
         "peak_rss_bytes",
         "peak_heap_bytes",
         "sampler_cpu_s",
+        "heap_reads_skipped",
+        "heap_read_max_us",
     ] {
         assert!(j[key].is_number(), "{key}");
     }

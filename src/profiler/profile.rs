@@ -113,6 +113,11 @@ pub struct Profile {
     pub peak_heap_bytes: u64,
     /// Whether heap figures are real (glibc) or all 0.
     pub heap_available: bool,
+    /// Heap readings in the window answered with the previous figure
+    /// because `mallinfo2` had become slow (see [`super::heap`]).
+    pub heap_reads_skipped: u64,
+    /// The slowest heap reading of the process so far, in µs.
+    pub heap_read_max_us: f64,
     /// The requested sample interval.
     pub sample_interval_s: f64,
     /// Raw samples merged into each timeline point: 1 until the timeline

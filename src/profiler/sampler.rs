@@ -4,8 +4,8 @@
 
 use super::procfs::{ChildScanner, ChildTotals, RssReader};
 use super::profile::Sample;
-use super::sys;
 use super::timeline::Timeline;
+use super::{heap, sys};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -47,7 +47,7 @@ impl Probe {
         // Without /proc, repeat the last figure rather than report 0.
         let self_rss = self.rss.rss_bytes().unwrap_or(self.last_rss);
         self.last_rss = self_rss;
-        let heap = sys::heap_in_use().0;
+        let heap = heap::read_limited();
         let mut children = ChildTotals::default();
         if let Some(scanner) = &self.children {
             children = scanner.scan();
@@ -76,6 +76,8 @@ pub struct Window {
     pub max_self_rss: u64,
     pub max_children_rss: u64,
     pub max_heap: u64,
+    /// `heap::skipped()` when the window opened.
+    pub heap_skipped_at_open: u64,
 }
 
 impl Window {
@@ -98,6 +100,7 @@ impl Window {
             max_self_rss: first.self_rss,
             max_children_rss: first.children_rss,
             max_heap: first.heap,
+            heap_skipped_at_open: heap::skipped(),
         }
     }
 

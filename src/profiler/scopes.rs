@@ -11,7 +11,7 @@
 use super::clock::Clock;
 use super::interner::Interner;
 use super::profile::{MemoryTrace, ScopeEvent, ScopeStats};
-use super::{sys, threads};
+use super::{heap, threads};
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -291,7 +291,7 @@ impl Scopes {
         let thread = threads::ordinal();
         let shard_ix = thread as usize % SHARDS;
         let heap_start = if self.trace_memory {
-            sys::heap_in_use().0
+            heap::read_exact()
         } else {
             0
         };
@@ -346,7 +346,7 @@ impl Scopes {
         }
         let now = self.clock.ticks();
         let heap_end = if self.trace_memory {
-            sys::heap_in_use().0
+            heap::read_exact()
         } else {
             0
         };
@@ -509,6 +509,7 @@ fn unknown(token: u64) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profiler::sys;
     use std::sync::Arc;
 
     fn begin(s: &Scopes, max_events: usize) -> (u64, std::time::Instant) {

@@ -4,7 +4,7 @@ use super::procfs;
 use super::profile::{BYTES_PER_MB, PeakSource, Profile, Sample};
 use super::sampler::{Probe, SamplerThread, Window};
 use super::scopes::{Scopes, next_session};
-use super::sys;
+use super::{heap, sys};
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -225,6 +225,7 @@ impl Profiler {
         };
         let avg_rss = window.avg_rss();
         let peak_heap = window.max_heap;
+        let heap_reads_skipped = heap::skipped().saturating_sub(window.heap_skipped_at_open);
         let peak_children = window.max_children_rss;
         let (samples, stride, raw) = window.timeline();
         Profile {
@@ -239,6 +240,8 @@ impl Profiler {
             peak_children_rss_bytes: peak_children,
             peak_heap_bytes: peak_heap,
             heap_available: sys::HEAP_AVAILABLE,
+            heap_reads_skipped,
+            heap_read_max_us: heap::max_cost_ns() as f64 / 1e3,
             sample_interval_s: self.options.sample_interval_s,
             timeline_stride: stride,
             raw_sample_count: raw,
