@@ -20,16 +20,6 @@
 #define WTFPERF_PROFILE_SCHEMA_VERSION 1
 
 /**
- * A reading faster than this never delays the next one.
- */
-#define CHEAP_NS 200000
-
-/**
- * A slow reading delays the next one by this many times its cost.
- */
-#define BACKOFF 100
-
-/**
  * A finished profile: immutable, so it may be read from many threads at
  * once. Free it with `wtfperf_profile_free`.
  */

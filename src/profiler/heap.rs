@@ -4,7 +4,7 @@
 //! that arena's lock: 0.15 µs on a tidy heap, but tens of milliseconds on a
 //! fragmented one (70 ms with 500 000 free chunks here), during which other
 //! threads' `malloc` waits. So for the sampler ([`read_limited`]) a reading
-//! that took longer than [`CHEAP_NS`] makes the next ones wait [`BACKOFF`]
+//! that took longer than `CHEAP_NS` (200 µs) makes the next ones wait `BACKOFF` (100)
 //! times as long (at most ~1 % of wall time goes to them), and readings in
 //! between repeat the last figure; the profile counts them as skipped.
 //! Scopes with `trace_memory` always read ([`read_exact`]): the host asked
@@ -16,9 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// A reading faster than this never delays the next one.
-pub const CHEAP_NS: u64 = 200_000;
+pub(crate) const CHEAP_NS: u64 = 200_000;
 /// A slow reading delays the next one by this many times its cost.
-pub const BACKOFF: u64 = 100;
+pub(crate) const BACKOFF: u64 = 100;
 
 static NEXT_ALLOWED_NS: AtomicU64 = AtomicU64::new(0);
 static LAST: AtomicU64 = AtomicU64::new(0);
