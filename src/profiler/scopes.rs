@@ -3,7 +3,7 @@
 //! largest heap growth.
 //!
 //! The hot path takes no global lock: each thread records into one of
-//! [`SHARDS`] shards picked by its ordinal (so two threads rarely share
+//! `SHARDS` (16) shards picked by its ordinal (so two threads rarely share
 //! one), names are interned once and cached per thread, a token is the
 //! address of its slot (session, shard, generation, slot index) and the
 //! shards are merged only when the profiler stops.

@@ -1,6 +1,6 @@
 //! Small per-thread ordinals (1, 2, ...) for scope events and Chrome-trace
 //! tracks, and the names of the threads: all live ones and the
-//! [`KEEP_ENDED`] that ended last (a pool's workers often end before the
+//! `KEEP_ENDED` (1024) that ended last (a pool's workers often end before the
 //! profile is taken).
 
 use super::interner::FxMap;
