@@ -75,6 +75,15 @@ struct Running {
     hwm_reset: Option<u64>,
     /// Scope clock ticks and `Instant` at start.
     mark: (u64, Instant),
+    /// The process that started the window: after a `fork`, the child has
+    /// no sampler thread to join.
+    pid: u32,
+}
+
+impl Running {
+    fn forked(&self) -> bool {
+        self.pid != std::process::id()
+    }
 }
 
 struct State {
@@ -151,6 +160,7 @@ impl Profiler {
             sampler,
             hwm_reset,
             mark,
+            pid: std::process::id(),
         });
         Ok(())
     }
@@ -181,6 +191,15 @@ impl Profiler {
             .running
             .take()
             .ok_or_else(|| Error::state("the profiler is not running"))?;
+        if running.forked() {
+            // The sampler thread lives in the parent only; its handle (and
+            // the window it may have held locked at the fork) are left alone.
+            std::mem::forget(running);
+            self.scopes.finish(1.0);
+            return Err(Error::state(
+                "the profiler was started in the parent of this forked process",
+            ));
+        }
         let profile = self.finish(running);
         drop(state);
         Ok(profile)
@@ -306,7 +325,11 @@ impl Profiler {
 impl Drop for Profiler {
     fn drop(&mut self) {
         if let Some(running) = self.state().running.take() {
-            running.sampler.stop();
+            if running.forked() {
+                std::mem::forget(running);
+            } else {
+                running.sampler.stop();
+            }
             self.scopes.finish(1.0);
         }
     }
