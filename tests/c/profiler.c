@@ -97,6 +97,18 @@ static void test_options_and_new(void) {
     o.max_samples = 1;
     CHECK_STATUS(wtfperf_profiler_new(&o, &p), WTFPERF_ERR_INVALID);
     CHECK(p == NULL);
+    /* Extreme but valid values work. */
+    o.max_samples = SIZE_MAX;
+    o.max_scope_events = SIZE_MAX;
+    o.sample_interval_s = 1e9;
+    CHECK_OK(wtfperf_profiler_new(&o, &p));
+    CHECK_OK(wtfperf_profiler_start(p));
+    wtfperf_profile *once = NULL;
+    CHECK_OK(wtfperf_profiler_stop(p, &once));
+    CHECK(wtfperf_profile_sample_count(once) == 1);
+    wtfperf_profile_free(once);
+    wtfperf_profiler_free(p);
+    p = NULL;
 
     /* NULL options are the defaults. */
     CHECK_OK(wtfperf_profiler_new(NULL, &p));
