@@ -158,10 +158,13 @@ impl Window {
         self.last_t
     }
 
-    pub fn timeline(self) -> (Vec<Sample>, u64, u64) {
-        let stride = self.timeline.stride();
-        let raw = self.timeline.raw_count();
-        (self.timeline.finish(), stride, raw)
+    /// Takes the timeline out (points, stride, raw sample count), leaving
+    /// an empty one.
+    pub fn take_timeline(&mut self) -> (Vec<Sample>, u64, u64) {
+        let timeline = std::mem::replace(&mut self.timeline, Timeline::new(2));
+        let stride = timeline.stride();
+        let raw = timeline.raw_count();
+        (timeline.finish(), stride, raw)
     }
 }
 
@@ -245,8 +248,7 @@ mod tests {
         let th = SamplerThread::spawn(Arc::clone(&w), Duration::from_millis(5)).unwrap();
         std::thread::sleep(Duration::from_millis(120));
         th.stop();
-        let w = Arc::try_unwrap(w).ok().unwrap().into_inner().unwrap();
-        let (samples, stride, raw) = w.timeline();
+        let (samples, stride, raw) = w.lock().unwrap().take_timeline();
         assert_eq!(stride, 1);
         assert!((5..=30).contains(&raw), "{raw}");
         assert_eq!(samples.len() as u64, raw);

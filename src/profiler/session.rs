@@ -207,14 +207,7 @@ impl Profiler {
 
     fn finish(&self, running: Running) -> Profile {
         let sampler_cpu_ns = running.sampler.stop();
-        let mut window = match Arc::try_unwrap(running.window) {
-            Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
-            // Unreachable: the sampler thread, the only other owner, is joined.
-            Err(shared) => {
-                let mut w = shared.lock().unwrap_or_else(|e| e.into_inner());
-                std::mem::replace(&mut *w, Window::open(Probe::new(false), 2))
-            }
-        };
+        let mut window = running.window.lock().unwrap_or_else(|e| e.into_inner());
         window.sample();
         let clock = *self.scopes.clock();
         let scale = clock.ns_per_tick(running.mark, clock.mark());
@@ -246,7 +239,7 @@ impl Profiler {
         let peak_heap = window.max_heap;
         let heap_reads_skipped = heap::skipped().saturating_sub(window.heap_skipped_at_open);
         let peak_children = window.max_children_rss;
-        let (samples, stride, raw) = window.timeline();
+        let (samples, stride, raw) = window.take_timeline();
         Profile {
             duration_s,
             peak_memory_mb: peak as f64 / BYTES_PER_MB,
