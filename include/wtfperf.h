@@ -121,7 +121,9 @@ typedef struct wtfperf_sample {
     double cpu_percent;
     /**
      * Heap bytes in use per glibc `mallinfo2`; 0 where unavailable (see
-     * `heap_source` in the profile JSON).
+     * `heap_source` in the profile JSON). On a heap where `mallinfo2` has
+     * become slow, readings are rate-limited and repeat the previous figure
+     * (counted in `heap_reads_skipped`).
      */
     uint64_t heap_bytes;
 } wtfperf_sample;

@@ -73,7 +73,9 @@ pub struct wtfperf_sample {
     /// of one core (two busy cores read 200).
     pub cpu_percent: f64,
     /// Heap bytes in use per glibc `mallinfo2`; 0 where unavailable (see
-    /// `heap_source` in the profile JSON).
+    /// `heap_source` in the profile JSON). On a heap where `mallinfo2` has
+    /// become slow, readings are rate-limited and repeat the previous figure
+    /// (counted in `heap_reads_skipped`).
     pub heap_bytes: u64,
 }
 

@@ -16,7 +16,8 @@ pub struct Sample {
     /// CPU use since the previous sample (or since `start` for the first),
     /// in percent of one core: two busy cores read 200.
     pub cpu_percent: f64,
-    /// Heap bytes in use per glibc `mallinfo2` (0 where unavailable).
+    /// Heap bytes in use per glibc `mallinfo2` (0 where unavailable); may
+    /// repeat the previous figure while slow readings are rate-limited.
     pub heap_bytes: u64,
 }
 
