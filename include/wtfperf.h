@@ -14,6 +14,11 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
+ * Values up to this size are copied out under the shard lock.
+ */
+#define COPY_UNDER_LOCK 4096
+
+/**
  * Bookkeeping bytes counted per entry on top of key and value.
  */
 #define ENTRY_OVERHEAD 96
@@ -24,6 +29,13 @@
  * metadata, so it is re-hashed instead of trusted on metadata.
  */
 #define RACY_WINDOW_NS 2000000000
+
+/**
+ * Margin added to the coarse clock by [`now_upper_bound_ns`]: the coarse
+ * clock trails the precise one by about a tick, more when ticks are late
+ * (a loaded virtual machine).
+ */
+#define COARSE_MARGIN_NS 50000000
 
 /**
  * An analysis cache: an in-memory LRU tier (16 shards) over an optional

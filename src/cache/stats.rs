@@ -305,6 +305,16 @@ impl MissLog {
         }
     }
 
+    /// [`MissLog::stored`] for many keys, locking once.
+    pub fn stored_all<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) {
+        let mut t = self.tombstones.lock().unwrap_or_else(|e| e.into_inner());
+        if !t.is_empty() {
+            for k in keys {
+                t.pop(k);
+            }
+        }
+    }
+
     pub fn misses_of(&self, key: &[u8]) -> Vec<Miss> {
         let m = self.misses.lock().unwrap_or_else(|e| e.into_inner());
         m.peek(key)
