@@ -351,6 +351,12 @@ fn main() {
     // ---- persistent get (memory tier off) ----
     let mut gopts = popts;
     gopts.memory_max_entries = 0;
+    // Both databases start from a checkpointed state (no WAL to search).
+    for db in [tmp.path().join("wtf/cache.db"), tmp.path().join("raw.db")] {
+        let conn = Connection::open(db).unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+    }
     let c = open(&gopts);
     let ks = keys(batch * batches, "batch0");
     let reads = 20_000 * scale;

@@ -83,6 +83,14 @@ pub(super) enum Verdict {
     Invalid(Reason, String),
 }
 
+/// Bindings and expiry of an entry about to be stored.
+struct Built {
+    file: Option<Binding>,
+    deps: Vec<Binding>,
+    expires_ns: i64,
+    mem_expires_ns: i64,
+}
+
 /// A value found by a lookup: a memory-tier entry, or bytes read from
 /// SQLite when there is no memory tier to promote them to.
 enum Got {
@@ -320,23 +328,16 @@ impl Cache {
         }
     }
 
-    fn build(
-        &self,
-        value: &[u8],
-        opts: &EntryOptions,
-        now: i64,
-    ) -> Result<(Arc<Entry>, Option<Binding>, Vec<Binding>)> {
+    fn build(&self, opts: &EntryOptions, now: i64) -> Result<Built> {
         check_ttl("ttl_s", opts.ttl_s, true)?;
         let (file, deps) = self.bindings(opts)?;
         let (expires_ns, mem_expires_ns) = self.expiries(now, opts.ttl_s);
-        let entry = Arc::new(Entry::new(
-            Arc::from(value),
+        Ok(Built {
+            file,
+            deps,
             expires_ns,
             mem_expires_ns,
-            file.clone(),
-            deps.clone(),
-        ));
-        Ok((entry, file, deps))
+        })
     }
 
     pub(super) fn remember(&self, key: &[u8], entry: Arc<Entry>) {
@@ -361,19 +362,24 @@ impl Cache {
     /// Stores many entries, committed in one transaction.
     pub fn set_many(&self, items: &[(&[u8], &[u8], &EntryOptions)]) -> Result<()> {
         let now = now_ns();
-        let mut built = Vec::with_capacity(items.len());
-        for (key, value, opts) in items {
-            built.push((*key, *value, self.build(value, opts, now)?));
-        }
+        let built = items
+            .iter()
+            .map(|(_, _, opts)| self.build(opts, now))
+            .collect::<Result<Vec<Built>>>()?;
+        // With a persistent tier, entries of a batch larger than the memory
+        // tier that later entries of the same batch would evict at once go
+        // to SQLite only.
+        let mut skip = 0;
         if self.store.is_some() {
-            let puts: Vec<Put<'_>> = built
+            let puts: Vec<Put<'_>> = items
                 .iter()
-                .map(|(key, value, (entry, file, deps))| Put {
+                .zip(&built)
+                .map(|((key, value, _), b)| Put {
                     key,
                     value,
-                    expires_ns: entry.expires_ns,
-                    file: file.as_ref(),
-                    deps,
+                    expires_ns: b.expires_ns,
+                    file: b.file.as_ref(),
+                    deps: &b.deps,
                 })
                 .collect();
             self.wrote_bytes(
@@ -386,11 +392,30 @@ impl Cache {
             } else {
                 self.write(false, |c| store::put_many(c, &puts, now))?;
             }
+            skip = items.len().saturating_sub(self.opts.memory_max_entries);
         }
-        Counters::add(&self.counters.sets, built.len() as u64);
-        self.log.stored_all(built.iter().map(|(k, _, _)| *k));
+        Counters::add(&self.counters.sets, items.len() as u64);
+        self.log.stored_all(items.iter().map(|(k, _, _)| *k));
+        if !self.memory.enabled() {
+            return Ok(());
+        }
+        let entries: Vec<(&[u8], Arc<Entry>)> = items
+            .iter()
+            .zip(built)
+            .skip(skip)
+            .map(|((key, value, _), b)| {
+                let entry = Entry::new(
+                    Arc::from(*value),
+                    b.expires_ns,
+                    b.mem_expires_ns,
+                    b.file,
+                    b.deps,
+                );
+                (*key, Arc::new(entry))
+            })
+            .collect();
         self.publish(|| {
-            for (key, _, (entry, _, _)) in built {
+            for (key, entry) in entries {
                 self.remember(key, entry);
             }
         });

@@ -342,19 +342,14 @@ pub struct Put<'a> {
     pub deps: &'a [Binding],
 }
 
-const UPSERT: &str = "INSERT INTO entries(key, value, size, created_ns, expires_ns, last_access_ns,
-        file_path, file_stamp, deps) VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7, ?8)
-    ON CONFLICT(key) DO UPDATE SET value = excluded.value, size = excluded.size,
-        created_ns = excluded.created_ns, expires_ns = excluded.expires_ns,
-        last_access_ns = excluded.last_access_ns, file_path = excluded.file_path,
-        file_stamp = excluded.file_stamp, deps = excluded.deps";
-const UPSERT_RETURNING: &str = "INSERT INTO entries(key, value, size, created_ns, expires_ns,
-        last_access_ns, file_path, file_stamp, deps) VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7, ?8)
-    ON CONFLICT(key) DO UPDATE SET value = excluded.value, size = excluded.size,
-        created_ns = excluded.created_ns, expires_ns = excluded.expires_ns,
-        last_access_ns = excluded.last_access_ns, file_path = excluded.file_path,
-        file_stamp = excluded.file_stamp, deps = excluded.deps
-    RETURNING id";
+// A plain insert (no conflict clause, no trigger on insert) needs no
+// statement journal; an existing key is then updated (which fires the
+// change-log and dependency triggers). An upsert would journal every row.
+const INSERT: &str = "INSERT OR IGNORE INTO entries(key, value, size, created_ns, expires_ns,
+        last_access_ns, file_path, file_stamp, deps) VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7, ?8)";
+const UPDATE: &str = "UPDATE entries SET value = ?2, size = ?3, created_ns = ?4, expires_ns = ?5,
+        last_access_ns = ?4, file_path = ?6, file_stamp = ?7, deps = ?8
+    WHERE key = ?1 RETURNING id";
 
 /// Inserts or replaces one entry.
 pub fn put(conn: &Connection, p: &Put<'_>, now: i64) -> rusqlite::Result<()> {
@@ -363,7 +358,7 @@ pub fn put(conn: &Connection, p: &Put<'_>, now: i64) -> rusqlite::Result<()> {
 
 /// Inserts or replaces entries (statements prepared once per call).
 pub fn put_many(conn: &Connection, puts: &[Put<'_>], now: i64) -> rusqlite::Result<()> {
-    let mut plain = None;
+    let mut insert = conn.prepare_cached(INSERT)?;
     for p in puts {
         let size = (p.key.len() + p.value.len()) as i64;
         let file_path = p.file.map(|b| b.path.as_slice());
@@ -379,19 +374,17 @@ pub fn put_many(conn: &Connection, puts: &[Put<'_>], now: i64) -> rusqlite::Resu
             file_stamp,
             deps
         ];
-        if p.deps.is_empty() {
-            if plain.is_none() {
-                plain = Some(conn.prepare_cached(UPSERT)?);
+        let id = if insert.execute(args)? == 1 {
+            conn.last_insert_rowid()
+        } else {
+            conn.prepare_cached(UPDATE)?
+                .query_row(args, |r| r.get::<_, i64>(0))?
+        };
+        if !p.deps.is_empty() {
+            let mut st = conn.prepare_cached("INSERT INTO deps(entry_id, path) VALUES (?1, ?2)")?;
+            for d in p.deps {
+                st.execute(params![id, d.path])?;
             }
-            plain.as_mut().expect("prepared").execute(args)?;
-            continue;
-        }
-        let id: i64 = conn
-            .prepare_cached(UPSERT_RETURNING)?
-            .query_row(args, |r| r.get(0))?;
-        let mut st = conn.prepare_cached("INSERT INTO deps(entry_id, path) VALUES (?1, ?2)")?;
-        for d in p.deps {
-            st.execute(params![id, d.path])?;
         }
     }
     Ok(())
