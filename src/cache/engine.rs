@@ -366,10 +366,6 @@ impl Cache {
             .iter()
             .map(|(_, _, opts)| self.build(opts, now))
             .collect::<Result<Vec<Built>>>()?;
-        // With a persistent tier, entries of a batch larger than the memory
-        // tier that later entries of the same batch would evict at once go
-        // to SQLite only.
-        let mut skip = 0;
         if self.store.is_some() {
             let puts: Vec<Put<'_>> = items
                 .iter()
@@ -392,17 +388,25 @@ impl Cache {
             } else {
                 self.write(false, |c| store::put_many(c, &puts, now))?;
             }
-            skip = items.len().saturating_sub(self.opts.memory_max_entries);
         }
         Counters::add(&self.counters.sets, items.len() as u64);
         self.log.stored_all(items.iter().map(|(k, _, _)| *k));
         if !self.memory.enabled() {
             return Ok(());
         }
+        if self.store.is_some() && items.len() > 1 {
+            // Bulk writes go around the memory tier (it keeps its hot set;
+            // a later get promotes): only older copies are dropped.
+            self.publish(|| {
+                for (key, _, _) in items {
+                    self.memory.remove(key);
+                }
+            });
+            return Ok(());
+        }
         let entries: Vec<(&[u8], Arc<Entry>)> = items
             .iter()
             .zip(built)
-            .skip(skip)
             .map(|((key, value, _), b)| {
                 let entry = Entry::new(
                     Arc::from(*value),
@@ -457,13 +461,44 @@ impl Cache {
                 Some(Got::Entry(e))
             }
             Lookup::Bound(e) => self.get_bound(key, e)?.map(Got::Entry),
-            other => self.get_slow(key, other)?,
+            other => self.get_slow(key, other, bound)?,
         };
         let Some(got) = got else { return Ok(None) };
         let f = copy.expect("the copy runs only when it returns a value");
         Ok(Some(match &got {
             Got::Entry(e) => f(&e.value),
             Got::Value(v) => f(v),
+        }))
+    }
+
+    /// The value of `key` in a `Vec` with room for one more byte (so the C
+    /// boundary can append its NUL without reallocating): one copy from
+    /// the memory tier (under the shard lock) or from SQLite.
+    #[inline]
+    pub fn get_vec(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        fn copy(v: &[u8]) -> Vec<u8> {
+            let mut out = Vec::with_capacity(v.len() + 1);
+            out.extend_from_slice(v);
+            out
+        }
+        let bound = stamp::now_upper_bound_ns();
+        self.maybe_sync(bound)?;
+        let mut slot = (!self.track_access).then_some(copy);
+        let (copied, found) = self.memory.lookup_copy(key, bound, &mut slot);
+        if copied.is_some() {
+            return Ok(copied);
+        }
+        let got = match found {
+            Lookup::Hit(e) => {
+                self.touch_from_memory(key, &e, bound)?;
+                Some(Got::Entry(e))
+            }
+            Lookup::Bound(e) => self.get_bound(key, e)?.map(Got::Entry),
+            other => self.get_slow(key, other, bound)?,
+        };
+        Ok(got.map(|got| match got {
+            Got::Entry(e) => copy(&e.value),
+            Got::Value(v) => v,
         }))
     }
 
@@ -477,7 +512,7 @@ impl Cache {
                 Ok(Some(Got::Entry(e)))
             }
             Lookup::Bound(e) => Ok(self.get_bound(key, e)?.map(Got::Entry)),
-            other => self.get_slow(key, other),
+            other => self.get_slow(key, other, bound),
         }
     }
 
@@ -519,10 +554,13 @@ impl Cache {
     }
 
     /// A memory miss (counted by the lookup): expired, or go to SQLite.
-    fn get_slow(&self, key: &[u8], found: Lookup) -> Result<Option<Got>> {
-        let now = now_ns();
+    fn get_slow(&self, key: &[u8], found: Lookup, bound: i64) -> Result<Option<Got>> {
+        // `bound` is an upper bound of now: only deadlines before it need
+        // the (slower) precise clock.
+        let expired = |at: i64| at <= bound && at <= now_ns();
+        let now = bound;
         if let Lookup::Expired(e) = &found
-            && e.expires_ns <= now
+            && expired(e.expires_ns)
         {
             let detail = "time to live passed".to_string();
             self.drop_invalid(key, None, Reason::Expired, &detail)?;
@@ -541,7 +579,7 @@ impl Cache {
             self.log.miss(key, reason, detail, now);
             return Ok(None);
         };
-        let verdict = if row.expires_ns <= now {
+        let verdict = if expired(row.expires_ns) {
             Verdict::Invalid(Reason::Expired, "time to live passed".into())
         } else {
             self.validate(row.file.as_ref(), &row.deps)?

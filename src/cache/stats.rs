@@ -254,6 +254,9 @@ const TOMBSTONES: usize = 4096;
 pub struct MissLog {
     misses: Mutex<LruCache<Vec<u8>, VecDeque<Miss>>>,
     tombstones: Mutex<LruCache<Vec<u8>, (Reason, String)>>,
+    /// Whether this handle cleared the cache (then an unknown key was
+    /// most likely removed by it).
+    cleared: std::sync::atomic::AtomicBool,
 }
 
 impl Default for MissLog {
@@ -261,6 +264,7 @@ impl Default for MissLog {
         MissLog {
             misses: Mutex::new(LruCache::new(NonZeroUsize::new(MISS_KEYS).expect("> 0"))),
             tombstones: Mutex::new(LruCache::new(NonZeroUsize::new(TOMBSTONES).expect("> 0"))),
+            cleared: Default::default(),
         }
     }
 }
@@ -285,6 +289,10 @@ impl MissLog {
         let t = self.tombstones.lock().unwrap_or_else(|e| e.into_inner());
         match t.peek(key) {
             Some((r, d)) => (*r, d.clone()),
+            None if self.cleared.load(Relaxed) => (
+                Reason::Cleared,
+                "no entry for this key; this handle cleared the cache".into(),
+            ),
             None => (
                 Reason::NotFound,
                 "no entry for this key (never stored, or removed by another process)".into(),
@@ -322,7 +330,9 @@ impl MissLog {
             .unwrap_or_default()
     }
 
+    /// Forgets removals: everything was cleared.
     pub fn clear_tombstones(&self) {
+        self.cleared.store(true, Relaxed);
         self.tombstones
             .lock()
             .unwrap_or_else(|e| e.into_inner())

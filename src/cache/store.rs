@@ -323,8 +323,12 @@ pub fn get(conn: &Connection, key: &[u8]) -> rusqlite::Result<Option<Row>> {
     )?;
     st.query_row([key], |r| {
         let deps: Option<Vec<u8>> = r.get(4)?;
+        // Room for one more byte: the C boundary appends a NUL.
+        let blob = r.get_ref(0)?.as_blob()?;
+        let mut value = Vec::with_capacity(blob.len() + 1);
+        value.extend_from_slice(blob);
         Ok(Row {
-            value: r.get(0)?,
+            value,
             expires_ns: r.get(1)?,
             file: opt_binding(r.get(2)?, r.get(3)?),
             deps: deps.and_then(|d| decode_bindings(&d)).unwrap_or_default(),
@@ -723,6 +727,20 @@ mod tests {
         assert_eq!(v as usize, MIGRATIONS.len());
         assert_eq!(store.read(totals).unwrap(), (1, 3));
         assert_eq!(store.read(|c| get(c, &[1])).unwrap().unwrap().value, [2, 3]);
+    }
+
+    #[test]
+    fn newer_schema_is_refused_not_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        {
+            let c = Connection::open(dir.path().join(DB_NAME)).unwrap();
+            c.pragma_update(None, "user_version", 99).unwrap();
+        }
+        let err = Store::open(dir.path()).err().expect("refused");
+        assert_eq!(err.kind, crate::ErrorKind::Store);
+        assert!(err.message.contains("newer"), "{}", err.message);
+        assert!(dir.path().join(DB_NAME).exists());
     }
 
     #[test]

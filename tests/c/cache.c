@@ -234,7 +234,7 @@ static void test_memory_tier(void) {
     wtfperf_buf_free(&js);
 
     CHECK_OK(wtfperf_cache_clear(c));
-    expect_miss(c, "forever", NULL);
+    expect_miss(c, "forever", "cleared");
     wtfperf_cache_close(c);
 }
 
