@@ -265,7 +265,7 @@ fn another_handle_sees_invalidation_and_overwrite() {
     a.set(b"s", b"1", &EntryOptions::new()).unwrap();
     assert_eq!(get(&slow, "s").unwrap(), b"1");
     b.invalidate(b"s").unwrap();
-    std::thread::sleep(Duration::from_millis(60));
+    std::thread::sleep(Duration::from_millis(120));
     assert_eq!(get(&slow, "s"), None);
 }
 

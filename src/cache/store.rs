@@ -153,6 +153,31 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+fn is_busy(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked)
+    )
+}
+
+/// [`open_db`], retried while another process holds a lock it needs:
+/// switching a fresh database to WAL can report "database is locked"
+/// without waiting on the busy handler when two processes create the
+/// directory at the same moment.
+fn open_db_retrying(path: &Path, schema: usize) -> rusqlite::Result<Connection> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match open_db(path, schema) {
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Opens, configures, checks and migrates the database at `path`.
 fn open_db(path: &Path, schema: usize) -> rusqlite::Result<Connection> {
     let mut conn = Connection::open(path)?;
@@ -205,7 +230,7 @@ impl Store {
         create_dir(dir)?;
         let path = dir.join(DB_NAME);
         let mut recovered = None;
-        let conn = match open_db(&path, schema) {
+        let conn = match open_db_retrying(&path, schema) {
             Ok(c) => c,
             Err(e) if is_corruption(&e) => {
                 let stamp = std::time::SystemTime::now()
@@ -225,7 +250,8 @@ impl Store {
                     aside.display()
                 );
                 recovered = Some(msg);
-                open_db(&path, schema).map_err(|e| store_err("reopening cache database", e))?
+                open_db_retrying(&path, schema)
+                    .map_err(|e| store_err("reopening cache database", e))?
             }
             Err(e) => return Err(store_err(&format!("opening {}", path.display()), e)),
         };
