@@ -460,7 +460,7 @@ impl Cache {
                 self.touch_from_memory(key, &e, bound)?;
                 Some(Got::Entry(e))
             }
-            Lookup::Bound(e) => self.get_bound(key, e)?.map(Got::Entry),
+            Lookup::Bound(e) => self.get_bound(key, e, bound)?.map(Got::Entry),
             other => self.get_slow(key, other, bound)?,
         };
         let Some(got) = got else { return Ok(None) };
@@ -493,7 +493,7 @@ impl Cache {
                 self.touch_from_memory(key, &e, bound)?;
                 Some(Got::Entry(e))
             }
-            Lookup::Bound(e) => self.get_bound(key, e)?.map(Got::Entry),
+            Lookup::Bound(e) => self.get_bound(key, e, bound)?.map(Got::Entry),
             other => self.get_slow(key, other, bound)?,
         };
         Ok(got.map(|got| match got {
@@ -511,44 +511,37 @@ impl Cache {
                 self.touch_from_memory(key, &e, bound)?;
                 Ok(Some(Got::Entry(e)))
             }
-            Lookup::Bound(e) => Ok(self.get_bound(key, e)?.map(Got::Entry)),
+            Lookup::Bound(e) => Ok(self.get_bound(key, e, bound)?.map(Got::Entry)),
             other => self.get_slow(key, other, bound),
         }
     }
 
     /// A memory hit on an entry bound to files: check them.
-    fn get_bound(&self, key: &[u8], e: Arc<Entry>) -> Result<Option<Arc<Entry>>> {
-        let now = now_ns();
-        {
-            {
-                match self.validate(e.file.as_ref(), &e.deps)? {
-                    Verdict::Valid(refresh) => {
-                        self.memory.count(key, true);
-                        if let Some((file, deps)) = refresh {
-                            let fresh = Arc::new(Entry::new(
-                                e.value.clone(),
-                                e.expires_ns,
-                                e.mem_expires_ns,
-                                file.clone(),
-                                deps.clone(),
-                            ));
-                            self.memory.replace_if(key, &e, fresh);
-                            if self.store.is_some() {
-                                self.write(false, |c| {
-                                    store::refresh(c, key, file.as_ref(), &deps)
-                                })?;
-                            }
-                        }
-                        self.touch_from_memory(key, &e, now)?;
-                        Ok(Some(e))
-                    }
-                    Verdict::Invalid(reason, detail) => {
-                        self.memory.count(key, false);
-                        self.drop_invalid(key, e.file.as_ref(), reason, &detail)?;
-                        self.log.miss(key, reason, detail, now);
-                        Ok(None)
+    fn get_bound(&self, key: &[u8], e: Arc<Entry>, now: i64) -> Result<Option<Arc<Entry>>> {
+        match self.validate(e.file.as_ref(), &e.deps)? {
+            Verdict::Valid(refresh) => {
+                self.memory.count(key, true);
+                if let Some((file, deps)) = refresh {
+                    let fresh = Arc::new(Entry::new(
+                        e.value.clone(),
+                        e.expires_ns,
+                        e.mem_expires_ns,
+                        file.clone(),
+                        deps.clone(),
+                    ));
+                    self.memory.replace_if(key, &e, fresh);
+                    if self.store.is_some() {
+                        self.write(false, |c| store::refresh(c, key, file.as_ref(), &deps))?;
                     }
                 }
+                self.touch_from_memory(key, &e, now)?;
+                Ok(Some(e))
+            }
+            Verdict::Invalid(reason, detail) => {
+                self.memory.count(key, false);
+                self.drop_invalid(key, e.file.as_ref(), reason, &detail)?;
+                self.log.miss(key, reason, detail, now_ns());
+                Ok(None)
             }
         }
     }
@@ -564,19 +557,19 @@ impl Cache {
         {
             let detail = "time to live passed".to_string();
             self.drop_invalid(key, None, Reason::Expired, &detail)?;
-            self.log.miss(key, Reason::Expired, detail, now);
+            self.log.miss(key, Reason::Expired, detail, now_ns());
             return Ok(None);
         }
         let Some(store) = &self.store else {
             let (reason, detail) = self.log.absent_reason(key);
-            self.log.miss(key, reason, detail, now);
+            self.log.miss(key, reason, detail, now_ns());
             return Ok(None);
         };
         let epoch = self.epoch();
         let Some(row) = store.read(|c| store::get(c, key))? else {
             Counters::add(&self.counters.persistent_misses, 1);
             let (reason, detail) = self.log.absent_reason(key);
-            self.log.miss(key, reason, detail, now);
+            self.log.miss(key, reason, detail, now_ns());
             return Ok(None);
         };
         let verdict = if expired(row.expires_ns) {
@@ -588,7 +581,7 @@ impl Cache {
             Verdict::Invalid(reason, detail) => {
                 Counters::add(&self.counters.persistent_misses, 1);
                 self.drop_invalid(key, row.file.as_ref(), reason, &detail)?;
-                self.log.miss(key, reason, detail, now);
+                self.log.miss(key, reason, detail, now_ns());
                 return Ok(None);
             }
             Verdict::Valid(Some((file, deps))) => {
