@@ -149,6 +149,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
         return Err(rusqlite::Error::InvalidQuery);
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A 16 MiB page cache (SQLite's default is 2 MiB): the cache's rows carry
+    // stamps and expiry besides the value, and point reads of a database
+    // larger than the page cache go to the OS for every page.
+    conn.pragma_update(None, "cache_size", -16384)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
