@@ -11,7 +11,7 @@
 //! unchanged files. Results of files that disappeared are removed at the end
 //! of a complete run; a file whose analysis fails loses its old result.
 
-use super::engine::{self, Delivery, Event, Found, Process};
+use super::engine::{self, Ctx, Delivery, Event, Found, Process};
 use super::language;
 use super::scanner::{ScanProcess, Scanned, too_large};
 use super::summary::Counters;
@@ -107,18 +107,16 @@ impl<'k> AnalyzeProcess<'k> {
     fn read(
         &self,
         found: Found,
-        counters: &Counters,
+        ctx: &Ctx<'_>,
         prior: Option<&'k AnalysisRecord>,
     ) -> Option<Event<Analyzed<'k>>> {
         let hashed_ns = crate::cache::stamp::now_ns();
-        match self.scan.read(found, counters)? {
+        match self.scan.read(found, ctx)? {
             Event::Item(mut file) => {
                 let cached = prior.filter(|r| r.stamp.hash == file.hash);
                 if cached.is_some() {
                     // The content is known: not handed over again.
-                    if let Some(buf) = file.content.take() {
-                        self.scan.pool.give(buf);
-                    }
+                    file.content = None;
                 }
                 Some(Event::Item(Analyzed {
                     file,
@@ -136,9 +134,9 @@ impl<'k> AnalyzeProcess<'k> {
 impl<'k> Process for AnalyzeProcess<'k> {
     type Item = Analyzed<'k>;
 
-    fn process(&self, found: Found, counters: &Counters) -> Option<Event<Analyzed<'k>>> {
+    fn process(&self, found: Found, ctx: &Ctx<'_>) -> Option<Event<Analyzed<'k>>> {
         let Some(known) = self.known.get(found.rel_path().as_os_str().as_bytes()) else {
-            return self.read(found, counters, None);
+            return self.read(found, ctx, None);
         };
         known.seen.store(true, Relaxed);
         let record = &known.record;
@@ -154,7 +152,7 @@ impl<'k> Process for AnalyzeProcess<'k> {
         let s = &record.stamp;
         let unchanged = (s.size, s.mtime_ns, s.inode) == (stat.size, stat.mtime_ns, stat.inode);
         if !unchanged || s.is_racy() {
-            return self.read(found, counters, Some(record));
+            return self.read(found, ctx, Some(record));
         }
         let language = language::from_name(found.rel_path().file_name().unwrap_or_default());
         Some(Event::Item(Analyzed {
@@ -278,9 +276,6 @@ impl Run<'_> {
             }
             Verdict::Stop => Control::Stop,
         };
-        if let Some(buf) = item.file.content {
-            self.process.scan.pool.give(buf);
-        }
         if self.failed() {
             Control::Stop
         } else {
