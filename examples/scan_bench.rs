@@ -145,6 +145,31 @@ fn once(a: &Args, root: &Path) -> Result<ScanSummary, String> {
                 )
             }
         }
+        "load" => {
+            // Only the bulk load a warm analyze starts with.
+            let dir = a.cache.clone().ok_or("load needs --cache DIR")?;
+            let t = std::time::Instant::now();
+            let cache = Cache::open(CacheOptions {
+                dir: Some(dir),
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?;
+            let opened = t.elapsed().as_secs_f64();
+            let ns = cache.analysis_namespace(root);
+            let map = cache
+                .load_analysis("bench/lines", &ns)
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "open {:.1} ms, load {:.1} ms",
+                opened * 1e3,
+                (t.elapsed().as_secs_f64() - opened) * 1e3
+            );
+            Ok(ScanSummary {
+                files_seen: map.len() as u64,
+                duration_s: t.elapsed().as_secs_f64(),
+                ..Default::default()
+            })
+        }
         other => return Err(format!("unknown mode {other}")),
     };
     std::hint::black_box(sink.load(Ordering::Relaxed));

@@ -38,7 +38,7 @@ pub(crate) struct Found {
 }
 
 impl Found {
-    fn new(root: &Path, path: PathBuf) -> Found {
+    pub(crate) fn new(root: &Path, path: PathBuf) -> Found {
         let rel_len = match path.strip_prefix(root) {
             Ok(rel) if !rel.as_os_str().is_empty() => rel.as_os_str().len(),
             // The root itself is a file: its relative path is its name.
@@ -90,9 +90,24 @@ pub(crate) struct Ctx<'a> {
     turn: Option<(&'a AtomicU64, u64)>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     /// A read that must not wait for memory: the run is stopping, or the
     /// host is waiting for exactly this file.
+    /// A context outside any run (unit tests).
+    #[cfg(test)]
+    pub(crate) fn detached(counters: &'a Counters, stop: &'a AtomicBool) -> Ctx<'a> {
+        Ctx {
+            counters,
+            stop,
+            turn: None,
+        }
+    }
+
+    /// Whether the file may be put off and delivered later (unsorted).
+    pub(crate) fn can_defer(&self) -> bool {
+        self.turn.is_none()
+    }
+
     pub(crate) fn go_ahead(&self) -> bool {
         self.stop.load(Relaxed)
             || self
@@ -107,6 +122,9 @@ pub(crate) trait Process: Sync {
     /// Stat, read, hash ... one regular file. `None`: nothing to report (the
     /// file stopped being a regular file since the walk saw it).
     fn process(&self, found: Found, ctx: &Ctx<'_>) -> Option<Event<Self::Item>>;
+    /// Processes files put off earlier (only when [`Ctx::can_defer`]) that
+    /// can be now; when `last`, every one of them, waiting if needed.
+    fn drain(&self, _ctx: &Ctx<'_>, _last: bool, _emit: &mut dyn FnMut(Event<Self::Item>)) {}
 }
 
 /// Where callbacks run.
@@ -200,6 +218,20 @@ impl<P: Process> Shared<'_, P> {
                 self.fail(&*payload);
                 None
             }
+        }
+    }
+
+    /// Delivers deferred files that are ready (all of them when `last`).
+    fn drain(&self, last: bool, emit: &mut dyn FnMut(Event<P::Item>)) {
+        let ctx = Ctx {
+            counters: self.counters,
+            stop: &self.stop,
+            turn: None,
+        };
+        if let Err(payload) =
+            catch_unwind(AssertUnwindSafe(|| self.process.drain(&ctx, last, emit)))
+        {
+            self.fail(&*payload);
         }
     }
 
@@ -304,6 +336,13 @@ fn run_workers<P: Process>(
                         Step::Nothing => Control::Continue,
                     };
                 }
+                if control == Control::Continue {
+                    shared.drain(false, &mut |ev| {
+                        if control == Control::Continue {
+                            control = deliver(ev);
+                        }
+                    });
+                }
                 if control == Control::Continue && shared.throttle.due() {
                     control = deliver(Event::Progress(shared.counters.progress()));
                 }
@@ -317,6 +356,13 @@ fn run_workers<P: Process>(
     }));
     if let Err(payload) = ran {
         shared.fail(&*payload);
+    }
+    if !shared.stopping() {
+        shared.drain(true, &mut |ev| {
+            if !shared.stopping() {
+                deliver(ev);
+            }
+        });
     }
     shared.counters.walk_done.store(true, Relaxed);
     final_progress(shared, &mut |ev| f(ev));
@@ -355,6 +401,7 @@ fn run_host<P: Process>(
                         if let Some(ev) = ev {
                             sent &= tx.send(ev).is_ok();
                         }
+                        shared.drain(false, &mut |ev| sent &= tx.send(ev).is_ok());
                         if sent && !shared.stopping() {
                             WalkState::Continue
                         } else {
@@ -365,6 +412,11 @@ fn run_host<P: Process>(
             }));
             if let Err(payload) = ran {
                 shared.fail(&*payload);
+            }
+            if !shared.stopping() {
+                shared.drain(true, &mut |ev| {
+                    let _ = tx.send(ev);
+                });
             }
             shared.counters.walk_done.store(true, Relaxed);
             // `tx` drops here: the host loop ends once the queue is empty.

@@ -115,7 +115,7 @@ fn prepare(root: &Path, opts: &ScanOptions) -> Result<filter::Filters> {
     filter::Filters::new(&opts.include_globs, &opts.exclude_globs)
 }
 
-fn scan_process(opts: &ScanOptions) -> ScanProcess {
+pub(crate) fn scan_process(opts: &ScanOptions) -> ScanProcess {
     ScanProcess {
         max_file_size: opts.max_file_size,
         include_content: opts.include_content,
