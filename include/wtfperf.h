@@ -14,32 +14,6 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
- * A parallel scan must beat the sequential one by this much to "pay".
- */
-#define PAYS_OFF 1.10
-
-/**
- * Version of the JSON schema; bumped on any incompatible change.
- */
-#define SCHEMA_VERSION 1
-
-/**
- * Modified z-score threshold above which a value is an outlier
- * (Iglewicz and Hoaglin recommend 3.5).
- */
-#define OUTLIER_Z 3.5
-
-/**
- * A maximum above `median * WIDE_SPREAD` means the runs disagree.
- */
-#define WIDE_SPREAD 1.5
-
-/**
- * A coefficient of variation above this means the runs disagree.
- */
-#define WIDE_CV 0.25
-
-/**
  * Bookkeeping bytes counted per entry on top of key and value.
  */
 #define ENTRY_OVERHEAD 96

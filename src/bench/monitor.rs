@@ -7,6 +7,8 @@ use crate::error::{Error, Result};
 use crate::profiler::{BYTES_PER_MB, Profiler, ProfilerOptions};
 
 /// Timeline points kept per run in the report (longer runs are thinned).
+///
+/// cbindgen:ignore
 pub const MAX_TIMELINE_POINTS: usize = 200;
 
 /// A [`Monitor`] backed by [`crate::profiler::Profiler`].

@@ -8,6 +8,8 @@ use super::report::{
 use super::report_md::fmt_duration;
 
 /// A parallel scan must beat the sequential one by this much to "pay".
+///
+/// cbindgen:ignore
 pub const PAYS_OFF: f64 = 1.10;
 
 fn rec(id: &str, text: String) -> Recommendation {
