@@ -119,10 +119,10 @@ pub fn warnings(values: &[f64]) -> Vec<String> {
         let cv = s.stddev / s.mean.max(f64::MIN_POSITIVE);
         if s.max > s.median * WIDE_SPREAD || cv > WIDE_CV {
             out.push(format!(
-                "wide spread: max {:.3} s is {:.2}x the median {:.3} s (stddev {:.0} % of the \
-                 mean); treat this scenario's numbers as rough",
+                "wide spread: runs took {:.3} to {:.3} s around a median of {:.3} s (stddev \
+                 {:.0} % of the mean); treat this scenario's numbers as rough",
+                s.min,
                 s.max,
-                s.max / s.median,
                 s.median,
                 cv * 100.0
             ));
