@@ -10,6 +10,7 @@
 
 pub mod analyzer;
 pub mod baseline;
+pub mod cli;
 pub mod evict;
 pub mod generator;
 pub mod monitor;
