@@ -4,7 +4,8 @@
 use super::report::TimelinePoint;
 use super::suite::{Monitor, Usage};
 use crate::error::{Error, Result};
-use crate::profiler::{BYTES_PER_MB, Profiler, ProfilerOptions};
+use crate::profiler::profile::BYTES_PER_MB;
+use crate::profiler::{Profiler, ProfilerOptions};
 
 /// Timeline points kept per run in the report (longer runs are thinned).
 ///
