@@ -14,6 +14,11 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
+ * Values up to this size are copied out under the shard lock.
+ */
+#define COPY_UNDER_LOCK 4096
+
+/**
  * Bookkeeping bytes counted per entry on top of key and value.
  */
 #define ENTRY_OVERHEAD 96
@@ -24,6 +29,13 @@
  * metadata, so it is re-hashed instead of trusted on metadata.
  */
 #define RACY_WINDOW_NS 2000000000
+
+/**
+ * Margin added to the coarse clock by [`now_upper_bound_ns`]: the coarse
+ * clock trails the precise one by about a tick, more when ticks are late
+ * (a loaded virtual machine).
+ */
+#define COARSE_MARGIN_NS 50000000
 
 /**
  * The `version` field of the profile JSON this library writes
@@ -226,6 +238,16 @@ typedef struct wtfperf_cache_options {
      * hits.
      */
     const char *root;
+    /**
+     * How often, at most, a read checks whether other processes changed
+     * the database, seconds (default 0.01): when one did, the keys it
+     * overwrote or deleted leave this handle's memory tier. So a process
+     * may serve, for at most this long, a memory copy another process just
+     * invalidated. 0: check on every read (one cheap SQLite query).
+     * File-bound entries are checked against their files on every read
+     * regardless.
+     */
+    double sync_interval_s;
 } wtfperf_cache_options;
 
 /**
@@ -725,7 +747,7 @@ wtfperf_status wtfperf_bench_generate(const char *root,
 /**
  * The defaults: `dir = NULL` (memory only), `memory_max_entries = 1000`,
  * `memory_ttl_s = 3600`, `persistent_ttl_s = 86400`, `memory_max_bytes = 0`,
- * `persistent_max_bytes = 0` (unbounded), `root = NULL`.
+ * `persistent_max_bytes = 0` (unbounded), `root = NULL`, `sync_interval_s = 0.01`.
  */
 struct wtfperf_cache_options wtfperf_cache_options_default(void);
 

@@ -4,12 +4,12 @@
 use super::entry::{Binding, Entry};
 use super::memory::{Lookup, MemoryTier};
 use super::paths::PathMap;
-use super::stamp::{self, Check, FileStamp, now_ns};
+use super::stamp::{self, FileStamp, now_ns};
 use super::stats::{Counters, Miss, MissLog, Reason, Stats, Totals};
-use super::store::{self, BoundKey, Put, Store};
+use super::store::{self, Put, Store};
 use crate::error::{Error, Result};
 use rusqlite::Connection;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -34,6 +34,10 @@ pub struct CacheOptions {
     pub persistent_max_bytes: u64,
     /// Paths inside this directory are stored relative to it.
     pub root: Option<PathBuf>,
+    /// How often, at most, a read checks whether other processes changed
+    /// the database (then drops the keys they changed from this handle's
+    /// memory tier), seconds; 0: on every read.
+    pub sync_interval_s: f64,
 }
 
 impl Default for CacheOptions {
@@ -46,6 +50,7 @@ impl Default for CacheOptions {
             memory_max_bytes: 0,
             persistent_max_bytes: 0,
             root: None,
+            sync_interval_s: 0.01,
         }
     }
 }
@@ -72,21 +77,40 @@ impl EntryOptions {
 }
 
 /// Outcome of checking an entry's bindings.
-enum Verdict {
+pub(super) enum Verdict {
     /// Valid; `Some` carries refreshed stamps to record.
     Valid(Option<(Option<Binding>, Vec<Binding>)>),
     Invalid(Reason, String),
+}
+
+/// Bindings and expiry of an entry about to be stored.
+struct Built {
+    file: Option<Binding>,
+    deps: Vec<Binding>,
+    expires_ns: i64,
+    mem_expires_ns: i64,
+}
+
+/// A value found by a lookup: a memory-tier entry, or bytes read from
+/// SQLite when there is no memory tier to promote them to.
+enum Got {
+    Entry(Arc<Entry>),
+    Value(Vec<u8>),
 }
 
 /// How often cross-process statistics are written, at most.
 const STATS_FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Pending last-access times written once this many accumulate.
 const TOUCH_FLUSH_AT: usize = 1024;
+/// The size cap is checked exactly at least this often while writing.
+const CAP_RECHECK_EVERY: Duration = Duration::from_secs(1);
+/// Pending last-access times are written once the oldest is this old.
+const TOUCH_FLUSH_AFTER_NS: i64 = 1_000_000_000;
 /// A memory hit re-records the entry's last access for the persistent
 /// tier's LRU at most this often.
 const TOUCH_EVERY_NS: i64 = 10_000_000_000;
 /// Bound on the files followed when expanding dependencies.
-const MAX_CLOSURE: usize = 10_000;
+pub(super) const MAX_CLOSURE: usize = 10_000;
 
 fn secs_to_ns(s: f64) -> i64 {
     (s * 1e9).min(i64::MAX as f64) as i64
@@ -112,11 +136,18 @@ pub struct Cache {
     pub(super) log: MissLog,
     /// Totals already added to the stats table, and when.
     flushed: Mutex<(Totals, Instant)>,
+    /// Estimate of the persistent tier's bytes and when it was exact.
+    cap_state: Mutex<(u64, Instant)>,
+    /// Cross-process coherence of the memory tier (persistent caches).
+    pub(super) sync: Option<super::sync::Sync>,
+    /// Whether reads record last-access times (a handle of the directory
+    /// has a size cap).
+    track_access: bool,
     /// Whether any entry of the memory tier has dependencies (memory-only
     /// caches skip dependency-graph scans until one does).
-    has_deps: AtomicBool,
+    pub(super) has_deps: AtomicBool,
     /// check_file_changes records of a memory-only cache.
-    watched_mem: Mutex<HashMap<Vec<u8>, Option<FileStamp>>>,
+    pub(super) watched_mem: Mutex<HashMap<Vec<u8>, Option<FileStamp>>>,
     pub(super) analysis_mem: super::analysis::MemoryAnalysis,
 }
 
@@ -125,6 +156,7 @@ impl Cache {
     pub fn open(opts: CacheOptions) -> Result<Cache> {
         check_ttl("memory_ttl_s", opts.memory_ttl_s, false)?;
         check_ttl("persistent_ttl_s", opts.persistent_ttl_s, false)?;
+        check_ttl("sync_interval_s", opts.sync_interval_s, false)?;
         if opts.dir.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
             return Err(Error::invalid("dir is an empty path"));
         }
@@ -134,13 +166,30 @@ impl Cache {
             None => None,
         };
         let mem_bytes = usize::try_from(opts.memory_max_bytes).unwrap_or(usize::MAX);
+        let sync = match &store {
+            Some(s) => Some(super::sync::Sync::open(s, opts.sync_interval_s)?),
+            None => None,
+        };
+        // Reads are recorded for the LRU order only once some handle of the
+        // directory has a size cap (else nothing ever evicts by it).
+        let track_access = match &store {
+            Some(s) if opts.persistent_max_bytes > 0 => {
+                s.write(store::mark_lru_tracked)?;
+                true
+            }
+            Some(s) => s.read(store::lru_tracked)?,
+            None => false,
+        };
         Ok(Cache {
+            sync,
+            track_access,
             memory: MemoryTier::new(opts.memory_max_entries, mem_bytes),
             paths,
             store,
             counters: Counters::default(),
             log: MissLog::default(),
             flushed: Mutex::new((Totals::default(), Instant::now())),
+            cap_state: Mutex::new((u64::MAX, Instant::now())),
             has_deps: AtomicBool::new(false),
             watched_mem: Mutex::new(HashMap::new()),
             analysis_mem: Default::default(),
@@ -178,19 +227,66 @@ impl Cache {
         let out = store.write(|c| {
             let out = f(c)?;
             self.flush_stats(c, force_stats)?;
-            if cap > 0 {
-                evicted = store::evict_to(c, cap)?;
+            if cap > 0 && self.cap_check_due() {
+                let (keys, left) = store::evict_to(c, cap)?;
+                evicted = keys;
+                let mut cap_state = self.cap_state.lock().unwrap_or_else(|e| e.into_inner());
+                *cap_state = (left, Instant::now());
             }
             Ok(out)
         })?;
+        if !evicted.is_empty() {
+            self.publish(|| {
+                for k in &evicted {
+                    self.memory.remove(k);
+                }
+            });
+        }
         for k in &evicted {
-            self.memory.remove(k);
             self.log
                 .removed(k, Reason::Evicted, "persistent tier over its size cap");
         }
         self.counters
             .invalidated(Reason::Evicted, evicted.len() as u64);
         Ok(out)
+    }
+
+    /// Whether the size cap must be checked now (an O(entries) scan): when
+    /// this handle's estimate of the total (the last exact total plus what
+    /// it wrote since) exceeds the cap, or every [`CAP_RECHECK_EVERY`] (other
+    /// processes write too).
+    fn cap_check_due(&self) -> bool {
+        let (est, at) = *self.cap_state.lock().unwrap_or_else(|e| e.into_inner());
+        est > self.opts.persistent_max_bytes || at.elapsed() >= CAP_RECHECK_EVERY
+    }
+
+    /// Adds bytes written to the estimate of the persistent total.
+    fn wrote_bytes(&self, n: u64) {
+        if self.opts.persistent_max_bytes > 0 {
+            let mut st = self.cap_state.lock().unwrap_or_else(|e| e.into_inner());
+            st.0 = st.0.saturating_add(n);
+        }
+    }
+
+    /// Runs one statement `f` (with its triggers) as its own transaction
+    /// when nothing else is due in a write (statistics, size cap, pending
+    /// accesses); else as [`Cache::write`]. Saves `BEGIN`/`COMMIT` round
+    /// trips on the single-`set` path.
+    pub(super) fn write_one<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let stats_due = self
+            .flushed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .elapsed()
+            >= STATS_FLUSH_EVERY;
+        if stats_due || self.opts.persistent_max_bytes > 0 {
+            return self.write(false, f);
+        }
+        self.store.as_ref().expect("persistent tier").write_one(f)
     }
 
     fn flush_stats(&self, c: &Connection, force: bool) -> rusqlite::Result<()> {
@@ -201,6 +297,7 @@ impl Cache {
         let now = self.handle_totals();
         let delta = now.minus(&flushed.0);
         store::add_stats(c, &delta.fields())?;
+        Cache::prune_changes(c, now_ns())?;
         *flushed = (now, Instant::now());
         Ok(())
     }
@@ -231,117 +328,19 @@ impl Cache {
         }
     }
 
-    /// Resolves entry options to recorded bindings: the file's stamp (it
-    /// must exist) and the stamps of the dependencies, expanded with the
-    /// dependencies of cached entries bound to them (transitively).
-    fn bindings(&self, opts: &EntryOptions) -> Result<(Option<Binding>, Vec<Binding>)> {
-        let file = match &opts.file_path {
-            None => None,
-            Some(p) => {
-                let key = self.paths.key(p);
-                let stamp = stamp::stamp_file(&self.paths.resolve(&key))
-                    .map_err(|e| Error::io(format!("file_path {}", p.display()), &e))?;
-                Some(Binding {
-                    path: key,
-                    stamp: Some(stamp),
-                })
-            }
-        };
-        if opts.deps.is_empty() {
-            return Ok((file, Vec::new()));
-        }
-        let mut seen: HashSet<Vec<u8>> = HashSet::new();
-        if let Some(f) = &file {
-            seen.insert(f.path.clone());
-        }
-        let mut order = Vec::new();
-        let mut queue = VecDeque::new();
-        for d in &opts.deps {
-            let k = self.paths.key(d);
-            if seen.insert(k.clone()) {
-                order.push(k.clone());
-                queue.push_back(k);
-            }
-        }
-        while let Some(p) = queue.pop_front() {
-            if seen.len() >= MAX_CLOSURE {
-                break;
-            }
-            for b in self.deps_of_bound(&p)? {
-                if seen.insert(b.path.clone()) {
-                    order.push(b.path.clone());
-                    queue.push_back(b.path);
-                }
-            }
-        }
-        let deps = order
-            .into_iter()
-            .map(|path| {
-                let stamp = stamp::stamp_file(&self.paths.resolve(&path)).ok();
-                Binding { path, stamp }
-            })
-            .collect();
-        Ok((file, deps))
-    }
-
-    /// The dependencies recorded by entries whose file is `path`.
-    fn deps_of_bound(&self, path: &[u8]) -> Result<Vec<Binding>> {
-        let bound = match &self.store {
-            Some(s) => s.read(|c| store::bound_to(c, path))?,
-            None => {
-                if !self.has_deps.load(Relaxed) {
-                    return Ok(Vec::new());
-                }
-                self.memory_bound_to(path)
-            }
-        };
-        Ok(bound.into_iter().flat_map(|b| b.deps).collect())
-    }
-
-    fn memory_bound_to(&self, path: &[u8]) -> Vec<BoundKey> {
-        self.memory
-            .find(|_, e| e.file.as_ref().is_some_and(|f| f.path == path))
-            .into_iter()
-            .map(|(k, e)| BoundKey {
-                key: k.into_vec(),
-                file: e.file.clone(),
-                deps: e.deps.clone(),
-            })
-            .collect()
-    }
-
-    fn memory_depending_on(&self, path: &[u8]) -> Vec<BoundKey> {
-        self.memory
-            .find(|_, e| e.deps.iter().any(|d| d.path == path))
-            .into_iter()
-            .map(|(k, e)| BoundKey {
-                key: k.into_vec(),
-                file: e.file.clone(),
-                deps: e.deps.clone(),
-            })
-            .collect()
-    }
-
-    fn build(
-        &self,
-        value: &[u8],
-        opts: &EntryOptions,
-        now: i64,
-    ) -> Result<(Arc<Entry>, Option<Binding>, Vec<Binding>)> {
+    fn build(&self, opts: &EntryOptions, now: i64) -> Result<Built> {
         check_ttl("ttl_s", opts.ttl_s, true)?;
         let (file, deps) = self.bindings(opts)?;
         let (expires_ns, mem_expires_ns) = self.expiries(now, opts.ttl_s);
-        let entry = Arc::new(Entry::new(
-            Arc::from(value),
+        Ok(Built {
+            file,
+            deps,
             expires_ns,
             mem_expires_ns,
-            file.clone(),
-            deps.clone(),
-        ));
-        Ok((entry, file, deps))
+        })
     }
 
-    fn remember(&self, key: &[u8], entry: Arc<Entry>) {
+    pub(super) fn remember(&self, key: &[u8], entry: Arc<Entry>) {
         if !entry.deps.is_empty() {
             self.has_deps.store(true, Relaxed);
         }
@@ -363,30 +362,67 @@ impl Cache {
     /// Stores many entries, committed in one transaction.
     pub fn set_many(&self, items: &[(&[u8], &[u8], &EntryOptions)]) -> Result<()> {
         let now = now_ns();
-        let mut built = Vec::with_capacity(items.len());
-        for (key, value, opts) in items {
-            built.push((*key, *value, self.build(value, opts, now)?));
-        }
+        let built = items
+            .iter()
+            .map(|(_, _, opts)| self.build(opts, now))
+            .collect::<Result<Vec<Built>>>()?;
         if self.store.is_some() {
-            self.write(false, |c| {
-                for (key, value, (entry, file, deps)) in &built {
-                    let put = Put {
-                        key,
-                        value,
-                        expires_ns: entry.expires_ns,
-                        file: file.as_ref(),
-                        deps,
-                    };
-                    store::put(c, &put, now)?;
+            let puts: Vec<Put<'_>> = items
+                .iter()
+                .zip(&built)
+                .map(|((key, value, _), b)| Put {
+                    key,
+                    value,
+                    expires_ns: b.expires_ns,
+                    file: b.file.as_ref(),
+                    deps: &b.deps,
+                })
+                .collect();
+            self.wrote_bytes(
+                puts.iter()
+                    .map(|p| (p.key.len() + p.value.len()) as u64)
+                    .sum(),
+            );
+            if puts.len() == 1 && puts[0].deps.is_empty() {
+                self.write_one(|c| store::put_many(c, &puts, now))?;
+            } else {
+                self.write(false, |c| store::put_many(c, &puts, now))?;
+            }
+        }
+        Counters::add(&self.counters.sets, items.len() as u64);
+        self.log.stored_all(items.iter().map(|(k, _, _)| *k));
+        if !self.memory.enabled() {
+            return Ok(());
+        }
+        if self.store.is_some() && items.len() > 1 {
+            // Bulk writes go around the memory tier (it keeps its hot set;
+            // a later get promotes): only older copies are dropped.
+            self.publish(|| {
+                for (key, _, _) in items {
+                    self.memory.remove(key);
                 }
-                Ok(())
-            })?;
+            });
+            return Ok(());
         }
-        Counters::add(&self.counters.sets, built.len() as u64);
-        for (key, _, (entry, _, _)) in built {
-            self.log.stored(key);
-            self.remember(key, entry);
-        }
+        let entries: Vec<(&[u8], Arc<Entry>)> = items
+            .iter()
+            .zip(built)
+            .map(|((key, value, _), b)| {
+                let entry = Entry::new(
+                    Arc::from(*value),
+                    b.expires_ns,
+                    b.mem_expires_ns,
+                    b.file,
+                    b.deps,
+                );
+                (*key, Arc::new(entry))
+            })
+            .collect();
+        self.publish(|| {
+            for (key, entry) in entries {
+                self.remember(key, entry);
+            }
+        });
         Ok(())
     }
 
@@ -395,64 +431,148 @@ impl Cache {
     /// The value of `key` if a valid entry exists (`None`: a miss; call
     /// [`Cache::explain_miss`] for why).
     pub fn get(&self, key: &[u8]) -> Result<Option<Arc<[u8]>>> {
-        let now = now_ns();
-        match self.memory.lookup(key, now) {
+        Ok(self.get_entry(key)?.map(|got| match got {
+            Got::Entry(e) => e.value.clone(),
+            Got::Value(v) => Arc::from(v),
+        }))
+    }
+
+    /// Like [`Cache::get`], handing the value to `f` without cloning it
+    /// (`f` may run under a memory shard's lock: it must only copy).
+    #[inline]
+    pub fn get_with<T>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
+        let bound = stamp::now_upper_bound_ns();
+        self.maybe_sync(bound)?;
+        let mut copy = Some(f);
+        // With access tracking, a hit must see its entry (last touch).
+        let mut none = None;
+        let slot = if self.track_access {
+            &mut none
+        } else {
+            &mut copy
+        };
+        let (copied, found) = self.memory.lookup_copy(key, bound, slot);
+        if copied.is_some() {
+            return Ok(copied);
+        }
+        let got = match found {
             Lookup::Hit(e) => {
-                if !e.is_bound() {
-                    self.memory.count(key, true);
-                    self.touch_from_memory(key, &e, now);
-                    return Ok(Some(e.value.clone()));
-                }
-                match self.validate(e.file.as_ref(), &e.deps)? {
-                    Verdict::Valid(refresh) => {
-                        self.memory.count(key, true);
-                        if let Some((file, deps)) = refresh {
-                            let fresh = Arc::new(Entry::new(
-                                e.value.clone(),
-                                e.expires_ns,
-                                e.mem_expires_ns,
-                                file.clone(),
-                                deps.clone(),
-                            ));
-                            self.memory.replace_if(key, &e, fresh);
-                            if self.store.is_some() {
-                                self.write(false, |c| {
-                                    store::refresh(c, key, file.as_ref(), &deps)
-                                })?;
-                            }
-                        }
-                        self.touch_from_memory(key, &e, now);
-                        return Ok(Some(e.value.clone()));
-                    }
-                    Verdict::Invalid(reason, detail) => {
-                        self.memory.count(key, false);
-                        self.drop_invalid(key, e.file.as_ref(), reason, &detail)?;
-                        self.log.miss(key, reason, detail, now);
-                        return Ok(None);
-                    }
-                }
+                self.touch_from_memory(key, &e, bound)?;
+                Some(Got::Entry(e))
             }
-            Lookup::Expired(e) if e.expires_ns <= now => {
+            Lookup::Bound(e) => self.get_bound(key, e, bound)?.map(Got::Entry),
+            other => self.get_slow(key, other, bound)?,
+        };
+        let Some(got) = got else { return Ok(None) };
+        let f = copy.expect("the copy runs only when it returns a value");
+        Ok(Some(match &got {
+            Got::Entry(e) => f(&e.value),
+            Got::Value(v) => f(v),
+        }))
+    }
+
+    /// The value of `key` in a `Vec` with room for one more byte (so the C
+    /// boundary can append its NUL without reallocating): one copy from
+    /// the memory tier (under the shard lock) or from SQLite.
+    #[inline]
+    pub fn get_vec(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        fn copy(v: &[u8]) -> Vec<u8> {
+            let mut out = Vec::with_capacity(v.len() + 1);
+            out.extend_from_slice(v);
+            out
+        }
+        let bound = stamp::now_upper_bound_ns();
+        self.maybe_sync(bound)?;
+        let mut slot = (!self.track_access).then_some(copy);
+        let (copied, found) = self.memory.lookup_copy(key, bound, &mut slot);
+        if copied.is_some() {
+            return Ok(copied);
+        }
+        let got = match found {
+            Lookup::Hit(e) => {
+                self.touch_from_memory(key, &e, bound)?;
+                Some(Got::Entry(e))
+            }
+            Lookup::Bound(e) => self.get_bound(key, e, bound)?.map(Got::Entry),
+            other => self.get_slow(key, other, bound)?,
+        };
+        Ok(got.map(|got| match got {
+            Got::Entry(e) => copy(&e.value),
+            Got::Value(v) => v,
+        }))
+    }
+
+    #[inline]
+    fn get_entry(&self, key: &[u8]) -> Result<Option<Got>> {
+        let bound = stamp::now_upper_bound_ns();
+        self.maybe_sync(bound)?;
+        match self.memory.lookup(key, bound) {
+            Lookup::Hit(e) => {
+                self.touch_from_memory(key, &e, bound)?;
+                Ok(Some(Got::Entry(e)))
+            }
+            Lookup::Bound(e) => Ok(self.get_bound(key, e, bound)?.map(Got::Entry)),
+            other => self.get_slow(key, other, bound),
+        }
+    }
+
+    /// A memory hit on an entry bound to files: check them.
+    fn get_bound(&self, key: &[u8], e: Arc<Entry>, now: i64) -> Result<Option<Arc<Entry>>> {
+        match self.validate(e.file.as_ref(), &e.deps)? {
+            Verdict::Valid(refresh) => {
+                self.memory.count(key, true);
+                if let Some((file, deps)) = refresh {
+                    let fresh = Arc::new(Entry::new(
+                        e.value.clone(),
+                        e.expires_ns,
+                        e.mem_expires_ns,
+                        file.clone(),
+                        deps.clone(),
+                    ));
+                    self.memory.replace_if(key, &e, fresh);
+                    if self.store.is_some() {
+                        self.write(false, |c| store::refresh(c, key, file.as_ref(), &deps))?;
+                    }
+                }
+                self.touch_from_memory(key, &e, now)?;
+                Ok(Some(e))
+            }
+            Verdict::Invalid(reason, detail) => {
                 self.memory.count(key, false);
-                let detail = "time to live passed".to_string();
-                self.drop_invalid(key, None, Reason::Expired, &detail)?;
-                self.log.miss(key, Reason::Expired, detail, now);
-                return Ok(None);
+                self.drop_invalid(key, e.file.as_ref(), reason, &detail)?;
+                self.log.miss(key, reason, detail, now_ns());
+                Ok(None)
             }
-            Lookup::Expired(_) | Lookup::Absent => self.memory.count(key, false),
+        }
+    }
+
+    /// A memory miss (counted by the lookup): expired, or go to SQLite.
+    fn get_slow(&self, key: &[u8], found: Lookup, bound: i64) -> Result<Option<Got>> {
+        // `bound` is an upper bound of now: only deadlines before it need
+        // the (slower) precise clock.
+        let expired = |at: i64| at <= bound && at <= now_ns();
+        let now = bound;
+        if let Lookup::Expired(e) = &found
+            && expired(e.expires_ns)
+        {
+            let detail = "time to live passed".to_string();
+            self.drop_invalid(key, None, Reason::Expired, &detail)?;
+            self.log.miss(key, Reason::Expired, detail, now_ns());
+            return Ok(None);
         }
         let Some(store) = &self.store else {
             let (reason, detail) = self.log.absent_reason(key);
-            self.log.miss(key, reason, detail, now);
+            self.log.miss(key, reason, detail, now_ns());
             return Ok(None);
         };
+        let epoch = self.epoch();
         let Some(row) = store.read(|c| store::get(c, key))? else {
             Counters::add(&self.counters.persistent_misses, 1);
             let (reason, detail) = self.log.absent_reason(key);
-            self.log.miss(key, reason, detail, now);
+            self.log.miss(key, reason, detail, now_ns());
             return Ok(None);
         };
-        let verdict = if row.expires_ns <= now {
+        let verdict = if expired(row.expires_ns) {
             Verdict::Invalid(Reason::Expired, "time to live passed".into())
         } else {
             self.validate(row.file.as_ref(), &row.deps)?
@@ -461,7 +581,7 @@ impl Cache {
             Verdict::Invalid(reason, detail) => {
                 Counters::add(&self.counters.persistent_misses, 1);
                 self.drop_invalid(key, row.file.as_ref(), reason, &detail)?;
-                self.log.miss(key, reason, detail, now);
+                self.log.miss(key, reason, detail, now_ns());
                 return Ok(None);
             }
             Verdict::Valid(Some((file, deps))) => {
@@ -471,6 +591,10 @@ impl Cache {
             Verdict::Valid(None) => (row.file, row.deps),
         };
         Counters::add(&self.counters.persistent_hits, 1);
+        self.touch(store, key, now)?;
+        if !self.memory.enabled() {
+            return Ok(Some(Got::Value(row.value)));
+        }
         let value: Arc<[u8]> = Arc::from(row.value);
         let mem_expires_ns = if self.opts.memory_ttl_s > 0.0 {
             row.expires_ns
@@ -478,123 +602,52 @@ impl Cache {
         } else {
             row.expires_ns
         };
-        self.remember(
-            key,
-            Arc::new(Entry::new(
-                value.clone(),
-                row.expires_ns,
-                mem_expires_ns,
-                file,
-                deps,
-            )),
-        );
-        if store.touch(key, now) >= TOUCH_FLUSH_AT {
-            self.write(false, |_| Ok(()))?;
-        }
-        Ok(Some(value))
+        let entry = Arc::new(Entry::new(
+            value,
+            row.expires_ns,
+            mem_expires_ns,
+            file,
+            deps,
+        ));
+        self.promote(epoch, key, entry.clone());
+        Ok(Some(Got::Entry(entry)))
     }
 
     /// Records a memory hit as an access for the persistent tier's LRU, at
     /// most every [`TOUCH_EVERY_NS`] per entry (memory hits stay lock-free
     /// of SQLite).
     #[inline]
-    fn touch_from_memory(&self, key: &[u8], e: &Entry, now: i64) {
+    fn touch_from_memory(&self, key: &[u8], e: &Entry, now: i64) -> Result<()> {
+        if !self.track_access {
+            return Ok(());
+        }
         if let Some(store) = &self.store {
             let last = e.last_touch.load(Relaxed);
             if now - last > TOUCH_EVERY_NS {
                 e.last_touch.store(now, Relaxed);
-                store.touch(key, now);
+                return self.touch(store, key, now);
             }
         }
+        Ok(())
     }
 
-    /// Checks recorded bindings against the files; then, for dependencies,
-    /// the dependencies recorded by cached entries bound to them
-    /// (transitively), so a change deep in the graph is seen.
-    fn validate(&self, file: Option<&Binding>, deps: &[Binding]) -> Result<Verdict> {
-        let mut refreshed = false;
-        let check_one = |b: &Binding| stamp::check(&self.paths.resolve(&b.path), b.stamp.as_ref());
-        let mut new_file = file.cloned();
-        if let Some(f) = file {
-            match check_one(f) {
-                Check::Refreshed(s) => {
-                    refreshed = true;
-                    new_file = Some(Binding {
-                        path: f.path.clone(),
-                        stamp: Some(s),
-                    })
-                }
-                Check::Missing => {
-                    return Ok(Verdict::Invalid(
-                        Reason::FileMissing,
-                        format!("{} is gone", PathMap::show(&f.path)),
-                    ));
-                }
-                c if !c.is_valid() => {
-                    return Ok(Verdict::Invalid(
-                        Reason::FileChanged,
-                        format!("{} changed", PathMap::show(&f.path)),
-                    ));
-                }
-                _ => {}
-            }
+    /// Records a read for the persistent tier's LRU order (once any handle
+    /// of the directory has a size cap). With a size cap of its own, a
+    /// handle writes the access at once; others batch accesses into their
+    /// next write, at most
+    /// [`TOUCH_FLUSH_AFTER_NS`] late or [`TOUCH_FLUSH_AT`] deep.
+    fn touch(&self, store: &Store, key: &[u8], now: i64) -> Result<()> {
+        if !self.track_access {
+            return Ok(());
         }
-        let mut new_deps = Vec::with_capacity(deps.len());
-        for d in deps {
-            let c = check_one(d);
-            if !c.is_valid() {
-                let what = match c {
-                    Check::Missing => "is gone",
-                    Check::Appeared => "appeared",
-                    _ => "changed",
-                };
-                return Ok(Verdict::Invalid(
-                    Reason::DependencyChanged,
-                    format!("dependency {} {what}", PathMap::show(&d.path)),
-                ));
-            }
-            new_deps.push(match c {
-                Check::Refreshed(s) => {
-                    refreshed = true;
-                    Binding {
-                        path: d.path.clone(),
-                        stamp: Some(s),
-                    }
-                }
-                _ => d.clone(),
-            });
+        let (pending, since) = store.touch(key, now);
+        if self.opts.persistent_max_bytes > 0
+            || pending >= TOUCH_FLUSH_AT
+            || now - since >= TOUCH_FLUSH_AFTER_NS
+        {
+            self.write(false, |_| Ok(()))?;
         }
-        if !deps.is_empty() {
-            // Dependencies recorded by other entries bound to our deps.
-            let mut seen: HashSet<Vec<u8>> = deps.iter().map(|d| d.path.clone()).collect();
-            if let Some(f) = file {
-                seen.insert(f.path.clone());
-            }
-            let mut queue: VecDeque<Vec<u8>> = deps.iter().map(|d| d.path.clone()).collect();
-            while let Some(p) = queue.pop_front() {
-                if seen.len() >= MAX_CLOSURE {
-                    break;
-                }
-                for b in self.deps_of_bound(&p)? {
-                    if !seen.insert(b.path.clone()) {
-                        continue;
-                    }
-                    let c = stamp::check(&self.paths.resolve(&b.path), b.stamp.as_ref());
-                    if !c.is_valid() {
-                        return Ok(Verdict::Invalid(
-                            Reason::DependencyChanged,
-                            format!(
-                                "dependency {} (via {}) changed",
-                                PathMap::show(&b.path),
-                                PathMap::show(&p)
-                            ),
-                        ));
-                    }
-                    queue.push_back(b.path);
-                }
-            }
-        }
-        Ok(Verdict::Valid(refreshed.then_some((new_file, new_deps))))
+        Ok(())
     }
 
     /// Removes an entry found invalid; a dependency change also removes,
@@ -606,7 +659,6 @@ impl Cache {
         reason: Reason,
         detail: &str,
     ) -> Result<()> {
-        self.memory.remove(key);
         self.log.removed(key, reason, detail);
         let mut removed = 1u64;
         let cascade = (reason == Reason::DependencyChanged)
@@ -625,8 +677,10 @@ impl Cache {
                 }
                 Ok(())
             })?;
+            self.publish(|| self.memory.remove(key));
             removed += self.forget(&extra, reason, detail);
         } else if let Some(p) = &cascade {
+            self.memory.remove(key);
             let extra = self
                 .remove_dependents(
                     None,
@@ -635,6 +689,8 @@ impl Cache {
                 )
                 .map_err(|e| Error::store(e.to_string()))?;
             removed += self.forget(&extra, reason, detail);
+        } else {
+            self.memory.remove(key);
         }
         self.counters.invalidated(reason, removed);
         Ok(())
@@ -642,61 +698,27 @@ impl Cache {
 
     /// Drops keys (already deleted from the store) from memory and records
     /// why; returns how many.
-    fn forget(&self, keys: &[Vec<u8>], reason: Reason, detail: &str) -> u64 {
+    pub(super) fn forget(&self, keys: &[Vec<u8>], reason: Reason, detail: &str) -> u64 {
+        self.publish(|| {
+            for k in keys {
+                self.memory.remove(k);
+            }
+        });
         for k in keys {
-            self.memory.remove(k);
             self.log.removed(k, reason, detail);
         }
         keys.len() as u64
-    }
-
-    /// Finds (and deletes from the store, when `c` is given) every entry
-    /// that depends on one of `paths`, transitively through the files of
-    /// the entries found. Returns their keys (not removed from memory yet).
-    fn remove_dependents(
-        &self,
-        c: Option<&Connection>,
-        paths: &[Vec<u8>],
-        skip: &HashSet<Vec<u8>>,
-    ) -> rusqlite::Result<Vec<Vec<u8>>> {
-        let mut keys: Vec<Vec<u8>> = Vec::new();
-        let mut seen_keys: HashSet<Vec<u8>> = skip.clone();
-        let mut seen_paths: HashSet<Vec<u8>> = paths.iter().cloned().collect();
-        let mut queue: VecDeque<Vec<u8>> = paths.iter().cloned().collect();
-        while let Some(p) = queue.pop_front() {
-            let mut found = self.memory_depending_on(&p);
-            if let Some(c) = c {
-                found.extend(store::depending_on(c, &p)?);
-            }
-            for b in found {
-                if !seen_keys.insert(b.key.clone()) {
-                    continue;
-                }
-                if let Some(f) = b.file
-                    && seen_paths.insert(f.path.clone())
-                {
-                    queue.push_back(f.path);
-                }
-                keys.push(b.key);
-            }
-        }
-        if let Some(c) = c {
-            for k in &keys {
-                store::delete(c, k)?;
-            }
-        }
-        Ok(keys)
     }
 
     // ---- invalidation ----
 
     /// Removes `key`; whether it existed.
     pub fn invalidate(&self, key: &[u8]) -> Result<bool> {
-        let in_memory = self.memory.remove(key).is_some();
         let in_store = match &self.store {
-            Some(_) => self.write(false, |c| store::delete(c, key))?,
+            Some(_) => self.write_one(|c| store::delete(c, key))?,
             None => false,
         };
+        let in_memory = self.publish(|| self.memory.remove(key).is_some());
         let existed = in_memory || in_store;
         if existed {
             self.log
@@ -704,123 +726,6 @@ impl Cache {
             self.counters.invalidated(Reason::Invalidated, 1);
         }
         Ok(existed)
-    }
-
-    /// Removes every entry bound to `path` or depending on it (directly or
-    /// through other cached files); returns how many.
-    pub fn invalidate_file(&self, path: &Path) -> Result<usize> {
-        let p = self.paths.key(path);
-        let detail = format!("invalidate_file({})", PathMap::show(&p));
-        let collect = |c: Option<&Connection>| -> rusqlite::Result<Vec<Vec<u8>>> {
-            let mut bound = self.memory_bound_to(&p);
-            if let Some(c) = c {
-                bound.extend(store::bound_to(c, &p)?);
-            }
-            let mut keys: Vec<Vec<u8>> = Vec::new();
-            let mut seen = HashSet::new();
-            for b in bound {
-                if seen.insert(b.key.clone()) {
-                    keys.push(b.key);
-                }
-            }
-            if let Some(c) = c {
-                for k in &keys {
-                    store::delete(c, k)?;
-                }
-            }
-            keys.extend(self.remove_dependents(c, std::slice::from_ref(&p), &seen)?);
-            Ok(keys)
-        };
-        let keys = match &self.store {
-            Some(_) => self.write(false, |c| collect(Some(c)))?,
-            None => collect(None).map_err(|e| Error::store(e.to_string()))?,
-        };
-        let n = self.forget(&keys, Reason::Invalidated, &detail);
-        self.counters.invalidated(Reason::Invalidated, n);
-        Ok(n as usize)
-    }
-
-    /// Which of `paths` changed since they were last recorded (by a previous
-    /// call, or else by the entries bound to or depending on them); a path
-    /// never recorded counts as changed when it exists. Records the current
-    /// state of each path for the next call.
-    pub fn check_file_changes(&self, paths: &[&Path]) -> Result<Vec<usize>> {
-        let mut changed = Vec::new();
-        let mut records: Vec<Binding> = Vec::new();
-        for (i, path) in paths.iter().enumerate() {
-            let key = self.paths.key(path);
-            let prev = self.recorded_stamp(&key)?;
-            let disk = self.paths.resolve(&key);
-            let (is_changed, record) = match prev {
-                None => {
-                    let s = stamp::stamp_file(&disk).ok();
-                    (s.is_some(), Some(s))
-                }
-                Some(prev) => match stamp::check(&disk, prev.as_ref()) {
-                    Check::Unchanged | Check::StillAbsent => (false, None),
-                    Check::Refreshed(s) => (false, Some(Some(s))),
-                    Check::Missing => (true, Some(None)),
-                    Check::Changed | Check::Appeared => (true, Some(stamp::stamp_file(&disk).ok())),
-                },
-            };
-            if is_changed {
-                changed.push(i);
-            }
-            if let Some(stamp) = record {
-                records.push(Binding { path: key, stamp });
-            }
-        }
-        if !records.is_empty() {
-            match &self.store {
-                Some(_) => self.write(false, |c| {
-                    for b in &records {
-                        store::set_watched(c, b)?;
-                    }
-                    Ok(())
-                })?,
-                None => {
-                    let mut w = self.watched_mem.lock().unwrap_or_else(|e| e.into_inner());
-                    for b in records {
-                        w.insert(b.path, b.stamp);
-                    }
-                }
-            }
-        }
-        Ok(changed)
-    }
-
-    /// What was last recorded for a path: `None` never; `Some(None)` absent.
-    fn recorded_stamp(&self, key: &[u8]) -> Result<Option<Option<FileStamp>>> {
-        let watched = match &self.store {
-            Some(s) => s
-                .read(|c| store::watched(c, key))?
-                .map(|b| b.and_then(|b| b.stamp)),
-            None => self
-                .watched_mem
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(key)
-                .copied(),
-        };
-        if watched.is_some() {
-            return Ok(watched);
-        }
-        // Else the newest stamp any entry recorded.
-        let mut found: Vec<BoundKey> = self.memory_bound_to(key);
-        found.extend(self.memory_depending_on(key));
-        if let Some(s) = &self.store {
-            found.extend(s.read(|c| {
-                let mut v = store::bound_to(c, key)?;
-                v.extend(store::depending_on(c, key)?);
-                Ok(v)
-            })?);
-        }
-        let newest = found
-            .into_iter()
-            .flat_map(|b| b.file.into_iter().chain(b.deps))
-            .filter(|b| b.path == key)
-            .max_by_key(|b| b.stamp.map_or(i64::MIN, |s| s.recorded_ns));
-        Ok(newest.map(|b| b.stamp))
     }
 
     /// Removes every expired entry (and expired analysis results); returns
@@ -859,7 +764,7 @@ impl Cache {
         if self.store.is_some() {
             self.write(false, store::clear)?;
         }
-        self.memory.clear();
+        self.publish(|| self.memory.clear());
         self.analysis_mem.clear();
         self.watched_mem
             .lock()
