@@ -220,7 +220,9 @@ fn a_real_tree_is_measured_and_left_untouched() {
     let inc = &p["scenarios"][4];
     assert_eq!(inc["id"], "analyze-incremental");
     assert!(
-        inc["notes"].to_string().contains("temporary copy of the 10 scanned files"),
+        inc["notes"]
+            .to_string()
+            .contains("temporary copy of the 10 scanned files"),
         "{inc}"
     );
     let after: Vec<_> = (0..10)
