@@ -1,0 +1,1 @@
+"""Compatibility shim: only ``wtf_codebot.performance`` is provided, backed by wtfperf."""

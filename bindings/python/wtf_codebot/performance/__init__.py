@@ -1,0 +1,1 @@
+"""``wtf_codebot.performance`` backed by wtfperf (filled in as the parts land)."""
