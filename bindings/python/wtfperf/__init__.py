@@ -32,6 +32,20 @@ from .errors import (
     WtfperfIOError,
 )
 
+from .profiler import PerformanceProfiler, ProfileManager, ProfileResult, Sample, profile_performance
+from .cache import AnalysisCache, Cache, CacheManager, PersistentCache
+from .scan import File, Progress, ScanError, ScanOptions, ScanSummary, SkipFile, analyze, scan
+from .parallel import (
+    AnalysisResult,
+    Codebase,
+    CodebaseGraph,
+    FileNode,
+    FileType,
+    ParallelAnalyzer,
+    ParallelScanner,
+)
+from .benchmarks import BenchmarkResult, BenchmarkSuite, run_performance_benchmarks
+
 __version__ = "0.1.0"
 
 
@@ -54,6 +68,33 @@ def debug_force_panic(message: str = "forced panic") -> None:
 
 
 __all__ = [
+    "AnalysisCache",
+    "AnalysisResult",
+    "BenchmarkResult",
+    "BenchmarkSuite",
+    "Cache",
+    "CacheManager",
+    "Codebase",
+    "CodebaseGraph",
+    "File",
+    "FileNode",
+    "FileType",
+    "ParallelAnalyzer",
+    "ParallelScanner",
+    "PerformanceProfiler",
+    "PersistentCache",
+    "ProfileManager",
+    "ProfileResult",
+    "Progress",
+    "Sample",
+    "ScanError",
+    "ScanOptions",
+    "ScanSummary",
+    "SkipFile",
+    "analyze",
+    "profile_performance",
+    "run_performance_benchmarks",
+    "scan",
     "ABORTED",
     "API_VERSION",
     "ERR_CALLBACK",
