@@ -10,4 +10,5 @@ if ! "$PY" -c 'import pytest' 2>/dev/null; then
         || "$PY" -m pip install --quiet --disable-pip-version-check --break-system-packages pytest
 fi
 echo "python binding: $("$PY" --version 2>&1), WTFPERF_LIB=${WTFPERF_LIB:-<unset>}"
-exec "$PY" -m pytest -q -p no:cacheprovider tests "$@"
+if (($#)); then exec "$PY" -m pytest -q -p no:cacheprovider "$@"; fi
+exec "$PY" -m pytest -q -p no:cacheprovider tests
