@@ -13,7 +13,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-from ctypes import CFUNCTYPE, POINTER, c_char_p, c_double, c_size_t, c_uint8, c_uint64, c_void_p
+from ctypes import CFUNCTYPE, POINTER, c_bool, c_char_p, c_double, c_size_t, c_uint8, c_uint64, c_void_p
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
@@ -56,6 +56,21 @@ class wtfperf_cache_statistics(ctypes.Structure):
         ("persistent_entries", c_uint64),
         ("invalidations", c_uint64),
         ("hit_rate", c_double),
+        ("memory_bytes", c_uint64),
+        ("persistent_bytes", c_uint64),
+        ("sets", c_uint64),
+        ("invalidations_file_changed", c_uint64),
+        ("invalidations_dependency_changed", c_uint64),
+        ("invalidations_expired", c_uint64),
+        ("invalidations_evicted", c_uint64),
+        ("invalidations_explicit", c_uint64),
+        ("total_hits", c_uint64),
+        ("total_misses", c_uint64),
+        ("total_sets", c_uint64),
+        ("total_invalidations", c_uint64),
+        ("total_hit_rate", c_double),
+        ("analysis_entries", c_uint64),
+        ("recovered", c_bool),
     ]
 
 
@@ -87,6 +102,9 @@ wtfperf_cache_cleanup_expired = _d("wtfperf_cache_cleanup_expired", status_t, [_
 wtfperf_cache_clear = _d("wtfperf_cache_clear", status_t, [_P])
 wtfperf_cache_stats = _d("wtfperf_cache_stats", status_t, [_P, POINTER(wtfperf_cache_statistics)])
 wtfperf_cache_stats_json = _d("wtfperf_cache_stats_json", status_t, [_P, POINTER(wtfperf_buf)])
+wtfperf_cache_explain_miss = _d(
+    "wtfperf_cache_explain_miss", status_t, [_P, c_char_p, c_size_t, POINTER(wtfperf_buf)]
+)
 
 
 def _ttl(ttl: Optional[float]) -> float:
@@ -190,14 +208,26 @@ class Cache(Handle):
             return None
         return take_buf(buf)
 
-    def invalidate(self, key: Key) -> bool:
-        """Remove ``key``; whether it was there."""
+    def invalidate(self, key: Key) -> None:
+        """Remove ``key`` from both tiers (whether or not it was there)."""
         k = ckey(key)
         ptr = self._acquire()
         try:
-            return check(wtfperf_cache_invalidate(ptr, k, len(k))) != MISS
+            check(wtfperf_cache_invalidate(ptr, k, len(k)))
         finally:
             self._release()
+
+    def explain_miss(self, key: Key) -> Dict[str, Any]:
+        """Why the last lookups of ``key`` missed: ``last_reason`` (e.g.
+        ``"file_changed"``), the recent ``misses``, and whether it is stored."""
+        k = ckey(key)
+        buf = wtfperf_buf()
+        ptr = self._acquire()
+        try:
+            check(wtfperf_cache_explain_miss(ptr, k, len(k), ctypes.byref(buf)))
+        finally:
+            self._release()
+        return decode_json(take_buf(buf))
 
     def invalidate_file(self, path: PathArg) -> int:
         """Remove every entry bound to ``path`` or depending on it; how many."""
@@ -331,8 +361,8 @@ class CacheManager:
     def get_bytes(self, key: Key) -> Optional[bytes]:
         return self.cache.get(key)
 
-    def invalidate(self, key: Key) -> bool:
-        return self.cache.invalidate(key)
+    def invalidate(self, key: Key) -> None:
+        self.cache.invalidate(key)
 
     def invalidate_file(self, file_path: PathArg) -> int:
         return self.cache.invalidate_file(file_path)
@@ -359,6 +389,7 @@ class CacheManager:
         return {
             "memory_cache": {
                 "size": s.memory_entries,
+                "bytes": s.memory_bytes,
                 "hits": s.memory_hits,
                 "misses": s.memory_misses,
                 "hit_rate": _rate(s.memory_hits, s.memory_misses),
@@ -366,13 +397,31 @@ class CacheManager:
             },
             "persistent_cache": {
                 "total_entries": s.persistent_entries,
+                "bytes": s.persistent_bytes,
                 "hits": s.persistent_hits,
                 "misses": s.persistent_misses,
                 "hit_rate": _rate(s.persistent_hits, s.persistent_misses),
                 "db_dir": str(self.cache_dir),
+                "recovered": bool(s.recovered),
             },
             "hit_rate": s.hit_rate,
+            "sets": s.sets,
             "invalidations": s.invalidations,
+            "invalidations_by_reason": {
+                "file_changed": s.invalidations_file_changed,
+                "dependency_changed": s.invalidations_dependency_changed,
+                "expired": s.invalidations_expired,
+                "evicted": s.invalidations_evicted,
+                "explicit": s.invalidations_explicit,
+            },
+            "analysis_entries": s.analysis_entries,
+            "all_processes": {
+                "hits": s.total_hits,
+                "misses": s.total_misses,
+                "sets": s.total_sets,
+                "invalidations": s.total_invalidations,
+                "hit_rate": s.total_hit_rate,
+            },
         }
 
     def close(self) -> None:
@@ -413,8 +462,8 @@ class AnalysisCache:
     ) -> None:
         self.cache.set_json(key, value, ttl=ttl, file_path=file_path, dependencies=dependencies)
 
-    def invalidate(self, key: Key) -> bool:
-        return self.cache.invalidate(key)
+    def invalidate(self, key: Key) -> None:
+        self.cache.invalidate(key)
 
     def invalidate_file(self, file_path: PathArg) -> int:
         return self.cache.invalidate_file(file_path)
@@ -476,8 +525,8 @@ class PersistentCache:
     ) -> None:
         self.cache.set_json(key, value, ttl=ttl, file_path=file_path, dependencies=dependencies)
 
-    def invalidate(self, key: Key) -> bool:
-        return self.cache.invalidate(key)
+    def invalidate(self, key: Key) -> None:
+        self.cache.invalidate(key)
 
     def invalidate_file(self, file_path: PathArg) -> int:
         return self.cache.invalidate_file(file_path)

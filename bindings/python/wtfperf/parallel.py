@@ -157,7 +157,7 @@ CodebaseGraph = Codebase
 
 
 def _is_too_large(err: ScanError) -> bool:
-    return err.status >= 0  # reported, not an error: the file is over max_file_size
+    return err.skipped
 
 
 class ParallelScanner:

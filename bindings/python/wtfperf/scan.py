@@ -51,6 +51,7 @@ class wtfperf_file(ctypes.Structure):
         ("content", POINTER(c_uint8)),
         ("content_len", c_size_t),
         ("language", c_char_p),
+        ("inode", c_uint64),
     ]
 
 
@@ -187,6 +188,7 @@ class File:
     content_hash: bytes
     content: Optional[bytes]
     language: Optional[str]
+    inode: int = 0
 
     @property
     def hash_hex(self) -> str:
@@ -222,6 +224,7 @@ def _file(p: Any, with_content: bool = True) -> File:
         content_hash=bytes(f.content_hash),
         content=content,
         language=f.language.decode("utf-8") if f.language else None,
+        inode=f.inode,
     )
 
 
@@ -264,7 +267,12 @@ class ScanSummary:
 
 class ScanError(str):
     """A file or directory that could not be scanned: a ``str``
-    (``"path: message"``) carrying ``path``, ``status`` and ``message``."""
+    (``"path: message"``) carrying ``path``, ``status`` and ``message``.
+
+    ``status``: ``ERR_IO`` (unreadable file, dangling link, link loop),
+    ``ERR_INVALID`` (a file over ``max_file_size``: :attr:`skipped`; or a
+    malformed ignore file), ``ERR_CALLBACK`` (a failed analysis).
+    """
 
     path: str
     status: int
@@ -274,6 +282,13 @@ class ScanError(str):
         self = super().__new__(cls, f"{path}: {message}")
         self.path, self.status, self.message = path, status, message
         return self
+
+    @property
+    def skipped(self) -> bool:
+        """A file over ``max_file_size``: skipped, not failed."""
+        from .errors import ERR_INVALID
+
+        return self.status == ERR_INVALID and "max_file_size" in self.message
 
 
 class SkipFile(Exception):
@@ -396,7 +411,7 @@ def analyze(
         try:
             out = analyzer(_file(p))
         except SkipFile:
-            return 1
+            return 1  # this file failed: reported, not cached; the run goes on
         if out is None:
             data = b""
         elif isinstance(out, str):
@@ -412,7 +427,9 @@ def analyze(
         on_result(_file(p, not cached), ctypes.string_at(data, n) if n else b"", bool(cached))  # type: ignore[misc]
 
     cbs = wtfperf_analyze_callbacks(
-        wtfperf_analyze_fn(guard.wrap(analyze_cb, 1)),
+        # On an exception: ABORTED stops the whole run (the file is neither
+        # delivered nor cached); the exception is re-raised afterwards.
+        wtfperf_analyze_fn(guard.wrap(analyze_cb, ABORTED)),
         wtfperf_result_cb(guard.wrap(result_cb)) if on_result is not None else wtfperf_result_cb(),
         _error_cb(guard, on_error),
         _progress_cb(guard, on_progress),
