@@ -4,7 +4,6 @@ import time
 import pytest
 
 import wtfperf
-from conftest import needs
 from wtfperf import AnalysisCache, Cache, CacheManager, PersistentCache
 
 RESULT = {
@@ -14,7 +13,6 @@ RESULT = {
     "none": None,
 }
 
-pytestmark = needs("wtfperf_cache_open", "wtfperf_analyze_with")
 
 
 def test_round_trip_with_file_invalidation(tmp_path):

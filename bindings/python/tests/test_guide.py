@@ -14,10 +14,7 @@ from pathlib import Path
 import pytest
 
 import wtfperf
-from conftest import TREE, make_tree, needs
-
-CACHE = needs("wtfperf_cache_open")
-SCAN = needs("wtfperf_scan", "wtfperf_analyze_with")
+from conftest import TREE, make_tree
 
 
 def run(snippet, **env):
@@ -106,7 +103,6 @@ def test_quick_start_basic_profiling(capsys):
     assert len(ns["my_analysis_function"]._profile_results) == 1
 
 
-@CACHE
 def test_quick_start_cache(guide_env):
     (guide_env.work / "file.py").write_text("print('hi')\n")
     ns = run(
@@ -128,7 +124,6 @@ def test_quick_start_cache(guide_env):
     assert (guide_env.work / ".wtf_cache").is_dir()
 
 
-@SCAN
 def test_quick_start_parallel(guide_env):
     ns = run(
         """
@@ -143,7 +138,6 @@ def test_quick_start_parallel(guide_env):
     assert ns["codebase"].total_files == len(TREE)
 
 
-@SCAN
 def test_profiler_example_with_profile_manager(guide_env, capsys):
     snippet = """
         from wtf_codebot.performance.profiler import PerformanceProfiler, ProfileManager
@@ -183,7 +177,6 @@ def test_profiler_example_with_profile_manager(guide_env, capsys):
     assert ns["profile_result"].memory_traces is not None
 
 
-@SCAN
 def test_decorator_usage(guide_env):
     snippet = """
         from wtf_codebot.performance.profiler import profile_performance
@@ -208,7 +201,6 @@ def test_decorator_usage(guide_env):
     assert ns["latest_profile"].duration > 0
 
 
-@CACHE
 def test_cache_example_with_stats(guide_env, capsys):
     target = guide_env.project / "src" / "app.py"
     for dep in ("config.py", "utils.py"):
@@ -261,7 +253,6 @@ def test_cache_example_with_stats(guide_env, capsys):
     assert cm.get_analysis_result("k") is None
 
 
-@CACHE
 def test_cache_configuration(guide_env):
     ns = run(
         """
@@ -324,7 +315,6 @@ PARALLEL_SNIPPET = """
     """
 
 
-@SCAN
 def test_parallel_scanner_and_analyzer(guide_env, capsys):
     ns = run(PARALLEL_SNIPPET.replace("/large/project", str(guide_env.project)))
     out = capsys.readouterr().out
@@ -333,8 +323,6 @@ def test_parallel_scanner_and_analyzer(guide_env, capsys):
     assert ns["results"]["python"].findings == [{"file": "src/app.py", "line": 4, "message": "TODO left"}]
 
 
-@SCAN
-@CACHE
 def test_parallel_analyzer_with_cache_second_run_all_cached(guide_env, capsys):
     snippet = PARALLEL_SNIPPET.replace("/large/project", str(guide_env.project)).replace(
         "ParallelAnalyzer(num_processes=4)",

@@ -3,12 +3,11 @@
 import re
 from pathlib import Path
 
-from conftest import TREE, make_tree, needs
+from conftest import TREE, make_tree
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-@needs("wtfperf_scan", "wtfperf_analyze_with", "wtfperf_cache_open")
 def test_readme_example_runs(tmp_path, monkeypatch, capsys):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert blocks, "README has a python example"

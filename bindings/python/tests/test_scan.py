@@ -3,7 +3,6 @@ import os
 import pytest
 
 import wtfperf
-from conftest import needs
 from wtfperf import (
     CacheManager,
     FileType,
@@ -19,7 +18,6 @@ from conftest import TREE, make_tree
 
 EXPECTED = sorted(TREE)
 
-pytestmark = needs("wtfperf_scan", "wtfperf_analyze_with", "wtfperf_cache_open")
 
 
 def test_scan_small_tree_exact_counts(tree):
@@ -143,11 +141,31 @@ def test_analyze_twice_second_run_all_cached(tree, tmp_path):
 
 def test_analyze_exceptions_and_skips(tree, tmp_path):
     with CacheManager(cache_dir=tmp_path / "cache") as cache:
+        calls = []
+
         def fails(f):
+            calls.append(f.rel_path)
             raise ZeroDivisionError(f.rel_path)
 
-        with pytest.raises(ZeroDivisionError):
-            analyze(tree, fails, analyzer_id="bad", cache=cache)
+        with pytest.raises(ZeroDivisionError) as info:
+            analyze(tree, fails, analyzer_id="bad", cache=cache, threads=1)
+        assert calls == [str(info.value)]  # the run stopped at the first exception
+        # nothing was cached for the failed run
+        again = []
+        analyze(tree, lambda f: again.append(1) or b"", analyzer_id="bad", cache=cache)
+        assert len(again) == len(TREE)
+
+        def result_fails(f, data, cached):
+            raise LookupError("in on_result")
+
+        with pytest.raises(LookupError):
+            analyze(tree, lambda f: b"x", analyzer_id="r", cache=cache, on_result=result_fails)
+
+        def progress_fails(p):
+            raise MemoryError("in on_progress")
+
+        with pytest.raises(MemoryError):
+            scan(tree, lambda f: None, on_progress=progress_fails)
 
         errors = []
 
