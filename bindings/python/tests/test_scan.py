@@ -14,7 +14,7 @@ from wtfperf import (
     scan,
 )
 
-from conftest import TREE, make_tree
+from conftest import TREE
 
 EXPECTED = sorted(TREE)
 

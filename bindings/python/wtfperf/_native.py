@@ -16,19 +16,7 @@ import os
 import sys
 import threading
 import weakref
-from ctypes import (
-    CFUNCTYPE,
-    POINTER,
-    c_bool,
-    c_char_p,
-    c_double,
-    c_int32,
-    c_int64,
-    c_size_t,
-    c_uint8,
-    c_uint64,
-    c_void_p,
-)
+from ctypes import POINTER, c_char_p, c_int32, c_size_t, c_uint8, c_void_p
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Union
 

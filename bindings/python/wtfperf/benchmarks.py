@@ -12,7 +12,7 @@ import ctypes
 import dataclasses
 import json
 import os
-from ctypes import POINTER, c_bool, c_char_p, c_size_t, c_void_p
+from ctypes import POINTER, c_bool, c_char_p, c_size_t
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 

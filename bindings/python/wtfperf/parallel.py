@@ -15,7 +15,7 @@ import json
 import os
 from datetime import date, datetime
 from pathlib import Path, PurePath
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Union
 
 from .scan import File, ScanError, ScanOptions, ScanSummary, analyze, decode_text, scan
 

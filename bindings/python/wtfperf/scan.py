@@ -13,12 +13,12 @@ from __future__ import annotations
 import ctypes
 import os
 from ctypes import CFUNCTYPE, POINTER, c_bool, c_char_p, c_double, c_int32, c_int64, c_size_t, c_uint8, c_uint64, c_void_p
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence, Union
 
 from . import _native as N
 from ._native import CallbackGuard, CStrArray, check, cpath, status_t
-from .errors import ABORTED, ERR_CALLBACK, WtfperfError
+from .errors import ABORTED
 
 
 class wtfperf_scan_options(ctypes.Structure):
