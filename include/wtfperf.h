@@ -181,6 +181,16 @@ typedef struct wtfperf_cache_options {
      * hits.
      */
     const char *root;
+    /**
+     * How often, at most, a read checks whether other processes changed
+     * the database, seconds (default 0.01): when one did, the keys it
+     * overwrote or deleted leave this handle's memory tier. So a process
+     * may serve, for at most this long, a memory copy another process just
+     * invalidated. 0: check on every read (one cheap SQLite query).
+     * File-bound entries are checked against their files on every read
+     * regardless.
+     */
+    double sync_interval_s;
 } wtfperf_cache_options;
 
 /**
@@ -666,7 +676,7 @@ const char *wtfperf_last_error(void);
 /**
  * The defaults: `dir = NULL` (memory only), `memory_max_entries = 1000`,
  * `memory_ttl_s = 3600`, `persistent_ttl_s = 86400`, `memory_max_bytes = 0`,
- * `persistent_max_bytes = 0` (unbounded), `root = NULL`.
+ * `persistent_max_bytes = 0` (unbounded), `root = NULL`, `sync_interval_s = 0.01`.
  */
 struct wtfperf_cache_options wtfperf_cache_options_default(void);
 

@@ -4,8 +4,11 @@
 # Usage: scripts/sanitize_c_harness.sh [profile-dir]   (default target/debug)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-lib_dir=${1:-target/debug}
-out=$lib_dir/c-harness-asan
+profile_dir=${1:-target/debug}
+# `cargo test` leaves the fresh staticlib in deps/; `cargo build` copies it up.
+lib_dir=$profile_dir/deps
+[[ -f $lib_dir/libwtfperf.a ]] || lib_dir=$profile_dir
+out=$profile_dir/c-harness-asan
 mkdir -p "$out"
 CC=${CC_SANITIZE:-clang}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1:exitcode=86}

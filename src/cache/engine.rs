@@ -4,12 +4,12 @@
 use super::entry::{Binding, Entry};
 use super::memory::{Lookup, MemoryTier};
 use super::paths::PathMap;
-use super::stamp::{self, Check, FileStamp, now_ns};
+use super::stamp::{FileStamp, now_ns};
 use super::stats::{Counters, Miss, MissLog, Reason, Stats, Totals};
-use super::store::{self, BoundKey, Put, Store};
+use super::store::{self, Put, Store};
 use crate::error::{Error, Result};
 use rusqlite::Connection;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -34,6 +34,10 @@ pub struct CacheOptions {
     pub persistent_max_bytes: u64,
     /// Paths inside this directory are stored relative to it.
     pub root: Option<PathBuf>,
+    /// How often, at most, a read checks whether other processes changed
+    /// the database (then drops the keys they changed from this handle's
+    /// memory tier), seconds; 0: on every read.
+    pub sync_interval_s: f64,
 }
 
 impl Default for CacheOptions {
@@ -46,6 +50,7 @@ impl Default for CacheOptions {
             memory_max_bytes: 0,
             persistent_max_bytes: 0,
             root: None,
+            sync_interval_s: 0.01,
         }
     }
 }
@@ -72,7 +77,7 @@ impl EntryOptions {
 }
 
 /// Outcome of checking an entry's bindings.
-enum Verdict {
+pub(super) enum Verdict {
     /// Valid; `Some` carries refreshed stamps to record.
     Valid(Option<(Option<Binding>, Vec<Binding>)>),
     Invalid(Reason, String),
@@ -82,11 +87,13 @@ enum Verdict {
 const STATS_FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Pending last-access times written once this many accumulate.
 const TOUCH_FLUSH_AT: usize = 1024;
+/// Pending last-access times are written once the oldest is this old.
+const TOUCH_FLUSH_AFTER_NS: i64 = 1_000_000_000;
 /// A memory hit re-records the entry's last access for the persistent
 /// tier's LRU at most this often.
 const TOUCH_EVERY_NS: i64 = 10_000_000_000;
 /// Bound on the files followed when expanding dependencies.
-const MAX_CLOSURE: usize = 10_000;
+pub(super) const MAX_CLOSURE: usize = 10_000;
 
 fn secs_to_ns(s: f64) -> i64 {
     (s * 1e9).min(i64::MAX as f64) as i64
@@ -112,11 +119,13 @@ pub struct Cache {
     pub(super) log: MissLog,
     /// Totals already added to the stats table, and when.
     flushed: Mutex<(Totals, Instant)>,
+    /// Cross-process coherence of the memory tier (persistent caches).
+    pub(super) sync: Option<super::sync::Sync>,
     /// Whether any entry of the memory tier has dependencies (memory-only
     /// caches skip dependency-graph scans until one does).
-    has_deps: AtomicBool,
+    pub(super) has_deps: AtomicBool,
     /// check_file_changes records of a memory-only cache.
-    watched_mem: Mutex<HashMap<Vec<u8>, Option<FileStamp>>>,
+    pub(super) watched_mem: Mutex<HashMap<Vec<u8>, Option<FileStamp>>>,
     pub(super) analysis_mem: super::analysis::MemoryAnalysis,
 }
 
@@ -125,6 +134,7 @@ impl Cache {
     pub fn open(opts: CacheOptions) -> Result<Cache> {
         check_ttl("memory_ttl_s", opts.memory_ttl_s, false)?;
         check_ttl("persistent_ttl_s", opts.persistent_ttl_s, false)?;
+        check_ttl("sync_interval_s", opts.sync_interval_s, false)?;
         if opts.dir.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
             return Err(Error::invalid("dir is an empty path"));
         }
@@ -134,7 +144,12 @@ impl Cache {
             None => None,
         };
         let mem_bytes = usize::try_from(opts.memory_max_bytes).unwrap_or(usize::MAX);
+        let sync = match &store {
+            Some(s) => Some(super::sync::Sync::open(s, opts.sync_interval_s)?),
+            None => None,
+        };
         Ok(Cache {
+            sync,
             memory: MemoryTier::new(opts.memory_max_entries, mem_bytes),
             paths,
             store,
@@ -183,8 +198,14 @@ impl Cache {
             }
             Ok(out)
         })?;
+        if !evicted.is_empty() {
+            self.publish(|| {
+                for k in &evicted {
+                    self.memory.remove(k);
+                }
+            });
+        }
         for k in &evicted {
-            self.memory.remove(k);
             self.log
                 .removed(k, Reason::Evicted, "persistent tier over its size cap");
         }
@@ -201,6 +222,7 @@ impl Cache {
         let now = self.handle_totals();
         let delta = now.minus(&flushed.0);
         store::add_stats(c, &delta.fields())?;
+        Cache::prune_changes(c, now_ns())?;
         *flushed = (now, Instant::now());
         Ok(())
     }
@@ -231,97 +253,6 @@ impl Cache {
         }
     }
 
-    /// Resolves entry options to recorded bindings: the file's stamp (it
-    /// must exist) and the stamps of the dependencies, expanded with the
-    /// dependencies of cached entries bound to them (transitively).
-    fn bindings(&self, opts: &EntryOptions) -> Result<(Option<Binding>, Vec<Binding>)> {
-        let file = match &opts.file_path {
-            None => None,
-            Some(p) => {
-                let key = self.paths.key(p);
-                let stamp = stamp::stamp_file(&self.paths.resolve(&key))
-                    .map_err(|e| Error::io(format!("file_path {}", p.display()), &e))?;
-                Some(Binding {
-                    path: key,
-                    stamp: Some(stamp),
-                })
-            }
-        };
-        if opts.deps.is_empty() {
-            return Ok((file, Vec::new()));
-        }
-        let mut seen: HashSet<Vec<u8>> = HashSet::new();
-        if let Some(f) = &file {
-            seen.insert(f.path.clone());
-        }
-        let mut order = Vec::new();
-        let mut queue = VecDeque::new();
-        for d in &opts.deps {
-            let k = self.paths.key(d);
-            if seen.insert(k.clone()) {
-                order.push(k.clone());
-                queue.push_back(k);
-            }
-        }
-        while let Some(p) = queue.pop_front() {
-            if seen.len() >= MAX_CLOSURE {
-                break;
-            }
-            for b in self.deps_of_bound(&p)? {
-                if seen.insert(b.path.clone()) {
-                    order.push(b.path.clone());
-                    queue.push_back(b.path);
-                }
-            }
-        }
-        let deps = order
-            .into_iter()
-            .map(|path| {
-                let stamp = stamp::stamp_file(&self.paths.resolve(&path)).ok();
-                Binding { path, stamp }
-            })
-            .collect();
-        Ok((file, deps))
-    }
-
-    /// The dependencies recorded by entries whose file is `path`.
-    fn deps_of_bound(&self, path: &[u8]) -> Result<Vec<Binding>> {
-        let bound = match &self.store {
-            Some(s) => s.read(|c| store::bound_to(c, path))?,
-            None => {
-                if !self.has_deps.load(Relaxed) {
-                    return Ok(Vec::new());
-                }
-                self.memory_bound_to(path)
-            }
-        };
-        Ok(bound.into_iter().flat_map(|b| b.deps).collect())
-    }
-
-    fn memory_bound_to(&self, path: &[u8]) -> Vec<BoundKey> {
-        self.memory
-            .find(|_, e| e.file.as_ref().is_some_and(|f| f.path == path))
-            .into_iter()
-            .map(|(k, e)| BoundKey {
-                key: k.into_vec(),
-                file: e.file.clone(),
-                deps: e.deps.clone(),
-            })
-            .collect()
-    }
-
-    fn memory_depending_on(&self, path: &[u8]) -> Vec<BoundKey> {
-        self.memory
-            .find(|_, e| e.deps.iter().any(|d| d.path == path))
-            .into_iter()
-            .map(|(k, e)| BoundKey {
-                key: k.into_vec(),
-                file: e.file.clone(),
-                deps: e.deps.clone(),
-            })
-            .collect()
-    }
-
     fn build(
         &self,
         value: &[u8],
@@ -341,7 +272,7 @@ impl Cache {
         Ok((entry, file, deps))
     }
 
-    fn remember(&self, key: &[u8], entry: Arc<Entry>) {
+    pub(super) fn remember(&self, key: &[u8], entry: Arc<Entry>) {
         if !entry.deps.is_empty() {
             self.has_deps.store(true, Relaxed);
         }
@@ -383,10 +314,14 @@ impl Cache {
             })?;
         }
         Counters::add(&self.counters.sets, built.len() as u64);
-        for (key, _, (entry, _, _)) in built {
+        for (key, _, _) in &built {
             self.log.stored(key);
-            self.remember(key, entry);
         }
+        self.publish(|| {
+            for (key, _, (entry, _, _)) in built {
+                self.remember(key, entry);
+            }
+        });
         Ok(())
     }
 
@@ -396,11 +331,12 @@ impl Cache {
     /// [`Cache::explain_miss`] for why).
     pub fn get(&self, key: &[u8]) -> Result<Option<Arc<[u8]>>> {
         let now = now_ns();
+        self.maybe_sync(now)?;
         match self.memory.lookup(key, now) {
             Lookup::Hit(e) => {
                 if !e.is_bound() {
                     self.memory.count(key, true);
-                    self.touch_from_memory(key, &e, now);
+                    self.touch_from_memory(key, &e, now)?;
                     return Ok(Some(e.value.clone()));
                 }
                 match self.validate(e.file.as_ref(), &e.deps)? {
@@ -421,7 +357,7 @@ impl Cache {
                                 })?;
                             }
                         }
-                        self.touch_from_memory(key, &e, now);
+                        self.touch_from_memory(key, &e, now)?;
                         return Ok(Some(e.value.clone()));
                     }
                     Verdict::Invalid(reason, detail) => {
@@ -446,6 +382,7 @@ impl Cache {
             self.log.miss(key, reason, detail, now);
             return Ok(None);
         };
+        let epoch = self.epoch();
         let Some(row) = store.read(|c| store::get(c, key))? else {
             Counters::add(&self.counters.persistent_misses, 1);
             let (reason, detail) = self.log.absent_reason(key);
@@ -478,7 +415,8 @@ impl Cache {
         } else {
             row.expires_ns
         };
-        self.remember(
+        self.promote(
+            epoch,
             key,
             Arc::new(Entry::new(
                 value.clone(),
@@ -488,9 +426,7 @@ impl Cache {
                 deps,
             )),
         );
-        if store.touch(key, now) >= TOUCH_FLUSH_AT {
-            self.write(false, |_| Ok(()))?;
-        }
+        self.touch(store, key, now)?;
         Ok(Some(value))
     }
 
@@ -498,103 +434,30 @@ impl Cache {
     /// most every [`TOUCH_EVERY_NS`] per entry (memory hits stay lock-free
     /// of SQLite).
     #[inline]
-    fn touch_from_memory(&self, key: &[u8], e: &Entry, now: i64) {
+    fn touch_from_memory(&self, key: &[u8], e: &Entry, now: i64) -> Result<()> {
         if let Some(store) = &self.store {
             let last = e.last_touch.load(Relaxed);
             if now - last > TOUCH_EVERY_NS {
                 e.last_touch.store(now, Relaxed);
-                store.touch(key, now);
+                return self.touch(store, key, now);
             }
         }
+        Ok(())
     }
 
-    /// Checks recorded bindings against the files; then, for dependencies,
-    /// the dependencies recorded by cached entries bound to them
-    /// (transitively), so a change deep in the graph is seen.
-    fn validate(&self, file: Option<&Binding>, deps: &[Binding]) -> Result<Verdict> {
-        let mut refreshed = false;
-        let check_one = |b: &Binding| stamp::check(&self.paths.resolve(&b.path), b.stamp.as_ref());
-        let mut new_file = file.cloned();
-        if let Some(f) = file {
-            match check_one(f) {
-                Check::Refreshed(s) => {
-                    refreshed = true;
-                    new_file = Some(Binding {
-                        path: f.path.clone(),
-                        stamp: Some(s),
-                    })
-                }
-                Check::Missing => {
-                    return Ok(Verdict::Invalid(
-                        Reason::FileMissing,
-                        format!("{} is gone", PathMap::show(&f.path)),
-                    ));
-                }
-                c if !c.is_valid() => {
-                    return Ok(Verdict::Invalid(
-                        Reason::FileChanged,
-                        format!("{} changed", PathMap::show(&f.path)),
-                    ));
-                }
-                _ => {}
-            }
+    /// Records a read for the persistent tier's LRU order. With a size cap
+    /// the access is written at once (other processes evict by it); else
+    /// accesses are batched into the next write, at most
+    /// [`TOUCH_FLUSH_AFTER_NS`] late or [`TOUCH_FLUSH_AT`] deep.
+    fn touch(&self, store: &Store, key: &[u8], now: i64) -> Result<()> {
+        let (pending, since) = store.touch(key, now);
+        if self.opts.persistent_max_bytes > 0
+            || pending >= TOUCH_FLUSH_AT
+            || now - since >= TOUCH_FLUSH_AFTER_NS
+        {
+            self.write(false, |_| Ok(()))?;
         }
-        let mut new_deps = Vec::with_capacity(deps.len());
-        for d in deps {
-            let c = check_one(d);
-            if !c.is_valid() {
-                let what = match c {
-                    Check::Missing => "is gone",
-                    Check::Appeared => "appeared",
-                    _ => "changed",
-                };
-                return Ok(Verdict::Invalid(
-                    Reason::DependencyChanged,
-                    format!("dependency {} {what}", PathMap::show(&d.path)),
-                ));
-            }
-            new_deps.push(match c {
-                Check::Refreshed(s) => {
-                    refreshed = true;
-                    Binding {
-                        path: d.path.clone(),
-                        stamp: Some(s),
-                    }
-                }
-                _ => d.clone(),
-            });
-        }
-        if !deps.is_empty() {
-            // Dependencies recorded by other entries bound to our deps.
-            let mut seen: HashSet<Vec<u8>> = deps.iter().map(|d| d.path.clone()).collect();
-            if let Some(f) = file {
-                seen.insert(f.path.clone());
-            }
-            let mut queue: VecDeque<Vec<u8>> = deps.iter().map(|d| d.path.clone()).collect();
-            while let Some(p) = queue.pop_front() {
-                if seen.len() >= MAX_CLOSURE {
-                    break;
-                }
-                for b in self.deps_of_bound(&p)? {
-                    if !seen.insert(b.path.clone()) {
-                        continue;
-                    }
-                    let c = stamp::check(&self.paths.resolve(&b.path), b.stamp.as_ref());
-                    if !c.is_valid() {
-                        return Ok(Verdict::Invalid(
-                            Reason::DependencyChanged,
-                            format!(
-                                "dependency {} (via {}) changed",
-                                PathMap::show(&b.path),
-                                PathMap::show(&p)
-                            ),
-                        ));
-                    }
-                    queue.push_back(b.path);
-                }
-            }
-        }
-        Ok(Verdict::Valid(refreshed.then_some((new_file, new_deps))))
+        Ok(())
     }
 
     /// Removes an entry found invalid; a dependency change also removes,
@@ -606,7 +469,6 @@ impl Cache {
         reason: Reason,
         detail: &str,
     ) -> Result<()> {
-        self.memory.remove(key);
         self.log.removed(key, reason, detail);
         let mut removed = 1u64;
         let cascade = (reason == Reason::DependencyChanged)
@@ -625,8 +487,10 @@ impl Cache {
                 }
                 Ok(())
             })?;
+            self.publish(|| self.memory.remove(key));
             removed += self.forget(&extra, reason, detail);
         } else if let Some(p) = &cascade {
+            self.memory.remove(key);
             let extra = self
                 .remove_dependents(
                     None,
@@ -635,6 +499,8 @@ impl Cache {
                 )
                 .map_err(|e| Error::store(e.to_string()))?;
             removed += self.forget(&extra, reason, detail);
+        } else {
+            self.memory.remove(key);
         }
         self.counters.invalidated(reason, removed);
         Ok(())
@@ -642,61 +508,27 @@ impl Cache {
 
     /// Drops keys (already deleted from the store) from memory and records
     /// why; returns how many.
-    fn forget(&self, keys: &[Vec<u8>], reason: Reason, detail: &str) -> u64 {
+    pub(super) fn forget(&self, keys: &[Vec<u8>], reason: Reason, detail: &str) -> u64 {
+        self.publish(|| {
+            for k in keys {
+                self.memory.remove(k);
+            }
+        });
         for k in keys {
-            self.memory.remove(k);
             self.log.removed(k, reason, detail);
         }
         keys.len() as u64
-    }
-
-    /// Finds (and deletes from the store, when `c` is given) every entry
-    /// that depends on one of `paths`, transitively through the files of
-    /// the entries found. Returns their keys (not removed from memory yet).
-    fn remove_dependents(
-        &self,
-        c: Option<&Connection>,
-        paths: &[Vec<u8>],
-        skip: &HashSet<Vec<u8>>,
-    ) -> rusqlite::Result<Vec<Vec<u8>>> {
-        let mut keys: Vec<Vec<u8>> = Vec::new();
-        let mut seen_keys: HashSet<Vec<u8>> = skip.clone();
-        let mut seen_paths: HashSet<Vec<u8>> = paths.iter().cloned().collect();
-        let mut queue: VecDeque<Vec<u8>> = paths.iter().cloned().collect();
-        while let Some(p) = queue.pop_front() {
-            let mut found = self.memory_depending_on(&p);
-            if let Some(c) = c {
-                found.extend(store::depending_on(c, &p)?);
-            }
-            for b in found {
-                if !seen_keys.insert(b.key.clone()) {
-                    continue;
-                }
-                if let Some(f) = b.file
-                    && seen_paths.insert(f.path.clone())
-                {
-                    queue.push_back(f.path);
-                }
-                keys.push(b.key);
-            }
-        }
-        if let Some(c) = c {
-            for k in &keys {
-                store::delete(c, k)?;
-            }
-        }
-        Ok(keys)
     }
 
     // ---- invalidation ----
 
     /// Removes `key`; whether it existed.
     pub fn invalidate(&self, key: &[u8]) -> Result<bool> {
-        let in_memory = self.memory.remove(key).is_some();
         let in_store = match &self.store {
             Some(_) => self.write(false, |c| store::delete(c, key))?,
             None => false,
         };
+        let in_memory = self.publish(|| self.memory.remove(key).is_some());
         let existed = in_memory || in_store;
         if existed {
             self.log
@@ -704,123 +536,6 @@ impl Cache {
             self.counters.invalidated(Reason::Invalidated, 1);
         }
         Ok(existed)
-    }
-
-    /// Removes every entry bound to `path` or depending on it (directly or
-    /// through other cached files); returns how many.
-    pub fn invalidate_file(&self, path: &Path) -> Result<usize> {
-        let p = self.paths.key(path);
-        let detail = format!("invalidate_file({})", PathMap::show(&p));
-        let collect = |c: Option<&Connection>| -> rusqlite::Result<Vec<Vec<u8>>> {
-            let mut bound = self.memory_bound_to(&p);
-            if let Some(c) = c {
-                bound.extend(store::bound_to(c, &p)?);
-            }
-            let mut keys: Vec<Vec<u8>> = Vec::new();
-            let mut seen = HashSet::new();
-            for b in bound {
-                if seen.insert(b.key.clone()) {
-                    keys.push(b.key);
-                }
-            }
-            if let Some(c) = c {
-                for k in &keys {
-                    store::delete(c, k)?;
-                }
-            }
-            keys.extend(self.remove_dependents(c, std::slice::from_ref(&p), &seen)?);
-            Ok(keys)
-        };
-        let keys = match &self.store {
-            Some(_) => self.write(false, |c| collect(Some(c)))?,
-            None => collect(None).map_err(|e| Error::store(e.to_string()))?,
-        };
-        let n = self.forget(&keys, Reason::Invalidated, &detail);
-        self.counters.invalidated(Reason::Invalidated, n);
-        Ok(n as usize)
-    }
-
-    /// Which of `paths` changed since they were last recorded (by a previous
-    /// call, or else by the entries bound to or depending on them); a path
-    /// never recorded counts as changed when it exists. Records the current
-    /// state of each path for the next call.
-    pub fn check_file_changes(&self, paths: &[&Path]) -> Result<Vec<usize>> {
-        let mut changed = Vec::new();
-        let mut records: Vec<Binding> = Vec::new();
-        for (i, path) in paths.iter().enumerate() {
-            let key = self.paths.key(path);
-            let prev = self.recorded_stamp(&key)?;
-            let disk = self.paths.resolve(&key);
-            let (is_changed, record) = match prev {
-                None => {
-                    let s = stamp::stamp_file(&disk).ok();
-                    (s.is_some(), Some(s))
-                }
-                Some(prev) => match stamp::check(&disk, prev.as_ref()) {
-                    Check::Unchanged | Check::StillAbsent => (false, None),
-                    Check::Refreshed(s) => (false, Some(Some(s))),
-                    Check::Missing => (true, Some(None)),
-                    Check::Changed | Check::Appeared => (true, Some(stamp::stamp_file(&disk).ok())),
-                },
-            };
-            if is_changed {
-                changed.push(i);
-            }
-            if let Some(stamp) = record {
-                records.push(Binding { path: key, stamp });
-            }
-        }
-        if !records.is_empty() {
-            match &self.store {
-                Some(_) => self.write(false, |c| {
-                    for b in &records {
-                        store::set_watched(c, b)?;
-                    }
-                    Ok(())
-                })?,
-                None => {
-                    let mut w = self.watched_mem.lock().unwrap_or_else(|e| e.into_inner());
-                    for b in records {
-                        w.insert(b.path, b.stamp);
-                    }
-                }
-            }
-        }
-        Ok(changed)
-    }
-
-    /// What was last recorded for a path: `None` never; `Some(None)` absent.
-    fn recorded_stamp(&self, key: &[u8]) -> Result<Option<Option<FileStamp>>> {
-        let watched = match &self.store {
-            Some(s) => s
-                .read(|c| store::watched(c, key))?
-                .map(|b| b.and_then(|b| b.stamp)),
-            None => self
-                .watched_mem
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(key)
-                .copied(),
-        };
-        if watched.is_some() {
-            return Ok(watched);
-        }
-        // Else the newest stamp any entry recorded.
-        let mut found: Vec<BoundKey> = self.memory_bound_to(key);
-        found.extend(self.memory_depending_on(key));
-        if let Some(s) = &self.store {
-            found.extend(s.read(|c| {
-                let mut v = store::bound_to(c, key)?;
-                v.extend(store::depending_on(c, key)?);
-                Ok(v)
-            })?);
-        }
-        let newest = found
-            .into_iter()
-            .flat_map(|b| b.file.into_iter().chain(b.deps))
-            .filter(|b| b.path == key)
-            .max_by_key(|b| b.stamp.map_or(i64::MIN, |s| s.recorded_ns));
-        Ok(newest.map(|b| b.stamp))
     }
 
     /// Removes every expired entry (and expired analysis results); returns
@@ -859,7 +574,7 @@ impl Cache {
         if self.store.is_some() {
             self.write(false, store::clear)?;
         }
-        self.memory.clear();
+        self.publish(|| self.memory.clear());
         self.analysis_mem.clear();
         self.watched_mem
             .lock()

@@ -14,11 +14,13 @@
 pub mod analysis;
 pub mod engine;
 pub mod entry;
+mod graph;
 pub mod memory;
 pub mod paths;
 pub mod stamp;
 pub mod stats;
 pub mod store;
+mod sync;
 
 pub use analysis::AnalysisRecord;
 pub use engine::{Cache, CacheOptions, EntryOptions};

@@ -75,6 +75,14 @@ pub const MIGRATIONS: &[&str] = &[
         expires_ns INTEGER NOT NULL,
         PRIMARY KEY(analyzer_id, namespace, rel_path));
      CREATE TABLE watched(path BLOB PRIMARY KEY, stamp BLOB);",
+    // 3: log of overwritten and deleted keys, so other processes drop them
+    // from their memory tiers (a NULL key: everything was cleared).
+    "CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB, at_ns INTEGER NOT NULL);
+     CREATE TRIGGER entries_changes_upd AFTER UPDATE OF value ON entries BEGIN
+       INSERT INTO changes(key, at_ns) VALUES (old.key, new.created_ns); END;
+     CREATE TRIGGER entries_changes_del AFTER DELETE ON entries BEGIN
+       INSERT INTO changes(key, at_ns)
+       VALUES (old.key, CAST(unixepoch('subsec') * 1000000000 AS INTEGER)); END;",
 ];
 
 /// A stored entry as read back.
@@ -102,7 +110,14 @@ pub struct Store {
     pub recovered: Option<String>,
     /// Last-access times of persistent hits not yet written (flushed with
     /// the next write transaction).
-    touches: Mutex<HashMap<Vec<u8>, i64>>,
+    touches: Mutex<Touches>,
+}
+
+/// Pending last-access times and when the oldest was recorded.
+#[derive(Default)]
+struct Touches {
+    keys: HashMap<Vec<u8>, i64>,
+    since_ns: i64,
 }
 
 fn is_corruption(err: &rusqlite::Error) -> bool {
@@ -228,7 +243,7 @@ impl Store {
             conn: Mutex::new(conn),
             path,
             recovered,
-            touches: Mutex::new(HashMap::new()),
+            touches: Mutex::new(Touches::default()),
         })
     }
 
@@ -248,7 +263,8 @@ impl Store {
     /// Runs `f` in one immediate transaction and commits it; pending
     /// last-access times are written in the same transaction.
     pub fn write<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
-        let touches = std::mem::take(&mut *self.touches.lock().unwrap_or_else(|e| e.into_inner()));
+        let touches =
+            std::mem::take(&mut self.touches.lock().unwrap_or_else(|e| e.into_inner()).keys);
         let mut conn = self.lock();
         let run = |conn: &mut Connection| -> rusqlite::Result<T> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -267,11 +283,15 @@ impl Store {
         run(&mut conn).map_err(|e| store_err("cache write", e))
     }
 
-    /// Remembers that `key` was read at `now` (written with the next write).
-    pub fn touch(&self, key: &[u8], now: i64) -> usize {
+    /// Remembers that `key` was read at `now` (written with the next
+    /// write); returns how many are pending and since when.
+    pub fn touch(&self, key: &[u8], now: i64) -> (usize, i64) {
         let mut t = self.touches.lock().unwrap_or_else(|e| e.into_inner());
-        t.insert(key.to_vec(), now);
-        t.len()
+        if t.keys.is_empty() {
+            t.since_ns = now;
+        }
+        t.keys.insert(key.to_vec(), now);
+        (t.keys.len(), t.since_ns)
     }
 }
 
@@ -423,13 +443,46 @@ pub fn delete_expired_analysis(conn: &Connection, now: i64) -> rusqlite::Result<
         .execute([now])
 }
 
-/// Deletes everything (entries, analysis results, watched paths).
+/// Deletes everything (entries, analysis results, watched paths); the
+/// change log keeps one "everything" marker.
 pub fn clear(conn: &Connection) -> rusqlite::Result<usize> {
     let n = conn.execute("DELETE FROM entries", [])?;
     conn.execute("DELETE FROM deps", [])?;
     conn.execute("DELETE FROM analysis", [])?;
     conn.execute("DELETE FROM watched", [])?;
+    conn.execute("DELETE FROM changes", [])?;
+    conn.execute(
+        "INSERT INTO changes(key, at_ns) VALUES (NULL, CAST(unixepoch('subsec') * 1000000000 AS INTEGER))",
+        [],
+    )?;
     Ok(n)
+}
+
+/// Drops change-log rows older than `before_ns`.
+pub fn prune_changes(conn: &Connection, before_ns: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached("DELETE FROM changes WHERE at_ns < ?1")?
+        .execute([before_ns])
+}
+
+/// The database's data version (changes when another connection commits)
+/// and the change-log rows after `seq`.
+pub fn changes_since(conn: &Connection, seq: i64) -> rusqlite::Result<Vec<(i64, Option<Vec<u8>>)>> {
+    let mut st = conn.prepare_cached("SELECT seq, key FROM changes WHERE seq > ?1 ORDER BY seq")?;
+    let rows = st.query_map([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// `PRAGMA data_version`: changes when another connection commits.
+pub fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))
+}
+
+/// The last change-log sequence number.
+pub fn last_change(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+        r.get(0)
+    })
 }
 
 /// (entries, bytes of keys and values) of the entries table.

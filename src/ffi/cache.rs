@@ -48,6 +48,14 @@ pub struct wtfperf_cache_options {
     /// moved with its checkout (another CI workspace, a git worktree) still
     /// hits.
     pub root: *const c_char,
+    /// How often, at most, a read checks whether other processes changed
+    /// the database, seconds (default 0.01): when one did, the keys it
+    /// overwrote or deleted leave this handle's memory tier. So a process
+    /// may serve, for at most this long, a memory copy another process just
+    /// invalidated. 0: check on every read (one cheap SQLite query).
+    /// File-bound entries are checked against their files on every read
+    /// regardless.
+    pub sync_interval_s: f64,
 }
 
 /// Options of one stored entry; start from `wtfperf_entry_options_default()`.
@@ -118,7 +126,7 @@ pub type wtfperf_path_cb = Option<unsafe extern "C" fn(userdata: *mut c_void, pa
 
 /// The defaults: `dir = NULL` (memory only), `memory_max_entries = 1000`,
 /// `memory_ttl_s = 3600`, `persistent_ttl_s = 86400`, `memory_max_bytes = 0`,
-/// `persistent_max_bytes = 0` (unbounded), `root = NULL`.
+/// `persistent_max_bytes = 0` (unbounded), `root = NULL`, `sync_interval_s = 0.01`.
 #[unsafe(no_mangle)]
 pub extern "C" fn wtfperf_cache_options_default() -> wtfperf_cache_options {
     let d = CacheOptions::default();
@@ -130,6 +138,7 @@ pub extern "C" fn wtfperf_cache_options_default() -> wtfperf_cache_options {
         memory_max_bytes: d.memory_max_bytes,
         persistent_max_bytes: d.persistent_max_bytes,
         root: std::ptr::null(),
+        sync_interval_s: d.sync_interval_s,
     }
 }
 
@@ -164,6 +173,7 @@ unsafe fn cache_options(opts: *const wtfperf_cache_options) -> Result<CacheOptio
         memory_max_bytes: o.memory_max_bytes,
         persistent_max_bytes: o.persistent_max_bytes,
         root: root.map(PathBuf::from),
+        sync_interval_s: args::finite(o.sync_interval_s, "options.sync_interval_s")?,
     })
 }
 
