@@ -26,38 +26,10 @@
 #define RACY_WINDOW_NS 2000000000
 
 /**
- * Distinct names one profiler keeps; later new names share
- * [`OVERFLOW_NAME`], so a host that builds a new name per call cannot grow
- * memory without bound.
+ * The `version` field of the profile JSON this library writes
+ * (`wtfperf_profile_to_json`, schema `wtfperf.profile`).
  */
-#define MAX_NAMES 65536
-
-/**
- * Schema version of [`profile_json`].
- */
-#define PROFILE_SCHEMA_VERSION 1
-
-/**
- * Bytes per "MB" in every `*_mb` figure: 2^20, as psutil-based monitors
- * print `rss / 1024 / 1024`.
- */
-#define BYTES_PER_MB (1024.0 * 1024.0)
-
-/**
- * Number of shards; threads map to `ordinal % SHARDS`.
- */
-#define SHARDS 16
-
-/**
- * Scopes open at once in one shard (a host that never exits its scopes
- * cannot grow memory without bound).
- */
-#define MAX_OPEN_PER_SHARD (1 << 20)
-
-/**
- * How many scopes with the largest heap growth a profile keeps.
- */
-#define MEMORY_TRACES 10
+#define WTFPERF_PROFILE_SCHEMA_VERSION 1
 
 /**
  * New results are committed every this many records (and at the end).
@@ -961,6 +933,36 @@ wtfperf_status wtfperf_profiler_sample_now(struct wtfperf_profiler *profiler,
 wtfperf_status wtfperf_profiler_scope_enter(struct wtfperf_profiler *profiler,
                                             const char *name,
                                             uint64_t *out_token);
+
+/**
+ * Interns a scope name once: `out_id` receives an id for
+ * `wtfperf_profiler_scope_enter_id`, valid for this profiler's lifetime
+ * (across start/stop). Hot loops use it to skip the name lookup.
+ *
+ * Works whether or not the profiler runs. Returns `WTFPERF_ERR_INVALID`
+ * when `name` is not UTF-8.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle; `name` is NULL or a NUL-terminated
+ * string; `out_id` is NULL or writable.
+ */
+wtfperf_status wtfperf_profiler_scope_id(struct wtfperf_profiler *profiler,
+                                         const char *name,
+                                         uint32_t *out_id);
+
+/**
+ * Enters a scope by a name id from `wtfperf_profiler_scope_id` (otherwise
+ * as `wtfperf_profiler_scope_enter`).
+ *
+ * Returns `WTFPERF_ERR_INVALID` for an id this profiler never gave and
+ * `WTFPERF_ERR_STATE` when not running.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle; `out_token` is NULL or writable.
+ */
+wtfperf_status wtfperf_profiler_scope_enter_id(struct wtfperf_profiler *profiler,
+                                               uint32_t id,
+                                               uint64_t *out_token);
 
 /**
  * Exits the scope of `token` (from any thread).

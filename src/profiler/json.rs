@@ -25,8 +25,8 @@
 use super::profile::{BYTES_PER_MB, Profile};
 use serde_json::{Value, json};
 
-/// Schema version of [`profile_json`].
-pub const PROFILE_SCHEMA_VERSION: u32 = 1;
+/// Schema version of [`profile_json`] (`WTFPERF_PROFILE_SCHEMA_VERSION` in C).
+pub(crate) const PROFILE_SCHEMA_VERSION: u32 = 1;
 
 /// The `wtfperf.profile` document of a profile.
 pub fn profile_value(p: &Profile) -> Value {

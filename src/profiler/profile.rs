@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// Bytes per "MB" in every `*_mb` figure: 2^20, as psutil-based monitors
 /// print `rss / 1024 / 1024`.
-pub const BYTES_PER_MB: f64 = 1024.0 * 1024.0;
+pub(crate) const BYTES_PER_MB: f64 = 1024.0 * 1024.0;
 
 /// One point of the timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -8,7 +8,7 @@ use super::sys;
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Options of a [`Profiler`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,6 +73,8 @@ struct Running {
     sampler: SamplerThread,
     /// `HWM_RESETS` right after our reset, when it succeeded.
     hwm_reset: Option<u64>,
+    /// Scope clock ticks and `Instant` at start.
+    mark: (u64, Instant),
 }
 
 struct State {
@@ -132,13 +134,14 @@ impl Profiler {
             self.options.max_samples,
         );
         let session = next_session(state.session);
+        let mark = self.scopes.clock().mark();
         self.scopes
-            .begin(session, window.start(), self.options.max_scope_events);
+            .begin(session, mark.0, self.options.max_scope_events);
         let window = Arc::new(Mutex::new(window));
         let sampler = match SamplerThread::spawn(Arc::clone(&window), self.interval) {
             Ok(s) => s,
             Err(e) => {
-                self.scopes.finish();
+                self.scopes.finish(1.0);
                 return Err(Error::io("starting the sampler thread", &e));
             }
         };
@@ -147,6 +150,7 @@ impl Profiler {
             window,
             sampler,
             hwm_reset,
+            mark,
         });
         Ok(())
     }
@@ -189,7 +193,9 @@ impl Profiler {
             }
         };
         window.sample();
-        let scopes = self.scopes.finish();
+        let clock = *self.scopes.clock();
+        let scale = clock.ns_per_tick(running.mark, clock.mark());
+        let scopes = self.scopes.finish(scale);
         let hwm = running
             .hwm_reset
             .filter(|&mark| HWM_RESETS.load(Ordering::SeqCst) == mark)
@@ -252,6 +258,28 @@ impl Profiler {
         self.scopes.enter(name)
     }
 
+    /// [`Profiler::scope_enter`] with the name as bytes (as C passes it):
+    /// invalid-kind error when they are not UTF-8. A little faster than
+    /// converting to `&str` first, as recent names skip the UTF-8 check.
+    #[inline]
+    pub fn scope_enter_bytes(&self, name: &[u8]) -> Result<u64> {
+        self.scopes.enter_bytes(name)
+    }
+
+    /// The id of a scope name (interned once per profiler, valid across
+    /// start/stop), for [`Profiler::scope_enter_id`]: hot loops skip the
+    /// name lookup.
+    pub fn scope_id(&self, name: &str) -> u32 {
+        self.scopes.intern(name)
+    }
+
+    /// Enters a scope by a name id from [`Profiler::scope_id`]. Invalid-kind
+    /// error for an unknown id; state error when not running.
+    #[inline]
+    pub fn scope_enter_id(&self, id: u32) -> Result<u64> {
+        self.scopes.enter_id(id)
+    }
+
     /// Exits a scope. Invalid-kind error for an unknown token; a token of a
     /// window already stopped is ignored.
     #[inline]
@@ -272,7 +300,7 @@ impl Drop for Profiler {
     fn drop(&mut self) {
         if let Some(running) = self.state().running.take() {
             running.sampler.stop();
-            self.scopes.finish();
+            self.scopes.finish(1.0);
         }
     }
 }

@@ -118,6 +118,9 @@ static void test_states_and_null_profiler(void) {
     CHECK_STATUS(wtfperf_profiler_sample_now(p, &s), WTFPERF_ERR_STATE);
     CHECK_STATUS(wtfperf_profiler_scope_enter(p, "x", &tok), WTFPERF_ERR_STATE);
     CHECK_STATUS(wtfperf_profiler_scope_exit(p, 12345), WTFPERF_ERR_INVALID);
+    uint32_t sid = 0;
+    CHECK_OK(wtfperf_profiler_scope_id(p, "x", &sid)); /* works while stopped */
+    CHECK_STATUS(wtfperf_profiler_scope_enter_id(p, sid, &tok), WTFPERF_ERR_STATE);
 
     CHECK_STATUS(wtfperf_profiler_start(NULL), WTFPERF_ERR_NULL);
     CHECK_STATUS(wtfperf_profiler_stop(NULL, &prof), WTFPERF_ERR_NULL);
@@ -154,14 +157,14 @@ static void test_states_and_null_profiler(void) {
 static void test_exact_peak(void) {
     size_t mb = under_valgrind() ? 16 : 300;
     wtfperf_profiler_options o = wtfperf_profiler_options_default();
-    o.sample_interval_s = 1.0; /* the spike is far shorter than an interval */
+    o.sample_interval_s = 10.0; /* the spike is far shorter than an interval */
     wtfperf_profiler *p = NULL;
     CHECK_OK(wtfperf_profiler_new(&o, &p));
     CHECK_OK(wtfperf_profiler_start(p));
     spike(mb);
     wtfperf_profile *prof = NULL;
     CHECK_OK(wtfperf_profiler_stop(p, &prof));
-    CHECK(wtfperf_profile_duration_s(prof) < 1.0 || under_valgrind());
+    CHECK(wtfperf_profile_duration_s(prof) < 10.0);
     double peak = wtfperf_profile_peak_memory_mb(prof);
 #ifdef __linux__
     CHECK(wtfperf_profile_peak_is_exact(prof));
@@ -204,10 +207,11 @@ static void test_busy_cpu(void) {
     double avg = wtfperf_profile_avg_cpu_percent(prof);
     double cpu_s = wtfperf_profile_cpu_time_s(prof);
     printf("busy thread: profile %.1f %%, the thread's own clock %.1f %%\n", avg, own);
-    /* What the thread really got (the machine may be loaded), give or take. */
-    CHECK(avg >= own * 0.9 - 5.0);
-    CHECK(avg <= 200.0);
-    CHECK(avg >= 30.0);
+    /* ~100 % on an idle machine; on a loaded one, what the thread really
+     * got (its own CPU clock), give or take the sampler's tiny share. */
+    CHECK(avg >= own * 0.9 - 2.0);
+    CHECK(avg <= own * 1.1 + 5.0);
+    if (own >= 90.0) CHECK(avg >= 85.0);
     CHECK(cpu_s > 0.0 && cpu_s <= wtfperf_profile_duration_s(prof) * 2.0 + 0.05);
     /* The first sample's CPU figure is meaningful (measured since start). */
     wtfperf_sample first;
@@ -258,6 +262,28 @@ static void test_scopes(void) {
     CHECK_STATUS(wtfperf_profiler_scope_exit(p, 0xdeadbeefULL), WTFPERF_ERR_INVALID);
     CHECK_MESSAGE();
 
+    /* Interned names: ids work across start/stop and skip the lookup. */
+    uint32_t id = 0, id2 = 0;
+    CHECK_STATUS(wtfperf_profiler_scope_id(NULL, "by id", &id), WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_profiler_scope_id(p, NULL, &id), WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_profiler_scope_id(p, "by id", NULL), WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_profiler_scope_id(p, "\xc3", &id), WTFPERF_ERR_INVALID);
+    CHECK_OK(wtfperf_profiler_scope_id(p, "by id", &id));
+    CHECK_OK(wtfperf_profiler_scope_id(p, "by id", &id2));
+    CHECK(id == id2);
+    uint64_t by_id = 0;
+    CHECK_STATUS(wtfperf_profiler_scope_enter_id(NULL, id, &by_id), WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_profiler_scope_enter_id(p, id, NULL), WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_profiler_scope_enter_id(p, 999999, &by_id), WTFPERF_ERR_INVALID);
+    CHECK_MESSAGE();
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(wtfperf_profiler_scope_enter_id(p, id, &by_id));
+        CHECK_OK(wtfperf_profiler_scope_exit(p, by_id));
+    }
+    /* The same name by text lands in the same aggregate. */
+    CHECK_OK(wtfperf_profiler_scope_enter(p, "by id", &by_id));
+    CHECK_OK(wtfperf_profiler_scope_exit(p, by_id));
+
     CHECK_OK(wtfperf_profiler_scope_enter(p, "parse", &outer));
     CHECK_OK(wtfperf_profiler_scope_enter(p, "parse/alloc", &inner));
     CHECK(outer != inner);
@@ -297,6 +323,7 @@ static void test_scopes(void) {
     CHECK(scope_count(j, "worker/inner") == 400);
     CHECK(scope_count(j, "handed over") == 1);
     CHECK(scope_count(j, "parse") == 1);
+    CHECK(scope_count(j, "by id") == 4);
     CHECK(scope_count(j, "left open") == -1);
     CHECK(strstr(j, "\"unfinished_scopes\":2") != NULL);
     const char *traces = strstr(j, "\"memory_traces\":[{");
