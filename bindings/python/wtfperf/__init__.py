@@ -34,7 +34,7 @@ from .errors import (
 
 from .profiler import PerformanceProfiler, ProfileManager, ProfileResult, Sample, profile_performance
 from .cache import AnalysisCache, Cache, CacheManager, PersistentCache
-from .scan import File, Progress, ScanError, ScanOptions, ScanSummary, SkipFile, analyze, scan
+from .scanner import File, Progress, ScanError, ScanOptions, ScanSummary, SkipFile, analyze, scan
 from .parallel import (
     AnalysisResult,
     Codebase,

@@ -34,6 +34,7 @@ class wtfperf_cache_options(ctypes.Structure):
         ("memory_max_bytes", c_uint64),
         ("persistent_max_bytes", c_uint64),
         ("root", c_char_p),
+        ("sync_interval_s", c_double),
     ]
 
 
@@ -129,7 +130,10 @@ class Cache(Handle):
     ``file_path`` (its content) or ``dependencies`` are invalid once those
     change: the next ``get`` misses.
 
-    TTLs are seconds; ``0`` means never expires.
+    TTLs are seconds; ``0`` means never expires. ``root``: paths inside it
+    are stored relative to it (a movable cache). ``sync_interval``: how
+    stale, at most, this handle's memory copy of an entry another process
+    changed may be (seconds).
     """
 
     _kind = "cache"
@@ -144,6 +148,7 @@ class Cache(Handle):
         memory_max_bytes: Optional[int] = None,
         persistent_max_bytes: Optional[int] = None,
         root: Optional[PathArg] = None,
+        sync_interval: Optional[float] = None,
     ):
         opts = wtfperf_cache_options_default()
         keep = []
@@ -163,6 +168,8 @@ class Cache(Handle):
             opts.memory_max_bytes = int(memory_max_bytes)
         if persistent_max_bytes is not None:
             opts.persistent_max_bytes = int(persistent_max_bytes)
+        if sync_interval is not None:
+            opts.sync_interval_s = float(sync_interval)
         ptr = c_void_p()
         check(wtfperf_cache_open(ctypes.byref(opts), ctypes.byref(ptr)))
         super().__init__(ptr, wtfperf_cache_close)

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path, PurePath
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Union
 
-from .scan import File, ScanError, ScanOptions, ScanSummary, analyze, decode_text, scan
+from .scanner import File, ScanError, ScanOptions, ScanSummary, analyze, decode_text, scan
 
 PathArg = Union[str, "os.PathLike[str]"]
 
@@ -214,7 +214,7 @@ class ParallelScanner:
         ``ignore_dirs`` / ``ignore_files`` default to wtf_codebot's lists
         (pass ``set()`` to keep everything); ``.gitignore`` files are honoured
         too. ``parse_ast`` is accepted for compatibility: no AST is built.
-        ``progress`` gets :class:`wtfperf.scan.Progress` reports.
+        ``progress`` gets :class:`wtfperf.Progress` reports.
         """
         root = Path(root_path)
         if not root.exists():

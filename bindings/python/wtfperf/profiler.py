@@ -15,7 +15,7 @@ import json
 import threading
 import tracemalloc
 from contextlib import contextmanager
-from ctypes import POINTER, c_bool, c_char_p, c_double, c_size_t, c_uint64, c_void_p
+from ctypes import POINTER, c_bool, c_char_p, c_double, c_size_t, c_uint32, c_uint64, c_void_p
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional
 
 from . import _native as N
@@ -55,6 +55,10 @@ wtfperf_profiler_is_running = _d("wtfperf_profiler_is_running", c_bool, [_P])
 wtfperf_profiler_sample_now = _d("wtfperf_profiler_sample_now", status_t, [_P, POINTER(wtfperf_sample)])
 wtfperf_profiler_scope_enter = _d(
     "wtfperf_profiler_scope_enter", status_t, [_P, c_char_p, POINTER(c_uint64)]
+)
+wtfperf_profiler_scope_id = _d("wtfperf_profiler_scope_id", status_t, [_P, c_char_p, POINTER(c_uint32)])
+wtfperf_profiler_scope_enter_id = _d(
+    "wtfperf_profiler_scope_enter_id", status_t, [_P, c_uint32, POINTER(c_uint64)]
 )
 wtfperf_profiler_scope_exit = _d("wtfperf_profiler_scope_exit", status_t, [_P, c_uint64])
 wtfperf_profiler_free = _d("wtfperf_profiler_free", None, [_P])
@@ -319,6 +323,7 @@ class PerformanceProfiler(Handle):
         self._state = threading.Lock()
         self._monitoring = False
         self._started_tracemalloc = False
+        self._scope_ids: Dict[str, int] = {}
 
     @property
     def monitoring(self) -> bool:
@@ -376,11 +381,20 @@ class PerformanceProfiler(Handle):
 
     @contextmanager
     def scope(self, name: str) -> Iterator[None]:
-        """Time a named scope of the open window (nests; any thread)."""
+        """Time a named scope of the open window (nests; any thread).
+
+        Each name is interned natively once per profiler, so a scope in a hot
+        loop costs one native call to enter and one to exit.
+        """
         ptr = self._acquire()
         try:
+            sid = self._scope_ids.get(name)
+            if sid is None:
+                out = c_uint32()
+                check(wtfperf_profiler_scope_id(ptr, name.encode("utf-8"), ctypes.byref(out)))
+                sid = self._scope_ids[name] = out.value
             token = c_uint64()
-            check(wtfperf_profiler_scope_enter(ptr, name.encode("utf-8"), ctypes.byref(token)))
+            check(wtfperf_profiler_scope_enter_id(ptr, sid, ctypes.byref(token)))
         finally:
             self._release()
         try:
