@@ -170,3 +170,46 @@ def test_close_waits_for_no_one_and_refuses_inside_a_call(tmp_path, tree):
     assert seen and not cache.closed
     cache.close()
     assert cache.closed
+
+
+def test_set_many_in_one_transaction(tmp_path):
+    f = tmp_path / "bound.py"
+    f.write_text("v1\n")
+    with CacheManager(cache_dir=tmp_path / "c") as cache:
+        cache.set_analysis_results(
+            [("a", {"n": 1}), ("b", [2], {"file_path": f}), ("c", "three", {"ttl": 3600, "dependencies": []})]
+        )
+        assert [cache.get_analysis_result(k) for k in "abc"] == [{"n": 1}, [2], "three"]
+        f.write_text("v2\n")
+        assert cache.get_analysis_result("b") is None
+        cache.cache.set_many([])  # empty is fine
+        with pytest.raises(TypeError):
+            cache.cache.set_many([("k", b"v", {"bogus": 1})])
+        with pytest.raises(wtfperf.WtfperfIOError):  # all or nothing
+            cache.cache.set_many([("x", b"1"), ("y", b"2", {"file_path": tmp_path / "missing"})])
+        assert cache.get_bytes("x") is None
+
+
+def test_every_exported_function_is_wrapped():
+    import re
+    from pathlib import Path
+
+    from wtfperf import _native
+
+    header = Path(__file__).resolve().parents[3] / "include" / "wtfperf.h"
+    if not header.is_file():
+        pytest.skip("needs the repository's header")
+    exported = set(re.findall(r"^[a-z][\w \*]*?\b(wtfperf_\w+)\(", header.read_text(), re.M))
+    # wtfperf_analyze is wtfperf_analyze_with without on_error/on_progress.
+    missing = {f for f in exported - {"wtfperf_analyze"} if not hasattr(_native.lib, f) or f not in _declared()}
+    assert not missing
+
+
+def _declared():
+    import wtfperf
+    from wtfperf import _native, benchmarks, cache, profiler, scanner
+
+    names = set()
+    for mod in (_native, profiler, cache, scanner, benchmarks):
+        names |= {n for n in vars(mod) if n.startswith("wtfperf_")}
+    return names

@@ -89,6 +89,19 @@ wtfperf_cache_set = _d(
     status_t,
     [_P, c_char_p, c_size_t, c_char_p, c_size_t, POINTER(wtfperf_entry_options)],
 )
+wtfperf_cache_set_many = _d(
+    "wtfperf_cache_set_many",
+    status_t,
+    [
+        _P,
+        POINTER(c_char_p),
+        POINTER(c_size_t),
+        POINTER(c_char_p),
+        POINTER(c_size_t),
+        POINTER(POINTER(wtfperf_entry_options)),
+        c_size_t,
+    ],
+)
 wtfperf_cache_get = _d("wtfperf_cache_get", status_t, [_P, c_char_p, c_size_t, POINTER(wtfperf_buf)])
 wtfperf_cache_invalidate = _d("wtfperf_cache_invalidate", status_t, [_P, c_char_p, c_size_t])
 wtfperf_cache_invalidate_file = _d(
@@ -189,16 +202,51 @@ class Cache(Handle):
         """Store ``value`` under ``key`` (committed when this returns)."""
         k = ckey(key)
         v = bytes(value)
-        opts = wtfperf_entry_options_default()
-        fp = cpath(file_path) if file_path is not None else None
-        opts.file_path = fp
-        deps = CStrArray([cpath(d) for d in (dependencies or [])])
-        opts.deps = deps.ptr
-        opts.deps_len = deps.len
-        opts.ttl_s = _ttl(ttl)
+        keep: list = []
+        opts = self._entry(file_path, dependencies, ttl, keep)
         ptr = self._acquire()
         try:
             check(wtfperf_cache_set(ptr, k, len(k), v, len(v), ctypes.byref(opts)))
+        finally:
+            self._release()
+
+    def _entry(self, file_path: Any, dependencies: Any, ttl: Any, keep: list) -> wtfperf_entry_options:
+        opts = wtfperf_entry_options_default()
+        if file_path is not None:
+            keep.append(cpath(file_path))
+            opts.file_path = keep[-1]
+        deps = CStrArray([cpath(d) for d in (dependencies or [])])
+        keep.append(deps)
+        opts.deps, opts.deps_len = deps.ptr, deps.len
+        opts.ttl_s = _ttl(ttl)
+        return opts
+
+    def set_many(self, items: Iterable[Any]) -> None:
+        """Store many entries in ONE transaction (all or nothing; much faster
+        than many :meth:`set` calls). Each item is ``(key, value)`` or
+        ``(key, value, {"file_path": ..., "dependencies": [...], "ttl": ...})``."""
+        items = list(items)
+        n = len(items)
+        keep: list = []
+        keys = (c_char_p * n)()
+        key_lens = (c_size_t * n)()
+        values = (c_char_p * n)()
+        value_lens = (c_size_t * n)()
+        options = (POINTER(wtfperf_entry_options) * n)()
+        for i, item in enumerate(items):
+            key, value = ckey(item[0]), bytes(item[1])
+            entry = item[2] if len(item) > 2 else {}
+            unknown = set(entry) - {"file_path", "dependencies", "ttl"}
+            if unknown:
+                raise TypeError(f"unknown entry options {sorted(unknown)}")
+            keep += [key, value]
+            keys[i], key_lens[i], values[i], value_lens[i] = key, len(key), value, len(value)
+            opts = self._entry(entry.get("file_path"), entry.get("dependencies"), entry.get("ttl"), keep)
+            keep.append(opts)
+            options[i] = ctypes.pointer(opts)
+        ptr = self._acquire()
+        try:
+            check(wtfperf_cache_set_many(ptr, keys, key_lens, values, value_lens, options, n))
         finally:
             self._release()
 
@@ -316,6 +364,10 @@ class Cache(Handle):
         """Store a JSON-able value (``TypeError`` when it is not)."""
         self.set(key, encode_json(value), **entry)
 
+    def set_many_json(self, items: Iterable[Any]) -> None:
+        """:meth:`set_many` with JSON-able values."""
+        self.set_many((it[0], encode_json(it[1]), *it[2:]) for it in items)
+
     def get_json(self, key: Key) -> Any:
         """A value stored with :meth:`set_json`, or ``None`` on a miss."""
         raw = self.get(key)
@@ -361,6 +413,11 @@ class CacheManager:
         while that file's content is unchanged, with ``dependencies`` only
         while those files are; ``ttl`` in seconds (default: the tiers')."""
         self.cache.set_json(key, result, file_path=file_path, dependencies=dependencies, ttl=ttl)
+
+    def set_analysis_results(self, items: Iterable[Any]) -> None:
+        """Store many results in one transaction: ``(key, result)`` or
+        ``(key, result, {"file_path", "dependencies", "ttl"})`` items."""
+        self.cache.set_many_json(items)
 
     def set_bytes(self, key: Key, value: bytes, **entry: Any) -> None:
         self.cache.set(key, value, **entry)
