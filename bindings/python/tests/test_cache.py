@@ -206,7 +206,6 @@ def test_every_exported_function_is_wrapped():
 
 
 def _declared():
-    import wtfperf
     from wtfperf import _native, benchmarks, cache, profiler, scanner
 
     names = set()
