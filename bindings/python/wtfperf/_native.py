@@ -200,7 +200,7 @@ class Handle:
 
     def __init__(self, ptr: c_void_p, free: Callable[[c_void_p], None]):
         self._ptr = ptr
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())
         self._busy: dict = {}
         self._finalizer = weakref.finalize(self, free, ptr)
 

@@ -121,10 +121,6 @@ wtfperf_cache_explain_miss = _d(
 )
 
 
-def _ttl(ttl: Optional[float]) -> float:
-    return -1.0 if ttl is None else float(ttl)
-
-
 def encode_json(value: Any) -> bytes:
     """A JSON-able value as compact UTF-8 JSON (``TypeError`` otherwise)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=True).encode("utf-8")
@@ -215,10 +211,12 @@ class Cache(Handle):
         if file_path is not None:
             keep.append(cpath(file_path))
             opts.file_path = keep[-1]
-        deps = CStrArray([cpath(d) for d in (dependencies or [])])
-        keep.append(deps)
-        opts.deps, opts.deps_len = deps.ptr, deps.len
-        opts.ttl_s = _ttl(ttl)
+        if dependencies:
+            deps = CStrArray([cpath(d) for d in dependencies])
+            keep.append(deps)
+            opts.deps, opts.deps_len = deps.ptr, deps.len
+        if ttl is not None:
+            opts.ttl_s = float(ttl)
         return opts
 
     def set_many(self, items: Iterable[Any]) -> None:
