@@ -212,3 +212,45 @@ def _declared():
     for mod in (_native, profiler, cache, scanner, benchmarks):
         names |= {n for n in vars(mod) if n.startswith("wtfperf_")}
     return names
+
+
+def test_close_from_another_thread_waits_for_the_call_in_flight(tmp_path, tree):
+    cache = CacheManager(cache_dir=tmp_path / "c")
+    started, attempting = threading.Event(), threading.Event()
+    seen = []  # (close attempted already?, closed?) at each analyzer call
+
+    def slow(f):
+        started.set()
+        time.sleep(0.05)
+        seen.append((attempting.is_set(), cache.closed))
+        return b"r"
+
+    def closer():
+        started.wait()
+        attempting.set()
+        cache.close()  # blocks until analyze has returned
+
+    t = threading.Thread(target=closer)
+    t.start()
+    summary = analyze_tree(tree, slow, cache)
+    t.join()
+    assert summary.errors == 0 and cache.closed
+    assert any(attempted for attempted, _ in seen)  # close was tried during the call
+    assert not any(closed for _, closed in seen)  # ...and waited for it
+
+
+def analyze_tree(tree, fn, cache):
+    return wtfperf.analyze(tree, fn, analyzer_id="slow", cache=cache, threads=1)
+
+
+def test_finalizer_frees_unclosed_handles(tmp_path):
+    import gc
+
+    cache = Cache(tmp_path / "c")
+    cache.set("k", b"v")
+    fin = cache._finalizer
+    del cache
+    gc.collect()
+    assert not fin.alive
+    with Cache(tmp_path / "c") as again:  # the entry was committed, the handle freed
+        assert again.get("k") == b"v"
