@@ -416,4 +416,49 @@ fn main() {
         "   floor: bare sleeper, CPU per wake-up {:8.2} us",
         median(floor_wake)
     );
+
+    // --- 4. A fragmented heap (last: it stays fragmented) -----------------
+    // 500 000 small free chunks: glibc's mallinfo2 walks every one of them.
+    let mut blocks: Vec<Vec<u8>> = (0..1_000_000usize)
+        .map(|i| vec![1u8; 16 + (i % 7) * 24])
+        .collect();
+    let mut i = 0;
+    blocks.retain(|_| {
+        i += 1;
+        i % 2 == 0
+    });
+    let raw = median(
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(sys::heap_in_use());
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
+    let mut probe = Probe::new(false);
+    let limited = ns_per_op(rounds, 1000, || {
+        std::hint::black_box(probe.read());
+    });
+    let p = Profiler::new(ProfilerOptions {
+        sample_interval_s: 0.01,
+        ..Default::default()
+    })
+    .unwrap();
+    p.start().unwrap();
+    std::thread::sleep(Duration::from_secs_f64(share_secs));
+    let prof = p.stop().unwrap();
+    println!("4. heap fragmented into 500 000 free chunks:");
+    println!("   raw mallinfo2, one call              {:8.2} ms", raw);
+    println!(
+        "   wtfperf sample (rate-limited heap)   {:8.2} us",
+        limited / 1e3
+    );
+    println!(
+        "   sampler at 10 ms: CPU share {:.3} %, heap readings skipped {} of {}",
+        prof.sampler_cpu_s / prof.duration_s * 100.0,
+        prof.heap_reads_skipped,
+        prof.raw_sample_count
+    );
+    std::hint::black_box(blocks.len());
 }

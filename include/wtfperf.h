@@ -314,7 +314,9 @@ typedef struct wtfperf_sample {
     double cpu_percent;
     /**
      * Heap bytes in use per glibc `mallinfo2`; 0 where unavailable (see
-     * `heap_source` in the profile JSON).
+     * `heap_source` in the profile JSON). On a heap where `mallinfo2` has
+     * become slow, readings are rate-limited and repeat the previous figure
+     * (counted in `heap_reads_skipped`).
      */
     uint64_t heap_bytes;
 } wtfperf_sample;
@@ -889,7 +891,8 @@ wtfperf_status wtfperf_profiler_start(struct wtfperf_profiler *profiler);
  *
  * `out` must not be NULL; on success it receives a profile the caller owns
  * (free it with `wtfperf_profile_free`). Returns `WTFPERF_ERR_STATE` when
- * not running. Scopes still open are dropped (counted as
+ * not running, and in a forked child for a window its parent started (the
+ * window ends there without a profile; the parent's is unaffected). Scopes still open are dropped (counted as
  * `unfinished_scopes` in the JSON); exiting them later is a no-op.
  *
  * # Safety

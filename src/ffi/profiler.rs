@@ -73,7 +73,9 @@ pub struct wtfperf_sample {
     /// of one core (two busy cores read 200).
     pub cpu_percent: f64,
     /// Heap bytes in use per glibc `mallinfo2`; 0 where unavailable (see
-    /// `heap_source` in the profile JSON).
+    /// `heap_source` in the profile JSON). On a heap where `mallinfo2` has
+    /// become slow, readings are rate-limited and repeat the previous figure
+    /// (counted in `heap_reads_skipped`).
     pub heap_bytes: u64,
 }
 
@@ -115,7 +117,14 @@ pub struct wtfperf_profile_manager {
 /// `max_scope_events = 100000`.
 #[unsafe(no_mangle)]
 pub extern "C" fn wtfperf_profiler_options_default() -> wtfperf_profiler_options {
-    ProfilerOptions::default().into()
+    const FALLBACK: wtfperf_profiler_options = wtfperf_profiler_options {
+        sample_interval_s: 0.1,
+        trace_memory: false,
+        include_children: false,
+        max_samples: 65_536,
+        max_scope_events: 100_000,
+    };
+    guard_value(FALLBACK, || ProfilerOptions::default().into())
 }
 
 /// Creates a stopped profiler.
@@ -170,7 +179,8 @@ pub unsafe extern "C" fn wtfperf_profiler_start(profiler: *mut wtfperf_profiler)
 ///
 /// `out` must not be NULL; on success it receives a profile the caller owns
 /// (free it with `wtfperf_profile_free`). Returns `WTFPERF_ERR_STATE` when
-/// not running. Scopes still open are dropped (counted as
+/// not running, and in a forked child for a window its parent started (the
+/// window ends there without a profile; the parent's is unaffected). Scopes still open are dropped (counted as
 /// `unfinished_scopes` in the JSON); exiting them later is a no-op.
 ///
 /// # Safety
@@ -598,6 +608,13 @@ pub unsafe extern "C" fn wtfperf_profile_manager_free(manager: *mut wtfperf_prof
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn default_options_match_the_rust_defaults() {
+        let c = super::wtfperf_profiler_options_default();
+        let r = crate::profiler::ProfilerOptions::default();
+        assert_eq!(crate::profiler::ProfilerOptions::from(c), r);
+    }
+
     #[test]
     fn schema_version_matches_the_json() {
         assert_eq!(

@@ -22,6 +22,7 @@
 //! [`profile`] (results), [`json`] (exports), [`manager`] (run summaries).
 
 pub mod clock;
+pub mod heap;
 pub mod interner;
 pub mod json;
 pub mod manager;

@@ -4,8 +4,8 @@
 
 use super::procfs::{ChildScanner, ChildTotals, RssReader};
 use super::profile::Sample;
-use super::sys;
 use super::timeline::Timeline;
+use super::{heap, sys};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -47,7 +47,7 @@ impl Probe {
         // Without /proc, repeat the last figure rather than report 0.
         let self_rss = self.rss.rss_bytes().unwrap_or(self.last_rss);
         self.last_rss = self_rss;
-        let heap = sys::heap_in_use().0;
+        let heap = heap::read_limited();
         let mut children = ChildTotals::default();
         if let Some(scanner) = &self.children {
             children = scanner.scan();
@@ -76,6 +76,8 @@ pub struct Window {
     pub max_self_rss: u64,
     pub max_children_rss: u64,
     pub max_heap: u64,
+    /// `heap::skipped()` when the window opened.
+    pub heap_skipped_at_open: u64,
 }
 
 impl Window {
@@ -98,6 +100,7 @@ impl Window {
             max_self_rss: first.self_rss,
             max_children_rss: first.children_rss,
             max_heap: first.heap,
+            heap_skipped_at_open: heap::skipped(),
         }
     }
 
@@ -155,10 +158,13 @@ impl Window {
         self.last_t
     }
 
-    pub fn timeline(self) -> (Vec<Sample>, u64, u64) {
-        let stride = self.timeline.stride();
-        let raw = self.timeline.raw_count();
-        (self.timeline.finish(), stride, raw)
+    /// Takes the timeline out (points, stride, raw sample count), leaving
+    /// an empty one.
+    pub fn take_timeline(&mut self) -> (Vec<Sample>, u64, u64) {
+        let timeline = std::mem::replace(&mut self.timeline, Timeline::new(2));
+        let stride = timeline.stride();
+        let raw = timeline.raw_count();
+        (timeline.finish(), stride, raw)
     }
 }
 
@@ -242,8 +248,7 @@ mod tests {
         let th = SamplerThread::spawn(Arc::clone(&w), Duration::from_millis(5)).unwrap();
         std::thread::sleep(Duration::from_millis(120));
         th.stop();
-        let w = Arc::try_unwrap(w).ok().unwrap().into_inner().unwrap();
-        let (samples, stride, raw) = w.timeline();
+        let (samples, stride, raw) = w.lock().unwrap().take_timeline();
         assert_eq!(stride, 1);
         assert!((5..=30).contains(&raw), "{raw}");
         assert_eq!(samples.len() as u64, raw);

@@ -3,7 +3,7 @@
 //! largest heap growth.
 //!
 //! The hot path takes no global lock: each thread records into one of
-//! [`SHARDS`] shards picked by its ordinal (so two threads rarely share
+//! `SHARDS` (16) shards picked by its ordinal (so two threads rarely share
 //! one), names are interned once and cached per thread, a token is the
 //! address of its slot (session, shard, generation, slot index) and the
 //! shards are merged only when the profiler stops.
@@ -11,7 +11,7 @@
 use super::clock::Clock;
 use super::interner::Interner;
 use super::profile::{MemoryTrace, ScopeEvent, ScopeStats};
-use super::{sys, threads};
+use super::{heap, threads};
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -291,7 +291,7 @@ impl Scopes {
         let thread = threads::ordinal();
         let shard_ix = thread as usize % SHARDS;
         let heap_start = if self.trace_memory {
-            sys::heap_in_use().0
+            heap::read_exact()
         } else {
             0
         };
@@ -346,7 +346,7 @@ impl Scopes {
         }
         let now = self.clock.ticks();
         let heap_end = if self.trace_memory {
-            sys::heap_in_use().0
+            heap::read_exact()
         } else {
             0
         };
@@ -509,6 +509,7 @@ fn unknown(token: u64) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profiler::sys;
     use std::sync::Arc;
 
     fn begin(s: &Scopes, max_events: usize) -> (u64, std::time::Instant) {
@@ -604,20 +605,47 @@ mod tests {
     fn memory_traces_are_the_largest_growths() {
         let s = Scopes::new(7003, true);
         let mark = begin(&s, 1000);
-        let mut keep = Vec::new();
-        for i in 0..20usize {
+        // Steps of 8 MB: other tests of this binary allocate at the same
+        // time (the heap figure is process-wide), but far less than that.
+        for i in 0..12usize {
             let t = s.enter(&format!("alloc-{i}")).unwrap();
-            keep.push(vec![7u8; (i + 1) * 1_000_000]);
+            let v = vec![7u8; (i + 1) << 23];
             s.exit(t).unwrap();
+            drop(v);
         }
         let r = finish(&s, mark);
+        assert_eq!(r.memory_traces.len(), MEMORY_TRACES);
+        assert!(
+            r.memory_traces
+                .windows(2)
+                .all(|w| w[0].growth_bytes >= w[1].growth_bytes)
+        );
         if sys::HEAP_AVAILABLE {
-            assert_eq!(r.memory_traces.len(), MEMORY_TRACES);
-            assert_eq!(r.memory_traces[0].name, "alloc-19");
-            assert!(r.memory_traces[0].growth_bytes >= 20_000_000);
-            let big = r.stats.iter().find(|x| x.name == "alloc-19").unwrap();
-            assert!(big.heap_growth_bytes >= 20_000_000);
+            // Loose: other tests of this binary allocate meanwhile (the
+            // heap figure is process-wide); tests/profiler.rs is exact.
+            let top = &r.memory_traces[0];
+            assert!(top.name == "alloc-11" || top.name == "alloc-10", "{top:?}");
+            assert!(top.growth_bytes >= 64 << 20, "{top:?}");
         }
-        drop(keep);
+    }
+
+    #[test]
+    fn keep_trace_keeps_the_largest_in_order() {
+        let mut shard = Shard::new();
+        for g in [5i64, -3, 40, 7, 7, 100, 0, 12, 9, 1, 2, 60, 8, 3] {
+            shard.keep_trace(RawTrace {
+                event: RawEvent {
+                    name: 0,
+                    thread: 1,
+                    start_ns: 0,
+                    dur_ns: 0,
+                    growth: g,
+                },
+                before: 0,
+                after: 0,
+            });
+        }
+        let kept: Vec<i64> = shard.top.iter().map(|t| t.event.growth).collect();
+        assert_eq!(kept, vec![100, 60, 40, 12, 9, 8, 7, 7, 5, 3]);
     }
 }

@@ -4,7 +4,7 @@ use super::procfs;
 use super::profile::{BYTES_PER_MB, PeakSource, Profile, Sample};
 use super::sampler::{Probe, SamplerThread, Window};
 use super::scopes::{Scopes, next_session};
-use super::sys;
+use super::{heap, sys};
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -75,6 +75,15 @@ struct Running {
     hwm_reset: Option<u64>,
     /// Scope clock ticks and `Instant` at start.
     mark: (u64, Instant),
+    /// The process that started the window: after a `fork`, the child has
+    /// no sampler thread to join.
+    pid: u32,
+}
+
+impl Running {
+    fn forked(&self) -> bool {
+        self.pid != std::process::id()
+    }
 }
 
 struct State {
@@ -151,6 +160,7 @@ impl Profiler {
             sampler,
             hwm_reset,
             mark,
+            pid: std::process::id(),
         });
         Ok(())
     }
@@ -174,24 +184,30 @@ impl Profiler {
     /// Stops the window: joins the sampler thread, takes a last sample and
     /// returns the profile. State error when not running.
     pub fn stop(&self) -> Result<Profile> {
-        let running = self
-            .state()
+        // The state stays locked until the scopes are drained, so a `start`
+        // racing with this `stop` cannot open a session that we then close.
+        let mut state = self.state();
+        let running = state
             .running
             .take()
             .ok_or_else(|| Error::state("the profiler is not running"))?;
-        Ok(self.finish(running))
+        if running.forked() {
+            // The sampler thread lives in the parent only; its handle (and
+            // the window it may have held locked at the fork) are left alone.
+            std::mem::forget(running);
+            self.scopes.finish(1.0);
+            return Err(Error::state(
+                "the profiler was started in the parent of this forked process",
+            ));
+        }
+        let profile = self.finish(running);
+        drop(state);
+        Ok(profile)
     }
 
     fn finish(&self, running: Running) -> Profile {
         let sampler_cpu_ns = running.sampler.stop();
-        let mut window = match Arc::try_unwrap(running.window) {
-            Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
-            // Unreachable: the sampler thread, the only other owner, is joined.
-            Err(shared) => {
-                let mut w = shared.lock().unwrap_or_else(|e| e.into_inner());
-                std::mem::replace(&mut *w, Window::open(Probe::new(false), 2))
-            }
-        };
+        let mut window = running.window.lock().unwrap_or_else(|e| e.into_inner());
         window.sample();
         let clock = *self.scopes.clock();
         let scale = clock.ns_per_tick(running.mark, clock.mark());
@@ -221,8 +237,9 @@ impl Profiler {
         };
         let avg_rss = window.avg_rss();
         let peak_heap = window.max_heap;
+        let heap_reads_skipped = heap::skipped().saturating_sub(window.heap_skipped_at_open);
         let peak_children = window.max_children_rss;
-        let (samples, stride, raw) = window.timeline();
+        let (samples, stride, raw) = window.take_timeline();
         Profile {
             duration_s,
             peak_memory_mb: peak as f64 / BYTES_PER_MB,
@@ -235,6 +252,8 @@ impl Profiler {
             peak_children_rss_bytes: peak_children,
             peak_heap_bytes: peak_heap,
             heap_available: sys::HEAP_AVAILABLE,
+            heap_reads_skipped,
+            heap_read_max_us: heap::max_cost_ns() as f64 / 1e3,
             sample_interval_s: self.options.sample_interval_s,
             timeline_stride: stride,
             raw_sample_count: raw,
@@ -299,7 +318,11 @@ impl Profiler {
 impl Drop for Profiler {
     fn drop(&mut self) {
         if let Some(running) = self.state().running.take() {
-            running.sampler.stop();
+            if running.forked() {
+                std::mem::forget(running);
+            } else {
+                running.sampler.stop();
+            }
             self.scopes.finish(1.0);
         }
     }

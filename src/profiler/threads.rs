@@ -1,6 +1,6 @@
 //! Small per-thread ordinals (1, 2, ...) for scope events and Chrome-trace
 //! tracks, and the names of the threads: all live ones and the
-//! [`KEEP_ENDED`] that ended last (a pool's workers often end before the
+//! `KEEP_ENDED` (1024) that ended last (a pool's workers often end before the
 //! profile is taken).
 
 use super::interner::FxMap;
@@ -60,9 +60,18 @@ pub fn ordinal() -> u32 {
 fn register() -> u32 {
     let id = NEXT.fetch_add(1, Ordering::Relaxed).max(1);
     ORDINAL.with(|c| c.set(id));
+    // A thread the host created has no std name: ask the kernel for the
+    // one `pthread_setname_np` (or the program name) gave it.
     let name = std::thread::current()
         .name()
         .map(str::to_string)
+        .or_else(|| {
+            std::fs::read_to_string("/proc/thread-self/comm")
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        })
+        .map(|n| format!("{n} ({id})"))
         .unwrap_or_else(|| format!("thread {id}"));
     if let Ok(mut reg) = REGISTRY.lock() {
         reg.get_or_insert_with(Registry::default)
@@ -98,8 +107,8 @@ mod tests {
             .join()
             .unwrap();
         assert_ne!(a, b);
-        assert_eq!(n, "worker-x");
+        assert_eq!(n, format!("worker-x ({b})"));
         // Still known after the thread ended.
-        assert_eq!(name(b), "worker-x");
+        assert_eq!(name(b), format!("worker-x ({b})"));
     }
 }
