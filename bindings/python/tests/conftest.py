@@ -29,10 +29,3 @@ def make_tree(root: Path, files=TREE) -> Path:
 def tree(tmp_path):
     return make_tree(tmp_path / "project")
 
-
-def needs(*symbols):
-    """Skip while the loaded library lacks a part (only while parts land)."""
-    from wtfperf import _native
-
-    missing = [s for s in symbols if not hasattr(_native.lib, s)]
-    return pytest.mark.skipif(bool(missing), reason=f"library lacks {', '.join(missing)}")

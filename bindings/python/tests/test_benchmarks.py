@@ -6,10 +6,6 @@ import pytest
 import wtfperf
 from wtfperf.benchmarks import BenchmarkResult, BenchmarkSuite, bench_run, generate_project, run_performance_benchmarks
 
-from conftest import needs
-
-pytestmark = needs("wtfperf_bench_run", "wtfperf_bench_generate")  # until bench is on main
-
 QUICK = dict(runs=1, warmup=0, formats="json")
 
 

@@ -48,7 +48,8 @@ def test_structs_match_the_header(tmp_path):
     # Every struct of the header that a binding passes by value or pointer is declared.
     for name in ("wtfperf_profiler_options", "wtfperf_sample", "wtfperf_cache_options", "wtfperf_entry_options",
                  "wtfperf_cache_statistics", "wtfperf_scan_options", "wtfperf_file", "wtfperf_progress",
-                 "wtfperf_scan_callbacks", "wtfperf_scan_summary", "wtfperf_analyze_callbacks", "wtfperf_buf"):
+                 "wtfperf_scan_callbacks", "wtfperf_scan_summary", "wtfperf_analyze_callbacks", "wtfperf_buf",
+                 "wtfperf_bench_options"):
         assert f"typedef struct {name} {{" in header
         assert name in structs
 
