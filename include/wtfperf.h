@@ -14,63 +14,10 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
- * A parallel scan must beat the sequential one by this much to "pay".
- */
-#define PAYS_OFF 1.10
-
-/**
- * Version of the JSON schema; bumped on any incompatible change.
- */
-#define SCHEMA_VERSION 1
-
-/**
- * Modified z-score threshold above which a value is an outlier
- * (Iglewicz and Hoaglin recommend 3.5).
- */
-#define OUTLIER_Z 3.5
-
-/**
- * A maximum above `median * WIDE_SPREAD` means the runs disagree.
- */
-#define WIDE_SPREAD 1.5
-
-/**
- * A coefficient of variation above this means the runs disagree.
- */
-#define WIDE_CV 0.25
-
-/**
- * Bookkeeping bytes counted per entry on top of key and value.
- */
-#define ENTRY_OVERHEAD 96
-
-/**
- * A file modified less than this long before it was recorded is "racy":
- * a later write within the same timestamp granularity would keep its
- * metadata, so it is re-hashed instead of trusted on metadata.
- */
-#define RACY_WINDOW_NS 2000000000
-
-/**
  * The `version` field of the profile JSON this library writes
  * (`wtfperf_profile_to_json`, schema `wtfperf.profile`).
  */
 #define WTFPERF_PROFILE_SCHEMA_VERSION 1
-
-/**
- * New results are committed every this many records (and at the end).
- */
-#define STORE_BATCH 256
-
-/**
- * 10 MiB, the default `max_file_size`.
- */
-#define DEFAULT_MAX_FILE_SIZE ((10 * 1024) * 1024)
-
-/**
- * The largest `threads` accepted.
- */
-#define MAX_THREADS 1024
 
 /**
  * An analysis cache: an in-memory LRU tier (16 shards) over an optional
