@@ -3,6 +3,11 @@
 # ruby-minitest when missing (apt-get update only if an install is needed).
 # Uses $WTFPERF_LIB when set, else the build tree's libwtfperf.so.
 set -euo pipefail
+# A relative WTFPERF_LIB is relative to where this script was called from.
+if [[ -n "${WTFPERF_LIB:-}" && "$WTFPERF_LIB" != /* ]]; then
+    WTFPERF_LIB="$PWD/$WTFPERF_LIB"
+    export WTFPERF_LIB
+fi
 cd "$(dirname "$0")"
 
 need=()
