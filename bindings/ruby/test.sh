@@ -26,7 +26,13 @@ if ((${#need[@]})); then
     $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-echo "ruby $(ruby -e 'print RUBY_VERSION'), ffi $(ruby -rffi -e 'print FFI::VERSION'), library: ${WTFPERF_LIB:-<build tree>}"
+# Without WTFPERF_LIB the tests use the build tree's library: build it if missing.
+if [[ -z "${WTFPERF_LIB:-}" && ! -e ../../target/release/libwtfperf.so && ! -e ../../target/debug/libwtfperf.so ]] \
+    && command -v cargo >/dev/null; then
+    (cd ../.. && cargo build --quiet)
+fi
+
+echo "ruby $(ruby -e 'print RUBY_VERSION'), ffi $(ruby -rffi -e 'print FFI::VERSION'), library: $(ruby -Ilib -rwtfperf -e 'print Wtfperf.library_path, " (", Wtfperf.library_version, ")"')"
 # The forced-panic tests make the library's panic hook print; keep it to one line.
 export RUST_BACKTRACE=0
 # One process for all test files; the seed is printed so a failure can be replayed.
