@@ -4,6 +4,7 @@
  * callbacks. Each gets a status and a message, never a crash. */
 #include <math.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -261,7 +262,49 @@ static void profiler_numbers(void) {
     wtfperf_profiler_free(p);
 }
 
+/* A read-only cache directory (and one below it). Root ignores permission
+ * bits, so as root the check runs in a forked child that drops to nobody.
+ * Runs first, while the process has no threads (fork-safe). */
+static int read_only_checks(const char *ro) {
+    char below[600];
+    snprintf(below, sizeof below, "%s/cache", ro);
+    wtfperf_cache *c = NULL;
+    wtfperf_status a = open_at(ro, &c);
+    int ok_a = (a == WTFPERF_ERR_IO || a == WTFPERF_ERR_STORE) && wtfperf_last_error()[0] && !c;
+    wtfperf_status b = open_at(below, &c);
+    int ok_b = (b == WTFPERF_ERR_IO || b == WTFPERF_ERR_STORE) && wtfperf_last_error()[0] && !c;
+    printf("read-only cache dir: %s / below it: %s (%s)\n", wtfperf_status_str(a),
+           wtfperf_status_str(b), wtfperf_last_error());
+    return ok_a && ok_b;
+}
+
+static void read_only_dir(void) {
+    char ro[] = "/tmp/wtfperf-ro-XXXXXX";
+    CHECK(mkdtemp(ro) != NULL);
+    if (geteuid() == 0) {
+        CHECK(chmod(ro, 0755) == 0);
+        fflush(stdout);
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            if (setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
+            int ok = read_only_checks(ro);
+            fflush(stdout);
+            _exit(ok ? 0 : 1);
+        }
+        int status = 0;
+        CHECK(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    } else {
+        CHECK(chmod(ro, 0555) == 0);
+        CHECK(read_only_checks(ro));
+        CHECK(chmod(ro, 0700) == 0);
+    }
+    CHECK(rmdir(ro) == 0);
+}
+
 int main(void) {
+    read_only_dir();
     const char *base = getenv("TMPDIR");
     snprintf(tmp, sizeof tmp, "%s/wtfperf-bad-input-XXXXXX", base && *base ? base : "/tmp");
     CHECK(mkdtemp(tmp) != NULL);
