@@ -19,7 +19,7 @@ Gem::Specification.new do |spec|
   spec.required_ruby_version = ">= 2.7"
   spec.files = Dir["lib/**/*.rb"] + ["README.md", "wtfperf.gemspec"]
   spec.require_paths = ["lib"]
-  spec.add_dependency "ffi", ">= 1.15"
-  spec.add_development_dependency "minitest", ">= 5.0"
-  spec.add_development_dependency "rake", ">= 13.0"
+  spec.add_dependency "ffi", "~> 1.15"
+  spec.add_development_dependency "minitest", "~> 5.0"
+  spec.add_development_dependency "rake", "~> 13.0"
 end
