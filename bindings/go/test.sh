@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the Go binding's tests. Installs Debian's golang-go when `go` is
+# missing. Uses the library at $WTFPERF_LIB when set (a path to
+# libwtfperf.so), else the repository's build tree (target/release, then
+# target/debug). Exits non-zero on failure.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! command -v go >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq golang-go >/dev/null
+fi
+command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || {
+    echo "test.sh: a C compiler is needed for cgo" >&2
+    exit 1
+}
+
+if [[ -n "${WTFPERF_LIB:-}" ]]; then
+    if [[ ! -f "$WTFPERF_LIB" ]]; then
+        echo "test.sh: WTFPERF_LIB=$WTFPERF_LIB does not exist" >&2
+        exit 1
+    fi
+    libdir=$(cd "$(dirname "$WTFPERF_LIB")" && pwd)
+    # CGO_LDFLAGS comes before the package's own -L/-rpath flags, so this
+    # directory wins at link time and at run time.
+    export CGO_LDFLAGS="-L$libdir -Wl,-rpath,$libdir ${CGO_LDFLAGS:-}"
+    export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+
+export CGO_ENABLED=1
+# No third-party modules: never reach for the network.
+export GOPROXY=off GOTOOLCHAIN=local
+if [[ -z "${HOME:-}" && -z "${GOCACHE:-}" ]]; then
+    export GOCACHE="${TMPDIR:-/tmp}/wtfperf-go-cache"
+fi
+
+go version
+go vet ./...
+# -count=1: never reuse a cached result; the library may have changed.
+go test -count=1 ./...
