@@ -2,8 +2,11 @@ package wtfperf
 
 import (
 	"errors"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestVersionMatchesBinding(t *testing.T) {
@@ -84,13 +87,13 @@ func TestForcedPanicIsAnError(t *testing.T) {
 // at once with different messages (the last error is per OS thread, and a
 // goroutine may change threads between two cgo calls).
 func TestLastErrorReadInSameCall(t *testing.T) {
-	const n = 16
-	errs := make(chan error, n*50)
+	const n = 8
+	errs := make(chan error, n*20)
 	done := make(chan struct{})
 	for g := 0; g < n; g++ {
 		go func(g int) {
 			defer func() { done <- struct{}{} }()
-			for i := 0; i < 50; i++ {
+			for i := 0; i < 20; i++ {
 				want := "msg-" + strings.Repeat("x", g) + "-end"
 				err := debugForcePanic(want)
 				var e *Error
@@ -123,5 +126,43 @@ func TestErrorsIsSentinels(t *testing.T) {
 	}
 	if errors.Is(&Error{Status: StatusErrState, Message: "other"}, ErrClosed) {
 		t.Error("any state error matched ErrClosed")
+	}
+}
+
+// A handle that is never closed is closed by its finalizer.
+func TestFinalizerBackstop(t *testing.T) {
+	before := atomic.LoadInt64(&finalized)
+	func() {
+		c, err := OpenCache(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Set([]byte("k"), []byte("v"), nil)
+		p, err := NewProfiler(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = p
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for atomic.LoadInt64(&finalized) < before+2 && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := atomic.LoadInt64(&finalized) - before; got < 2 {
+		t.Fatalf("%d handles finalized, want 2", got)
+	}
+	// A closed handle's finalizer is cleared: Close then GC does not count.
+	before = atomic.LoadInt64(&finalized)
+	func() {
+		c, _ := OpenCache(nil)
+		c.Close()
+	}()
+	for i := 0; i < 5; i++ {
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := atomic.LoadInt64(&finalized) - before; got != 0 {
+		t.Fatalf("a closed handle was finalized %d times", got)
 	}
 }

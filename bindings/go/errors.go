@@ -35,17 +35,23 @@ func (s Status) String() string {
 
 // Error is a failed wtfperf call: the status code and the library's message
 // (wtfperf_last_error, read in the same native call). Op names the binding
-// operation that failed.
+// operation that failed; Path is set for errors about one file (scan and
+// analyze callbacks); Err is the Go error behind a failed callback, if any.
 type Error struct {
 	Op      string
+	Path    string
 	Status  Status
 	Message string
+	Err     error
 }
 
 func (e *Error) Error() string {
 	s := "wtfperf"
 	if e.Op != "" {
 		s += ": " + e.Op
+	}
+	if e.Path != "" {
+		s += ": " + e.Path
 	}
 	s += ": " + e.Status.String()
 	if e.Message != "" {
@@ -54,11 +60,14 @@ func (e *Error) Error() string {
 	return s
 }
 
+// Unwrap returns the Go error behind a failed callback (or nil).
+func (e *Error) Unwrap() error { return e.Err }
+
 // Is makes errors.Is(err, ErrInvalid) (and the other status sentinels) true
 // for any *Error with that status.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	if !ok || t.Op != "" || t.Message != "" {
+	if !ok || t.Op != "" || t.Path != "" || t.Message != "" || t.Err != nil {
 		return false
 	}
 	return t.Status == e.Status
