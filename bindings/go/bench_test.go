@@ -42,9 +42,19 @@ func TestBenchRunSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r map[string]interface{}
+	var r struct {
+		Schema string `json:"schema"`
+		Config struct {
+			Runs    int   `json:"runs"`
+			Threads []int `json:"threads"`
+		} `json:"config"`
+	}
 	if err := json.Unmarshal(report, &r); err != nil {
 		t.Fatalf("report is not JSON: %v\n%.300s", err, report)
+	}
+	if r.Schema != "wtfperf-bench" || r.Config.Runs != 1 || len(r.Config.Threads) == 0 ||
+		r.Config.Threads[len(r.Config.Threads)-1] != 2 {
+		t.Fatalf("report does not reflect the options: %+v", r)
 	}
 	entries, _ := os.ReadDir(out)
 	if len(entries) < 2 {

@@ -25,10 +25,17 @@ if [[ -n "${WTFPERF_LIB:-}" ]]; then
     # CGO_LDFLAGS comes before the package's own -L/-rpath flags, so this
     # directory wins at link time and at run time.
     export CGO_LDFLAGS="-L$libdir -Wl,-rpath,$libdir ${CGO_LDFLAGS:-}"
+    # `cargo build` writes the header matching the library beside it.
+    if [[ -f "$libdir/include/wtfperf.h" ]]; then
+        export CGO_CFLAGS="-I$libdir/include ${CGO_CFLAGS:-}"
+    fi
     export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 
 export CGO_ENABLED=1
+# The tests make the library panic on purpose (caught, WTFPERF_ERR_PANIC);
+# keep Rust's panic hook to one line per panic.
+export RUST_BACKTRACE=0
 # No third-party modules: never reach for the network.
 export GOPROXY=off GOTOOLCHAIN=local
 if [[ -z "${HOME:-}" && -z "${GOCACHE:-}" ]]; then
@@ -39,3 +46,10 @@ go version
 go vet ./...
 # -count=1: never reuse a cached result; the library may have changed.
 go test -count=1 ./...
+# Again under the race detector (the binding's locks, handles and parallel
+# callbacks), where Go supports it; -short skips the slow tests.
+case "$(go env GOOS)/$(go env GOARCH)" in
+linux/amd64 | linux/arm64)
+    go test -count=1 -race -short ./...
+    ;;
+esac
