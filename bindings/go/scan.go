@@ -137,8 +137,8 @@ type ScanSummary struct {
 	Duration     time.Duration
 }
 
-// StopScan, returned by an OnFile callback, stops the scan without an
-// error: Scan returns a nil error.
+// StopScan, returned by an OnFile callback or an AnalyzeFunc, stops the
+// run without an error: Scan or Analyze returns a nil error.
 var StopScan = errors.New("wtfperf: stop scan")
 
 // ScanCallbacks receive a scan's files, errors and progress; nil ones are
