@@ -169,6 +169,46 @@ func (p *Profiler) Enter(name string) (*Scope, error) {
 	return &Scope{p: p, token: uint64(tok)}, nil
 }
 
+// ScopeID is a scope name interned by ScopeID, for hot loops.
+type ScopeID uint32
+
+// ScopeID interns name once (whether or not the profiler runs); EnterID
+// then skips the name lookup. The id is valid for this profiler's lifetime.
+func (p *Profiler) ScopeID(name string) (ScopeID, error) {
+	const op = "profiler_scope_id"
+	if err := checkNUL(op, "scope name", name); err != nil {
+		return 0, err
+	}
+	c, err := p.h.acquire()
+	if err != nil {
+		return 0, err
+	}
+	defer p.h.release()
+	n := cstr(name)
+	defer free(unsafe.Pointer(n))
+	var id C.uint32_t
+	var msg *C.char
+	if err := check(op, C.wtfgo_profiler_scope_id(c, n, &id, &msg), msg); err != nil {
+		return 0, err
+	}
+	return ScopeID(id), nil
+}
+
+// EnterID is Enter by an interned name.
+func (p *Profiler) EnterID(id ScopeID) (*Scope, error) {
+	c, err := p.h.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer p.h.release()
+	var tok C.uint64_t
+	var msg *C.char
+	if err := check("profiler_scope_enter_id", C.wtfgo_profiler_scope_enter_id(c, C.uint32_t(id), &tok, &msg), msg); err != nil {
+		return nil, err
+	}
+	return &Scope{p: p, token: uint64(tok)}, nil
+}
+
 // Exit closes the scope (from any goroutine). Exiting a scope twice is an
 // ErrInvalid.
 func (s *Scope) Exit() error {

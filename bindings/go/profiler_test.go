@@ -142,6 +142,20 @@ func TestProfilerErrorsAndClose(t *testing.T) {
 	if s, err := p.SampleNow(); err != nil || s.RSSBytes == 0 {
 		t.Fatalf("SampleNow = %+v, %v", s, err)
 	}
+	id, err := p.ScopeID("by id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID, err := p.EnterID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := byID.Exit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.EnterID(id + 1000); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("EnterID with an unknown id: %v", err)
+	}
 	s, err := p.Enter("once")
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,12 @@ wtfperf_status wtfgo_profiler_stop(wtfperf_profiler *p, wtfperf_profile **out, c
 wtfperf_status wtfgo_profiler_scope_enter(wtfperf_profiler *p, const char *name, uint64_t *tok, char **err) {
     return wtfgo_check(wtfperf_profiler_scope_enter(p, name, tok), err);
 }
+wtfperf_status wtfgo_profiler_scope_id(wtfperf_profiler *p, const char *name, uint32_t *id, char **err) {
+    return wtfgo_check(wtfperf_profiler_scope_id(p, name, id), err);
+}
+wtfperf_status wtfgo_profiler_scope_enter_id(wtfperf_profiler *p, uint32_t id, uint64_t *tok, char **err) {
+    return wtfgo_check(wtfperf_profiler_scope_enter_id(p, id, tok), err);
+}
 wtfperf_status wtfgo_profiler_scope_exit(wtfperf_profiler *p, uint64_t tok, char **err) {
     return wtfgo_check(wtfperf_profiler_scope_exit(p, tok), err);
 }

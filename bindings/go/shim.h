@@ -21,6 +21,8 @@ wtfperf_status wtfgo_profiler_start(wtfperf_profiler *p, char **err);
 wtfperf_status wtfgo_profiler_sample_now(wtfperf_profiler *p, wtfperf_sample *out, char **err);
 wtfperf_status wtfgo_profiler_stop(wtfperf_profiler *p, wtfperf_profile **out, char **err);
 wtfperf_status wtfgo_profiler_scope_enter(wtfperf_profiler *p, const char *name, uint64_t *tok, char **err);
+wtfperf_status wtfgo_profiler_scope_id(wtfperf_profiler *p, const char *name, uint32_t *id, char **err);
+wtfperf_status wtfgo_profiler_scope_enter_id(wtfperf_profiler *p, uint32_t id, uint64_t *tok, char **err);
 wtfperf_status wtfgo_profiler_scope_exit(wtfperf_profiler *p, uint64_t tok, char **err);
 wtfperf_status wtfgo_profile_sample(const wtfperf_profile *p, size_t i, wtfperf_sample *out, char **err);
 wtfperf_status wtfgo_profile_to_json(const wtfperf_profile *p, wtfperf_buf *out, char **err);
