@@ -14,10 +14,62 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
+ * Values up to this size are copied out under the shard lock.
+ */
+#define COPY_UNDER_LOCK 4096
+
+/**
+ * Bookkeeping bytes counted per entry on top of key and value.
+ */
+#define ENTRY_OVERHEAD 96
+
+/**
+ * A file modified less than this long before it was recorded is "racy":
+ * a later write within the same timestamp granularity would keep its
+ * metadata, so it is re-hashed instead of trusted on metadata.
+ */
+#define RACY_WINDOW_NS 2000000000
+
+/**
+ * Margin added to the coarse clock by [`now_upper_bound_ns`]: the coarse
+ * clock trails the precise one by about a tick, more when ticks are late
+ * (a loaded virtual machine).
+ */
+#define COARSE_MARGIN_NS 50000000
+
+/**
  * The `version` field of the profile JSON this library writes
  * (`wtfperf_profile_to_json`, schema `wtfperf.profile`).
  */
 #define WTFPERF_PROFILE_SCHEMA_VERSION 1
+
+/**
+ * New results are committed every this many records (and at the end).
+ */
+#define STORE_BATCH 256
+
+/**
+ * 10 MiB, the default `max_file_size`.
+ */
+#define DEFAULT_MAX_FILE_SIZE ((10 * 1024) * 1024)
+
+/**
+ * The largest `threads` accepted.
+ */
+#define MAX_THREADS 1024
+
+/**
+ * An analysis cache: an in-memory LRU tier (16 shards) over an optional
+ * persistent SQLite tier in `dir`.
+ *
+ * Thread safety: a `wtfperf_cache` may be used from several threads at once
+ * (every function taking it is thread-safe); close it once, after every
+ * other call on it has returned. Several processes may open the same `dir`
+ * at once: all their writes land (each `set` is its own committed
+ * transaction), and a process killed at any moment loses nothing it was
+ * told was stored and never corrupts the database.
+ */
+typedef struct wtfperf_cache wtfperf_cache;
 
 /**
  * A finished profile: immutable, so it may be read from many threads at
@@ -40,6 +92,13 @@ typedef struct wtfperf_profile_manager wtfperf_profile_manager;
  * other call on it has returned.
  */
 typedef struct wtfperf_profiler wtfperf_profiler;
+
+/**
+ * Where an analyzer writes its result for one file: opaque, handed to the
+ * analyzer function and valid only during that call. Write with
+ * `wtfperf_sink_write` (any number of times; the pieces are concatenated).
+ */
+typedef struct wtfperf_sink wtfperf_sink;
 
 /**
  * Result code of every fallible function (`WTFPERF_OK` = 0).
@@ -67,6 +126,152 @@ typedef struct wtfperf_buf {
      */
     size_t len;
 } wtfperf_buf;
+
+/**
+ * Options of `wtfperf_cache_open`; start from `wtfperf_cache_options_default()`.
+ */
+typedef struct wtfperf_cache_options {
+    /**
+     * Directory of the persistent tier, created (mode 0700) if missing;
+     * NULL: memory only. Holds `cache.db` (SQLite, WAL).
+     */
+    const char *dir;
+    /**
+     * Bound of the memory tier in entries; 0 disables the memory tier.
+     */
+    size_t memory_max_entries;
+    /**
+     * Default time to live of the memory tier's copies, seconds; 0: none.
+     */
+    double memory_ttl_s;
+    /**
+     * Default time to live of persistent entries, seconds; 0: none.
+     */
+    double persistent_ttl_s;
+    /**
+     * Bound of the memory tier in bytes of keys and values; 0: none.
+     */
+    uint64_t memory_max_bytes;
+    /**
+     * Bound of the persistent tier in bytes of keys and values; 0: none.
+     * When exceeded, the least recently used entries (across every process
+     * using `dir`) are evicted down to 90% of it.
+     */
+    uint64_t persistent_max_bytes;
+    /**
+     * NULL, or a directory (must exist): paths inside it (file_path, deps,
+     * check/invalidate arguments) are stored relative to it, so a cache
+     * moved with its checkout (another CI workspace, a git worktree) still
+     * hits.
+     */
+    const char *root;
+    /**
+     * How often, at most, a read checks whether other processes changed
+     * the database, seconds (default 0.01): when one did, the keys it
+     * overwrote or deleted leave this handle's memory tier. So a process
+     * may serve, for at most this long, a memory copy another process just
+     * invalidated. 0: check on every read (one cheap SQLite query).
+     * File-bound entries are checked against their files on every read
+     * regardless.
+     */
+    double sync_interval_s;
+} wtfperf_cache_options;
+
+/**
+ * Options of one stored entry; start from `wtfperf_entry_options_default()`.
+ */
+typedef struct wtfperf_entry_options {
+    /**
+     * NULL, or the file the value was computed from (must exist): its size,
+     * mtime, inode and XXH3-128 are recorded, and a later `get` misses once
+     * its content differs.
+     */
+    const char *file_path;
+    /**
+     * `deps_len` paths the value also depends on (they may not exist yet:
+     * then their appearing invalidates). Dependencies recorded by cached
+     * entries bound to these files are followed transitively.
+     */
+    const char *const *deps;
+    /**
+     * Number of paths in `deps` (`deps` may be NULL when 0).
+     */
+    size_t deps_len;
+    /**
+     * Time to live in seconds for both tiers; < 0: the tier defaults;
+     * 0: never expires.
+     */
+    double ttl_s;
+} wtfperf_entry_options;
+
+/**
+ * Called with each changed path. `path` is valid only during the call.
+ */
+typedef void (*wtfperf_path_cb)(void *userdata, const char *path);
+
+/**
+ * Statistics of a cache handle (`wtfperf_cache_stats`). The fields up to
+ * `hit_rate` and those without the `total_` prefix count this handle's
+ * lifetime; `total_*` count every handle and process that used the
+ * directory (for a memory-only cache, the same as this handle).
+ */
+typedef struct wtfperf_cache_statistics {
+    uint64_t memory_hits;
+    /**
+     * Lookups the memory tier could not answer (including invalid entries).
+     */
+    uint64_t memory_misses;
+    /**
+     * Hits of the persistent tier (including `wtfperf_analyze`'s).
+     */
+    uint64_t persistent_hits;
+    uint64_t persistent_misses;
+    /**
+     * Entries in this handle's memory tier now.
+     */
+    uint64_t memory_entries;
+    /**
+     * Entries in the persistent tier now (0 for a memory-only cache).
+     */
+    uint64_t persistent_entries;
+    /**
+     * Entries removed because their file or a dependency changed, they
+     * expired, were evicted, or were invalidated explicitly.
+     */
+    uint64_t invalidations;
+    /**
+     * Hits / lookups (0 when there were none).
+     */
+    double hit_rate;
+    /**
+     * Bytes of keys and values in the memory tier (plus bookkeeping).
+     */
+    uint64_t memory_bytes;
+    /**
+     * Bytes of keys and values in the persistent tier.
+     */
+    uint64_t persistent_bytes;
+    uint64_t sets;
+    uint64_t invalidations_file_changed;
+    uint64_t invalidations_dependency_changed;
+    uint64_t invalidations_expired;
+    uint64_t invalidations_evicted;
+    uint64_t invalidations_explicit;
+    uint64_t total_hits;
+    uint64_t total_misses;
+    uint64_t total_sets;
+    uint64_t total_invalidations;
+    double total_hit_rate;
+    /**
+     * Stored `wtfperf_analyze` results.
+     */
+    uint64_t analysis_entries;
+    /**
+     * True when a corrupt database was moved aside and replaced at open
+     * (`wtfperf_cache_stats_json` has the message under "recovered").
+     */
+    bool recovered;
+} wtfperf_cache_statistics;
 
 /**
  * Options of a profiler; get the defaults from
@@ -127,6 +332,229 @@ typedef struct wtfperf_sample {
      */
     uint64_t heap_bytes;
 } wtfperf_sample;
+
+/**
+ * Options of `wtfperf_scan` and `wtfperf_analyze`; get the defaults from
+ * `wtfperf_scan_options_default()` and change what you need. NULL options
+ * mean the defaults.
+ */
+typedef struct wtfperf_scan_options {
+    /**
+     * Worker threads; 0 = one per core.
+     */
+    size_t threads;
+    /**
+     * Files each worker may have in flight toward the host (the pipeline
+     * holds at most threads * chunk_size files). Default 64; 0 is invalid.
+     */
+    size_t chunk_size;
+    /**
+     * Larger files are not read: counted in files_skipped and reported to
+     * on_error with WTFPERF_ERR_INVALID and a message starting "skipped:".
+     * Default 10 MiB.
+     */
+    uint64_t max_file_size;
+    /**
+     * Read and hash files (default true). false: only stat; content is NULL
+     * and content_hash all zero. analyze reads what it must hash anyway.
+     */
+    bool include_content;
+    /**
+     * Follow symbolic links (default false); a loop is reported to on_error.
+     */
+    bool follow_links;
+    /**
+     * Honour .gitignore, .ignore, .git/info/exclude, the global git excludes
+     * and those of parent directories, and skip .git (default true).
+     */
+    bool respect_ignore_files;
+    /**
+     * Include hidden (dot) files and directories (default false).
+     */
+    bool include_hidden;
+    /**
+     * Only files matching one of these UTF-8 globs (none: all files). A glob
+     * without '/' matches a file name at any depth ("*.rs"); one with '/'
+     * matches the path relative to the root ("src/lib.rs"); "**" crosses directories.
+     */
+    const char *const *include_globs;
+    size_t include_globs_len;
+    /**
+     * Files and directories matching one of these are left out (a matching
+     * directory is not entered; a trailing '/' matches directories only).
+     */
+    const char *const *exclude_globs;
+    size_t exclude_globs_len;
+    /**
+     * Call back on worker threads, concurrently (C/C++/Go hosts whose
+     * callbacks are thread-safe). Default false: every callback runs on the
+     * calling thread, one at a time.
+     */
+    bool callbacks_parallel;
+    /**
+     * Deliver files in path order, deterministically (default false).
+     */
+    bool sorted;
+    /**
+     * Deepest level entered: 1 = only the root's own entries; 0 = no limit.
+     */
+    size_t max_depth;
+    /**
+     * Do not cross into other file systems (default false).
+     */
+    bool same_file_system;
+} wtfperf_scan_options;
+
+/**
+ * One file handed to a callback. Every pointer is valid only during the
+ * callback.
+ */
+typedef struct wtfperf_file {
+    /**
+     * The root joined with rel_path (bytes as on disk, maybe not UTF-8).
+     */
+    const char *path;
+    /**
+     * The path relative to the root ('/'-separated).
+     */
+    const char *rel_path;
+    uint64_t size;
+    /**
+     * Modification time in nanoseconds since the Unix epoch.
+     */
+    int64_t mtime_ns;
+    /**
+     * XXH3-128 of the content, canonical byte order (as `xxhsum -H2`
+     * prints it); all zero when the content was not read.
+     */
+    uint8_t content_hash[16];
+    /**
+     * The content (NULL when not read, e.g. include_content = false or a
+     * result answered from the cache).
+     */
+    const uint8_t *content;
+    size_t content_len;
+    /**
+     * Language identifier such as "rust" or "python" (static), or NULL.
+     */
+    const char *language;
+    /**
+     * Inode number.
+     */
+    uint64_t inode;
+} wtfperf_file;
+
+/**
+ * Called for each file; return nonzero to stop the scan (which then
+ * returns WTFPERF_ABORTED).
+ */
+typedef int32_t (*wtfperf_file_cb)(void *userdata, const struct wtfperf_file *file);
+
+/**
+ * Called for each problem: path (NULL when unknown), a status
+ * (WTFPERF_ERR_IO for I/O errors, dangling links and link loops,
+ * WTFPERF_ERR_INVALID for a file over max_file_size or a malformed ignore
+ * file, WTFPERF_ERR_CALLBACK for a failed analysis) and a message. Strings
+ * are valid only during the call.
+ */
+typedef void (*wtfperf_error_cb)(void *userdata,
+                                 const char *path,
+                                 wtfperf_status code,
+                                 const char *message);
+
+/**
+ * A progress report: at most ~10 a second, plus a final one.
+ */
+typedef struct wtfperf_progress {
+    /**
+     * Files finished (delivered, skipped or failed).
+     */
+    uint64_t files_done;
+    /**
+     * Files the walk found; 0 while the walk is still going.
+     */
+    uint64_t files_total;
+    uint64_t bytes_done;
+} wtfperf_progress;
+
+/**
+ * Called with progress, at most ~10 times a second and once at the end.
+ */
+typedef void (*wtfperf_progress_cb)(void *userdata, const struct wtfperf_progress *progress);
+
+/**
+ * The callbacks of `wtfperf_scan`; each may be NULL.
+ */
+typedef struct wtfperf_scan_callbacks {
+    wtfperf_file_cb on_file;
+    wtfperf_error_cb on_error;
+    wtfperf_progress_cb on_progress;
+    void *userdata;
+} wtfperf_scan_callbacks;
+
+/**
+ * What a scan or analyze run did.
+ */
+typedef struct wtfperf_scan_summary {
+    /**
+     * Regular files met by the walk after the filters.
+     */
+    uint64_t files_seen;
+    /**
+     * Files handed over (analyze: results delivered, computed or cached).
+     */
+    uint64_t files_scanned;
+    /**
+     * Files over max_file_size.
+     */
+    uint64_t files_skipped;
+    /**
+     * Error reports (each also went to on_error).
+     */
+    uint64_t errors;
+    uint64_t bytes_read;
+    /**
+     * Files answered from the cache (analyze).
+     */
+    uint64_t cache_hits;
+    double duration_s;
+} wtfperf_scan_summary;
+
+/**
+ * The host's analyzer, called for every file without a valid cached
+ * result (on the calling thread unless `callbacks_parallel`). `file->content`
+ * is the whole content. Write the result with `wtfperf_sink_write(result,
+ * ...)` and return 0. Return WTFPERF_ABORTED (2) to stop the whole run
+ * (the file is then neither delivered nor cached); any other nonzero value
+ * is a failure: reported to on_error with WTFPERF_ERR_CALLBACK, counted in
+ * errors, not cached.
+ */
+typedef int32_t (*wtfperf_analyze_fn)(void *userdata,
+                                      const struct wtfperf_file *file,
+                                      struct wtfperf_sink *result);
+
+/**
+ * Called with every file's result: computed now (cached = false) or from
+ * the cache (cached = true; then file->content is NULL: it was not read).
+ * `result` is valid only during the call (never NULL, even when len is 0).
+ */
+typedef void (*wtfperf_result_cb)(void *userdata,
+                                  const struct wtfperf_file *file,
+                                  const uint8_t *result,
+                                  size_t len,
+                                  bool cached);
+
+/**
+ * Every callback of `wtfperf_analyze_with`; `analyze` is required, the
+ * others may be NULL.
+ */
+typedef struct wtfperf_analyze_callbacks {
+    wtfperf_analyze_fn analyze;
+    wtfperf_result_cb on_result;
+    wtfperf_error_cb on_error;
+    wtfperf_progress_cb on_progress;
+    void *userdata;
+} wtfperf_analyze_callbacks;
 
 /**
  * Success.
@@ -230,6 +658,210 @@ const char *wtfperf_status_str(wtfperf_status status);
  * the text if you need it longer. Never NULL; never free it.
  */
 const char *wtfperf_last_error(void);
+
+/**
+ * The defaults: `dir = NULL` (memory only), `memory_max_entries = 1000`,
+ * `memory_ttl_s = 3600`, `persistent_ttl_s = 86400`, `memory_max_bytes = 0`,
+ * `persistent_max_bytes = 0` (unbounded), `root = NULL`, `sync_interval_s = 0.01`.
+ */
+struct wtfperf_cache_options wtfperf_cache_options_default(void);
+
+/**
+ * The defaults: `file_path = NULL`, `deps = NULL`, `deps_len = 0`,
+ * `ttl_s = -1` (the tier defaults).
+ */
+struct wtfperf_entry_options wtfperf_entry_options_default(void);
+
+/**
+ * Opens a cache and writes its handle to `*out` (close it with
+ * `wtfperf_cache_close`).
+ *
+ * `options` may be NULL (the defaults). A `dir` whose database is corrupt or
+ * not a database gets it moved aside (`cache.db.corrupt-<time>`) and a fresh
+ * one: the call still returns `WTFPERF_OK`, `wtfperf_last_error()` then holds
+ * the message, and the statistics report it (`recovered`). Errors:
+ * `WTFPERF_ERR_NULL` (out), `WTFPERF_ERR_INVALID` (a non-finite or negative
+ * TTL, an empty path), `WTFPERF_ERR_IO` (dir or root cannot be created or
+ * found), `WTFPERF_ERR_STORE` (SQLite failed; e.g. a database written by a
+ * newer wtfperf).
+ *
+ * # Safety
+ * `options` is NULL or a valid struct whose strings are NULL or
+ * NUL-terminated; `out` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_open(const struct wtfperf_cache_options *options,
+                                  struct wtfperf_cache **out);
+
+/**
+ * Closes a cache (pending statistics are written first). NULL is a no-op.
+ *
+ * # Safety
+ * `cache` is NULL or a handle from `wtfperf_cache_open`, not closed yet, and
+ * no other call on it is running.
+ */
+void wtfperf_cache_close(struct wtfperf_cache *cache);
+
+/**
+ * Stores `value` under `key` in both tiers; returns once the entry is
+ * committed to the persistent tier (it survives the process being killed
+ * right after). `key` and `value` are arbitrary bytes (NULs included;
+ * `(NULL, 0)` is empty); values of at least 64 MB are supported.
+ * `options` may be NULL (defaults). A `file_path` that cannot be read gives
+ * `WTFPERF_ERR_IO`; a bad TTL `WTFPERF_ERR_INVALID`; SQLite failures
+ * `WTFPERF_ERR_STORE` (nothing is stored then).
+ *
+ * # Safety
+ * `cache` is a live handle; `key`/`value` are valid for their lengths (or
+ * NULL with length 0); `options` is NULL or valid.
+ */
+wtfperf_status wtfperf_cache_set(struct wtfperf_cache *cache,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 const uint8_t *value,
+                                 size_t value_len,
+                                 const struct wtfperf_entry_options *options);
+
+/**
+ * Stores `n` entries committed in ONE transaction (much faster than `n`
+ * calls of `wtfperf_cache_set`; all or nothing). Entry `i` is
+ * `keys[i]`/`key_lens[i]`, `values[i]`/`value_lens[i]`, with options
+ * `options[i]`; `options` may be NULL (defaults for all) and so may any
+ * `options[i]`. A `(keys[i], key_lens[i]) = (NULL, 0)` pair is the empty key.
+ *
+ * # Safety
+ * `cache` is a live handle; `keys`, `key_lens`, `values`, `value_lens` point
+ * to `n` elements each (or are NULL with `n == 0`), each pointer valid for
+ * its length; `options` is NULL or points to `n` pointers, each NULL or
+ * valid.
+ */
+wtfperf_status wtfperf_cache_set_many(struct wtfperf_cache *cache,
+                                      const uint8_t *const *keys,
+                                      const size_t *key_lens,
+                                      const uint8_t *const *values,
+                                      const size_t *value_lens,
+                                      const struct wtfperf_entry_options *const *options,
+                                      size_t n);
+
+/**
+ * Looks `key` up: memory tier, then the persistent tier (promoting a hit to
+ * memory). An entry bound to files is checked first: one `stat` per file
+ * when its metadata is unchanged, a re-hash otherwise; changed content,
+ * expiry or a changed dependency makes it a miss and removes it.
+ *
+ * Returns `WTFPERF_OK` with the value in `*out` (free it with
+ * `wtfperf_buf_free`), or `WTFPERF_MISS` with `*out` set to the empty buffer
+ * (`wtfperf_cache_explain_miss` says why).
+ *
+ * # Safety
+ * `cache` is a live handle; `key` is valid for `key_len` bytes (or NULL with
+ * 0); `out` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_get(struct wtfperf_cache *cache,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 struct wtfperf_buf *out);
+
+/**
+ * Removes `key` from both tiers. `WTFPERF_OK` whether or not it existed.
+ *
+ * # Safety
+ * `cache` is a live handle; `key` is valid for `key_len` bytes (or NULL with 0).
+ */
+wtfperf_status wtfperf_cache_invalidate(struct wtfperf_cache *cache,
+                                        const uint8_t *key,
+                                        size_t key_len);
+
+/**
+ * Removes every entry bound to `path` or depending on it (directly, or
+ * through a cached file that depends on it). `*out_removed` (when
+ * `out_removed` is not NULL) receives how many entries were removed.
+ *
+ * # Safety
+ * `cache` is a live handle; `path` is a NUL-terminated string; `out_removed`
+ * is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_invalidate_file(struct wtfperf_cache *cache,
+                                             const char *path,
+                                             size_t *out_removed);
+
+/**
+ * Reports which of `paths` changed since they were last recorded: by a
+ * previous call of this function, or else by the cached entries bound to or
+ * depending on them. A path never recorded counts as changed when it exists
+ * (a vanished one when it was recorded present). The current state of each
+ * path is recorded for the next call. `on_changed` (may be NULL) is called,
+ * on this thread, once per changed path with the path as given (valid only
+ * during the call); `*out_changed` (when not NULL) receives the count.
+ *
+ * # Safety
+ * `cache` is a live handle; `paths` points to `n` NUL-terminated strings
+ * (or is NULL with `n == 0`); `out_changed` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_check_file_changes(struct wtfperf_cache *cache,
+                                                const char *const *paths,
+                                                size_t n,
+                                                wtfperf_path_cb on_changed,
+                                                void *userdata,
+                                                size_t *out_changed);
+
+/**
+ * Removes every expired entry from both tiers (and expired analysis
+ * results); `*out_removed` (when not NULL) receives how many entries.
+ *
+ * # Safety
+ * `cache` is a live handle; `out_removed` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_cleanup_expired(struct wtfperf_cache *cache, size_t *out_removed);
+
+/**
+ * Removes every entry, analysis result and recorded path from both tiers
+ * (for every process using the directory).
+ *
+ * # Safety
+ * `cache` is a live handle.
+ */
+wtfperf_status wtfperf_cache_clear(struct wtfperf_cache *cache);
+
+/**
+ * Writes the statistics to `*out`.
+ *
+ * # Safety
+ * `cache` is a live handle; `out` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_stats(struct wtfperf_cache *cache,
+                                   struct wtfperf_cache_statistics *out);
+
+/**
+ * The statistics as a JSON object in `*out` (free with `wtfperf_buf_free`):
+ * `handle` and `total` (each with memory/persistent/analysis hits and
+ * misses, sets, invalidations by reason, `hits`, `misses`, `hit_rate`,
+ * `invalidations`), `memory_entries`, `memory_bytes`, `persistent_entries`,
+ * `persistent_bytes`, `analysis_entries`, and `recovered` (the message of a
+ * corrupt database replaced at open, or null).
+ *
+ * # Safety
+ * `cache` is a live handle; `out` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_stats_json(struct wtfperf_cache *cache, struct wtfperf_buf *out);
+
+/**
+ * Why the last lookups of `key` missed, as JSON in `*out` (free with
+ * `wtfperf_buf_free`): `last_reason` (null when no miss was recorded, else
+ * one of "not_found", "expired", "file_changed", "file_missing",
+ * "dependency_changed", "evicted", "invalidated", "cleared"), `misses` (the
+ * last few, oldest first, each with `reason`, `detail` and `age_s`), and
+ * whether the key is stored now (`stored_in_memory`,
+ * `stored_in_persistent`). This handle remembers the misses of the last
+ * 1024 keys that missed.
+ *
+ * # Safety
+ * `cache` is a live handle; `key` is valid for `key_len` bytes (or NULL with
+ * 0); `out` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_explain_miss(struct wtfperf_cache *cache,
+                                          const uint8_t *key,
+                                          size_t key_len,
+                                          struct wtfperf_buf *out);
 
 /**
  * The default profiler options: `sample_interval_s = 0.1`,
@@ -522,6 +1154,105 @@ wtfperf_status wtfperf_profile_manager_summary_json(const struct wtfperf_profile
  * `manager` is NULL or a live manager no other thread is using.
  */
 void wtfperf_profile_manager_free(struct wtfperf_profile_manager *manager);
+
+/**
+ * The default scan options: threads = 0 (all cores), chunk_size = 64,
+ * max_file_size = 10 MiB, include_content = true, follow_links = false,
+ * respect_ignore_files = true, include_hidden = false, no globs,
+ * callbacks_parallel = false, sorted = false, max_depth = 0 (no limit),
+ * same_file_system = false.
+ */
+struct wtfperf_scan_options wtfperf_scan_options_default(void);
+
+/**
+ * Walks `root` (gitignore-aware, in parallel), reads and hashes every file
+ * on worker threads, and calls `callbacks->on_file` for each.
+ *
+ * `root`: NUL-terminated path (any bytes), a directory or a file.
+ * `opts`: NULL for the defaults. `callbacks`: NULL or a struct whose members
+ * may each be NULL. `out`: NULL or where the summary is written (also on
+ * WTFPERF_ABORTED).
+ *
+ * By default every callback runs on the calling thread, one at a time (safe
+ * for hosts with a GIL or an event loop); with `callbacks_parallel` they run
+ * on worker threads, concurrently (then with `sorted`, on the calling thread
+ * in order). A file that cannot be read, a dangling link or a link loop goes
+ * to `on_error` and is counted; the scan goes on. Pointers handed to a
+ * callback are valid only during that call.
+ *
+ * Returns WTFPERF_OK, WTFPERF_ABORTED (on_file returned nonzero),
+ * WTFPERF_ERR_NULL (root), WTFPERF_ERR_INVALID (bad options or glob),
+ * WTFPERF_ERR_IO (root cannot be stat'ed) or WTFPERF_ERR_PANIC.
+ *
+ * # Safety
+ * Every pointer is NULL or valid as described; callbacks must not unwind.
+ */
+wtfperf_status wtfperf_scan(const char *root,
+                            const struct wtfperf_scan_options *opts,
+                            const struct wtfperf_scan_callbacks *callbacks,
+                            struct wtfperf_scan_summary *out);
+
+/**
+ * Appends `len` bytes to an analyzer's result.
+ *
+ * `sink`: the pointer the analyzer function received (only during that
+ * call). `(NULL, 0)` appends nothing. Returns WTFPERF_OK or
+ * WTFPERF_ERR_NULL.
+ *
+ * # Safety
+ * `sink` is NULL or the live sink of the current analyzer call; `data` is
+ * NULL or valid for `len` bytes.
+ */
+wtfperf_status wtfperf_sink_write(struct wtfperf_sink *sink, const uint8_t *data, size_t len);
+
+/**
+ * Incremental analysis: scans `root` like `wtfperf_scan` and calls
+ * `analyze` only for files whose result is not in `cache`, then `on_result`
+ * for every file.
+ *
+ * Results are keyed by `analyzer_id` (change it when the analyzer's output
+ * changes), the path relative to `root` and the content's hash. A file
+ * whose size, mtime and inode match what the cache recorded is answered
+ * without being read; a changed file is read and hashed, and analyzed when
+ * its content differs. New results are committed in batches. `cache` may be
+ * NULL (every file is analyzed, nothing stored). Problems (unreadable or
+ * skipped files, failed analyses) are counted but not reported here: use
+ * `wtfperf_analyze_with` for `on_error` and `on_progress`.
+ *
+ * `root`, `analyzer_id` (UTF-8, non-empty) and `analyze` are required;
+ * `opts`, `on_result` and `out` may be NULL. Returns WTFPERF_OK,
+ * WTFPERF_ABORTED (the analyzer returned WTFPERF_ABORTED; `out` is written),
+ * WTFPERF_ERR_NULL, WTFPERF_ERR_INVALID, WTFPERF_ERR_IO (root),
+ * WTFPERF_ERR_STORE (the cache could not store) or WTFPERF_ERR_PANIC.
+ *
+ * # Safety
+ * Every pointer is NULL or valid as described; `cache` is NULL or a live
+ * handle; callbacks must not unwind.
+ */
+wtfperf_status wtfperf_analyze(const char *root,
+                               const struct wtfperf_scan_options *opts,
+                               struct wtfperf_cache *cache,
+                               const char *analyzer_id,
+                               wtfperf_analyze_fn analyze,
+                               wtfperf_result_cb on_result,
+                               void *userdata,
+                               struct wtfperf_scan_summary *out);
+
+/**
+ * `wtfperf_analyze` with every callback: `callbacks->analyze` is required;
+ * `on_result`, `on_error` and `on_progress` may be NULL. Problems go to
+ * `on_error` (failed analyses with WTFPERF_ERR_CALLBACK), progress to
+ * `on_progress`. Same statuses as `wtfperf_analyze`.
+ *
+ * # Safety
+ * As `wtfperf_analyze`; `callbacks` is a valid struct.
+ */
+wtfperf_status wtfperf_analyze_with(const char *root,
+                                    const struct wtfperf_scan_options *opts,
+                                    struct wtfperf_cache *cache,
+                                    const char *analyzer_id,
+                                    const struct wtfperf_analyze_callbacks *callbacks,
+                                    struct wtfperf_scan_summary *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -197,6 +197,7 @@ fn default_scan_reads_hashes_and_respects_ignore_files() {
 #[test]
 fn switches_for_ignore_files_and_hidden_files() {
     let dir = awkward_tree();
+    write(dir.path(), ".git/config", b"[core]\n");
     let all = run(
         dir.path(),
         &small(ScanOptions {
@@ -223,6 +224,8 @@ fn switches_for_ignore_files_and_hidden_files() {
     );
     assert!(hidden.names().contains(".hidden/h.txt"));
     assert!(!hidden.names().contains("notes.log"));
+    assert!(!hidden.names().contains(".git/config"), ".git is skipped");
+    assert!(all.names().contains(".git/config"));
 }
 
 /// The independent count: `find ROOT -type f` (links not followed).
@@ -643,4 +646,31 @@ fn parent_gitignore_applies() {
     write(dir.path(), "sub/b.rs", b"y");
     let r = run(&dir.path().join("sub"), &ScanOptions::default());
     assert_eq!(r.names(), ["b.rs".to_string()].into_iter().collect());
+}
+
+#[test]
+fn same_file_system_stays_on_the_root_device() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let Ok(other) = tempfile::tempdir_in("/dev/shm") else {
+        return; // no second file system to cross into here
+    };
+    let dev = |p: &Path| std::fs::metadata(p).unwrap().dev();
+    if dev(dir.path()) == dev(other.path()) {
+        return;
+    }
+    write(dir.path(), "here.txt", b"1");
+    write(other.path(), "there.txt", b"2");
+    std::os::unix::fs::symlink(other.path(), dir.path().join("mnt")).unwrap();
+    let opts = ScanOptions {
+        follow_links: true,
+        ..Default::default()
+    };
+    assert_eq!(run(dir.path(), &opts).files.len(), 2);
+    let same = ScanOptions {
+        same_file_system: true,
+        ..opts
+    };
+    let r = run(dir.path(), &same);
+    assert_eq!(r.names(), ["here.txt".to_string()].into_iter().collect());
 }

@@ -21,7 +21,17 @@ use std::path::PathBuf;
 /// transaction), and a process killed at any moment loses nothing it was
 /// told was stored and never corrupts the database.
 pub struct wtfperf_cache {
-    inner: Cache,
+    pub(crate) inner: Cache,
+}
+
+/// The cache behind a nullable handle, for other parts of the boundary
+/// (`wtfperf_analyze` takes an optional `wtfperf_cache *`).
+///
+/// # Safety
+/// `cache` is NULL or a live handle from `wtfperf_cache_open`, valid for `'a`.
+pub unsafe fn cache_of<'a>(cache: *const wtfperf_cache) -> Option<&'a Cache> {
+    // SAFETY: NULL or a live handle per the caller's contract.
+    unsafe { args::opt_ref(cache) }.map(|h| &h.inner)
 }
 
 /// Options of `wtfperf_cache_open`; start from `wtfperf_cache_options_default()`.
@@ -366,8 +376,8 @@ pub unsafe extern "C" fn wtfperf_cache_get(
         let cache = unsafe { handle(cache)? };
         // SAFETY: per the caller's contract.
         let key = unsafe { args::bytes(key, key_len, "key")? };
-        let (buf, status) = match cache.get(key)? {
-            Some(v) => (wtfperf_buf::from_slice(&v), WTFPERF_OK),
+        let (buf, status) = match cache.get_vec(key)? {
+            Some(v) => (wtfperf_buf::from_vec(v), WTFPERF_OK),
             None => (wtfperf_buf::empty(), WTFPERF_MISS),
         };
         // SAFETY: `out` was checked non-NULL.
