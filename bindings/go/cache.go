@@ -40,6 +40,12 @@ type CacheOptions struct {
 	// PersistentMaxBytes bounds the persistent tier; when exceeded the
 	// least recently used entries are evicted down to 90%. 0: no bound.
 	PersistentMaxBytes uint64
+	// SyncInterval is how often, at most, a read checks whether other
+	// processes changed the database (their overwrites and deletes then
+	// leave this handle's memory tier). 0 means the default (10ms);
+	// negative checks on every read. File-bound entries are checked against
+	// their files on every read regardless.
+	SyncInterval time.Duration
 }
 
 // EntryOptions binds a cache entry to files and sets its lifetime.
@@ -127,6 +133,11 @@ func OpenCache(opts *CacheOptions) (*Cache, error) {
 		}
 		co.memory_max_bytes = C.uint64_t(opts.MemoryMaxBytes)
 		co.persistent_max_bytes = C.uint64_t(opts.PersistentMaxBytes)
+		if opts.SyncInterval > 0 {
+			co.sync_interval_s = C.double(opts.SyncInterval.Seconds())
+		} else if opts.SyncInterval < 0 {
+			co.sync_interval_s = 0
+		}
 	}
 	var out *C.wtfperf_cache
 	var msg *C.char

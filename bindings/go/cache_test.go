@@ -108,7 +108,7 @@ func TestCacheRoundTripWithFileInvalidation(t *testing.T) {
 
 func TestCachePersistsAcrossOpens(t *testing.T) {
 	dir := t.TempDir()
-	c, err := OpenCache(&CacheOptions{Dir: dir})
+	c, err := OpenCache(&CacheOptions{Dir: dir, SyncInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
