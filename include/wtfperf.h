@@ -14,49 +14,10 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
- * Values up to this size are copied out under the shard lock.
- */
-#define COPY_UNDER_LOCK 4096
-
-/**
- * Bookkeeping bytes counted per entry on top of key and value.
- */
-#define ENTRY_OVERHEAD 96
-
-/**
- * A file modified less than this long before it was recorded is "racy":
- * a later write within the same timestamp granularity would keep its
- * metadata, so it is re-hashed instead of trusted on metadata.
- */
-#define RACY_WINDOW_NS 2000000000
-
-/**
- * Margin added to the coarse clock by [`now_upper_bound_ns`]: the coarse
- * clock trails the precise one by about a tick, more when ticks are late
- * (a loaded virtual machine).
- */
-#define COARSE_MARGIN_NS 50000000
-
-/**
  * The `version` field of the profile JSON this library writes
  * (`wtfperf_profile_to_json`, schema `wtfperf.profile`).
  */
 #define WTFPERF_PROFILE_SCHEMA_VERSION 1
-
-/**
- * New results are committed every this many records (and at the end).
- */
-#define STORE_BATCH 256
-
-/**
- * 10 MiB, the default `max_file_size`.
- */
-#define DEFAULT_MAX_FILE_SIZE ((10 * 1024) * 1024)
-
-/**
- * The largest `threads` accepted.
- */
-#define MAX_THREADS 1024
 
 /**
  * An analysis cache: an in-memory LRU tier (16 shards) over an optional
@@ -126,6 +87,86 @@ typedef struct wtfperf_buf {
      */
     size_t len;
 } wtfperf_buf;
+
+/**
+ * Options of `wtfperf_bench_run`; start from `wtfperf_bench_options_default()`.
+ *
+ * Every string field is NULL or a NUL-terminated string that stays valid
+ * during the call.
+ */
+typedef struct wtfperf_bench_options {
+    /**
+     * A real tree to measure; NULL: generated projects (default NULL).
+     */
+    const char *project;
+    /**
+     * Highest thread count of the parallel scenarios; 0: all cores (default 0).
+     */
+    size_t parallel;
+    /**
+     * Run the analyze scenarios: cold, warm and incremental cache (default true).
+     */
+    bool cache;
+    /**
+     * Small, medium and large generated projects, more thread counts and a
+     * cold-page-cache scan (default false).
+     */
+    bool full_suite;
+    /**
+     * Directory the reports are written to (created if missing); NULL: none
+     * written (default NULL).
+     */
+    const char *output_dir;
+    /**
+     * Measured runs per scenario, >= 1 (default 5).
+     */
+    size_t runs;
+    /**
+     * Unmeasured warm-up runs before them (default 1).
+     */
+    size_t warmup;
+    /**
+     * Report files to write, comma-separated from "md", "json", "html";
+     * NULL: all three (default NULL).
+     */
+    const char *formats;
+    /**
+     * A JSON report of an earlier run to compare with; NULL: none. The
+     * result is the report's "baseline" member (its "regressions" counts
+     * scenarios slower beyond `threshold`).
+     */
+    const char *baseline;
+    /**
+     * Seed of the generated projects (default 42).
+     */
+    uint64_t seed;
+    /**
+     * Files of the generated project; 0: the medium preset, 5000 (default 0).
+     */
+    size_t generate_files;
+    /**
+     * Relative slowdown of a median counted as a regression (default 0.15).
+     */
+    double threshold;
+    /**
+     * Also scan with the tree's pages evicted from the page cache (default false).
+     */
+    bool cold_page_cache;
+    /**
+     * Profiler sampling interval in seconds, > 0 (default 0.01).
+     */
+    double sample_interval_s;
+    /**
+     * Fraction of source files edited before each incremental run, in
+     * (0, 1] (default 0.01).
+     */
+    double incremental_fraction;
+    /**
+     * Directory for generated projects and caches (removed afterwards);
+     * NULL: the system's temporary directory (default NULL).
+     */
+    const char *work_dir;
+} wtfperf_bench_options;
 
 /**
  * Options of `wtfperf_cache_open`; start from `wtfperf_cache_options_default()`.
@@ -658,6 +699,54 @@ const char *wtfperf_status_str(wtfperf_status status);
  * the text if you need it longer. Never NULL; never free it.
  */
 const char *wtfperf_last_error(void);
+
+/**
+ * The default bench options (see each field of `wtfperf_bench_options`).
+ */
+struct wtfperf_bench_options wtfperf_bench_options_default(void);
+
+/**
+ * Runs the benchmark suite and returns its report as JSON (schema
+ * "wtfperf-bench" version 1, documented in docs/bench-schema.md).
+ *
+ * `options` is NULL (the defaults: a generated 5000-file project, about a
+ * minute) or valid options. On success `*json_report` receives a buffer the
+ * caller releases with `wtfperf_buf_free`; it is not written on failure.
+ * Bad options give `WTFPERF_ERR_INVALID` (e.g. runs = 0, an unknown format),
+ * a missing project or baseline file `WTFPERF_ERR_IO`. A regression against
+ * the baseline is not an error: read the report's "baseline" member.
+ * Blocks the calling thread for the whole run; safe to call from any thread.
+ *
+ * # Safety
+ * `options` is NULL or points to a valid `wtfperf_bench_options`;
+ * `json_report` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_bench_run(const struct wtfperf_bench_options *options,
+                                 struct wtfperf_buf *json_report);
+
+/**
+ * Generates a synthetic project into `root`: a deterministic mix of
+ * languages, sizes and directory depths, a `.gitignore` with the files it
+ * hides, a few binary files, and (from 20 files on) files just over
+ * `max_file_size`. The same `seed` and `files` always give the same tree.
+ *
+ * `root` must not exist or be an empty directory. `files` (>= 1) is the
+ * number of files a scan should meet; ignored files come on top.
+ * `max_file_size` is the scanner's limit the oversize files exceed (0: 10 MiB,
+ * the scan default). `out_files` (nullable) receives the number of files
+ * written that a scan should meet. Errors: NULL `root`
+ * (`WTFPERF_ERR_NULL`), `files == 0` or a non-empty `root`
+ * (`WTFPERF_ERR_INVALID`), a write failure (`WTFPERF_ERR_IO`).
+ *
+ * # Safety
+ * `root` is NULL or a NUL-terminated path; `out_files` is NULL or valid
+ * for writes.
+ */
+wtfperf_status wtfperf_bench_generate(const char *root,
+                                      size_t files,
+                                      uint64_t seed,
+                                      uint64_t max_file_size,
+                                      uint64_t *out_files);
 
 /**
  * The defaults: `dir = NULL` (memory only), `memory_max_entries = 1000`,
