@@ -16,6 +16,16 @@ command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || {
     exit 1
 }
 
+# Build the library when the build tree has none (e.g. only `cargo test` ran,
+# which does not always leave target/debug/libwtfperf.so behind).
+repo=$(cd ../.. && pwd)
+if { [[ -z "${WTFPERF_LIB:-}" ]] && [[ ! -f "$repo/target/release/libwtfperf.so" ]] &&
+    [[ ! -f "$repo/target/debug/libwtfperf.so" ]]; } ||
+    { [[ "${WTFPERF_LIB:-}" == "$repo/target/debug/libwtfperf.so" ]] && [[ ! -f "$WTFPERF_LIB" ]]; }; then
+    echo "test.sh: no libwtfperf.so in $repo/target; running cargo build" >&2
+    (cd "$repo" && cargo build)
+fi
+
 if [[ -n "${WTFPERF_LIB:-}" ]]; then
     if [[ ! -f "$WTFPERF_LIB" ]]; then
         echo "test.sh: WTFPERF_LIB=$WTFPERF_LIB does not exist" >&2
