@@ -284,3 +284,42 @@ func TestCacheSetManyAndExplainMiss(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Close during an Analyze that uses the cache waits for it to finish, and a
+// callback touching the cache meanwhile gets ErrClosed rather than a
+// deadlock.
+func TestCacheCloseDuringAnalyze(t *testing.T) {
+	root := smallTree(t)
+	c, err := OpenCache(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	var innerErr error
+	first := true
+	sum, err := Analyze(root, smallTreeOptions(), c, "close-race", func(*File) ([]byte, error) {
+		if first {
+			first = false
+			go func() { c.Close(); close(closed) }()
+			for !c.h.isClosing() {
+				time.Sleep(time.Millisecond)
+			}
+			_, _, innerErr = c.Get([]byte("k"))
+		}
+		return []byte("r"), nil
+	}, nil)
+	if err != nil || sum.FilesScanned != 4 {
+		t.Fatalf("Analyze during Close: %+v, %v", sum, err)
+	}
+	if !errors.Is(innerErr, ErrClosed) {
+		t.Fatalf("cache use inside the callback during Close: %v", innerErr)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not finish after Analyze returned")
+	}
+	if _, _, err := c.Get([]byte("k")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Get after Close: %v", err)
+	}
+}

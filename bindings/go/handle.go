@@ -22,35 +22,73 @@ func backstop(closeFn func() error) {
 	_ = closeFn()
 }
 
-// handle guards a native pointer: calls hold the read lock for the whole
-// native call, Close takes the write lock, so a Close racing a call on another
-// goroutine never frees memory under it. Close is idempotent.
+// handle guards a native pointer. Every call holds a use of it for the
+// whole native call; Close refuses new uses (they get ErrClosed), waits for
+// the uses in progress, then frees the pointer once. So a Close racing a call
+// on another goroutine never frees memory under it, and a callback of that
+// call touching the same handle gets ErrClosed instead of a deadlock. Close
+// is idempotent.
 type handle[T any] struct {
-	mu sync.RWMutex
-	p  *T
+	mu      sync.Mutex
+	idle    *sync.Cond // signalled when uses drops to 0 while closing
+	p       *T
+	uses    int
+	closing bool
 }
 
-// acquire returns the live pointer with the read lock held; call release
-// when the native call is over. After Close it returns ErrClosed.
+// acquire returns the live pointer and counts a use; call release when the
+// native call is over. After (or during) Close it returns ErrClosed.
 func (h *handle[T]) acquire() (*T, error) {
-	h.mu.RLock()
-	if h.p == nil {
-		h.mu.RUnlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.p == nil || h.closing {
 		return nil, ErrClosed
 	}
+	h.uses++
 	return h.p, nil
 }
 
-func (h *handle[T]) release() { h.mu.RUnlock() }
+func (h *handle[T]) release() {
+	h.mu.Lock()
+	h.uses--
+	if h.uses == 0 && h.closing {
+		h.idle.Broadcast()
+	}
+	h.mu.Unlock()
+}
 
-// close frees the pointer once; later calls do nothing.
+// close frees the pointer once, after the uses in progress; later calls
+// (and concurrent ones) return once it is freed.
 func (h *handle[T]) close(freeFn func(*T)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.p != nil {
-		freeFn(h.p)
-		h.p = nil
+	if h.idle == nil {
+		h.idle = sync.NewCond(&h.mu)
 	}
+	if h.closing {
+		for h.p != nil {
+			h.idle.Wait()
+		}
+		return
+	}
+	if h.p == nil {
+		return
+	}
+	h.closing = true
+	for h.uses > 0 {
+		h.idle.Wait()
+	}
+	freeFn(h.p)
+	h.p = nil
+	h.closing = false
+	h.idle.Broadcast()
+}
+
+// isClosing reports whether a Close is waiting for uses to end (tests).
+func (h *handle[T]) isClosing() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closing
 }
 
 // arena collects C allocations made for one native call and frees them
