@@ -38,3 +38,229 @@ export declare function version(): string;
 export declare const libraryPath: string;
 /** Test hook: always throws a WtfperfError with status WTFPERF_ERR_PANIC. */
 export declare function debugForcePanic(message?: string | null): never;
+
+/** Something the binding takes as bytes: Buffers/Uint8Arrays as is, strings as UTF-8. */
+export type BytesLike = Uint8Array | ArrayBufferView | ArrayBuffer | string;
+
+/** Objects owning a native handle. */
+export interface Closable {
+  /** Releases the native object; calling it again does nothing. */
+  close(): void;
+  /** True once close() was called. Any other use then throws (WTFPERF_ERR_STATE). */
+  readonly closed: boolean;
+}
+
+// ---- profiler ----------------------------------------------------------------------------
+
+export interface ProfilerOptions {
+  /** Seconds between samples (default 0.1; must be > 0). */
+  sampleIntervalS?: number;
+  /** Also trace heap allocations (default false). */
+  traceMemory?: boolean;
+}
+
+export interface Sample {
+  /** Seconds since start. */
+  tS: number;
+  rssBytes: number;
+  /** Percent of one core (two busy cores read 200). */
+  cpuPercent: number;
+  heapBytes: number;
+}
+
+/** Samples RSS, CPU and heap on a native thread between start() and stop(). */
+export declare class Profiler implements Closable {
+  constructor(opts?: ProfilerOptions);
+  start(): this;
+  /** Stops sampling; the returned Profile should be closed when done. */
+  stop(): Profile;
+  scopeEnter(name: string): number | bigint;
+  scopeExit(token: number | bigint): void;
+  /** Runs fn inside a named scope (closed when a returned promise settles). */
+  scope<T>(name: string, fn: () => T): T;
+  close(): void;
+  readonly closed: boolean;
+}
+
+/** A finished, immutable profiling run. */
+export declare class Profile implements Closable {
+  private constructor();
+  readonly durationS: number;
+  readonly peakMemoryMb: number;
+  readonly avgMemoryMb: number;
+  readonly avgCpuPercent: number;
+  readonly sampleCount: number;
+  sample(i: number): Sample;
+  samples(): Sample[];
+  /** The library's JSON export (timeline, scopes, memory traces), parsed. */
+  toJSON(): any;
+  toJSONString(): string;
+  /** Chrome trace (Perfetto / chrome://tracing) JSON text. */
+  toChromeTrace(): string;
+  close(): void;
+  readonly closed: boolean;
+}
+
+/** Collects named runs and summarizes them. */
+export declare class ProfileManager implements Closable {
+  constructor();
+  add(name: string, profile: Profile): this;
+  /** The per-name summary, parsed from the library's JSON. */
+  summary(): any;
+  close(): void;
+  readonly closed: boolean;
+}
+
+/** Profiles fn (sync or async) with a fresh Profiler. */
+export declare function profile<T>(
+  fn: () => Promise<T>,
+  opts?: ProfilerOptions,
+): Promise<{ result: T; profile: Profile }>;
+export declare function profile<T>(fn: () => T, opts?: ProfilerOptions): { result: T; profile: Profile };
+
+// ---- cache -------------------------------------------------------------------------------
+
+export interface CacheOptions {
+  /** Directory of the persistent SQLite tier; null/absent: memory only. */
+  dir?: string | null;
+  /** Default 1000. */
+  memoryMaxEntries?: number;
+  /** Default 3600. */
+  memoryTtlS?: number;
+  /** Default 86400. */
+  persistentTtlS?: number;
+}
+
+export interface EntryOptions {
+  /** Bind the entry to this file's content: it is invalid once the file changes. */
+  filePath?: string | null;
+  /** Also bind it to these files. */
+  deps?: string[] | null;
+  /** Time to live in seconds (< 0 or absent: the cache's default). */
+  ttlS?: number | null;
+}
+
+export interface CacheStatistics {
+  memoryHits: number;
+  memoryMisses: number;
+  persistentHits: number;
+  persistentMisses: number;
+  memoryEntries: number;
+  persistentEntries: number;
+  invalidations: number;
+  hitRate: number;
+}
+
+/** The analysis-result cache (memory LRU over an optional persistent SQLite tier). */
+export declare class Cache implements Closable {
+  constructor(opts?: CacheOptions);
+  static open(opts?: CacheOptions): Cache;
+  set(key: BytesLike, value: BytesLike, opts?: EntryOptions): void;
+  /** The stored value, or null on a miss (absent, expired, or its files changed). */
+  get(key: BytesLike): Buffer | null;
+  invalidate(key: BytesLike): void;
+  /** Removes the entries bound to path; returns how many. */
+  invalidateFile(path: string): number;
+  /** The paths whose content changed since entries were bound to them. */
+  checkFileChanges(paths: Iterable<string>): string[];
+  cleanupExpired(): number;
+  clear(): void;
+  stats(): CacheStatistics;
+  statsJson(): any;
+  close(): void;
+  readonly closed: boolean;
+}
+
+// ---- scan / analyze ----------------------------------------------------------------------
+
+export interface ScanOptions {
+  /** Worker threads; 0 (default): all cores. */
+  threads?: number;
+  /** Files in flight per worker (default 64). */
+  chunkSize?: number;
+  /** Larger files are skipped (default 10 MiB). */
+  maxFileSize?: number;
+  /** Read and hash files (default true). */
+  includeContent?: boolean;
+  followLinks?: boolean;
+  /** Honour .gitignore and friends (default true). */
+  respectIgnoreFiles?: boolean;
+  includeHidden?: boolean;
+  /** Only files matching one of these globs. */
+  include?: string[];
+  /** Leave out files and directories matching these globs. */
+  exclude?: string[];
+  /** Deliver files in path order. */
+  sorted?: boolean;
+}
+
+export interface ScannedFile {
+  /** root joined with relPath. */
+  path: string;
+  relPath: string;
+  size: number;
+  mtimeNs: bigint;
+  /** XXH3-128, canonical byte order (as `xxhsum -H2` prints); zeros when not read. */
+  contentHash: Buffer;
+  /** The content (a copy), or null when not read (includeContent false, cached file). */
+  content: Buffer | null;
+  /** Language guessed from the file name, or null. */
+  language: string | null;
+}
+
+export interface Progress {
+  filesDone: number;
+  /** 0 while unknown. */
+  filesTotal: number;
+  bytesDone: number;
+}
+
+export interface ScanSummary {
+  filesSeen: number;
+  filesScanned: number;
+  filesSkipped: number;
+  errors: number;
+  bytesRead: number;
+  cacheHits: number;
+  durationS: number;
+  /** A callback asked to stop (onFile returned false). */
+  aborted: boolean;
+}
+
+export interface ScanCallbacks {
+  /** Return false to stop the scan. */
+  onFile?: (file: ScannedFile) => boolean | void;
+  /** A file that could not be read (the scan goes on). */
+  onError?: (error: WtfperfError, path: string | null) => void;
+  onProgress?: (progress: Progress) => void;
+}
+
+/**
+ * Walks root, reading and hashing files on worker threads; every callback runs
+ * on this thread. An exception thrown by a callback stops the scan and is
+ * re-thrown after it.
+ */
+export declare function scan(root: string, opts?: ScanOptions, callbacks?: ScanCallbacks): ScanSummary;
+
+export type AnalyzeFn = (file: ScannedFile) => BytesLike | null | undefined | void;
+export type ResultCallback = (file: ScannedFile, result: Buffer, cached: boolean) => void;
+
+export interface AnalyzeCallbacks {
+  onResult?: ResultCallback;
+  onError?: (error: WtfperfError, path: string | null) => void;
+  onProgress?: (progress: Progress) => void;
+}
+
+/**
+ * Incremental analysis: analyzeFn runs only for files whose result is not in
+ * the cache; onResult gets every file's result. Exceptions thrown by callbacks
+ * stop the run and are re-thrown after it.
+ */
+export declare function analyze(
+  root: string,
+  opts: ScanOptions | null | undefined,
+  cache: Cache | null,
+  analyzerId: string,
+  analyzeFn: AnalyzeFn,
+  callbacks?: ResultCallback | AnalyzeCallbacks,
+): ScanSummary;

@@ -3,6 +3,9 @@
 
 const native = require('./lib/native');
 const { Status, statusName, WtfperfError } = require('./lib/errors');
+const { Profiler, Profile, ProfileManager, profile } = require('./lib/profiler');
+const { Cache } = require('./lib/cache');
+const { scan, analyze } = require('./lib/scan');
 
 /** The loaded library's version string, e.g. "0.1.0". */
 function version() {
@@ -24,4 +27,11 @@ module.exports = {
   statusName,
   WtfperfError,
   debugForcePanic,
+  Profiler,
+  Profile,
+  ProfileManager,
+  profile,
+  Cache,
+  scan,
+  analyze,
 };

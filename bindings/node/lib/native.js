@@ -69,11 +69,17 @@ const wtfperf_buf = koffi.struct('wtfperf_buf', { data: 'uint8_t *', len: 'size_
  * not export gives a function that throws a clear error when called (an older
  * library build), so the rest of the binding still loads.
  */
+const declared = new Map();
+
 function declare(proto) {
+  const name = /(\w+)\s*\(/.exec(proto)?.[1] ?? proto;
   try {
+    const fn = lib.func(proto);
+    declared.set(name, true);
+    return fn;
     return lib.func(proto);
   } catch (e) {
-    const name = /(\w+)\s*\(/.exec(proto)?.[1] ?? proto;
+    declared.set(name, false);
     const missing = () => {
       throw new WtfperfError(
         Status.WTFPERF_ERR_STATE,
@@ -160,6 +166,7 @@ module.exports = {
   candidatePaths,
   checkVersion,
   declare,
+  declared,
   core,
   types: { wtfperf_status, wtfperf_buf },
   lastError,
