@@ -14,6 +14,62 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
+ * Distinct names one profiler keeps; later new names share
+ * [`OVERFLOW_NAME`], so a host that builds a new name per call cannot grow
+ * memory without bound.
+ */
+#define MAX_NAMES 65536
+
+/**
+ * Schema version of [`profile_json`].
+ */
+#define PROFILE_SCHEMA_VERSION 1
+
+/**
+ * Bytes per "MB" in every `*_mb` figure: 2^20, as psutil-based monitors
+ * print `rss / 1024 / 1024`.
+ */
+#define BYTES_PER_MB (1024.0 * 1024.0)
+
+/**
+ * Number of shards; threads map to `ordinal % SHARDS`.
+ */
+#define SHARDS 16
+
+/**
+ * Scopes open at once in one shard (a host that never exits its scopes
+ * cannot grow memory without bound).
+ */
+#define MAX_OPEN_PER_SHARD (1 << 20)
+
+/**
+ * How many scopes with the largest heap growth a profile keeps.
+ */
+#define MEMORY_TRACES 10
+
+/**
+ * A finished profile: immutable, so it may be read from many threads at
+ * once. Free it with `wtfperf_profile_free`.
+ */
+typedef struct wtfperf_profile wtfperf_profile;
+
+/**
+ * A collection of named runs and their summary. Thread-safe: may be used
+ * from many threads at once.
+ */
+typedef struct wtfperf_profile_manager wtfperf_profile_manager;
+
+/**
+ * A profiler: samples RSS, CPU and heap on its own native thread between
+ * start and stop, and times named scopes.
+ *
+ * Thread-safe: one handle may be used from many threads at once (scopes are
+ * typically entered on every worker thread). Free it once, after every
+ * other call on it has returned.
+ */
+typedef struct wtfperf_profiler wtfperf_profiler;
+
+/**
  * Result code of every fallible function (`WTFPERF_OK` = 0).
  *
  * A plain `int32_t` rather than a C enum, so a value coming back from C can
@@ -39,6 +95,64 @@ typedef struct wtfperf_buf {
      */
     size_t len;
 } wtfperf_buf;
+
+/**
+ * Options of a profiler; get the defaults from
+ * `wtfperf_profiler_options_default()` and change what you need.
+ */
+typedef struct wtfperf_profiler_options {
+    /**
+     * Seconds between samples; must be > 0 and finite, else
+     * `WTFPERF_ERR_INVALID` (intervals under 1 ms are sampled every 1 ms).
+     * Default 0.1.
+     */
+    double sample_interval_s;
+    /**
+     * Read the heap at every scope enter and exit, giving each scope's heap
+     * growth and the profile's `memory_traces` (slower scopes). Default false.
+     */
+    bool trace_memory;
+    /**
+     * Add the live descendant processes (forked workers) to RSS and CPU;
+     * each sample then scans `/proc`. Default false.
+     */
+    bool include_children;
+    /**
+     * Timeline points kept (>= 2, else `WTFPERF_ERR_INVALID`); when reached
+     * the resolution halves, so memory stays bounded. Default 65536.
+     */
+    size_t max_samples;
+    /**
+     * Finished scopes kept as trace events (0: aggregates only); later
+     * scopes still count in the aggregates. Default 100000.
+     */
+    size_t max_scope_events;
+} wtfperf_profiler_options;
+
+/**
+ * One point of a profile's timeline.
+ */
+typedef struct wtfperf_sample {
+    /**
+     * Seconds since start.
+     */
+    double t_s;
+    /**
+     * Resident set size in bytes (with `include_children`, plus the live
+     * descendants).
+     */
+    uint64_t rss_bytes;
+    /**
+     * CPU use since the previous sample (the first: since start), in percent
+     * of one core (two busy cores read 200).
+     */
+    double cpu_percent;
+    /**
+     * Heap bytes in use per glibc `mallinfo2`; 0 where unavailable (see
+     * `heap_source` in the profile JSON).
+     */
+    uint64_t heap_bytes;
+} wtfperf_sample;
 
 /**
  * Success.
@@ -142,6 +256,267 @@ const char *wtfperf_status_str(wtfperf_status status);
  * the text if you need it longer. Never NULL; never free it.
  */
 const char *wtfperf_last_error(void);
+
+/**
+ * The default profiler options: `sample_interval_s = 0.1`,
+ * `trace_memory = false`, `include_children = false`, `max_samples = 65536`,
+ * `max_scope_events = 100000`.
+ */
+struct wtfperf_profiler_options wtfperf_profiler_options_default(void);
+
+/**
+ * Creates a stopped profiler.
+ *
+ * `options` may be NULL (defaults). `out` must not be NULL; on success it
+ * receives a handle the caller owns (free it with `wtfperf_profiler_free`).
+ * Returns `WTFPERF_ERR_INVALID` for a `sample_interval_s` that is not finite
+ * and > 0 or a `max_samples` under 2.
+ *
+ * # Safety
+ * `options` is NULL or points to a valid options struct; `out` is NULL or
+ * writable.
+ */
+wtfperf_status wtfperf_profiler_new(const struct wtfperf_profiler_options *options,
+                                    struct wtfperf_profiler **out);
+
+/**
+ * Starts profiling: resets the kernel's RSS high-water mark (for an exact
+ * peak), takes the base reading and starts the sampler thread.
+ *
+ * Returns `WTFPERF_ERR_STATE` when already running. A stopped profiler may
+ * be started again.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle from `wtfperf_profiler_new`.
+ */
+wtfperf_status wtfperf_profiler_start(struct wtfperf_profiler *profiler);
+
+/**
+ * Stops profiling: joins the sampler thread, takes a last sample and gives
+ * the finished profile.
+ *
+ * `out` must not be NULL; on success it receives a profile the caller owns
+ * (free it with `wtfperf_profile_free`). Returns `WTFPERF_ERR_STATE` when
+ * not running. Scopes still open are dropped (counted as
+ * `unfinished_scopes` in the JSON); exiting them later is a no-op.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle; `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profiler_stop(struct wtfperf_profiler *profiler,
+                                     struct wtfperf_profile **out);
+
+/**
+ * Whether the profiler is running (false for NULL).
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle.
+ */
+bool wtfperf_profiler_is_running(const struct wtfperf_profiler *profiler);
+
+/**
+ * Takes a sample now (besides the sampler thread's), records it in the
+ * timeline and writes it to `out`.
+ *
+ * Returns `WTFPERF_ERR_STATE` when not running.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle; `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profiler_sample_now(struct wtfperf_profiler *profiler,
+                                           struct wtfperf_sample *out);
+
+/**
+ * Enters a scope named `name` on the calling thread; `out_token` receives
+ * the token to pass to `wtfperf_profiler_scope_exit` (from any thread).
+ *
+ * Scopes nest. `name` is copied (interned once per profiler). Returns
+ * `WTFPERF_ERR_STATE` when the profiler is not running, and
+ * `WTFPERF_ERR_INVALID` when `name` is not UTF-8.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle; `name` is NULL or a NUL-terminated
+ * string; `out_token` is NULL or writable.
+ */
+wtfperf_status wtfperf_profiler_scope_enter(struct wtfperf_profiler *profiler,
+                                            const char *name,
+                                            uint64_t *out_token);
+
+/**
+ * Exits the scope of `token` (from any thread).
+ *
+ * Returns `WTFPERF_ERR_INVALID` for a token this profiler never gave or one
+ * already exited. A token of a window already stopped is ignored
+ * (`WTFPERF_OK`).
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle.
+ */
+wtfperf_status wtfperf_profiler_scope_exit(struct wtfperf_profiler *profiler, uint64_t token);
+
+/**
+ * Frees a profiler (stopping it first if it runs; that profile is lost).
+ * NULL is a no-op.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle no other thread is using.
+ */
+void wtfperf_profiler_free(struct wtfperf_profiler *profiler);
+
+/**
+ * Wall-clock seconds from start to stop; NAN for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+double wtfperf_profile_duration_s(const struct wtfperf_profile *profile);
+
+/**
+ * Peak RSS of the window in MB (2^20 bytes): exact (the kernel's high-water
+ * mark, so spikes between samples count) when `wtfperf_profile_peak_is_exact`,
+ * else the largest sample. NAN for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+double wtfperf_profile_peak_memory_mb(const struct wtfperf_profile *profile);
+
+/**
+ * Mean RSS over the samples, in MB (2^20 bytes); NAN for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+double wtfperf_profile_avg_memory_mb(const struct wtfperf_profile *profile);
+
+/**
+ * CPU time of the window over its wall time, in percent of one core (two
+ * busy cores read 200); NAN for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+double wtfperf_profile_avg_cpu_percent(const struct wtfperf_profile *profile);
+
+/**
+ * CPU seconds (user + system) the process used in the window; NAN for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+double wtfperf_profile_cpu_time_s(const struct wtfperf_profile *profile);
+
+/**
+ * Whether the peak is exact (the kernel's high-water mark, reset at start)
+ * rather than the largest sample; false for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+bool wtfperf_profile_peak_is_exact(const struct wtfperf_profile *profile);
+
+/**
+ * Number of timeline points; 0 for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+size_t wtfperf_profile_sample_count(const struct wtfperf_profile *profile);
+
+/**
+ * Copies timeline point `i` to `out`.
+ *
+ * Returns `WTFPERF_ERR_INVALID` when `i >= wtfperf_profile_sample_count`.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile; `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profile_sample(const struct wtfperf_profile *profile,
+                                      size_t i,
+                                      struct wtfperf_sample *out);
+
+/**
+ * The profile as JSON (schema `wtfperf.profile`, version 1: figures,
+ * `peak_source`, timeline, per-name scope aggregates, memory traces; see
+ * the README).
+ *
+ * `out` must not be NULL; on success it receives a buffer the caller frees
+ * with `wtfperf_buf_free`.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile; `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profile_to_json(const struct wtfperf_profile *profile,
+                                       struct wtfperf_buf *out);
+
+/**
+ * The profile as Trace Event JSON, for Perfetto (ui.perfetto.dev) and
+ * chrome://tracing: scopes as complete events on their threads, RSS, heap
+ * and CPU as counter tracks.
+ *
+ * `out` must not be NULL; on success it receives a buffer the caller frees
+ * with `wtfperf_buf_free`.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile; `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profile_to_chrome_trace(const struct wtfperf_profile *profile,
+                                               struct wtfperf_buf *out);
+
+/**
+ * Frees a profile; NULL is a no-op.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile no other thread is using.
+ */
+void wtfperf_profile_free(struct wtfperf_profile *profile);
+
+/**
+ * Creates an empty run manager.
+ *
+ * `out` must not be NULL; on success it receives a handle the caller owns
+ * (free it with `wtfperf_profile_manager_free`).
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profile_manager_new(struct wtfperf_profile_manager **out);
+
+/**
+ * Records the figures of `profile` as a run named `name` (both copied; the
+ * profile may be freed afterwards).
+ *
+ * Returns `WTFPERF_ERR_INVALID` when `name` is not UTF-8.
+ *
+ * # Safety
+ * `manager` is NULL or a live manager; `name` is NULL or a NUL-terminated
+ * string; `profile` is NULL or a live profile.
+ */
+wtfperf_status wtfperf_profile_manager_add(struct wtfperf_profile_manager *manager,
+                                           const char *name,
+                                           const struct wtfperf_profile *profile);
+
+/**
+ * The summary of the runs as JSON (schema `wtfperf.profile_summary`,
+ * version 1): per name, `count` and min / median / max / mean of
+ * `duration_s`, `peak_memory_mb`, `avg_memory_mb` and `avg_cpu_percent`.
+ *
+ * `out` must not be NULL; on success it receives a buffer the caller frees
+ * with `wtfperf_buf_free`.
+ *
+ * # Safety
+ * `manager` is NULL or a live manager; `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profile_manager_summary_json(const struct wtfperf_profile_manager *manager,
+                                                    struct wtfperf_buf *out);
+
+/**
+ * Frees a run manager; NULL is a no-op.
+ *
+ * # Safety
+ * `manager` is NULL or a live manager no other thread is using.
+ */
+void wtfperf_profile_manager_free(struct wtfperf_profile_manager *manager);
 
 #ifdef __cplusplus
 }  // extern "C"

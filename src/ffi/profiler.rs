@@ -1,1 +1,539 @@
-//! C boundary for the profiler part.
+//! C boundary for the profiler part: thin wrappers over
+//! [`crate::profiler`].
+
+use super::args::{self, as_ref, out_ptr, write_out};
+use super::buf::wtfperf_buf;
+use super::guard::{guard, guard_value};
+use super::status::{WTFPERF_OK, wtfperf_status};
+use crate::error::Error;
+use crate::profiler::{Profile, ProfileManager, Profiler, ProfilerOptions, Sample};
+use std::ffi::c_char;
+
+/// Options of a profiler; get the defaults from
+/// `wtfperf_profiler_options_default()` and change what you need.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct wtfperf_profiler_options {
+    /// Seconds between samples; must be > 0 and finite, else
+    /// `WTFPERF_ERR_INVALID` (intervals under 1 ms are sampled every 1 ms).
+    /// Default 0.1.
+    pub sample_interval_s: f64,
+    /// Read the heap at every scope enter and exit, giving each scope's heap
+    /// growth and the profile's `memory_traces` (slower scopes). Default false.
+    pub trace_memory: bool,
+    /// Add the live descendant processes (forked workers) to RSS and CPU;
+    /// each sample then scans `/proc`. Default false.
+    pub include_children: bool,
+    /// Timeline points kept (>= 2, else `WTFPERF_ERR_INVALID`); when reached
+    /// the resolution halves, so memory stays bounded. Default 65536.
+    pub max_samples: usize,
+    /// Finished scopes kept as trace events (0: aggregates only); later
+    /// scopes still count in the aggregates. Default 100000.
+    pub max_scope_events: usize,
+}
+
+impl From<ProfilerOptions> for wtfperf_profiler_options {
+    fn from(o: ProfilerOptions) -> Self {
+        wtfperf_profiler_options {
+            sample_interval_s: o.sample_interval_s,
+            trace_memory: o.trace_memory,
+            include_children: o.include_children,
+            max_samples: o.max_samples,
+            max_scope_events: o.max_scope_events,
+        }
+    }
+}
+
+impl From<wtfperf_profiler_options> for ProfilerOptions {
+    fn from(o: wtfperf_profiler_options) -> Self {
+        ProfilerOptions {
+            sample_interval_s: o.sample_interval_s,
+            trace_memory: o.trace_memory,
+            include_children: o.include_children,
+            max_samples: o.max_samples,
+            max_scope_events: o.max_scope_events,
+        }
+    }
+}
+
+/// One point of a profile's timeline.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct wtfperf_sample {
+    /// Seconds since start.
+    pub t_s: f64,
+    /// Resident set size in bytes (with `include_children`, plus the live
+    /// descendants).
+    pub rss_bytes: u64,
+    /// CPU use since the previous sample (the first: since start), in percent
+    /// of one core (two busy cores read 200).
+    pub cpu_percent: f64,
+    /// Heap bytes in use per glibc `mallinfo2`; 0 where unavailable (see
+    /// `heap_source` in the profile JSON).
+    pub heap_bytes: u64,
+}
+
+impl From<Sample> for wtfperf_sample {
+    fn from(s: Sample) -> Self {
+        wtfperf_sample {
+            t_s: s.t_s,
+            rss_bytes: s.rss_bytes,
+            cpu_percent: s.cpu_percent,
+            heap_bytes: s.heap_bytes,
+        }
+    }
+}
+
+/// A profiler: samples RSS, CPU and heap on its own native thread between
+/// start and stop, and times named scopes.
+///
+/// Thread-safe: one handle may be used from many threads at once (scopes are
+/// typically entered on every worker thread). Free it once, after every
+/// other call on it has returned.
+pub struct wtfperf_profiler {
+    inner: Profiler,
+}
+
+/// A finished profile: immutable, so it may be read from many threads at
+/// once. Free it with `wtfperf_profile_free`.
+pub struct wtfperf_profile {
+    inner: Profile,
+}
+
+/// A collection of named runs and their summary. Thread-safe: may be used
+/// from many threads at once.
+pub struct wtfperf_profile_manager {
+    inner: ProfileManager,
+}
+
+/// The default profiler options: `sample_interval_s = 0.1`,
+/// `trace_memory = false`, `include_children = false`, `max_samples = 65536`,
+/// `max_scope_events = 100000`.
+#[unsafe(no_mangle)]
+pub extern "C" fn wtfperf_profiler_options_default() -> wtfperf_profiler_options {
+    ProfilerOptions::default().into()
+}
+
+/// Creates a stopped profiler.
+///
+/// `options` may be NULL (defaults). `out` must not be NULL; on success it
+/// receives a handle the caller owns (free it with `wtfperf_profiler_free`).
+/// Returns `WTFPERF_ERR_INVALID` for a `sample_interval_s` that is not finite
+/// and > 0 or a `max_samples` under 2.
+///
+/// # Safety
+/// `options` is NULL or points to a valid options struct; `out` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profiler_new(
+    options: *const wtfperf_profiler_options,
+    out: *mut *mut wtfperf_profiler,
+) -> wtfperf_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        // SAFETY: NULL or a valid options struct per the contract.
+        let options = unsafe { args::opt_ref(options) }
+            .copied()
+            .map(ProfilerOptions::from)
+            .unwrap_or_default();
+        let profiler = Profiler::new(options)?;
+        // SAFETY: `out` was checked non-NULL and is writable per the contract.
+        unsafe { write_out(out, args::into_handle(wtfperf_profiler { inner: profiler })) };
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// Starts profiling: resets the kernel's RSS high-water mark (for an exact
+/// peak), takes the base reading and starts the sampler thread.
+///
+/// Returns `WTFPERF_ERR_STATE` when already running. A stopped profiler may
+/// be started again.
+///
+/// # Safety
+/// `profiler` is NULL or a live handle from `wtfperf_profiler_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profiler_start(profiler: *mut wtfperf_profiler) -> wtfperf_status {
+    guard(|| {
+        // SAFETY: NULL or a live handle per the contract.
+        let p = unsafe { as_ref(profiler.cast_const(), "profiler")? };
+        p.inner.start()?;
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// Stops profiling: joins the sampler thread, takes a last sample and gives
+/// the finished profile.
+///
+/// `out` must not be NULL; on success it receives a profile the caller owns
+/// (free it with `wtfperf_profile_free`). Returns `WTFPERF_ERR_STATE` when
+/// not running. Scopes still open are dropped (counted as
+/// `unfinished_scopes` in the JSON); exiting them later is a no-op.
+///
+/// # Safety
+/// `profiler` is NULL or a live handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profiler_stop(
+    profiler: *mut wtfperf_profiler,
+    out: *mut *mut wtfperf_profile,
+) -> wtfperf_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        // SAFETY: NULL or a live handle per the contract.
+        let p = unsafe { as_ref(profiler.cast_const(), "profiler")? };
+        let profile = p.inner.stop()?;
+        // SAFETY: `out` was checked non-NULL and is writable per the contract.
+        unsafe { write_out(out, args::into_handle(wtfperf_profile { inner: profile })) };
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// Whether the profiler is running (false for NULL).
+///
+/// # Safety
+/// `profiler` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profiler_is_running(profiler: *const wtfperf_profiler) -> bool {
+    guard_value(false, || {
+        // SAFETY: NULL or a live handle per the contract.
+        unsafe { args::opt_ref(profiler) }.is_some_and(|p| p.inner.is_running())
+    })
+}
+
+/// Takes a sample now (besides the sampler thread's), records it in the
+/// timeline and writes it to `out`.
+///
+/// Returns `WTFPERF_ERR_STATE` when not running.
+///
+/// # Safety
+/// `profiler` is NULL or a live handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profiler_sample_now(
+    profiler: *mut wtfperf_profiler,
+    out: *mut wtfperf_sample,
+) -> wtfperf_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        // SAFETY: NULL or a live handle per the contract.
+        let p = unsafe { as_ref(profiler.cast_const(), "profiler")? };
+        let sample = p.inner.sample_now()?;
+        // SAFETY: `out` was checked non-NULL and is writable per the contract.
+        unsafe { write_out(out, sample.into()) };
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// Enters a scope named `name` on the calling thread; `out_token` receives
+/// the token to pass to `wtfperf_profiler_scope_exit` (from any thread).
+///
+/// Scopes nest. `name` is copied (interned once per profiler). Returns
+/// `WTFPERF_ERR_STATE` when the profiler is not running, and
+/// `WTFPERF_ERR_INVALID` when `name` is not UTF-8.
+///
+/// # Safety
+/// `profiler` is NULL or a live handle; `name` is NULL or a NUL-terminated
+/// string; `out_token` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profiler_scope_enter(
+    profiler: *mut wtfperf_profiler,
+    name: *const c_char,
+    out_token: *mut u64,
+) -> wtfperf_status {
+    guard(|| {
+        let out = out_ptr(out_token, "out_token")?;
+        // SAFETY: NULL or a live handle per the contract.
+        let p = unsafe { as_ref(profiler.cast_const(), "profiler")? };
+        // SAFETY: NULL or a NUL-terminated string per the contract.
+        let name = unsafe { args::str(name, "name")? };
+        let token = p.inner.scope_enter(name)?;
+        // SAFETY: `out` was checked non-NULL and is writable per the contract.
+        unsafe { write_out(out, token) };
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// Exits the scope of `token` (from any thread).
+///
+/// Returns `WTFPERF_ERR_INVALID` for a token this profiler never gave or one
+/// already exited. A token of a window already stopped is ignored
+/// (`WTFPERF_OK`).
+///
+/// # Safety
+/// `profiler` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profiler_scope_exit(
+    profiler: *mut wtfperf_profiler,
+    token: u64,
+) -> wtfperf_status {
+    guard(|| {
+        // SAFETY: NULL or a live handle per the contract.
+        let p = unsafe { as_ref(profiler.cast_const(), "profiler")? };
+        p.inner.scope_exit(token)?;
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// Frees a profiler (stopping it first if it runs; that profile is lost).
+/// NULL is a no-op.
+///
+/// # Safety
+/// `profiler` is NULL or a live handle no other thread is using.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profiler_free(profiler: *mut wtfperf_profiler) {
+    // SAFETY: NULL or a live handle made by into_handle, per the contract.
+    guard_value((), || unsafe { args::free_handle(profiler) })
+}
+
+/// Reads a figure of a profile, or `fallback` for NULL.
+fn figure<T>(profile: *const wtfperf_profile, fallback: T, f: impl FnOnce(&Profile) -> T) -> T
+where
+    T: Copy,
+{
+    guard_value(fallback, || {
+        // SAFETY: every caller's contract: NULL or a live profile.
+        match unsafe { args::opt_ref(profile) } {
+            Some(p) => f(&p.inner),
+            None => {
+                super::status::set_last_error(&Error::null("profile"));
+                fallback
+            }
+        }
+    })
+}
+
+/// Wall-clock seconds from start to stop; NAN for NULL.
+///
+/// # Safety
+/// `profile` is NULL or a live profile.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_duration_s(profile: *const wtfperf_profile) -> f64 {
+    figure(profile, f64::NAN, |p| p.duration_s)
+}
+
+/// Peak RSS of the window in MB (2^20 bytes): exact (the kernel's high-water
+/// mark, so spikes between samples count) when `wtfperf_profile_peak_is_exact`,
+/// else the largest sample. NAN for NULL.
+///
+/// # Safety
+/// `profile` is NULL or a live profile.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_peak_memory_mb(profile: *const wtfperf_profile) -> f64 {
+    figure(profile, f64::NAN, |p| p.peak_memory_mb)
+}
+
+/// Mean RSS over the samples, in MB (2^20 bytes); NAN for NULL.
+///
+/// # Safety
+/// `profile` is NULL or a live profile.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_avg_memory_mb(profile: *const wtfperf_profile) -> f64 {
+    figure(profile, f64::NAN, |p| p.avg_memory_mb)
+}
+
+/// CPU time of the window over its wall time, in percent of one core (two
+/// busy cores read 200); NAN for NULL.
+///
+/// # Safety
+/// `profile` is NULL or a live profile.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_avg_cpu_percent(profile: *const wtfperf_profile) -> f64 {
+    figure(profile, f64::NAN, |p| p.avg_cpu_percent)
+}
+
+/// CPU seconds (user + system) the process used in the window; NAN for NULL.
+///
+/// # Safety
+/// `profile` is NULL or a live profile.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_cpu_time_s(profile: *const wtfperf_profile) -> f64 {
+    figure(profile, f64::NAN, |p| p.cpu_time_s)
+}
+
+/// Whether the peak is exact (the kernel's high-water mark, reset at start)
+/// rather than the largest sample; false for NULL.
+///
+/// # Safety
+/// `profile` is NULL or a live profile.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_peak_is_exact(profile: *const wtfperf_profile) -> bool {
+    figure(profile, false, |p| p.peak_is_exact())
+}
+
+/// Number of timeline points; 0 for NULL.
+///
+/// # Safety
+/// `profile` is NULL or a live profile.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_sample_count(profile: *const wtfperf_profile) -> usize {
+    figure(profile, 0, |p| p.samples.len())
+}
+
+/// Copies timeline point `i` to `out`.
+///
+/// Returns `WTFPERF_ERR_INVALID` when `i >= wtfperf_profile_sample_count`.
+///
+/// # Safety
+/// `profile` is NULL or a live profile; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_sample(
+    profile: *const wtfperf_profile,
+    i: usize,
+    out: *mut wtfperf_sample,
+) -> wtfperf_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        // SAFETY: NULL or a live profile per the contract.
+        let p = unsafe { as_ref(profile, "profile")? };
+        let sample = p.inner.samples.get(i).copied().ok_or_else(|| {
+            Error::invalid(format!(
+                "sample index {i} out of range (count {})",
+                p.inner.samples.len()
+            ))
+        })?;
+        // SAFETY: `out` was checked non-NULL and is writable per the contract.
+        unsafe { write_out(out, sample.into()) };
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// The profile as JSON (schema `wtfperf.profile`, version 1: figures,
+/// `peak_source`, timeline, per-name scope aggregates, memory traces; see
+/// the README).
+///
+/// `out` must not be NULL; on success it receives a buffer the caller frees
+/// with `wtfperf_buf_free`.
+///
+/// # Safety
+/// `profile` is NULL or a live profile; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_to_json(
+    profile: *const wtfperf_profile,
+    out: *mut wtfperf_buf,
+) -> wtfperf_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        // SAFETY: NULL or a live profile per the contract.
+        let p = unsafe { as_ref(profile, "profile")? };
+        let text = p.inner.to_json();
+        // SAFETY: `out` was checked non-NULL and is writable per the contract.
+        unsafe { write_out(out, wtfperf_buf::from_vec(text.into_bytes())) };
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// The profile as Trace Event JSON, for Perfetto (ui.perfetto.dev) and
+/// chrome://tracing: scopes as complete events on their threads, RSS, heap
+/// and CPU as counter tracks.
+///
+/// `out` must not be NULL; on success it receives a buffer the caller frees
+/// with `wtfperf_buf_free`.
+///
+/// # Safety
+/// `profile` is NULL or a live profile; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_to_chrome_trace(
+    profile: *const wtfperf_profile,
+    out: *mut wtfperf_buf,
+) -> wtfperf_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        // SAFETY: NULL or a live profile per the contract.
+        let p = unsafe { as_ref(profile, "profile")? };
+        let text = p.inner.to_chrome_trace();
+        // SAFETY: `out` was checked non-NULL and is writable per the contract.
+        unsafe { write_out(out, wtfperf_buf::from_vec(text.into_bytes())) };
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// Frees a profile; NULL is a no-op.
+///
+/// # Safety
+/// `profile` is NULL or a live profile no other thread is using.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_free(profile: *mut wtfperf_profile) {
+    // SAFETY: NULL or a live handle made by into_handle, per the contract.
+    guard_value((), || unsafe { args::free_handle(profile) })
+}
+
+/// Creates an empty run manager.
+///
+/// `out` must not be NULL; on success it receives a handle the caller owns
+/// (free it with `wtfperf_profile_manager_free`).
+///
+/// # Safety
+/// `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_manager_new(
+    out: *mut *mut wtfperf_profile_manager,
+) -> wtfperf_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        let handle = args::into_handle(wtfperf_profile_manager {
+            inner: ProfileManager::new(),
+        });
+        // SAFETY: `out` was checked non-NULL and is writable per the contract.
+        unsafe { write_out(out, handle) };
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// Records the figures of `profile` as a run named `name` (both copied; the
+/// profile may be freed afterwards).
+///
+/// Returns `WTFPERF_ERR_INVALID` when `name` is not UTF-8.
+///
+/// # Safety
+/// `manager` is NULL or a live manager; `name` is NULL or a NUL-terminated
+/// string; `profile` is NULL or a live profile.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_manager_add(
+    manager: *mut wtfperf_profile_manager,
+    name: *const c_char,
+    profile: *const wtfperf_profile,
+) -> wtfperf_status {
+    guard(|| {
+        // SAFETY: NULL or a live manager per the contract.
+        let m = unsafe { as_ref(manager.cast_const(), "manager")? };
+        // SAFETY: NULL or a NUL-terminated string per the contract.
+        let name = unsafe { args::str(name, "name")? };
+        // SAFETY: NULL or a live profile per the contract.
+        let p = unsafe { as_ref(profile, "profile")? };
+        m.inner.add(name, &p.inner);
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// The summary of the runs as JSON (schema `wtfperf.profile_summary`,
+/// version 1): per name, `count` and min / median / max / mean of
+/// `duration_s`, `peak_memory_mb`, `avg_memory_mb` and `avg_cpu_percent`.
+///
+/// `out` must not be NULL; on success it receives a buffer the caller frees
+/// with `wtfperf_buf_free`.
+///
+/// # Safety
+/// `manager` is NULL or a live manager; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_manager_summary_json(
+    manager: *const wtfperf_profile_manager,
+    out: *mut wtfperf_buf,
+) -> wtfperf_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        // SAFETY: NULL or a live manager per the contract.
+        let m = unsafe { as_ref(manager, "manager")? };
+        let text = m.inner.summary_json();
+        // SAFETY: `out` was checked non-NULL and is writable per the contract.
+        unsafe { write_out(out, wtfperf_buf::from_vec(text.into_bytes())) };
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// Frees a run manager; NULL is a no-op.
+///
+/// # Safety
+/// `manager` is NULL or a live manager no other thread is using.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profile_manager_free(manager: *mut wtfperf_profile_manager) {
+    // SAFETY: NULL or a live handle made by into_handle, per the contract.
+    guard_value((), || unsafe { args::free_handle(manager) })
+}

@@ -1,0 +1,249 @@
+//! The sampler: one reading of RSS, CPU time and heap (a few µs, no
+//! allocation), the running figures of a window, and the native thread that
+//! takes a reading every interval.
+
+use super::procfs::{ChildScanner, ChildTotals, RssReader};
+use super::profile::Sample;
+use super::sys;
+use super::timeline::Timeline;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// One reading of the process (and, optionally, its live descendants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    /// RSS of the process itself.
+    pub self_rss: u64,
+    /// RSS of the live descendants (0 unless children are included).
+    pub children_rss: u64,
+    /// CPU time in ns: the process, plus with children its waited-for
+    /// children and its live descendants.
+    pub cpu_ns: u64,
+    pub heap: u64,
+}
+
+/// Takes readings: a kept-open `/proc/self/statm`, the process CPU clock,
+/// `mallinfo2`, and with `include_children` a scan of `/proc`.
+pub struct Probe {
+    rss: RssReader,
+    children: Option<ChildScanner>,
+    last_rss: u64,
+}
+
+impl Probe {
+    pub fn new(include_children: bool) -> Self {
+        Probe {
+            rss: RssReader::open(),
+            children: include_children.then(ChildScanner::new),
+            last_rss: 0,
+        }
+    }
+
+    /// One reading now.
+    pub fn read(&mut self) -> Reading {
+        let mut cpu_ns = sys::process_cpu_ns();
+        // Without /proc, repeat the last figure rather than report 0.
+        let self_rss = self.rss.rss_bytes().unwrap_or(self.last_rss);
+        self.last_rss = self_rss;
+        let heap = sys::heap_in_use().0;
+        let mut children = ChildTotals::default();
+        if let Some(scanner) = &self.children {
+            children = scanner.scan();
+            cpu_ns += sys::waited_children_cpu_ns() + children.cpu_ns;
+        }
+        Reading {
+            self_rss,
+            children_rss: children.rss_bytes,
+            cpu_ns,
+            heap,
+        }
+    }
+}
+
+/// The running figures of one window, fed by every reading.
+pub struct Window {
+    probe: Probe,
+    start: Instant,
+    start_cpu_ns: u64,
+    last_t: f64,
+    last_cpu_ns: u64,
+    timeline: Timeline,
+    samples: u64,
+    rss_sum: f64,
+    pub max_rss: u64,
+    pub max_self_rss: u64,
+    pub max_children_rss: u64,
+    pub max_heap: u64,
+}
+
+impl Window {
+    /// Opens a window now: the reading taken here is the base of the first
+    /// sample's CPU figure, so that figure is valid.
+    pub fn open(mut probe: Probe, max_samples: usize) -> Self {
+        let first = probe.read();
+        let start = Instant::now();
+        let rss = first.self_rss + first.children_rss;
+        Window {
+            probe,
+            start,
+            start_cpu_ns: first.cpu_ns,
+            last_t: 0.0,
+            last_cpu_ns: first.cpu_ns,
+            timeline: Timeline::new(max_samples),
+            samples: 0,
+            rss_sum: 0.0,
+            max_rss: rss,
+            max_self_rss: first.self_rss,
+            max_children_rss: first.children_rss,
+            max_heap: first.heap,
+        }
+    }
+
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
+    /// Takes a reading, records it, and returns it as a sample.
+    pub fn sample(&mut self) -> Sample {
+        let r = self.probe.read();
+        let t = self.start.elapsed().as_secs_f64();
+        let span = t - self.last_t;
+        let cpu_ns = r.cpu_ns.saturating_sub(self.last_cpu_ns);
+        let cpu_percent = if span > 0.0 {
+            cpu_ns as f64 / 1e9 / span * 100.0
+        } else {
+            0.0
+        };
+        // A descendant that exits between readings may take CPU time with it.
+        self.last_cpu_ns = self.last_cpu_ns.max(r.cpu_ns);
+        self.last_t = t;
+        let rss = r.self_rss + r.children_rss;
+        self.samples += 1;
+        self.rss_sum += rss as f64;
+        self.max_rss = self.max_rss.max(rss);
+        self.max_self_rss = self.max_self_rss.max(r.self_rss);
+        self.max_children_rss = self.max_children_rss.max(r.children_rss);
+        self.max_heap = self.max_heap.max(r.heap);
+        let sample = Sample {
+            t_s: t,
+            rss_bytes: rss,
+            cpu_percent,
+            heap_bytes: r.heap,
+        };
+        self.timeline.push(sample, span);
+        sample
+    }
+
+    /// Mean RSS over every sample, in bytes.
+    pub fn avg_rss(&self) -> f64 {
+        if self.samples == 0 {
+            0.0
+        } else {
+            self.rss_sum / self.samples as f64
+        }
+    }
+
+    /// CPU ns since the window opened (as of the last sample).
+    pub fn cpu_ns(&self) -> u64 {
+        self.last_cpu_ns.saturating_sub(self.start_cpu_ns)
+    }
+
+    /// Seconds from open to the last sample.
+    pub fn last_t(&self) -> f64 {
+        self.last_t
+    }
+
+    pub fn timeline(self) -> (Vec<Sample>, u64, u64) {
+        let stride = self.timeline.stride();
+        let raw = self.timeline.raw_count();
+        (self.timeline.finish(), stride, raw)
+    }
+}
+
+/// The native sampler thread of a running window.
+pub struct SamplerThread {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<u64>,
+}
+
+impl SamplerThread {
+    /// Starts sampling `window` every `interval` (deadlines are absolute, so
+    /// the timeline does not drift).
+    pub fn spawn(window: Arc<Mutex<Window>>, interval: Duration) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let start = window.lock().unwrap_or_else(|e| e.into_inner()).start();
+        let handle = std::thread::Builder::new()
+            .name("wtfperf-sampler".into())
+            .spawn(move || {
+                let cpu0 = sys::thread_cpu_ns();
+                let mut k: u32 = 0;
+                'outer: loop {
+                    k = k.saturating_add(1);
+                    let deadline = interval.checked_mul(k).and_then(|d| start.checked_add(d));
+                    loop {
+                        if flag.load(Ordering::Acquire) {
+                            break 'outer;
+                        }
+                        let now = Instant::now();
+                        match deadline {
+                            Some(d) if now >= d => break,
+                            Some(d) => std::thread::park_timeout(d - now),
+                            None => std::thread::park(),
+                        }
+                    }
+                    window.lock().unwrap_or_else(|e| e.into_inner()).sample();
+                    // After a long stall (a suspended process), skip the
+                    // missed deadlines instead of sampling in a burst.
+                    let elapsed = start.elapsed();
+                    if !interval.is_zero() {
+                        let due = (elapsed.as_nanos() / interval.as_nanos()) as u32;
+                        k = k.max(due);
+                    }
+                }
+                sys::thread_cpu_ns().saturating_sub(cpu0)
+            })?;
+        Ok(SamplerThread { stop, handle })
+    }
+
+    /// Stops and joins the thread; returns the CPU ns it used.
+    pub fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Release);
+        self.handle.thread().unpark();
+        self.handle.join().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_sample_has_a_valid_cpu_figure() {
+        let mut w = Window::open(Probe::new(false), 100);
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_millis(60) {
+            std::hint::black_box(0u64.wrapping_add(1));
+        }
+        let s = w.sample();
+        assert!(s.cpu_percent > 50.0, "{}", s.cpu_percent);
+        assert!(s.rss_bytes > 0);
+        assert!(w.cpu_ns() > 30_000_000);
+    }
+
+    #[test]
+    fn thread_samples_on_its_interval() {
+        let w = Arc::new(Mutex::new(Window::open(Probe::new(false), 1000)));
+        let th = SamplerThread::spawn(Arc::clone(&w), Duration::from_millis(5)).unwrap();
+        std::thread::sleep(Duration::from_millis(120));
+        th.stop();
+        let w = Arc::try_unwrap(w).ok().unwrap().into_inner().unwrap();
+        let (samples, stride, raw) = w.timeline();
+        assert_eq!(stride, 1);
+        assert!((5..=30).contains(&raw), "{raw}");
+        assert_eq!(samples.len() as u64, raw);
+        assert!(samples.windows(2).all(|p| p[0].t_s < p[1].t_s));
+    }
+}
