@@ -14,6 +14,18 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
+ * Bookkeeping bytes counted per entry on top of key and value.
+ */
+#define ENTRY_OVERHEAD 96
+
+/**
+ * A file modified less than this long before it was recorded is "racy":
+ * a later write within the same timestamp granularity would keep its
+ * metadata, so it is re-hashed instead of trusted on metadata.
+ */
+#define RACY_WINDOW_NS 2000000000
+
+/**
  * Distinct names one profiler keeps; later new names share
  * [`OVERFLOW_NAME`], so a host that builds a new name per call cannot grow
  * memory without bound.
@@ -46,6 +58,19 @@
  * How many scopes with the largest heap growth a profile keeps.
  */
 #define MEMORY_TRACES 10
+
+/**
+ * An analysis cache: an in-memory LRU tier (16 shards) over an optional
+ * persistent SQLite tier in `dir`.
+ *
+ * Thread safety: a `wtfperf_cache` may be used from several threads at once
+ * (every function taking it is thread-safe); close it once, after every
+ * other call on it has returned. Several processes may open the same `dir`
+ * at once: all their writes land (each `set` is its own committed
+ * transaction), and a process killed at any moment loses nothing it was
+ * told was stored and never corrupts the database.
+ */
+typedef struct wtfperf_cache wtfperf_cache;
 
 /**
  * A finished profile: immutable, so it may be read from many threads at
@@ -95,6 +120,152 @@ typedef struct wtfperf_buf {
      */
     size_t len;
 } wtfperf_buf;
+
+/**
+ * Options of `wtfperf_cache_open`; start from `wtfperf_cache_options_default()`.
+ */
+typedef struct wtfperf_cache_options {
+    /**
+     * Directory of the persistent tier, created (mode 0700) if missing;
+     * NULL: memory only. Holds `cache.db` (SQLite, WAL).
+     */
+    const char *dir;
+    /**
+     * Bound of the memory tier in entries; 0 disables the memory tier.
+     */
+    size_t memory_max_entries;
+    /**
+     * Default time to live of the memory tier's copies, seconds; 0: none.
+     */
+    double memory_ttl_s;
+    /**
+     * Default time to live of persistent entries, seconds; 0: none.
+     */
+    double persistent_ttl_s;
+    /**
+     * Bound of the memory tier in bytes of keys and values; 0: none.
+     */
+    uint64_t memory_max_bytes;
+    /**
+     * Bound of the persistent tier in bytes of keys and values; 0: none.
+     * When exceeded, the least recently used entries (across every process
+     * using `dir`) are evicted down to 90% of it.
+     */
+    uint64_t persistent_max_bytes;
+    /**
+     * NULL, or a directory (must exist): paths inside it (file_path, deps,
+     * check/invalidate arguments) are stored relative to it, so a cache
+     * moved with its checkout (another CI workspace, a git worktree) still
+     * hits.
+     */
+    const char *root;
+    /**
+     * How often, at most, a read checks whether other processes changed
+     * the database, seconds (default 0.01): when one did, the keys it
+     * overwrote or deleted leave this handle's memory tier. So a process
+     * may serve, for at most this long, a memory copy another process just
+     * invalidated. 0: check on every read (one cheap SQLite query).
+     * File-bound entries are checked against their files on every read
+     * regardless.
+     */
+    double sync_interval_s;
+} wtfperf_cache_options;
+
+/**
+ * Options of one stored entry; start from `wtfperf_entry_options_default()`.
+ */
+typedef struct wtfperf_entry_options {
+    /**
+     * NULL, or the file the value was computed from (must exist): its size,
+     * mtime, inode and XXH3-128 are recorded, and a later `get` misses once
+     * its content differs.
+     */
+    const char *file_path;
+    /**
+     * `deps_len` paths the value also depends on (they may not exist yet:
+     * then their appearing invalidates). Dependencies recorded by cached
+     * entries bound to these files are followed transitively.
+     */
+    const char *const *deps;
+    /**
+     * Number of paths in `deps` (`deps` may be NULL when 0).
+     */
+    size_t deps_len;
+    /**
+     * Time to live in seconds for both tiers; < 0: the tier defaults;
+     * 0: never expires.
+     */
+    double ttl_s;
+} wtfperf_entry_options;
+
+/**
+ * Called with each changed path. `path` is valid only during the call.
+ */
+typedef void (*wtfperf_path_cb)(void *userdata, const char *path);
+
+/**
+ * Statistics of a cache handle (`wtfperf_cache_stats`). The fields up to
+ * `hit_rate` and those without the `total_` prefix count this handle's
+ * lifetime; `total_*` count every handle and process that used the
+ * directory (for a memory-only cache, the same as this handle).
+ */
+typedef struct wtfperf_cache_statistics {
+    uint64_t memory_hits;
+    /**
+     * Lookups the memory tier could not answer (including invalid entries).
+     */
+    uint64_t memory_misses;
+    /**
+     * Hits of the persistent tier (including `wtfperf_analyze`'s).
+     */
+    uint64_t persistent_hits;
+    uint64_t persistent_misses;
+    /**
+     * Entries in this handle's memory tier now.
+     */
+    uint64_t memory_entries;
+    /**
+     * Entries in the persistent tier now (0 for a memory-only cache).
+     */
+    uint64_t persistent_entries;
+    /**
+     * Entries removed because their file or a dependency changed, they
+     * expired, were evicted, or were invalidated explicitly.
+     */
+    uint64_t invalidations;
+    /**
+     * Hits / lookups (0 when there were none).
+     */
+    double hit_rate;
+    /**
+     * Bytes of keys and values in the memory tier (plus bookkeeping).
+     */
+    uint64_t memory_bytes;
+    /**
+     * Bytes of keys and values in the persistent tier.
+     */
+    uint64_t persistent_bytes;
+    uint64_t sets;
+    uint64_t invalidations_file_changed;
+    uint64_t invalidations_dependency_changed;
+    uint64_t invalidations_expired;
+    uint64_t invalidations_evicted;
+    uint64_t invalidations_explicit;
+    uint64_t total_hits;
+    uint64_t total_misses;
+    uint64_t total_sets;
+    uint64_t total_invalidations;
+    double total_hit_rate;
+    /**
+     * Stored `wtfperf_analyze` results.
+     */
+    uint64_t analysis_entries;
+    /**
+     * True when a corrupt database was moved aside and replaced at open
+     * (`wtfperf_cache_stats_json` has the message under "recovered").
+     */
+    bool recovered;
+} wtfperf_cache_statistics;
 
 /**
  * Options of a profiler; get the defaults from
@@ -256,6 +427,210 @@ const char *wtfperf_status_str(wtfperf_status status);
  * the text if you need it longer. Never NULL; never free it.
  */
 const char *wtfperf_last_error(void);
+
+/**
+ * The defaults: `dir = NULL` (memory only), `memory_max_entries = 1000`,
+ * `memory_ttl_s = 3600`, `persistent_ttl_s = 86400`, `memory_max_bytes = 0`,
+ * `persistent_max_bytes = 0` (unbounded), `root = NULL`, `sync_interval_s = 0.01`.
+ */
+struct wtfperf_cache_options wtfperf_cache_options_default(void);
+
+/**
+ * The defaults: `file_path = NULL`, `deps = NULL`, `deps_len = 0`,
+ * `ttl_s = -1` (the tier defaults).
+ */
+struct wtfperf_entry_options wtfperf_entry_options_default(void);
+
+/**
+ * Opens a cache and writes its handle to `*out` (close it with
+ * `wtfperf_cache_close`).
+ *
+ * `options` may be NULL (the defaults). A `dir` whose database is corrupt or
+ * not a database gets it moved aside (`cache.db.corrupt-<time>`) and a fresh
+ * one: the call still returns `WTFPERF_OK`, `wtfperf_last_error()` then holds
+ * the message, and the statistics report it (`recovered`). Errors:
+ * `WTFPERF_ERR_NULL` (out), `WTFPERF_ERR_INVALID` (a non-finite or negative
+ * TTL, an empty path), `WTFPERF_ERR_IO` (dir or root cannot be created or
+ * found), `WTFPERF_ERR_STORE` (SQLite failed; e.g. a database written by a
+ * newer wtfperf).
+ *
+ * # Safety
+ * `options` is NULL or a valid struct whose strings are NULL or
+ * NUL-terminated; `out` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_open(const struct wtfperf_cache_options *options,
+                                  struct wtfperf_cache **out);
+
+/**
+ * Closes a cache (pending statistics are written first). NULL is a no-op.
+ *
+ * # Safety
+ * `cache` is NULL or a handle from `wtfperf_cache_open`, not closed yet, and
+ * no other call on it is running.
+ */
+void wtfperf_cache_close(struct wtfperf_cache *cache);
+
+/**
+ * Stores `value` under `key` in both tiers; returns once the entry is
+ * committed to the persistent tier (it survives the process being killed
+ * right after). `key` and `value` are arbitrary bytes (NULs included;
+ * `(NULL, 0)` is empty); values of at least 64 MB are supported.
+ * `options` may be NULL (defaults). A `file_path` that cannot be read gives
+ * `WTFPERF_ERR_IO`; a bad TTL `WTFPERF_ERR_INVALID`; SQLite failures
+ * `WTFPERF_ERR_STORE` (nothing is stored then).
+ *
+ * # Safety
+ * `cache` is a live handle; `key`/`value` are valid for their lengths (or
+ * NULL with length 0); `options` is NULL or valid.
+ */
+wtfperf_status wtfperf_cache_set(struct wtfperf_cache *cache,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 const uint8_t *value,
+                                 size_t value_len,
+                                 const struct wtfperf_entry_options *options);
+
+/**
+ * Stores `n` entries committed in ONE transaction (much faster than `n`
+ * calls of `wtfperf_cache_set`; all or nothing). Entry `i` is
+ * `keys[i]`/`key_lens[i]`, `values[i]`/`value_lens[i]`, with options
+ * `options[i]`; `options` may be NULL (defaults for all) and so may any
+ * `options[i]`. A `(keys[i], key_lens[i]) = (NULL, 0)` pair is the empty key.
+ *
+ * # Safety
+ * `cache` is a live handle; `keys`, `key_lens`, `values`, `value_lens` point
+ * to `n` elements each (or are NULL with `n == 0`), each pointer valid for
+ * its length; `options` is NULL or points to `n` pointers, each NULL or
+ * valid.
+ */
+wtfperf_status wtfperf_cache_set_many(struct wtfperf_cache *cache,
+                                      const uint8_t *const *keys,
+                                      const size_t *key_lens,
+                                      const uint8_t *const *values,
+                                      const size_t *value_lens,
+                                      const struct wtfperf_entry_options *const *options,
+                                      size_t n);
+
+/**
+ * Looks `key` up: memory tier, then the persistent tier (promoting a hit to
+ * memory). An entry bound to files is checked first: one `stat` per file
+ * when its metadata is unchanged, a re-hash otherwise; changed content,
+ * expiry or a changed dependency makes it a miss and removes it.
+ *
+ * Returns `WTFPERF_OK` with the value in `*out` (free it with
+ * `wtfperf_buf_free`), or `WTFPERF_MISS` with `*out` set to the empty buffer
+ * (`wtfperf_cache_explain_miss` says why).
+ *
+ * # Safety
+ * `cache` is a live handle; `key` is valid for `key_len` bytes (or NULL with
+ * 0); `out` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_get(struct wtfperf_cache *cache,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 struct wtfperf_buf *out);
+
+/**
+ * Removes `key` from both tiers. `WTFPERF_OK` whether or not it existed.
+ *
+ * # Safety
+ * `cache` is a live handle; `key` is valid for `key_len` bytes (or NULL with 0).
+ */
+wtfperf_status wtfperf_cache_invalidate(struct wtfperf_cache *cache,
+                                        const uint8_t *key,
+                                        size_t key_len);
+
+/**
+ * Removes every entry bound to `path` or depending on it (directly, or
+ * through a cached file that depends on it). `*out_removed` (when
+ * `out_removed` is not NULL) receives how many entries were removed.
+ *
+ * # Safety
+ * `cache` is a live handle; `path` is a NUL-terminated string; `out_removed`
+ * is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_invalidate_file(struct wtfperf_cache *cache,
+                                             const char *path,
+                                             size_t *out_removed);
+
+/**
+ * Reports which of `paths` changed since they were last recorded: by a
+ * previous call of this function, or else by the cached entries bound to or
+ * depending on them. A path never recorded counts as changed when it exists
+ * (a vanished one when it was recorded present). The current state of each
+ * path is recorded for the next call. `on_changed` (may be NULL) is called,
+ * on this thread, once per changed path with the path as given (valid only
+ * during the call); `*out_changed` (when not NULL) receives the count.
+ *
+ * # Safety
+ * `cache` is a live handle; `paths` points to `n` NUL-terminated strings
+ * (or is NULL with `n == 0`); `out_changed` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_check_file_changes(struct wtfperf_cache *cache,
+                                                const char *const *paths,
+                                                size_t n,
+                                                wtfperf_path_cb on_changed,
+                                                void *userdata,
+                                                size_t *out_changed);
+
+/**
+ * Removes every expired entry from both tiers (and expired analysis
+ * results); `*out_removed` (when not NULL) receives how many entries.
+ *
+ * # Safety
+ * `cache` is a live handle; `out_removed` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_cleanup_expired(struct wtfperf_cache *cache, size_t *out_removed);
+
+/**
+ * Removes every entry, analysis result and recorded path from both tiers
+ * (for every process using the directory).
+ *
+ * # Safety
+ * `cache` is a live handle.
+ */
+wtfperf_status wtfperf_cache_clear(struct wtfperf_cache *cache);
+
+/**
+ * Writes the statistics to `*out`.
+ *
+ * # Safety
+ * `cache` is a live handle; `out` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_stats(struct wtfperf_cache *cache,
+                                   struct wtfperf_cache_statistics *out);
+
+/**
+ * The statistics as a JSON object in `*out` (free with `wtfperf_buf_free`):
+ * `handle` and `total` (each with memory/persistent/analysis hits and
+ * misses, sets, invalidations by reason, `hits`, `misses`, `hit_rate`,
+ * `invalidations`), `memory_entries`, `memory_bytes`, `persistent_entries`,
+ * `persistent_bytes`, `analysis_entries`, and `recovered` (the message of a
+ * corrupt database replaced at open, or null).
+ *
+ * # Safety
+ * `cache` is a live handle; `out` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_stats_json(struct wtfperf_cache *cache, struct wtfperf_buf *out);
+
+/**
+ * Why the last lookups of `key` missed, as JSON in `*out` (free with
+ * `wtfperf_buf_free`): `last_reason` (null when no miss was recorded, else
+ * one of "not_found", "expired", "file_changed", "file_missing",
+ * "dependency_changed", "evicted", "invalidated", "cleared"), `misses` (the
+ * last few, oldest first, each with `reason`, `detail` and `age_s`), and
+ * whether the key is stored now (`stored_in_memory`,
+ * `stored_in_persistent`). This handle remembers the misses of the last
+ * 1024 keys that missed.
+ *
+ * # Safety
+ * `cache` is a live handle; `key` is valid for `key_len` bytes (or NULL with
+ * 0); `out` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_cache_explain_miss(struct wtfperf_cache *cache,
+                                          const uint8_t *key,
+                                          size_t key_len,
+                                          struct wtfperf_buf *out);
 
 /**
  * The default profiler options: `sample_interval_s = 0.1`,

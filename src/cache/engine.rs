@@ -1,0 +1,667 @@
+//! The cache handle: reads go memory -> SQLite (promoting), writes go to
+//! both; entries bound to files and dependencies are checked on every read.
+
+use super::entry::{Binding, Entry};
+use super::memory::{Lookup, MemoryTier};
+use super::paths::PathMap;
+use super::stamp::{FileStamp, now_ns};
+use super::stats::{Counters, Miss, MissLog, Reason, Stats, Totals};
+use super::store::{self, Put, Store};
+use crate::error::{Error, Result};
+use rusqlite::Connection;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How a cache is opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheOptions {
+    /// Directory of the persistent tier (created with mode 0700); `None`:
+    /// memory only.
+    pub dir: Option<PathBuf>,
+    /// Bound of the memory tier in entries (0 disables the memory tier).
+    pub memory_max_entries: usize,
+    /// Default time to live in the memory tier, seconds (0: none).
+    pub memory_ttl_s: f64,
+    /// Default time to live in the persistent tier, seconds (0: none).
+    pub persistent_ttl_s: f64,
+    /// Bound of the memory tier in bytes of keys + values (0: none).
+    pub memory_max_bytes: u64,
+    /// Bound of the persistent tier in bytes of keys + values (0: none);
+    /// least recently used entries are evicted down to 90% of it.
+    pub persistent_max_bytes: u64,
+    /// Paths inside this directory are stored relative to it.
+    pub root: Option<PathBuf>,
+    /// How often, at most, a read checks whether other processes changed
+    /// the database (then drops the keys they changed from this handle's
+    /// memory tier), seconds; 0: on every read.
+    pub sync_interval_s: f64,
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        CacheOptions {
+            dir: None,
+            memory_max_entries: 1000,
+            memory_ttl_s: 3600.0,
+            persistent_ttl_s: 86400.0,
+            memory_max_bytes: 0,
+            persistent_max_bytes: 0,
+            root: None,
+            sync_interval_s: 0.01,
+        }
+    }
+}
+
+/// How one entry is stored.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EntryOptions {
+    /// Bind the entry to this file's content.
+    pub file_path: Option<PathBuf>,
+    /// Files the value also depends on (may not exist yet).
+    pub deps: Vec<PathBuf>,
+    /// Time to live in seconds for both tiers; negative: the tier defaults;
+    /// 0: never expires.
+    pub ttl_s: f64,
+}
+
+impl EntryOptions {
+    pub fn new() -> EntryOptions {
+        EntryOptions {
+            ttl_s: -1.0,
+            ..Default::default()
+        }
+    }
+}
+
+/// Outcome of checking an entry's bindings.
+pub(super) enum Verdict {
+    /// Valid; `Some` carries refreshed stamps to record.
+    Valid(Option<(Option<Binding>, Vec<Binding>)>),
+    Invalid(Reason, String),
+}
+
+/// How often cross-process statistics are written, at most.
+const STATS_FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Pending last-access times written once this many accumulate.
+const TOUCH_FLUSH_AT: usize = 1024;
+/// Pending last-access times are written once the oldest is this old.
+const TOUCH_FLUSH_AFTER_NS: i64 = 1_000_000_000;
+/// A memory hit re-records the entry's last access for the persistent
+/// tier's LRU at most this often.
+const TOUCH_EVERY_NS: i64 = 10_000_000_000;
+/// Bound on the files followed when expanding dependencies.
+pub(super) const MAX_CLOSURE: usize = 10_000;
+
+fn secs_to_ns(s: f64) -> i64 {
+    (s * 1e9).min(i64::MAX as f64) as i64
+}
+
+fn check_ttl(name: &str, v: f64, allow_negative: bool) -> Result<f64> {
+    if !v.is_finite() || (!allow_negative && v < 0.0) {
+        return Err(Error::invalid(format!(
+            "{name} must be a finite number{}, got {v}",
+            if allow_negative { "" } else { " >= 0" }
+        )));
+    }
+    Ok(v)
+}
+
+/// The analysis cache. Shareable between threads (`Send + Sync`).
+pub struct Cache {
+    pub(super) opts: CacheOptions,
+    pub(super) paths: PathMap,
+    pub(super) memory: MemoryTier,
+    pub(super) store: Option<Store>,
+    pub(super) counters: Counters,
+    pub(super) log: MissLog,
+    /// Totals already added to the stats table, and when.
+    flushed: Mutex<(Totals, Instant)>,
+    /// Cross-process coherence of the memory tier (persistent caches).
+    pub(super) sync: Option<super::sync::Sync>,
+    /// Whether any entry of the memory tier has dependencies (memory-only
+    /// caches skip dependency-graph scans until one does).
+    pub(super) has_deps: AtomicBool,
+    /// check_file_changes records of a memory-only cache.
+    pub(super) watched_mem: Mutex<HashMap<Vec<u8>, Option<FileStamp>>>,
+    pub(super) analysis_mem: super::analysis::MemoryAnalysis,
+}
+
+impl Cache {
+    /// Opens a cache (creating its directory and database when `dir` is set).
+    pub fn open(opts: CacheOptions) -> Result<Cache> {
+        check_ttl("memory_ttl_s", opts.memory_ttl_s, false)?;
+        check_ttl("persistent_ttl_s", opts.persistent_ttl_s, false)?;
+        check_ttl("sync_interval_s", opts.sync_interval_s, false)?;
+        if opts.dir.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
+            return Err(Error::invalid("dir is an empty path"));
+        }
+        let paths = PathMap::new(opts.root.as_deref())?;
+        let store = match &opts.dir {
+            Some(dir) => Some(Store::open(dir)?),
+            None => None,
+        };
+        let mem_bytes = usize::try_from(opts.memory_max_bytes).unwrap_or(usize::MAX);
+        let sync = match &store {
+            Some(s) => Some(super::sync::Sync::open(s, opts.sync_interval_s)?),
+            None => None,
+        };
+        Ok(Cache {
+            sync,
+            memory: MemoryTier::new(opts.memory_max_entries, mem_bytes),
+            paths,
+            store,
+            counters: Counters::default(),
+            log: MissLog::default(),
+            flushed: Mutex::new((Totals::default(), Instant::now())),
+            has_deps: AtomicBool::new(false),
+            watched_mem: Mutex::new(HashMap::new()),
+            analysis_mem: Default::default(),
+            opts,
+        })
+    }
+
+    pub fn options(&self) -> &CacheOptions {
+        &self.opts
+    }
+
+    /// The message of a corrupt database replaced at open, if any.
+    pub fn recovered(&self) -> Option<&str> {
+        self.store.as_ref().and_then(|s| s.recovered.as_deref())
+    }
+
+    /// The stored form of a host path (relative to `root` when inside it).
+    pub fn stored_path(&self, path: &Path) -> Vec<u8> {
+        self.paths.key(path)
+    }
+
+    // ---- writes ----
+
+    /// Runs `f` in one write transaction, with the statistics flush (when
+    /// due) and the size cap applied in the same transaction. Entries
+    /// evicted by the cap are dropped from memory and counted.
+    pub(super) fn write<T>(
+        &self,
+        force_stats: bool,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let store = self.store.as_ref().expect("persistent tier");
+        let cap = self.opts.persistent_max_bytes;
+        let mut evicted = Vec::new();
+        let out = store.write(|c| {
+            let out = f(c)?;
+            self.flush_stats(c, force_stats)?;
+            if cap > 0 {
+                evicted = store::evict_to(c, cap)?;
+            }
+            Ok(out)
+        })?;
+        if !evicted.is_empty() {
+            self.publish(|| {
+                for k in &evicted {
+                    self.memory.remove(k);
+                }
+            });
+        }
+        for k in &evicted {
+            self.log
+                .removed(k, Reason::Evicted, "persistent tier over its size cap");
+        }
+        self.counters
+            .invalidated(Reason::Evicted, evicted.len() as u64);
+        Ok(out)
+    }
+
+    fn flush_stats(&self, c: &Connection, force: bool) -> rusqlite::Result<()> {
+        let mut flushed = self.flushed.lock().unwrap_or_else(|e| e.into_inner());
+        if !force && flushed.1.elapsed() < STATS_FLUSH_EVERY {
+            return Ok(());
+        }
+        let now = self.handle_totals();
+        let delta = now.minus(&flushed.0);
+        store::add_stats(c, &delta.fields())?;
+        Cache::prune_changes(c, now_ns())?;
+        *flushed = (now, Instant::now());
+        Ok(())
+    }
+
+    fn handle_totals(&self) -> Totals {
+        Totals::snapshot(&self.counters, self.memory.counts())
+    }
+
+    /// Expiry times (everywhere, memory tier) of an entry stored now.
+    fn expiries(&self, now: i64, ttl_s: f64) -> (i64, i64) {
+        let at = |ttl: f64| {
+            if ttl == 0.0 {
+                i64::MAX
+            } else {
+                now.saturating_add(secs_to_ns(ttl))
+            }
+        };
+        if ttl_s >= 0.0 {
+            let e = at(ttl_s);
+            return (e, e);
+        }
+        let mem = at(self.opts.memory_ttl_s);
+        if self.store.is_some() {
+            let e = at(self.opts.persistent_ttl_s);
+            (e, mem.min(e))
+        } else {
+            (mem, mem)
+        }
+    }
+
+    fn build(
+        &self,
+        value: &[u8],
+        opts: &EntryOptions,
+        now: i64,
+    ) -> Result<(Arc<Entry>, Option<Binding>, Vec<Binding>)> {
+        check_ttl("ttl_s", opts.ttl_s, true)?;
+        let (file, deps) = self.bindings(opts)?;
+        let (expires_ns, mem_expires_ns) = self.expiries(now, opts.ttl_s);
+        let entry = Arc::new(Entry::new(
+            Arc::from(value),
+            expires_ns,
+            mem_expires_ns,
+            file.clone(),
+            deps.clone(),
+        ));
+        Ok((entry, file, deps))
+    }
+
+    pub(super) fn remember(&self, key: &[u8], entry: Arc<Entry>) {
+        if !entry.deps.is_empty() {
+            self.has_deps.store(true, Relaxed);
+        }
+        let (evicted, _) = self.memory.insert(key, entry);
+        if self.store.is_none() && !evicted.is_empty() {
+            for (k, _) in &evicted {
+                self.log.removed(k, Reason::Evicted, "memory tier full");
+            }
+            self.counters
+                .invalidated(Reason::Evicted, evicted.len() as u64);
+        }
+    }
+
+    /// Stores `value` under `key`; returns once it is committed.
+    pub fn set(&self, key: &[u8], value: &[u8], opts: &EntryOptions) -> Result<()> {
+        self.set_many(&[(key, value, opts)])
+    }
+
+    /// Stores many entries, committed in one transaction.
+    pub fn set_many(&self, items: &[(&[u8], &[u8], &EntryOptions)]) -> Result<()> {
+        let now = now_ns();
+        let mut built = Vec::with_capacity(items.len());
+        for (key, value, opts) in items {
+            built.push((*key, *value, self.build(value, opts, now)?));
+        }
+        if self.store.is_some() {
+            self.write(false, |c| {
+                for (key, value, (entry, file, deps)) in &built {
+                    let put = Put {
+                        key,
+                        value,
+                        expires_ns: entry.expires_ns,
+                        file: file.as_ref(),
+                        deps,
+                    };
+                    store::put(c, &put, now)?;
+                }
+                Ok(())
+            })?;
+        }
+        Counters::add(&self.counters.sets, built.len() as u64);
+        for (key, _, _) in &built {
+            self.log.stored(key);
+        }
+        self.publish(|| {
+            for (key, _, (entry, _, _)) in built {
+                self.remember(key, entry);
+            }
+        });
+        Ok(())
+    }
+
+    // ---- reads ----
+
+    /// The value of `key` if a valid entry exists (`None`: a miss; call
+    /// [`Cache::explain_miss`] for why).
+    pub fn get(&self, key: &[u8]) -> Result<Option<Arc<[u8]>>> {
+        let now = now_ns();
+        self.maybe_sync(now)?;
+        match self.memory.lookup(key, now) {
+            Lookup::Hit(e) => {
+                if !e.is_bound() {
+                    self.memory.count(key, true);
+                    self.touch_from_memory(key, &e, now)?;
+                    return Ok(Some(e.value.clone()));
+                }
+                match self.validate(e.file.as_ref(), &e.deps)? {
+                    Verdict::Valid(refresh) => {
+                        self.memory.count(key, true);
+                        if let Some((file, deps)) = refresh {
+                            let fresh = Arc::new(Entry::new(
+                                e.value.clone(),
+                                e.expires_ns,
+                                e.mem_expires_ns,
+                                file.clone(),
+                                deps.clone(),
+                            ));
+                            self.memory.replace_if(key, &e, fresh);
+                            if self.store.is_some() {
+                                self.write(false, |c| {
+                                    store::refresh(c, key, file.as_ref(), &deps)
+                                })?;
+                            }
+                        }
+                        self.touch_from_memory(key, &e, now)?;
+                        return Ok(Some(e.value.clone()));
+                    }
+                    Verdict::Invalid(reason, detail) => {
+                        self.memory.count(key, false);
+                        self.drop_invalid(key, e.file.as_ref(), reason, &detail)?;
+                        self.log.miss(key, reason, detail, now);
+                        return Ok(None);
+                    }
+                }
+            }
+            Lookup::Expired(e) if e.expires_ns <= now => {
+                self.memory.count(key, false);
+                let detail = "time to live passed".to_string();
+                self.drop_invalid(key, None, Reason::Expired, &detail)?;
+                self.log.miss(key, Reason::Expired, detail, now);
+                return Ok(None);
+            }
+            Lookup::Expired(_) | Lookup::Absent => self.memory.count(key, false),
+        }
+        let Some(store) = &self.store else {
+            let (reason, detail) = self.log.absent_reason(key);
+            self.log.miss(key, reason, detail, now);
+            return Ok(None);
+        };
+        let epoch = self.epoch();
+        let Some(row) = store.read(|c| store::get(c, key))? else {
+            Counters::add(&self.counters.persistent_misses, 1);
+            let (reason, detail) = self.log.absent_reason(key);
+            self.log.miss(key, reason, detail, now);
+            return Ok(None);
+        };
+        let verdict = if row.expires_ns <= now {
+            Verdict::Invalid(Reason::Expired, "time to live passed".into())
+        } else {
+            self.validate(row.file.as_ref(), &row.deps)?
+        };
+        let (file, deps) = match verdict {
+            Verdict::Invalid(reason, detail) => {
+                Counters::add(&self.counters.persistent_misses, 1);
+                self.drop_invalid(key, row.file.as_ref(), reason, &detail)?;
+                self.log.miss(key, reason, detail, now);
+                return Ok(None);
+            }
+            Verdict::Valid(Some((file, deps))) => {
+                self.write(false, |c| store::refresh(c, key, file.as_ref(), &deps))?;
+                (file, deps)
+            }
+            Verdict::Valid(None) => (row.file, row.deps),
+        };
+        Counters::add(&self.counters.persistent_hits, 1);
+        let value: Arc<[u8]> = Arc::from(row.value);
+        let mem_expires_ns = if self.opts.memory_ttl_s > 0.0 {
+            row.expires_ns
+                .min(now.saturating_add(secs_to_ns(self.opts.memory_ttl_s)))
+        } else {
+            row.expires_ns
+        };
+        self.promote(
+            epoch,
+            key,
+            Arc::new(Entry::new(
+                value.clone(),
+                row.expires_ns,
+                mem_expires_ns,
+                file,
+                deps,
+            )),
+        );
+        self.touch(store, key, now)?;
+        Ok(Some(value))
+    }
+
+    /// Records a memory hit as an access for the persistent tier's LRU, at
+    /// most every [`TOUCH_EVERY_NS`] per entry (memory hits stay lock-free
+    /// of SQLite).
+    #[inline]
+    fn touch_from_memory(&self, key: &[u8], e: &Entry, now: i64) -> Result<()> {
+        if let Some(store) = &self.store {
+            let last = e.last_touch.load(Relaxed);
+            if now - last > TOUCH_EVERY_NS {
+                e.last_touch.store(now, Relaxed);
+                return self.touch(store, key, now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a read for the persistent tier's LRU order. With a size cap
+    /// the access is written at once (other processes evict by it); else
+    /// accesses are batched into the next write, at most
+    /// [`TOUCH_FLUSH_AFTER_NS`] late or [`TOUCH_FLUSH_AT`] deep.
+    fn touch(&self, store: &Store, key: &[u8], now: i64) -> Result<()> {
+        let (pending, since) = store.touch(key, now);
+        if self.opts.persistent_max_bytes > 0
+            || pending >= TOUCH_FLUSH_AT
+            || now - since >= TOUCH_FLUSH_AFTER_NS
+        {
+            self.write(false, |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
+    /// Removes an entry found invalid; a dependency change also removes,
+    /// transitively, the entries that depend on its file.
+    fn drop_invalid(
+        &self,
+        key: &[u8],
+        file: Option<&Binding>,
+        reason: Reason,
+        detail: &str,
+    ) -> Result<()> {
+        self.log.removed(key, reason, detail);
+        let mut removed = 1u64;
+        let cascade = (reason == Reason::DependencyChanged)
+            .then(|| file.map(|f| f.path.clone()))
+            .flatten();
+        if self.store.is_some() {
+            let mut extra = Vec::new();
+            self.write(false, |c| {
+                store::delete(c, key)?;
+                if let Some(p) = &cascade {
+                    extra = self.remove_dependents(
+                        Some(c),
+                        std::slice::from_ref(p),
+                        &HashSet::from([key.to_vec()]),
+                    )?;
+                }
+                Ok(())
+            })?;
+            self.publish(|| self.memory.remove(key));
+            removed += self.forget(&extra, reason, detail);
+        } else if let Some(p) = &cascade {
+            self.memory.remove(key);
+            let extra = self
+                .remove_dependents(
+                    None,
+                    std::slice::from_ref(p),
+                    &HashSet::from([key.to_vec()]),
+                )
+                .map_err(|e| Error::store(e.to_string()))?;
+            removed += self.forget(&extra, reason, detail);
+        } else {
+            self.memory.remove(key);
+        }
+        self.counters.invalidated(reason, removed);
+        Ok(())
+    }
+
+    /// Drops keys (already deleted from the store) from memory and records
+    /// why; returns how many.
+    pub(super) fn forget(&self, keys: &[Vec<u8>], reason: Reason, detail: &str) -> u64 {
+        self.publish(|| {
+            for k in keys {
+                self.memory.remove(k);
+            }
+        });
+        for k in keys {
+            self.log.removed(k, reason, detail);
+        }
+        keys.len() as u64
+    }
+
+    // ---- invalidation ----
+
+    /// Removes `key`; whether it existed.
+    pub fn invalidate(&self, key: &[u8]) -> Result<bool> {
+        let in_store = match &self.store {
+            Some(_) => self.write(false, |c| store::delete(c, key))?,
+            None => false,
+        };
+        let in_memory = self.publish(|| self.memory.remove(key).is_some());
+        let existed = in_memory || in_store;
+        if existed {
+            self.log
+                .removed(key, Reason::Invalidated, "invalidate(key)");
+            self.counters.invalidated(Reason::Invalidated, 1);
+        }
+        Ok(existed)
+    }
+
+    /// Removes every expired entry (and expired analysis results); returns
+    /// how many entries.
+    pub fn cleanup_expired(&self) -> Result<usize> {
+        let now = now_ns();
+        let mut keys: HashSet<Vec<u8>> = HashSet::new();
+        if self.store.is_some() {
+            let (deleted, _) = self.write(false, |c| {
+                Ok((
+                    store::delete_expired(c, now)?,
+                    store::delete_expired_analysis(c, now)?,
+                ))
+            })?;
+            keys.extend(deleted);
+        }
+        let gone = self.memory.remove_where(|_, e| e.mem_expires_ns <= now);
+        for (k, e) in gone {
+            if e.expires_ns <= now {
+                keys.insert(k.into_vec());
+            }
+        }
+        for k in &keys {
+            self.memory.remove(k);
+            self.log
+                .removed(k, Reason::Expired, "removed by cleanup_expired");
+        }
+        self.counters
+            .invalidated(Reason::Expired, keys.len() as u64);
+        Ok(keys.len())
+    }
+
+    /// Removes everything (entries, analysis results, watched paths) from
+    /// both tiers.
+    pub fn clear(&self) -> Result<()> {
+        if self.store.is_some() {
+            self.write(false, store::clear)?;
+        }
+        self.publish(|| self.memory.clear());
+        self.analysis_mem.clear();
+        self.watched_mem
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.log.clear_tombstones();
+        Counters::add(&self.counters.clears, 1);
+        Ok(())
+    }
+
+    // ---- statistics ----
+
+    /// This handle's and the directory's statistics.
+    pub fn stats(&self) -> Result<Stats> {
+        let handle = self.handle_totals();
+        let mut stats = Stats {
+            handle,
+            total: handle,
+            memory_entries: self.memory.len() as u64,
+            memory_bytes: self.memory.bytes() as u64,
+            analysis_entries: self.analysis_mem.len() as u64,
+            recovered: self.recovered().map(str::to_string),
+            ..Stats::default()
+        };
+        if let Some(store) = &self.store {
+            let (entries, bytes, analysis, saved) = store.read(|c| {
+                let (n, b) = store::totals(c)?;
+                let a: i64 = c.query_row("SELECT count(*) FROM analysis", [], |r| r.get(0))?;
+                Ok((n, b, a, store::read_stats(c)?))
+            })?;
+            let flushed = self.flushed.lock().unwrap_or_else(|e| e.into_inner()).0;
+            let saved = Totals::from_fields(|n| saved.get(n).copied().unwrap_or(0));
+            stats.total = saved.plus(&handle.minus(&flushed));
+            stats.persistent_entries = entries;
+            stats.persistent_bytes = bytes;
+            stats.analysis_entries = analysis as u64;
+        }
+        Ok(stats)
+    }
+
+    /// Why the last lookups of `key` missed, as JSON text: the recent misses
+    /// (reason, detail, age) and whether the key is stored now.
+    pub fn explain_miss(&self, key: &[u8]) -> Result<String> {
+        let now = now_ns();
+        let misses: Vec<serde_json::Value> = self
+            .log
+            .misses_of(key)
+            .into_iter()
+            .map(
+                |Miss {
+                     reason,
+                     detail,
+                     at_ns,
+                 }| {
+                    serde_json::json!({
+                        "reason": reason,
+                        "detail": detail,
+                        "age_s": (now - at_ns) as f64 / 1e9,
+                    })
+                },
+            )
+            .collect();
+        let in_memory = matches!(self.memory.peek(key), Some(true));
+        let in_store = match &self.store {
+            Some(s) => s.read(|c| Ok(store::get(c, key)?.is_some()))?,
+            None => false,
+        };
+        let last = misses
+            .last()
+            .map(|m| m["reason"].clone())
+            .unwrap_or(serde_json::Value::Null);
+        let out = serde_json::json!({
+            "key": String::from_utf8_lossy(key),
+            "last_reason": last,
+            "misses": misses,
+            "stored_in_memory": in_memory,
+            "stored_in_persistent": in_store,
+        });
+        Ok(out.to_string())
+    }
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        // Best effort: pending statistics and last-access times.
+        if self.store.is_some() {
+            let _ = self.write(true, |_| Ok(()));
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! File stamps: what the cache records about a file (size, mtime, inode,
+//! XXH3-128 of the content) and how a recorded stamp is checked against the
+//! file on disk, git style: unchanged metadata proves nothing changed unless
+//! the file is "racy" (modified within [`RACY_WINDOW_NS`] of being recorded).
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+use xxhash_rust::xxh3::Xxh3;
+
+/// A file modified less than this long before it was recorded is "racy":
+/// a later write within the same timestamp granularity would keep its
+/// metadata, so it is re-hashed instead of trusted on metadata.
+pub const RACY_WINDOW_NS: i64 = 2_000_000_000;
+
+/// What the cache recorded about a file when its result was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileStamp {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub inode: u64,
+    /// XXH3-128 of the content, canonical (big-endian) byte order, as `xxhsum -H2` prints.
+    pub hash: [u8; 16],
+    /// Wall-clock time (ns since the Unix epoch) when the content was hashed. A file whose
+    /// mtime_ns >= recorded_ns - 2 s is "racy" (git's term): metadata alone cannot prove it
+    /// unchanged, so analyze re-reads and re-hashes it.
+    pub recorded_ns: i64,
+}
+
+/// Size, mtime and inode of a file, from one `stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileMeta {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub inode: u64,
+}
+
+impl FileMeta {
+    pub fn of(meta: &std::fs::Metadata) -> FileMeta {
+        FileMeta {
+            size: meta.size(),
+            mtime_ns: meta.mtime().saturating_mul(1_000_000_000) + meta.mtime_nsec(),
+            inode: meta.ino(),
+        }
+    }
+}
+
+impl FileStamp {
+    /// The metadata part of the stamp.
+    pub fn meta(&self) -> FileMeta {
+        FileMeta {
+            size: self.size,
+            mtime_ns: self.mtime_ns,
+            inode: self.inode,
+        }
+    }
+
+    /// Whether the file was modified too close to when it was recorded for
+    /// its metadata to prove anything.
+    pub fn is_racy(&self) -> bool {
+        self.mtime_ns >= self.recorded_ns.saturating_sub(RACY_WINDOW_NS)
+    }
+
+    /// Whether `meta` (a fresh `stat`) proves the file unchanged without
+    /// reading it.
+    pub fn trusts(&self, meta: &FileMeta) -> bool {
+        self.meta() == *meta && !self.is_racy()
+    }
+}
+
+/// Wall-clock nanoseconds since the Unix epoch.
+pub fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
+        .unwrap_or(0)
+}
+
+/// XXH3-128 of `bytes`, canonical byte order.
+pub fn hash_bytes(bytes: &[u8]) -> [u8; 16] {
+    xxhash_rust::xxh3::xxh3_128(bytes).to_be_bytes()
+}
+
+/// `stat` of a path (following symlinks).
+pub fn stat(path: &Path) -> io::Result<FileMeta> {
+    std::fs::metadata(path).map(|m| FileMeta::of(&m))
+}
+
+/// Opens, `fstat`s and hashes a file, returning its full stamp.
+pub fn stamp_file(path: &Path) -> io::Result<FileStamp> {
+    let mut file = File::open(path)?;
+    let meta = FileMeta::of(&file.metadata()?);
+    let mut hasher = Xxh3::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+    }
+    Ok(FileStamp {
+        size: meta.size,
+        mtime_ns: meta.mtime_ns,
+        inode: meta.inode,
+        hash: hasher.digest128().to_be_bytes(),
+        recorded_ns: now_ns(),
+    })
+}
+
+/// The outcome of checking a recorded stamp against the file on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Metadata unchanged and not racy: valid, nothing was read.
+    Unchanged,
+    /// Metadata changed (or racy) but the content is the same: valid; the
+    /// fresh stamp should replace the recorded one.
+    Refreshed(FileStamp),
+    /// The content differs.
+    Changed,
+    /// The file is gone (or unreadable).
+    Missing,
+    /// The file was absent when recorded and still is.
+    StillAbsent,
+    /// The file was absent when recorded and now exists.
+    Appeared,
+}
+
+impl Check {
+    /// Whether the recorded stamp still describes the file's content.
+    pub fn is_valid(&self) -> bool {
+        matches!(
+            self,
+            Check::Unchanged | Check::Refreshed(_) | Check::StillAbsent
+        )
+    }
+}
+
+/// Checks `recorded` (`None`: the file was absent when recorded) against
+/// `path`. Costs one `stat` when the metadata proves the file unchanged.
+pub fn check(path: &Path, recorded: Option<&FileStamp>) -> Check {
+    let meta = stat(path);
+    match (recorded, meta) {
+        (None, Err(_)) => Check::StillAbsent,
+        (None, Ok(_)) => Check::Appeared,
+        (Some(_), Err(_)) => Check::Missing,
+        (Some(stamp), Ok(meta)) => {
+            if stamp.trusts(&meta) {
+                return Check::Unchanged;
+            }
+            match stamp_file(path) {
+                Ok(fresh) if fresh.hash == stamp.hash && fresh.size == stamp.size => {
+                    Check::Refreshed(fresh)
+                }
+                Ok(_) => Check::Changed,
+                Err(_) => Check::Missing,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn hash_is_canonical_xxh3_128() {
+        // xxhsum -H2 of the empty input.
+        let empty = hash_bytes(b"");
+        assert_eq!(
+            empty,
+            0x99aa06d3014798d86001c324468d497fu128.to_be_bytes(),
+            "{empty:02x?}"
+        );
+    }
+
+    #[test]
+    fn stamp_and_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        std::fs::write(&path, b"hello").unwrap();
+        let stamp = stamp_file(&path).unwrap();
+        assert_eq!(stamp.size, 5);
+        assert_eq!(stamp.hash, hash_bytes(b"hello"));
+        // Just written: racy, so re-hashed, same content -> refreshed.
+        assert!(stamp.is_racy());
+        assert!(matches!(check(&path, Some(&stamp)), Check::Refreshed(_)));
+        // Pretend it was recorded long after the write: trusted on stat.
+        let old = FileStamp {
+            recorded_ns: stamp.mtime_ns + 10 * RACY_WINDOW_NS,
+            ..stamp
+        };
+        assert_eq!(check(&path, Some(&old)), Check::Unchanged);
+        // Different content of the same size.
+        std::fs::write(&path, b"world").unwrap();
+        assert_eq!(check(&path, Some(&stamp)), Check::Changed);
+        // Appended.
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"!").unwrap();
+        assert_eq!(check(&path, Some(&stamp)), Check::Changed);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(check(&path, Some(&stamp)), Check::Missing);
+        assert_eq!(check(&path, None), Check::StillAbsent);
+        std::fs::write(&path, b"x").unwrap();
+        assert_eq!(check(&path, None), Check::Appeared);
+    }
+}

@@ -1,0 +1,724 @@
+//! The persistent tier: one SQLite database (`cache.db`, WAL) in the cache
+//! directory, shared by every process that opens the directory.
+//!
+//! Durability: every write runs in one `BEGIN IMMEDIATE` transaction and is
+//! committed before the call returns. With WAL and `synchronous=NORMAL` a
+//! commit is in the WAL file (the OS page cache) when it returns, so a process
+//! killed right after loses nothing; only a power loss can drop the last
+//! commits. Concurrent processes wait on each other through the busy timeout.
+//!
+//! A database that is not a database or is corrupt is moved aside to
+//! `cache.db.corrupt-<unix time>` and replaced by a fresh one; the message is
+//! kept in [`Store::recovered`].
+
+use super::entry::{Binding, decode_bindings, encode_bindings};
+use crate::error::{Error, Result};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use std::collections::HashMap;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Name of the database file inside the cache directory.
+pub const DB_NAME: &str = "cache.db";
+/// How long a writer waits for another process's write lock.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Schema migrations; `PRAGMA user_version` is the number applied. Never
+/// edit an applied one: append a new one.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: entries, reverse index of dependencies.
+    "CREATE TABLE entries(
+        id INTEGER PRIMARY KEY,
+        key BLOB NOT NULL UNIQUE,
+        value BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        created_ns INTEGER NOT NULL,
+        expires_ns INTEGER NOT NULL,
+        last_access_ns INTEGER NOT NULL,
+        file_path BLOB,
+        file_stamp BLOB,
+        deps BLOB);
+     CREATE INDEX entries_file ON entries(file_path) WHERE file_path IS NOT NULL;
+     CREATE TABLE deps(entry_id INTEGER NOT NULL, path BLOB NOT NULL);
+     CREATE INDEX deps_path ON deps(path);
+     CREATE INDEX deps_entry ON deps(entry_id);
+     CREATE TRIGGER entries_deps_upd AFTER UPDATE OF value ON entries WHEN old.deps IS NOT NULL
+       BEGIN DELETE FROM deps WHERE entry_id = old.id; END;
+     CREATE TRIGGER entries_deps_del AFTER DELETE ON entries WHEN old.deps IS NOT NULL
+       BEGIN DELETE FROM deps WHERE entry_id = old.id; END;",
+    // 2: totals kept by triggers, statistics across processes, analysis
+    // results, paths watched by check_file_changes.
+    "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+     INSERT INTO meta SELECT 'entries', count(*) FROM entries;
+     INSERT INTO meta SELECT 'bytes', coalesce(sum(size), 0) FROM entries;
+     CREATE TRIGGER entries_meta_ins AFTER INSERT ON entries BEGIN
+       UPDATE meta SET value = value + 1 WHERE name = 'entries';
+       UPDATE meta SET value = value + new.size WHERE name = 'bytes'; END;
+     CREATE TRIGGER entries_meta_upd AFTER UPDATE OF size ON entries BEGIN
+       UPDATE meta SET value = value + new.size - old.size WHERE name = 'bytes'; END;
+     CREATE TRIGGER entries_meta_del AFTER DELETE ON entries BEGIN
+       UPDATE meta SET value = value - 1 WHERE name = 'entries';
+       UPDATE meta SET value = value - old.size WHERE name = 'bytes'; END;
+     CREATE TABLE stats(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+     CREATE TABLE analysis(
+        analyzer_id TEXT NOT NULL,
+        namespace BLOB NOT NULL,
+        rel_path BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        recorded_ns INTEGER NOT NULL,
+        value BLOB NOT NULL,
+        expires_ns INTEGER NOT NULL,
+        PRIMARY KEY(analyzer_id, namespace, rel_path));
+     CREATE TABLE watched(path BLOB PRIMARY KEY, stamp BLOB);",
+    // 3: log of overwritten and deleted keys, so other processes drop them
+    // from their memory tiers (a NULL key: everything was cleared).
+    "CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB, at_ns INTEGER NOT NULL);
+     CREATE TRIGGER entries_changes_upd AFTER UPDATE OF value ON entries BEGIN
+       INSERT INTO changes(key, at_ns) VALUES (old.key, new.created_ns); END;
+     CREATE TRIGGER entries_changes_del AFTER DELETE ON entries BEGIN
+       INSERT INTO changes(key, at_ns)
+       VALUES (old.key, CAST(unixepoch('subsec') * 1000000000 AS INTEGER)); END;",
+];
+
+/// A stored entry as read back.
+#[derive(Debug)]
+pub struct Row {
+    pub value: Vec<u8>,
+    pub expires_ns: i64,
+    pub file: Option<Binding>,
+    pub deps: Vec<Binding>,
+}
+
+/// A key with its bindings, as found by a reverse lookup.
+#[derive(Debug)]
+pub struct BoundKey {
+    pub key: Vec<u8>,
+    pub file: Option<Binding>,
+    pub deps: Vec<Binding>,
+}
+
+/// The SQLite tier.
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    /// Set when a corrupt database was moved aside at open.
+    pub recovered: Option<String>,
+    /// Last-access times of persistent hits not yet written (flushed with
+    /// the next write transaction).
+    touches: Mutex<Touches>,
+}
+
+/// Pending last-access times and when the oldest was recorded.
+#[derive(Default)]
+struct Touches {
+    keys: HashMap<Vec<u8>, i64>,
+    since_ns: i64,
+}
+
+fn is_corruption(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt)
+    )
+}
+
+fn store_err(what: &str, err: rusqlite::Error) -> Error {
+    Error::store(format!("{what}: {err}"))
+}
+
+/// Applies pending migrations in one immediate transaction (so two
+/// processes opening a fresh directory at once do not both migrate).
+pub fn migrate(conn: &mut Connection, upto: usize) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current as usize >= upto {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(upto)
+        .skip(current as usize)
+    {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::InvalidQuery);
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Opens, configures, checks and migrates the database at `path`.
+fn open_db(path: &Path, schema: usize) -> rusqlite::Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    // Reading the schema fails on a file that is not a database; a small
+    // database is also checked page by page (cheap, and catches torn pages).
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version as usize > MIGRATIONS.len() {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(format!(
+                "schema version {version} is newer than this library's {}",
+                MIGRATIONS.len()
+            )),
+        ));
+    }
+    let small = std::fs::metadata(path)
+        .map(|m| m.len() < 64 << 20)
+        .unwrap_or(true);
+    if small {
+        let verdict: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+        if verdict != "ok" {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+                Some(verdict),
+            ));
+        }
+    }
+    migrate(&mut conn, schema)?;
+    Ok(conn)
+}
+
+/// Creates `dir` (mode 0700, parents too) if missing.
+pub fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(format!("creating cache dir {}", dir.display()), &e))
+}
+
+impl Store {
+    /// Opens (creating) the database in `dir` at the latest schema.
+    pub fn open(dir: &Path) -> Result<Store> {
+        Self::open_at_schema(dir, MIGRATIONS.len())
+    }
+
+    /// Opens at a given schema version (tests of migrations use an old one).
+    pub fn open_at_schema(dir: &Path, schema: usize) -> Result<Store> {
+        create_dir(dir)?;
+        let path = dir.join(DB_NAME);
+        let mut recovered = None;
+        let conn = match open_db(&path, schema) {
+            Ok(c) => c,
+            Err(e) if is_corruption(&e) => {
+                let stamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0);
+                let aside = dir.join(format!("{DB_NAME}.corrupt-{stamp}"));
+                let _ = std::fs::rename(&path, &aside);
+                for ext in ["-wal", "-shm"] {
+                    let from = dir.join(format!("{DB_NAME}{ext}"));
+                    let to = PathBuf::from(format!("{}{ext}", aside.display()));
+                    let _ = std::fs::rename(from, to);
+                }
+                let msg = format!(
+                    "cache database {} was corrupt ({e}); moved aside to {} and replaced by a fresh one",
+                    path.display(),
+                    aside.display()
+                );
+                recovered = Some(msg);
+                open_db(&path, schema).map_err(|e| store_err("reopening cache database", e))?
+            }
+            Err(e) => return Err(store_err(&format!("opening {}", path.display()), e)),
+        };
+        Ok(Store {
+            conn: Mutex::new(conn),
+            path,
+            recovered,
+            touches: Mutex::new(Touches::default()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the connection (reads; autocommit).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        f(&self.lock()).map_err(|e| store_err("cache read", e))
+    }
+
+    /// Runs `f` in one immediate transaction and commits it; pending
+    /// last-access times are written in the same transaction.
+    pub fn write<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let touches =
+            std::mem::take(&mut self.touches.lock().unwrap_or_else(|e| e.into_inner()).keys);
+        let mut conn = self.lock();
+        let run = |conn: &mut Connection| -> rusqlite::Result<T> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if !touches.is_empty() {
+                let mut st = tx.prepare_cached(
+                    "UPDATE entries SET last_access_ns = max(last_access_ns, ?2) WHERE key = ?1",
+                )?;
+                for (k, t) in &touches {
+                    st.execute(params![k, t])?;
+                }
+            }
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        };
+        run(&mut conn).map_err(|e| store_err("cache write", e))
+    }
+
+    /// Remembers that `key` was read at `now` (written with the next
+    /// write); returns how many are pending and since when.
+    pub fn touch(&self, key: &[u8], now: i64) -> (usize, i64) {
+        let mut t = self.touches.lock().unwrap_or_else(|e| e.into_inner());
+        if t.keys.is_empty() {
+            t.since_ns = now;
+        }
+        t.keys.insert(key.to_vec(), now);
+        (t.keys.len(), t.since_ns)
+    }
+}
+
+// ---- statements (each takes the connection or transaction) ----
+
+fn opt_binding(path: Option<Vec<u8>>, stamp: Option<Vec<u8>>) -> Option<Binding> {
+    let path = path?;
+    let stamp = stamp
+        .and_then(|s| decode_bindings(&s))
+        .and_then(|mut v| v.pop())
+        .and_then(|b| b.stamp);
+    Some(Binding { path, stamp })
+}
+
+fn file_stamp_blob(file: Option<&Binding>) -> Option<Vec<u8>> {
+    file.map(|b| encode_bindings(std::slice::from_ref(b)))
+}
+
+/// The row of `key`, if any.
+pub fn get(conn: &Connection, key: &[u8]) -> rusqlite::Result<Option<Row>> {
+    let mut st = conn.prepare_cached(
+        "SELECT value, expires_ns, file_path, file_stamp, deps FROM entries WHERE key = ?1",
+    )?;
+    st.query_row([key], |r| {
+        let deps: Option<Vec<u8>> = r.get(4)?;
+        Ok(Row {
+            value: r.get(0)?,
+            expires_ns: r.get(1)?,
+            file: opt_binding(r.get(2)?, r.get(3)?),
+            deps: deps.and_then(|d| decode_bindings(&d)).unwrap_or_default(),
+        })
+    })
+    .optional()
+}
+
+/// What a write stores for one key.
+pub struct Put<'a> {
+    pub key: &'a [u8],
+    pub value: &'a [u8],
+    pub expires_ns: i64,
+    pub file: Option<&'a Binding>,
+    pub deps: &'a [Binding],
+}
+
+/// Inserts or replaces one entry.
+pub fn put(conn: &Connection, p: &Put<'_>, now: i64) -> rusqlite::Result<()> {
+    let size = (p.key.len() + p.value.len()) as i64;
+    let file_path = p.file.map(|b| b.path.as_slice());
+    let file_stamp = file_stamp_blob(p.file);
+    let deps = (!p.deps.is_empty()).then(|| encode_bindings(p.deps));
+    const UPSERT: &str =
+        "INSERT INTO entries(key, value, size, created_ns, expires_ns, last_access_ns,
+            file_path, file_stamp, deps) VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7, ?8)
+        ON CONFLICT(key) DO UPDATE SET value = excluded.value, size = excluded.size,
+            created_ns = excluded.created_ns, expires_ns = excluded.expires_ns,
+            last_access_ns = excluded.last_access_ns, file_path = excluded.file_path,
+            file_stamp = excluded.file_stamp, deps = excluded.deps";
+    let args = params![
+        p.key,
+        p.value,
+        size,
+        now,
+        p.expires_ns,
+        file_path,
+        file_stamp,
+        deps
+    ];
+    if p.deps.is_empty() {
+        conn.prepare_cached(UPSERT)?.execute(args)?;
+        return Ok(());
+    }
+    let id: i64 = conn
+        .prepare_cached(&format!("{UPSERT} RETURNING id"))?
+        .query_row(args, |r| r.get(0))?;
+    let mut st = conn.prepare_cached("INSERT INTO deps(entry_id, path) VALUES (?1, ?2)")?;
+    for d in p.deps {
+        st.execute(params![id, d.path])?;
+    }
+    Ok(())
+}
+
+/// Rewrites the recorded stamps of `key` (after a metadata-only change).
+pub fn refresh(
+    conn: &Connection,
+    key: &[u8],
+    file: Option<&Binding>,
+    deps: &[Binding],
+) -> rusqlite::Result<()> {
+    let deps = (!deps.is_empty()).then(|| encode_bindings(deps));
+    conn.prepare_cached("UPDATE entries SET file_stamp = ?2, deps = ?3 WHERE key = ?1")?
+        .execute(params![key, file_stamp_blob(file), deps])?;
+    Ok(())
+}
+
+/// Deletes `key`; whether it existed.
+pub fn delete(conn: &Connection, key: &[u8]) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("DELETE FROM entries WHERE key = ?1")?
+        .execute([key])?
+        > 0)
+}
+
+fn bound_keys(
+    conn: &Connection,
+    sql: &str,
+    arg: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<BoundKey>> {
+    let mut st = conn.prepare_cached(sql)?;
+    let rows = st.query_map(arg, |r| {
+        let deps: Option<Vec<u8>> = r.get(3)?;
+        Ok(BoundKey {
+            key: r.get(0)?,
+            file: opt_binding(r.get(1)?, r.get(2)?),
+            deps: deps.and_then(|d| decode_bindings(&d)).unwrap_or_default(),
+        })
+    })?;
+    rows.collect()
+}
+
+/// Entries whose file is `path`.
+pub fn bound_to(conn: &Connection, path: &[u8]) -> rusqlite::Result<Vec<BoundKey>> {
+    bound_keys(
+        conn,
+        "SELECT key, file_path, file_stamp, deps FROM entries WHERE file_path = ?1",
+        [path],
+    )
+}
+
+/// Entries that list `path` among their dependencies.
+pub fn depending_on(conn: &Connection, path: &[u8]) -> rusqlite::Result<Vec<BoundKey>> {
+    bound_keys(
+        conn,
+        "SELECT key, file_path, file_stamp, deps FROM entries
+         WHERE id IN (SELECT entry_id FROM deps WHERE path = ?1)",
+        [path],
+    )
+}
+
+/// Deletes expired entries; returns their keys.
+pub fn delete_expired(conn: &Connection, now: i64) -> rusqlite::Result<Vec<Vec<u8>>> {
+    let mut st = conn.prepare_cached("DELETE FROM entries WHERE expires_ns <= ?1 RETURNING key")?;
+    let keys: rusqlite::Result<Vec<Vec<u8>>> = st.query_map([now], |r| r.get(0))?.collect();
+    keys
+}
+
+/// Deletes expired analysis results; returns how many.
+pub fn delete_expired_analysis(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached("DELETE FROM analysis WHERE expires_ns <= ?1")?
+        .execute([now])
+}
+
+/// Deletes everything (entries, analysis results, watched paths); the
+/// change log keeps one "everything" marker.
+pub fn clear(conn: &Connection) -> rusqlite::Result<usize> {
+    let n = conn.execute("DELETE FROM entries", [])?;
+    conn.execute("DELETE FROM deps", [])?;
+    conn.execute("DELETE FROM analysis", [])?;
+    conn.execute("DELETE FROM watched", [])?;
+    conn.execute("DELETE FROM changes", [])?;
+    conn.execute(
+        "INSERT INTO changes(key, at_ns) VALUES (NULL, CAST(unixepoch('subsec') * 1000000000 AS INTEGER))",
+        [],
+    )?;
+    Ok(n)
+}
+
+/// Drops change-log rows older than `before_ns`.
+pub fn prune_changes(conn: &Connection, before_ns: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached("DELETE FROM changes WHERE at_ns < ?1")?
+        .execute([before_ns])
+}
+
+/// The database's data version (changes when another connection commits)
+/// and the change-log rows after `seq`.
+pub fn changes_since(conn: &Connection, seq: i64) -> rusqlite::Result<Vec<(i64, Option<Vec<u8>>)>> {
+    let mut st = conn.prepare_cached("SELECT seq, key FROM changes WHERE seq > ?1 ORDER BY seq")?;
+    let rows = st.query_map([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// `PRAGMA data_version`: changes when another connection commits.
+pub fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))
+}
+
+/// The last change-log sequence number.
+pub fn last_change(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+        r.get(0)
+    })
+}
+
+/// (entries, bytes of keys and values) of the entries table.
+pub fn totals(conn: &Connection) -> rusqlite::Result<(u64, u64)> {
+    let mut st = conn.prepare_cached("SELECT name, value FROM meta")?;
+    let mut rows = st.query([])?;
+    let (mut n, mut b) = (0i64, 0i64);
+    while let Some(r) = rows.next()? {
+        let name: String = r.get(0)?;
+        let v: i64 = r.get(1)?;
+        match name.as_str() {
+            "entries" => n = v,
+            "bytes" => b = v,
+            _ => {}
+        }
+    }
+    Ok((n.max(0) as u64, b.max(0) as u64))
+}
+
+/// When the entries take more than `cap` bytes, deletes the least recently
+/// used until they take at most 90% of it; returns the deleted keys.
+pub fn evict_to(conn: &Connection, cap: u64) -> rusqlite::Result<Vec<Vec<u8>>> {
+    let (_, bytes) = totals(conn)?;
+    if bytes <= cap {
+        return Ok(Vec::new());
+    }
+    let target = cap - cap / 10;
+    let mut excess = bytes - target;
+    let mut victims = Vec::new();
+    {
+        let mut st = conn
+            .prepare_cached("SELECT key, size FROM entries ORDER BY last_access_ns, created_ns")?;
+        let mut rows = st.query([])?;
+        while excess > 0 {
+            let Some(r) = rows.next()? else { break };
+            let key: Vec<u8> = r.get(0)?;
+            let size: i64 = r.get(1)?;
+            excess = excess.saturating_sub(size.max(0) as u64);
+            victims.push(key);
+        }
+    }
+    let mut del = conn.prepare_cached("DELETE FROM entries WHERE key = ?1")?;
+    for k in &victims {
+        del.execute([k])?;
+    }
+    Ok(victims)
+}
+
+/// Adds `deltas` to the cross-process statistics.
+pub fn add_stats(conn: &Connection, deltas: &[(&str, u64)]) -> rusqlite::Result<()> {
+    let mut st = conn.prepare_cached(
+        "INSERT INTO stats(name, value) VALUES (?1, ?2)
+         ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+    )?;
+    for (name, d) in deltas {
+        if *d > 0 {
+            st.execute(params![name, *d as i64])?;
+        }
+    }
+    Ok(())
+}
+
+/// The cross-process statistics.
+pub fn read_stats(conn: &Connection) -> rusqlite::Result<HashMap<String, u64>> {
+    let mut st = conn.prepare_cached("SELECT name, value FROM stats")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    rows.map(|r| r.map(|(n, v)| (n, v.max(0) as u64))).collect()
+}
+
+/// The stamp last recorded for a watched path (outer `None`: never
+/// recorded; inner `None`: recorded as absent).
+pub fn watched(conn: &Connection, path: &[u8]) -> rusqlite::Result<Option<Option<Binding>>> {
+    conn.prepare_cached("SELECT stamp FROM watched WHERE path = ?1")?
+        .query_row([path], |r| {
+            let s: Option<Vec<u8>> = r.get(0)?;
+            Ok(s.and_then(|s| decode_bindings(&s))
+                .and_then(|mut v| v.pop()))
+        })
+        .optional()
+}
+
+/// Records the current stamp of a watched path.
+pub fn set_watched(conn: &Connection, b: &Binding) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO watched(path, stamp) VALUES (?1, ?2)")?
+        .execute(params![
+            b.path,
+            b.stamp
+                .is_some()
+                .then(|| encode_bindings(std::slice::from_ref(b)))
+        ])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_put_get_delete_and_totals() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c")).unwrap();
+        assert!(store.recovered.is_none());
+        let mode = std::fs::metadata(dir.path().join("c")).unwrap();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+            0o700
+        );
+        let dep = Binding {
+            path: b"a.h".to_vec(),
+            stamp: None,
+        };
+        store
+            .write(|c| {
+                put(
+                    c,
+                    &Put {
+                        key: b"k\0",
+                        value: b"v\0v",
+                        expires_ns: i64::MAX,
+                        file: None,
+                        deps: std::slice::from_ref(&dep),
+                    },
+                    1,
+                )?;
+                put(
+                    c,
+                    &Put {
+                        key: b"k2",
+                        value: b"vv",
+                        expires_ns: 10,
+                        file: None,
+                        deps: &[],
+                    },
+                    1,
+                )
+            })
+            .unwrap();
+        let row = store.read(|c| get(c, b"k\0")).unwrap().unwrap();
+        assert_eq!(row.value, b"v\0v");
+        assert_eq!(row.deps, vec![dep]);
+        assert_eq!(store.read(|c| depending_on(c, b"a.h")).unwrap().len(), 1);
+        assert_eq!(store.read(totals).unwrap(), (2, 9));
+        // Replacing the entry without deps drops its reverse index rows.
+        store
+            .write(|c| {
+                put(
+                    c,
+                    &Put {
+                        key: b"k\0",
+                        value: b"x",
+                        expires_ns: i64::MAX,
+                        file: None,
+                        deps: &[],
+                    },
+                    2,
+                )
+            })
+            .unwrap();
+        assert_eq!(store.read(|c| depending_on(c, b"a.h")).unwrap().len(), 0);
+        assert_eq!(store.read(totals).unwrap(), (2, 7));
+        assert_eq!(
+            store.write(|c| delete_expired(c, 10)).unwrap(),
+            vec![b"k2".to_vec()]
+        );
+        assert!(store.write(|c| delete(c, b"k\0")).unwrap());
+        assert_eq!(store.read(totals).unwrap(), (0, 0));
+    }
+
+    #[test]
+    fn garbage_file_is_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(DB_NAME), vec![0x5au8; 8192]).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let msg = store.recovered.clone().unwrap();
+        assert!(msg.contains("corrupt"), "{msg}");
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+            .collect();
+        assert_eq!(aside.len(), 1);
+        assert_eq!(store.read(totals).unwrap(), (0, 0));
+    }
+
+    #[test]
+    fn migrates_old_schema_keeping_data() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let old = Store::open_at_schema(dir.path(), 1).unwrap();
+            old.write(|c| {
+                c.execute(
+                    "INSERT INTO entries(key, value, size, created_ns, expires_ns, last_access_ns)
+                     VALUES (x'01', x'0203', 3, 0, 9223372036854775807, 0)",
+                    [],
+                )
+            })
+            .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let v: i64 = store
+            .read(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+        assert_eq!(store.read(totals).unwrap(), (1, 3));
+        assert_eq!(store.read(|c| get(c, &[1])).unwrap().unwrap().value, [2, 3]);
+    }
+
+    #[test]
+    fn eviction_by_last_access() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .write(|c| {
+                for i in 0..10u8 {
+                    put(
+                        c,
+                        &Put {
+                            key: &[i],
+                            value: &[0; 99],
+                            expires_ns: i64::MAX,
+                            file: None,
+                            deps: &[],
+                        },
+                        i as i64,
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        store.touch(&[0], 100);
+        store.write(|_| Ok(())).unwrap();
+        let evicted = store.write(|c| evict_to(c, 500)).unwrap();
+        // 1000 bytes -> at most 450: the 6 least recently used go; key 0 was
+        // read last, so it stays.
+        assert_eq!(evicted.len(), 6);
+        assert!(!evicted.contains(&vec![0]));
+        assert_eq!(store.read(totals).unwrap(), (4, 400));
+    }
+}

@@ -1,0 +1,132 @@
+//! Coherence of a process's memory tier with the shared database: writers
+//! log overwritten and deleted keys (SQLite triggers, table `changes`); a
+//! read checks `PRAGMA data_version` at most every `sync_interval_s` and,
+//! when another connection committed, drops the logged keys from memory.
+//!
+//! Promotions of rows read from SQLite carry the epoch seen before the read;
+//! any write or sync in between bumps the epoch and the promotion is
+//! skipped, so a row read before a change is never put in memory after it.
+
+use super::engine::Cache;
+use super::entry::Entry;
+use super::store::{self, Store};
+use crate::error::Result;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+struct State {
+    data_version: i64,
+    log_seq: i64,
+}
+
+pub struct Sync {
+    state: Mutex<State>,
+    epoch: AtomicU64,
+    next_ns: AtomicI64,
+    interval_ns: i64,
+}
+
+/// Change-log rows older than this are pruned (a process that has not
+/// synced for that long drops its whole memory tier instead).
+const KEEP_CHANGES_NS: i64 = 600_000_000_000;
+
+impl Sync {
+    pub fn open(store: &Store, interval_s: f64) -> Result<Sync> {
+        let (data_version, log_seq) =
+            store.read(|c| Ok((store::data_version(c)?, store::last_change(c)?)))?;
+        Ok(Sync {
+            state: Mutex::new(State {
+                data_version,
+                log_seq,
+            }),
+            epoch: AtomicU64::new(0),
+            next_ns: AtomicI64::new(0),
+            interval_ns: (interval_s * 1e9) as i64,
+        })
+    }
+}
+
+impl Cache {
+    /// Checks for other processes' changes when the interval has passed.
+    #[inline]
+    pub(super) fn maybe_sync(&self, now: i64) -> Result<()> {
+        match &self.sync {
+            Some(sync) if now >= sync.next_ns.load(Relaxed) => self.sync_now(sync, now),
+            _ => Ok(()),
+        }
+    }
+
+    fn sync_now(&self, sync: &Sync, now: i64) -> Result<()> {
+        // Another thread syncing right now does it for us.
+        let Ok(mut st) = sync.state.try_lock() else {
+            return Ok(());
+        };
+        sync.next_ns
+            .store(now.saturating_add(sync.interval_ns), Relaxed);
+        let store = self.store.as_ref().expect("persistent tier");
+        let seen = (st.data_version, st.log_seq);
+        let found = store.read(|c| {
+            let v = store::data_version(c)?;
+            if v == seen.0 {
+                return Ok(None);
+            }
+            Ok(Some((v, store::changes_since(c, seen.1)?)))
+        })?;
+        let Some((version, rows)) = found else {
+            return Ok(());
+        };
+        let gap = rows.first().is_some_and(|(seq, _)| *seq > seen.1 + 1);
+        if gap || rows.iter().any(|(_, k)| k.is_none()) {
+            self.memory.clear();
+        } else {
+            for (_, key) in &rows {
+                if let Some(k) = key {
+                    self.memory.remove(k);
+                }
+            }
+        }
+        st.data_version = version;
+        if let Some((seq, _)) = rows.last() {
+            st.log_seq = *seq;
+        }
+        sync.epoch.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    /// The epoch to pass to [`Cache::promote`] (read before the row is).
+    pub(super) fn epoch(&self) -> u64 {
+        self.sync.as_ref().map_or(0, |s| s.epoch.load(Relaxed))
+    }
+
+    /// Puts a row read from SQLite into memory unless something changed
+    /// since `epoch`.
+    pub(super) fn promote(&self, epoch: u64, key: &[u8], entry: Arc<Entry>) {
+        match &self.sync {
+            Some(sync) => {
+                let _st = sync.state.lock().unwrap_or_else(|e| e.into_inner());
+                if sync.epoch.load(Relaxed) == epoch {
+                    self.remember(key, entry);
+                }
+            }
+            None => self.remember(key, entry),
+        }
+    }
+
+    /// Runs a memory-tier update after a committed write, bumping the epoch
+    /// so no concurrent promotion of an older row lands after it.
+    pub(super) fn publish<T>(&self, f: impl FnOnce() -> T) -> T {
+        match &self.sync {
+            Some(sync) => {
+                let _st = sync.state.lock().unwrap_or_else(|e| e.into_inner());
+                sync.epoch.fetch_add(1, Relaxed);
+                f()
+            }
+            None => f(),
+        }
+    }
+
+    /// Drops old change-log rows (with the statistics flush).
+    pub(super) fn prune_changes(c: &rusqlite::Connection, now: i64) -> rusqlite::Result<()> {
+        store::prune_changes(c, now - KEEP_CHANGES_NS).map(|_| ())
+    }
+}

@@ -1,0 +1,515 @@
+//! Integration tests of the analysis cache through its Rust API: threads,
+//! several handles and processes on one directory, a writer killed with
+//! SIGKILL, racy files, transitive dependencies, size caps, totals.
+//!
+//! Child processes are this test binary run again on an `#[ignore]`d test
+//! with `WTFPERF_CACHE_CHILD` set.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use wtfperf::cache::{Cache, CacheOptions, EntryOptions, Reason};
+
+fn persistent(dir: &Path) -> CacheOptions {
+    CacheOptions {
+        dir: Some(dir.to_path_buf()),
+        ..CacheOptions::default()
+    }
+}
+
+fn bound(file: &Path, deps: &[&Path]) -> EntryOptions {
+    EntryOptions {
+        file_path: Some(file.to_path_buf()),
+        deps: deps.iter().map(|d| d.to_path_buf()).collect(),
+        ..EntryOptions::new()
+    }
+}
+
+fn get(c: &Cache, key: &str) -> Option<Vec<u8>> {
+    c.get(key.as_bytes()).unwrap().map(|v| v.to_vec())
+}
+
+fn last_reason(c: &Cache, key: &str) -> String {
+    let v: serde_json::Value =
+        serde_json::from_str(&c.explain_miss(key.as_bytes()).unwrap()).unwrap();
+    v["last_reason"].as_str().unwrap_or("").to_string()
+}
+
+/// Sets `path`'s mtime to `secs_ago` seconds before now.
+fn set_mtime(path: &Path, when: SystemTime) {
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(when).unwrap();
+}
+
+fn ago(secs: u64) -> SystemTime {
+    SystemTime::now() - Duration::from_secs(secs)
+}
+
+fn child(test: &str, envs: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        test,
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("WTFPERF_CACHE_CHILD", "1");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn is_child() -> bool {
+    std::env::var_os("WTFPERF_CACHE_CHILD").is_some()
+}
+
+// ---- child roles ----
+
+#[test]
+#[ignore = "child process of two_processes_write_one_dir"]
+fn child_writer() {
+    if !is_child() {
+        return;
+    }
+    let dir = PathBuf::from(std::env::var("CACHE_DIR").unwrap());
+    let tag = std::env::var("TAG").unwrap();
+    let n: usize = std::env::var("N").unwrap().parse().unwrap();
+    let c = Cache::open(persistent(&dir)).unwrap();
+    for i in 0..n {
+        let k = format!("{tag}-{i}");
+        c.set(k.as_bytes(), k.as_bytes(), &EntryOptions::new())
+            .unwrap();
+        // Reads interleave with the other process's writes.
+        if i % 10 == 0 {
+            assert_eq!(get(&c, &k).unwrap(), k.as_bytes());
+        }
+    }
+}
+
+#[test]
+#[ignore = "child process of sigkill_loses_nothing_committed"]
+fn child_acking_writer() {
+    if !is_child() {
+        return;
+    }
+    use std::io::Write;
+    let dir = PathBuf::from(std::env::var("CACHE_DIR").unwrap());
+    let c = Cache::open(persistent(&dir)).unwrap();
+    let mut out = std::io::stdout().lock();
+    let value = vec![0xabu8; 3000];
+    for i in 0.. {
+        if i % 2 == 0 {
+            let k = format!("single-{i}");
+            c.set(k.as_bytes(), &value, &EntryOptions::new()).unwrap();
+            writeln!(out, "ack {k}").unwrap();
+        } else {
+            let keys: Vec<String> = (0..20).map(|j| format!("batch-{i}-{j}")).collect();
+            let opts = EntryOptions::new();
+            let items: Vec<(&[u8], &[u8], &EntryOptions)> = keys
+                .iter()
+                .map(|k| (k.as_bytes(), &value[..], &opts))
+                .collect();
+            c.set_many(&items).unwrap();
+            for k in &keys {
+                writeln!(out, "ack {k}").unwrap();
+            }
+        }
+        out.flush().unwrap();
+    }
+}
+
+// ---- tests ----
+
+#[test]
+fn two_processes_write_one_dir() {
+    if is_child() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("shared");
+    let n = 300;
+    let spawn = |tag: &str| {
+        child(
+            "child_writer",
+            &[
+                ("CACHE_DIR", cache_dir.display().to_string()),
+                ("TAG", tag.to_string()),
+                ("N", n.to_string()),
+            ],
+        )
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+    };
+    let mut a = spawn("a");
+    let mut b = spawn("b");
+    assert!(a.wait().unwrap().success());
+    assert!(b.wait().unwrap().success());
+    let c = Cache::open(persistent(&cache_dir)).unwrap();
+    for tag in ["a", "b"] {
+        for i in 0..n {
+            let k = format!("{tag}-{i}");
+            assert_eq!(get(&c, &k).as_deref(), Some(k.as_bytes()), "{k}");
+        }
+    }
+    let s = c.stats().unwrap();
+    assert_eq!(s.persistent_entries, 2 * n as u64);
+    // Both processes' statistics landed in the totals.
+    assert_eq!(s.total.sets, 2 * n as u64);
+    assert_eq!(s.handle.sets, 0);
+}
+
+#[test]
+fn sigkill_loses_nothing_committed() {
+    if is_child() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("killed");
+    let mut proc = child(
+        "child_acking_writer",
+        &[("CACHE_DIR", cache_dir.display().to_string())],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut acked = Vec::new();
+    let mut lines = BufReader::new(proc.stdout.take().unwrap()).lines();
+    while acked.len() < 400 {
+        let line = lines.next().expect("child output").unwrap();
+        if let Some(k) = line.strip_prefix("ack ") {
+            acked.push(k.to_string());
+        }
+    }
+    // SIGKILL while it keeps writing.
+    proc.kill().unwrap();
+    let status = proc.wait().unwrap();
+    assert!(!status.success());
+    // Acks written before the kill but not read yet are committed too.
+    for line in lines.map_while(|l| l.ok()) {
+        if let Some(k) = line.strip_prefix("ack ") {
+            acked.push(k.to_string());
+        }
+    }
+    let c = Cache::open(persistent(&cache_dir)).unwrap();
+    assert!(c.recovered().is_none(), "{:?}", c.recovered());
+    for k in &acked {
+        assert_eq!(get(&c, k).map(|v| v.len()), Some(3000), "{k} lost");
+    }
+    let db = rusqlite::Connection::open(cache_dir.join("cache.db")).unwrap();
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
+
+#[test]
+fn threads_share_one_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    for opts in [CacheOptions::default(), persistent(dir.path())] {
+        let c = Arc::new(Cache::open(opts).unwrap());
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    for i in 0..200 {
+                        let k = format!("t{t}-{}", i % 50);
+                        let v = format!("{t}:{i}");
+                        c.set(k.as_bytes(), v.as_bytes(), &EntryOptions::new())
+                            .unwrap();
+                        assert_eq!(get(&c, &k).unwrap(), v.as_bytes());
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(c.stats().unwrap().handle.memory_hits, 800);
+    }
+}
+
+#[test]
+fn another_handle_sees_invalidation_and_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = CacheOptions {
+        sync_interval_s: 0.0,
+        ..persistent(dir.path())
+    };
+    let a = Cache::open(opts.clone()).unwrap();
+    let b = Cache::open(opts.clone()).unwrap();
+    a.set(b"k", b"v1", &EntryOptions::new()).unwrap();
+    a.set(b"k2", b"x", &EntryOptions::new()).unwrap();
+    assert_eq!(get(&a, "k").unwrap(), b"v1"); // from a's memory
+    assert_eq!(get(&b, "k").unwrap(), b"v1"); // b promotes it
+    b.invalidate(b"k").unwrap();
+    assert_eq!(get(&a, "k"), None);
+    a.set(b"k", b"v2", &EntryOptions::new()).unwrap();
+    assert_eq!(get(&b, "k").unwrap(), b"v2");
+    b.set(b"k", b"v3", &EntryOptions::new()).unwrap();
+    assert_eq!(get(&a, "k").unwrap(), b"v3");
+    assert_eq!(get(&a, "k2").unwrap(), b"x");
+    b.clear().unwrap();
+    assert_eq!(get(&a, "k2"), None);
+    // With the default interval, a stale memory copy lives at most that long.
+    let slow = Cache::open(CacheOptions {
+        sync_interval_s: 0.05,
+        ..opts.clone()
+    })
+    .unwrap();
+    a.set(b"s", b"1", &EntryOptions::new()).unwrap();
+    assert_eq!(get(&slow, "s").unwrap(), b"1");
+    b.invalidate(b"s").unwrap();
+    std::thread::sleep(Duration::from_millis(60));
+    assert_eq!(get(&slow, "s"), None);
+}
+
+#[test]
+fn racy_file_is_rehashed_and_old_file_trusted_on_stat() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("racy.py");
+    std::fs::write(&f, "aaaa").unwrap();
+    let fixed = ago(1);
+    set_mtime(&f, fixed);
+    let c = Cache::open(CacheOptions::default()).unwrap();
+    c.set(b"r", b"v", &bound(&f, &[])).unwrap();
+    // Same size, same mtime, other content: metadata cannot tell, but the
+    // file was modified within 2 s of being recorded, so it is re-hashed.
+    std::fs::write(&f, "bbbb").unwrap();
+    set_mtime(&f, fixed);
+    assert_eq!(get(&c, "r"), None);
+    assert_eq!(last_reason(&c, "r"), "file_changed");
+
+    // An old file is trusted on one stat: it is not even read (made
+    // unreadable here, and still valid).
+    let old = dir.path().join("old.py");
+    std::fs::write(&old, "print(1)").unwrap();
+    set_mtime(&old, ago(100));
+    c.set(b"o", b"v", &bound(&old, &[])).unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let readable = std::fs::read(&old).is_ok(); // root reads anyway
+    assert_eq!(get(&c, "o").unwrap(), b"v");
+    // Touching it (metadata change) forces a read: unreadable -> miss.
+    set_mtime(&old, ago(50));
+    if !readable {
+        assert_eq!(get(&c, "o"), None);
+    } else {
+        assert_eq!(get(&c, "o").unwrap(), b"v");
+    }
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+#[test]
+fn metadata_change_with_same_content_refreshes_persistently() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("a.rs");
+    std::fs::write(&f, "fn main() {}").unwrap();
+    set_mtime(&f, ago(100));
+    let opts = persistent(&dir.path().join("c"));
+    {
+        let c = Cache::open(opts.clone()).unwrap();
+        c.set(b"a", b"v", &bound(&f, &[])).unwrap();
+        set_mtime(&f, ago(50));
+        assert_eq!(get(&c, "a").unwrap(), b"v");
+    }
+    let c = Cache::open(opts).unwrap();
+    let stored = c.stored_path(&f);
+    assert!(!stored.is_empty());
+    assert_eq!(get(&c, "a").unwrap(), b"v");
+    assert_eq!(c.stats().unwrap().handle.persistent_hits, 1);
+}
+
+#[test]
+fn transitive_dependencies_three_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    for n in ["main.c", "a.h", "b.h", "c.h"] {
+        std::fs::write(p(n), n).unwrap();
+        set_mtime(&p(n), ago(100));
+    }
+    for opts in [CacheOptions::default(), persistent(&p("cache"))] {
+        let c = Cache::open(opts).unwrap();
+        c.clear().unwrap();
+        // main.c -> a.h ; a.h -> b.h ; b.h -> c.h, each cached separately,
+        // stored bottom-up AFTER main (so main's own record knows only a.h).
+        c.set(b"main", b"m", &bound(&p("main.c"), &[&p("a.h")]))
+            .unwrap();
+        c.set(b"a", b"a", &bound(&p("a.h"), &[&p("b.h")])).unwrap();
+        c.set(b"b", b"b", &bound(&p("b.h"), &[&p("c.h")])).unwrap();
+        assert_eq!(get(&c, "main").unwrap(), b"m");
+        std::fs::write(p("c.h"), "changed!").unwrap();
+        assert_eq!(get(&c, "main"), None);
+        assert_eq!(last_reason(&c, "main"), "dependency_changed");
+        assert_eq!(get(&c, "b"), None);
+        std::fs::write(p("c.h"), "c.h").unwrap();
+
+        // Stored top-down: main's record expands the closure at set time.
+        c.set(b"b", b"b", &bound(&p("b.h"), &[&p("c.h")])).unwrap();
+        c.set(b"a", b"a", &bound(&p("a.h"), &[&p("b.h")])).unwrap();
+        c.set(b"main", b"m", &bound(&p("main.c"), &[&p("a.h")]))
+            .unwrap();
+        // Re-store b with the changed c.h: main still recorded the old c.h.
+        std::fs::write(p("c.h"), "changed again").unwrap();
+        c.set(b"b", b"b2", &bound(&p("b.h"), &[&p("c.h")])).unwrap();
+        assert_eq!(get(&c, "b").unwrap(), b"b2");
+        assert_eq!(get(&c, "main"), None);
+        // invalidate_file of the bottom file removes the chain above it.
+        c.set(b"a", b"a", &bound(&p("a.h"), &[&p("b.h")])).unwrap();
+        c.set(b"main", b"m", &bound(&p("main.c"), &[&p("a.h")]))
+            .unwrap();
+        assert_eq!(c.invalidate_file(&p("c.h")).unwrap(), 3);
+        for k in ["main", "a", "b"] {
+            assert_eq!(get(&c, k), None);
+            assert_eq!(last_reason(&c, k), "invalidated");
+        }
+    }
+}
+
+#[test]
+fn set_many_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cache::open(persistent(dir.path())).unwrap();
+    let ok = EntryOptions::new();
+    let bad = bound(&dir.path().join("missing.c"), &[]);
+    let err = c
+        .set_many(&[(b"x", b"1", &ok), (b"y", b"2", &bad)])
+        .unwrap_err();
+    assert_eq!(err.kind, wtfperf::ErrorKind::Io);
+    assert_eq!(get(&c, "x"), None);
+    c.set_many(&[(b"x", b"1", &ok), (b"y", b"2", &ok)]).unwrap();
+    assert_eq!(get(&c, "y").unwrap(), b"2");
+}
+
+#[test]
+fn size_cap_is_shared_by_handles_and_keeps_recently_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = CacheOptions {
+        persistent_max_bytes: 20_000,
+        memory_max_entries: 0,
+        ..persistent(dir.path())
+    };
+    let a = Cache::open(opts.clone()).unwrap();
+    let b = Cache::open(opts).unwrap();
+    let v = vec![1u8; 1000];
+    a.set(b"hot", &v, &EntryOptions::new()).unwrap();
+    for i in 0..100 {
+        b.set(format!("cold{i}").as_bytes(), &v, &EntryOptions::new())
+            .unwrap();
+        // a reads "hot" now and then; its accesses reach the shared LRU.
+        if i % 5 == 0 {
+            assert!(get(&a, "hot").is_some(), "hot evicted at {i}");
+        }
+    }
+    let s = b.stats().unwrap();
+    assert!(s.persistent_bytes <= 20_000, "{}", s.persistent_bytes);
+    assert!(s.handle.invalidations_evicted > 0);
+    assert!(get(&a, "hot").is_some());
+    assert_eq!(get(&a, "cold0"), None);
+}
+
+#[test]
+fn totals_accumulate_across_handles() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let c = Cache::open(persistent(dir.path())).unwrap();
+        for i in 0..3 {
+            c.set(&[i], b"v", &EntryOptions::new()).unwrap();
+        }
+        assert!(get(&c, "nope").is_none());
+    }
+    let c = Cache::open(persistent(dir.path())).unwrap();
+    c.set(b"z", b"v", &EntryOptions::new()).unwrap();
+    assert!(c.get(&[0]).unwrap().is_some());
+    let s = c.stats().unwrap();
+    assert_eq!(s.handle.sets, 1);
+    assert_eq!(s.total.sets, 4);
+    assert_eq!(s.total.persistent_hits, 1);
+    assert_eq!(s.total.misses(), 1);
+    assert_eq!(s.total.hits(), 1);
+    let json: serde_json::Value =
+        serde_json::from_str(&wtfperf::cache::stats::to_json(&s)).unwrap();
+    assert_eq!(json["total"]["sets"], 4);
+}
+
+#[test]
+fn expiry_everywhere_and_cleanup() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Cache::open(CacheOptions {
+        persistent_ttl_s: 0.05,
+        ..persistent(dir.path())
+    })
+    .unwrap();
+    c.set(b"a", b"1", &EntryOptions::new()).unwrap();
+    c.set(b"b", b"1", &EntryOptions::new()).unwrap();
+    let forever = EntryOptions {
+        ttl_s: 0.0,
+        ..EntryOptions::new()
+    };
+    c.set(b"f", b"1", &forever).unwrap();
+    assert!(get(&c, "a").is_some());
+    std::thread::sleep(Duration::from_millis(80));
+    assert_eq!(get(&c, "a"), None);
+    assert_eq!(last_reason(&c, "a"), "expired");
+    assert_eq!(c.cleanup_expired().unwrap(), 1);
+    assert!(get(&c, "f").is_some());
+    let s = c.stats().unwrap();
+    assert_eq!(s.handle.invalidations_expired, 2);
+    assert_eq!(s.persistent_entries, 1);
+}
+
+#[test]
+fn corrupt_pages_are_detected_and_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let c = Cache::open(persistent(dir.path())).unwrap();
+        let v = vec![7u8; 500];
+        for i in 0..200u32 {
+            c.set(&i.to_le_bytes(), &v, &EntryOptions::new()).unwrap();
+        }
+    }
+    // Checkpoint the WAL into the main file, then smash pages in the middle.
+    {
+        let db = rusqlite::Connection::open(dir.path().join("cache.db")).unwrap();
+        db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+    }
+    let path = dir.path().join("cache.db");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[4096..mid] {
+        *b = 0xee;
+    }
+    std::fs::write(&path, bytes).unwrap();
+    let c = Cache::open(persistent(dir.path())).unwrap();
+    let msg = c.recovered().expect("recovered").to_string();
+    assert!(msg.contains("moved aside"), "{msg}");
+    assert_eq!(get(&c, "x"), None);
+    c.set(b"x", b"y", &EntryOptions::new()).unwrap();
+    assert_eq!(get(&c, "x").unwrap(), b"y");
+    assert_eq!(c.stats().unwrap().recovered, Some(msg));
+}
+
+#[test]
+fn check_file_changes_uses_entry_records_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("x.js");
+    std::fs::write(&f, "1").unwrap();
+    let c = Cache::open(persistent(&dir.path().join("c"))).unwrap();
+    c.set(b"x", b"v", &bound(&f, &[])).unwrap();
+    // Recorded by the entry: unchanged.
+    assert!(c.check_file_changes(&[&f]).unwrap().is_empty());
+    std::fs::write(&f, "2").unwrap();
+    assert_eq!(c.check_file_changes(&[&f]).unwrap(), vec![0]);
+    assert!(c.check_file_changes(&[&f]).unwrap().is_empty());
+    std::fs::remove_file(&f).unwrap();
+    assert_eq!(c.check_file_changes(&[&f]).unwrap(), vec![0]);
+    assert!(c.check_file_changes(&[&f]).unwrap().is_empty());
+    assert_eq!(get(&c, "x"), None);
+    assert_eq!(last_reason(&c, "x"), "file_missing");
+    let _ = Reason::NotFound;
+}
