@@ -14,6 +14,32 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
+ * A parallel scan must beat the sequential one by this much to "pay".
+ */
+#define PAYS_OFF 1.10
+
+/**
+ * Version of the JSON schema; bumped on any incompatible change.
+ */
+#define SCHEMA_VERSION 1
+
+/**
+ * Modified z-score threshold above which a value is an outlier
+ * (Iglewicz and Hoaglin recommend 3.5).
+ */
+#define OUTLIER_Z 3.5
+
+/**
+ * A maximum above `median * WIDE_SPREAD` means the runs disagree.
+ */
+#define WIDE_SPREAD 1.5
+
+/**
+ * A coefficient of variation above this means the runs disagree.
+ */
+#define WIDE_CV 0.25
+
+/**
  * Bookkeeping bytes counted per entry on top of key and value.
  */
 #define ENTRY_OVERHEAD 96
@@ -58,6 +84,21 @@
  * How many scopes with the largest heap growth a profile keeps.
  */
 #define MEMORY_TRACES 10
+
+/**
+ * New results are committed every this many records (and at the end).
+ */
+#define STORE_BATCH 256
+
+/**
+ * 10 MiB, the default `max_file_size`.
+ */
+#define DEFAULT_MAX_FILE_SIZE ((10 * 1024) * 1024)
+
+/**
+ * The largest `threads` accepted.
+ */
+#define MAX_THREADS 1024
 
 /**
  * An analysis cache: an in-memory LRU tier (16 shards) over an optional
@@ -120,6 +161,86 @@ typedef struct wtfperf_buf {
      */
     size_t len;
 } wtfperf_buf;
+
+/**
+ * Options of `wtfperf_bench_run`; start from `wtfperf_bench_options_default()`.
+ *
+ * Every string field is NULL or a NUL-terminated string that stays valid
+ * during the call.
+ */
+typedef struct wtfperf_bench_options {
+    /**
+     * A real tree to measure; NULL: generated projects (default NULL).
+     */
+    const char *project;
+    /**
+     * Highest thread count of the parallel scenarios; 0: all cores (default 0).
+     */
+    size_t parallel;
+    /**
+     * Run the analyze scenarios: cold, warm and incremental cache (default true).
+     */
+    bool cache;
+    /**
+     * Small, medium and large generated projects, more thread counts and a
+     * cold-page-cache scan (default false).
+     */
+    bool full_suite;
+    /**
+     * Directory the reports are written to (created if missing); NULL: none
+     * written (default NULL).
+     */
+    const char *output_dir;
+    /**
+     * Measured runs per scenario, >= 1 (default 5).
+     */
+    size_t runs;
+    /**
+     * Unmeasured warm-up runs before them (default 1).
+     */
+    size_t warmup;
+    /**
+     * Report files to write, comma-separated from "md", "json", "html";
+     * NULL: all three (default NULL).
+     */
+    const char *formats;
+    /**
+     * A JSON report of an earlier run to compare with; NULL: none. The
+     * result is the report's "baseline" member (its "regressions" counts
+     * scenarios slower beyond `threshold`).
+     */
+    const char *baseline;
+    /**
+     * Seed of the generated projects (default 42).
+     */
+    uint64_t seed;
+    /**
+     * Files of the generated project; 0: the medium preset, 5000 (default 0).
+     */
+    size_t generate_files;
+    /**
+     * Relative slowdown of a median counted as a regression (default 0.15).
+     */
+    double threshold;
+    /**
+     * Also scan with the tree's pages evicted from the page cache (default false).
+     */
+    bool cold_page_cache;
+    /**
+     * Profiler sampling interval in seconds, > 0 (default 0.01).
+     */
+    double sample_interval_s;
+    /**
+     * Fraction of source files edited before each incremental run, in
+     * (0, 1] (default 0.01).
+     */
+    double incremental_fraction;
+    /**
+     * Directory for generated projects and caches (removed afterwards);
+     * NULL: the system's temporary directory (default NULL).
+     */
+    const char *work_dir;
+} wtfperf_bench_options;
 
 /**
  * Options of `wtfperf_cache_open`; start from `wtfperf_cache_options_default()`.
@@ -326,6 +447,193 @@ typedef struct wtfperf_sample {
 } wtfperf_sample;
 
 /**
+ * Options of `wtfperf_scan` and `wtfperf_analyze`; get the defaults from
+ * `wtfperf_scan_options_default()` and change what you need. NULL options
+ * mean the defaults.
+ */
+typedef struct wtfperf_scan_options {
+    /**
+     * Worker threads; 0 = one per core.
+     */
+    size_t threads;
+    /**
+     * Files each worker may have in flight toward the host (the pipeline
+     * holds at most threads * chunk_size files). Default 64; 0 is invalid.
+     */
+    size_t chunk_size;
+    /**
+     * Larger files are not read: counted in files_skipped and reported to
+     * on_error with WTFPERF_ERR_INVALID and a message starting "skipped:".
+     * Default 10 MiB.
+     */
+    uint64_t max_file_size;
+    /**
+     * Read and hash files (default true). false: only stat; content is NULL
+     * and content_hash all zero. analyze reads what it must hash anyway.
+     */
+    bool include_content;
+    /**
+     * Follow symbolic links (default false); a loop is reported to on_error.
+     */
+    bool follow_links;
+    /**
+     * Honour .gitignore, .ignore, .git/info/exclude, the global git excludes
+     * and those of parent directories, and skip .git (default true).
+     */
+    bool respect_ignore_files;
+    /**
+     * Include hidden (dot) files and directories (default false).
+     */
+    bool include_hidden;
+    /**
+     * Only files matching one of these UTF-8 globs (none: all files). A glob
+     * without '/' matches a file name at any depth ("*.rs"); one with '/'
+     * matches the path relative to the root ("src/lib.rs"); "**" crosses directories.
+     */
+    const char *const *include_globs;
+    size_t include_globs_len;
+    /**
+     * Files and directories matching one of these are left out (a matching
+     * directory is not entered; a trailing '/' matches directories only).
+     */
+    const char *const *exclude_globs;
+    size_t exclude_globs_len;
+    /**
+     * Call back on worker threads, concurrently (C/C++/Go hosts whose
+     * callbacks are thread-safe). Default false: every callback runs on the
+     * calling thread, one at a time.
+     */
+    bool callbacks_parallel;
+    /**
+     * Deliver files in path order, deterministically (default false).
+     */
+    bool sorted;
+    /**
+     * Deepest level entered: 1 = only the root's own entries; 0 = no limit.
+     */
+    size_t max_depth;
+    /**
+     * Do not cross into other file systems (default false).
+     */
+    bool same_file_system;
+} wtfperf_scan_options;
+
+/**
+ * One file handed to a callback. Every pointer is valid only during the
+ * callback.
+ */
+typedef struct wtfperf_file {
+    /**
+     * The root joined with rel_path (bytes as on disk, maybe not UTF-8).
+     */
+    const char *path;
+    /**
+     * The path relative to the root ('/'-separated).
+     */
+    const char *rel_path;
+    uint64_t size;
+    /**
+     * Modification time in nanoseconds since the Unix epoch.
+     */
+    int64_t mtime_ns;
+    /**
+     * XXH3-128 of the content, canonical byte order (as `xxhsum -H2`
+     * prints it); all zero when the content was not read.
+     */
+    uint8_t content_hash[16];
+    /**
+     * The content (NULL when not read, e.g. include_content = false or a
+     * result answered from the cache).
+     */
+    const uint8_t *content;
+    size_t content_len;
+    /**
+     * Language identifier such as "rust" or "python" (static), or NULL.
+     */
+    const char *language;
+    /**
+     * Inode number.
+     */
+    uint64_t inode;
+} wtfperf_file;
+
+/**
+ * Called for each file; return nonzero to stop the scan (which then
+ * returns WTFPERF_ABORTED).
+ */
+typedef int32_t (*wtfperf_file_cb)(void *userdata, const struct wtfperf_file *file);
+
+/**
+ * Called for each problem: path (NULL when unknown), a status
+ * (WTFPERF_ERR_IO for I/O errors, dangling links and link loops,
+ * WTFPERF_ERR_INVALID for a file over max_file_size or a malformed ignore
+ * file, WTFPERF_ERR_CALLBACK for a failed analysis) and a message. Strings
+ * are valid only during the call.
+ */
+typedef void (*wtfperf_error_cb)(void *userdata,
+                                 const char *path,
+                                 wtfperf_status code,
+                                 const char *message);
+
+/**
+ * A progress report: at most ~10 a second, plus a final one.
+ */
+typedef struct wtfperf_progress {
+    /**
+     * Files finished (delivered, skipped or failed).
+     */
+    uint64_t files_done;
+    /**
+     * Files the walk found; 0 while the walk is still going.
+     */
+    uint64_t files_total;
+    uint64_t bytes_done;
+} wtfperf_progress;
+
+/**
+ * Called with progress, at most ~10 times a second and once at the end.
+ */
+typedef void (*wtfperf_progress_cb)(void *userdata, const struct wtfperf_progress *progress);
+
+/**
+ * The callbacks of `wtfperf_scan`; each may be NULL.
+ */
+typedef struct wtfperf_scan_callbacks {
+    wtfperf_file_cb on_file;
+    wtfperf_error_cb on_error;
+    wtfperf_progress_cb on_progress;
+    void *userdata;
+} wtfperf_scan_callbacks;
+
+/**
+ * What a scan or analyze run did.
+ */
+typedef struct wtfperf_scan_summary {
+    /**
+     * Regular files met by the walk after the filters.
+     */
+    uint64_t files_seen;
+    /**
+     * Files handed over (analyze: results delivered, computed or cached).
+     */
+    uint64_t files_scanned;
+    /**
+     * Files over max_file_size.
+     */
+    uint64_t files_skipped;
+    /**
+     * Error reports (each also went to on_error).
+     */
+    uint64_t errors;
+    uint64_t bytes_read;
+    /**
+     * Files answered from the cache (analyze).
+     */
+    uint64_t cache_hits;
+    double duration_s;
+} wtfperf_scan_summary;
+
+/**
  * Success.
  */
 #define WTFPERF_OK 0
@@ -427,6 +735,54 @@ const char *wtfperf_status_str(wtfperf_status status);
  * the text if you need it longer. Never NULL; never free it.
  */
 const char *wtfperf_last_error(void);
+
+/**
+ * The default bench options (see each field of `wtfperf_bench_options`).
+ */
+struct wtfperf_bench_options wtfperf_bench_options_default(void);
+
+/**
+ * Runs the benchmark suite and returns its report as JSON (schema
+ * "wtfperf-bench" version 1, documented in docs/bench-schema.md).
+ *
+ * `options` is NULL (the defaults: a generated 5000-file project, about a
+ * minute) or valid options. On success `*json_report` receives a buffer the
+ * caller releases with `wtfperf_buf_free`; it is not written on failure.
+ * Bad options give `WTFPERF_ERR_INVALID` (e.g. runs = 0, an unknown format),
+ * a missing project or baseline file `WTFPERF_ERR_IO`. A regression against
+ * the baseline is not an error: read the report's "baseline" member.
+ * Blocks the calling thread for the whole run; safe to call from any thread.
+ *
+ * # Safety
+ * `options` is NULL or points to a valid `wtfperf_bench_options`;
+ * `json_report` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_bench_run(const struct wtfperf_bench_options *options,
+                                 struct wtfperf_buf *json_report);
+
+/**
+ * Generates a synthetic project into `root`: a deterministic mix of
+ * languages, sizes and directory depths, a `.gitignore` with the files it
+ * hides, a few binary files, and (from 20 files on) files just over
+ * `max_file_size`. The same `seed` and `files` always give the same tree.
+ *
+ * `root` must not exist or be an empty directory. `files` (>= 1) is the
+ * number of files a scan should meet; ignored files come on top.
+ * `max_file_size` is the scanner's limit the oversize files exceed (0: 10 MiB,
+ * the scan default). `out_files` (nullable) receives the number of files
+ * written that a scan should meet. Errors: NULL `root`
+ * (`WTFPERF_ERR_NULL`), `files == 0` or a non-empty `root`
+ * (`WTFPERF_ERR_INVALID`), a write failure (`WTFPERF_ERR_IO`).
+ *
+ * # Safety
+ * `root` is NULL or a NUL-terminated path; `out_files` is NULL or valid
+ * for writes.
+ */
+wtfperf_status wtfperf_bench_generate(const char *root,
+                                      size_t files,
+                                      uint64_t seed,
+                                      uint64_t max_file_size,
+                                      uint64_t *out_files);
 
 /**
  * The defaults: `dir = NULL` (memory only), `memory_max_entries = 1000`,
@@ -892,6 +1248,43 @@ wtfperf_status wtfperf_profile_manager_summary_json(const struct wtfperf_profile
  * `manager` is NULL or a live manager no other thread is using.
  */
 void wtfperf_profile_manager_free(struct wtfperf_profile_manager *manager);
+
+/**
+ * The default scan options: threads = 0 (all cores), chunk_size = 64,
+ * max_file_size = 10 MiB, include_content = true, follow_links = false,
+ * respect_ignore_files = true, include_hidden = false, no globs,
+ * callbacks_parallel = false, sorted = false, max_depth = 0 (no limit),
+ * same_file_system = false.
+ */
+struct wtfperf_scan_options wtfperf_scan_options_default(void);
+
+/**
+ * Walks `root` (gitignore-aware, in parallel), reads and hashes every file
+ * on worker threads, and calls `callbacks->on_file` for each.
+ *
+ * `root`: NUL-terminated path (any bytes), a directory or a file.
+ * `opts`: NULL for the defaults. `callbacks`: NULL or a struct whose members
+ * may each be NULL. `out`: NULL or where the summary is written (also on
+ * WTFPERF_ABORTED).
+ *
+ * By default every callback runs on the calling thread, one at a time (safe
+ * for hosts with a GIL or an event loop); with `callbacks_parallel` they run
+ * on worker threads, concurrently (then with `sorted`, on the calling thread
+ * in order). A file that cannot be read, a dangling link or a link loop goes
+ * to `on_error` and is counted; the scan goes on. Pointers handed to a
+ * callback are valid only during that call.
+ *
+ * Returns WTFPERF_OK, WTFPERF_ABORTED (on_file returned nonzero),
+ * WTFPERF_ERR_NULL (root), WTFPERF_ERR_INVALID (bad options or glob),
+ * WTFPERF_ERR_IO (root cannot be stat'ed) or WTFPERF_ERR_PANIC.
+ *
+ * # Safety
+ * Every pointer is NULL or valid as described; callbacks must not unwind.
+ */
+wtfperf_status wtfperf_scan(const char *root,
+                            const struct wtfperf_scan_options *opts,
+                            const struct wtfperf_scan_callbacks *callbacks,
+                            struct wtfperf_scan_summary *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,0 +1,495 @@
+//! The pipeline: walker threads find files, workers stat, read and hash
+//! them, and the results reach the host in one of three ways.
+//!
+//! * **Workers** (`callbacks_parallel`, unsorted): the `ignore` crate's
+//!   parallel walker; each walker thread processes the files it finds and
+//!   calls the host itself. No hop, no queue.
+//! * **Host** (the default, unsorted): the same walker threads process files
+//!   and send the results through a bounded channel (`threads * chunk_size`
+//!   files) to the calling thread, which runs every callback, one at a time.
+//! * **Sorted**: one thread lists the tree sequentially in path order (the
+//!   walk alone is cheap) and numbers the files; reader threads process them
+//!   in parallel; the calling thread puts results back in order in a reorder
+//!   window of `threads * chunk_size` files and delivers them. The lister
+//!   may run at most one window ahead of delivery, so memory stays bounded.
+//!
+//! Every worker body runs under `catch_unwind`: a panic stops the run and is
+//! returned as an error after all threads were joined, never a hang.
+
+use super::options::ScanOptions;
+use super::summary::{Counters, PROGRESS_PERIOD, Progress, Throttle};
+use super::walk::{self, Step};
+use super::{Control, IssueKind, ScanIssue};
+use crate::error::{Error, Result};
+use crossbeam_channel::{RecvTimeoutError, bounded, unbounded};
+use ignore::WalkState;
+use std::collections::VecDeque;
+use std::os::unix::ffi::OsStringExt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+/// A regular file the walk found: its path (NUL-terminated bytes) and where
+/// the part relative to the root starts.
+pub(crate) struct Found {
+    pub path: Vec<u8>,
+    pub rel_start: usize,
+}
+
+impl Found {
+    fn new(root: &Path, path: PathBuf) -> Found {
+        let rel_len = match path.strip_prefix(root) {
+            Ok(rel) if !rel.as_os_str().is_empty() => rel.as_os_str().len(),
+            // The root itself is a file: its relative path is its name.
+            _ => path.file_name().map_or(0, |n| n.len()),
+        };
+        let mut bytes = path.into_os_string().into_vec();
+        let rel_start = bytes.len() - rel_len;
+        bytes.push(0);
+        Found {
+            path: bytes,
+            rel_start,
+        }
+    }
+
+    /// The path without its NUL.
+    pub(crate) fn path(&self) -> &Path {
+        bytes_path(&self.path[..self.path.len() - 1])
+    }
+
+    pub(crate) fn rel_path(&self) -> &Path {
+        bytes_path(&self.path[self.rel_start..self.path.len() - 1])
+    }
+}
+
+pub(crate) fn bytes_path(bytes: &[u8]) -> &Path {
+    use std::os::unix::ffi::OsStrExt;
+    Path::new(std::ffi::OsStr::from_bytes(bytes))
+}
+
+/// What travels to the host.
+pub(crate) enum Event<T> {
+    /// A processed file.
+    Item(T),
+    /// A problem; `file` tells whether it concerns one found file (counted
+    /// as done) or the walk.
+    Issue {
+        issue: ScanIssue,
+        file: bool,
+    },
+    Progress(Progress),
+}
+
+/// The per-file work done on worker threads.
+pub(crate) trait Process: Sync {
+    type Item: Send;
+    /// Stat, read, hash ... one regular file. `None`: nothing to report (the
+    /// file stopped being a regular file since the walk saw it).
+    fn process(&self, found: Found, counters: &Counters) -> Option<Event<Self::Item>>;
+}
+
+/// Where callbacks run.
+pub(crate) enum Delivery<'a, T> {
+    /// On the calling thread, one at a time.
+    Host(&'a mut dyn FnMut(Event<T>) -> Control),
+    /// On worker threads, concurrently (in order from the calling thread
+    /// when sorted).
+    Workers(&'a (dyn Fn(Event<T>) -> Control + Sync)),
+}
+
+struct Shared<'a, P> {
+    root: &'a Path,
+    opts: &'a ScanOptions,
+    process: &'a P,
+    counters: &'a Counters,
+    stop: AtomicBool,
+    aborted: AtomicBool,
+    panic: Mutex<Option<String>>,
+    throttle: Throttle,
+}
+
+impl<P: Process> Shared<'_, P> {
+    fn stopping(&self) -> bool {
+        self.stop.load(Relaxed)
+    }
+
+    fn fail(&self, payload: &(dyn std::any::Any + Send)) {
+        let msg = panic_text(payload);
+        let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert(msg);
+        self.stop.store(true, Relaxed);
+    }
+
+    fn abort(&self) {
+        self.aborted.store(true, Relaxed);
+        self.stop.store(true, Relaxed);
+    }
+
+    /// Counts an event as it is delivered.
+    fn account(&self, ev: &Event<P::Item>) {
+        let c = self.counters;
+        match ev {
+            Event::Item(_) => Counters::add(&c.done, 1),
+            Event::Issue { issue, file } => {
+                if *file {
+                    Counters::add(&c.done, 1);
+                }
+                match issue.kind {
+                    IssueKind::TooLarge => Counters::add(&c.skipped, 1),
+                    _ => Counters::add(&c.errors, 1),
+                }
+            }
+            Event::Progress(_) => {}
+        }
+    }
+
+    /// Runs a host callback under `catch_unwind`; a panic or a stop request
+    /// stops the run.
+    fn call(&self, f: impl FnOnce() -> Control) -> Control {
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(Control::Continue) => Control::Continue,
+            Ok(Control::Stop) => {
+                self.abort();
+                Control::Stop
+            }
+            Err(payload) => {
+                self.fail(&*payload);
+                Control::Stop
+            }
+        }
+    }
+
+    fn found(&self, path: PathBuf) -> Found {
+        Counters::add(&self.counters.seen, 1);
+        Found::new(self.root, path)
+    }
+
+    /// Processes a found file under `catch_unwind`.
+    fn process(&self, found: Found) -> Option<Event<P::Item>> {
+        match catch_unwind(AssertUnwindSafe(|| {
+            self.process.process(found, self.counters)
+        })) {
+            Ok(ev) => ev,
+            Err(payload) => {
+                self.fail(&*payload);
+                None
+            }
+        }
+    }
+
+    fn outcome(&self) -> Result<bool> {
+        let panic = self.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match panic {
+            Some(msg) => Err(Error::panic(format!("panic during the scan: {msg}"))),
+            None => Ok(self.aborted.load(Relaxed)),
+        }
+    }
+}
+
+/// Text of a panic payload.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".to_string()
+    }
+}
+
+/// Runs the pipeline; `Ok(true)` when a callback stopped it.
+pub(crate) fn run<P: Process>(
+    root: &Path,
+    opts: &ScanOptions,
+    filters: super::filter::Filters,
+    process: &P,
+    counters: &Counters,
+    delivery: Delivery<'_, P::Item>,
+) -> Result<bool> {
+    let shared = Shared {
+        root,
+        opts,
+        process,
+        counters,
+        stop: AtomicBool::new(false),
+        aborted: AtomicBool::new(false),
+        panic: Mutex::new(None),
+        throttle: Throttle::new(PROGRESS_PERIOD),
+    };
+    let builder = walk::builder(root, opts, Arc::new(filters));
+    match (opts.sorted, delivery) {
+        (true, Delivery::Host(f)) => run_sorted(&shared, &builder, f),
+        (true, Delivery::Workers(f)) => run_sorted(&shared, &builder, &mut |ev| f(ev)),
+        (false, Delivery::Host(f)) => run_host(&shared, &builder, f),
+        (false, Delivery::Workers(f)) => run_workers(&shared, &builder, f),
+    }
+    shared.outcome()
+}
+
+/// Sends the final progress report.
+fn final_progress<P: Process>(
+    shared: &Shared<'_, P>,
+    deliver: &mut dyn FnMut(Event<P::Item>) -> Control,
+) {
+    if shared
+        .panic
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_some()
+    {
+        return;
+    }
+    let p = shared.counters.progress();
+    shared.call(|| deliver(Event::Progress(p)));
+}
+
+/// Walks in parallel, calling the host from the walker threads.
+fn run_workers<P: Process>(
+    shared: &Shared<'_, P>,
+    builder: &ignore::WalkBuilder,
+    f: &(dyn Fn(Event<P::Item>) -> Control + Sync),
+) {
+    let deliver = |ev: Event<P::Item>| -> Control {
+        shared.account(&ev);
+        shared.call(|| f(ev))
+    };
+    let walker = builder
+        .clone()
+        .threads(shared.opts.worker_threads())
+        .build_parallel();
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        walker.run(|| {
+            Box::new(|item| {
+                if shared.stopping() {
+                    return WalkState::Quit;
+                }
+                let mut control = Control::Continue;
+                let step = walk::step(item, &mut |issue| {
+                    control = deliver(Event::Issue { issue, file: false });
+                });
+                if control == Control::Continue {
+                    control = match step {
+                        Step::File(path) => match shared.process(shared.found(path)) {
+                            Some(ev) => deliver(ev),
+                            None => Control::Continue,
+                        },
+                        Step::Issue(issue) => deliver(Event::Issue { issue, file: false }),
+                        Step::Nothing => Control::Continue,
+                    };
+                }
+                if control == Control::Continue && shared.throttle.due() {
+                    control = deliver(Event::Progress(shared.counters.progress()));
+                }
+                if control == Control::Stop || shared.stopping() {
+                    WalkState::Quit
+                } else {
+                    WalkState::Continue
+                }
+            })
+        })
+    }));
+    if let Err(payload) = ran {
+        shared.fail(&*payload);
+    }
+    shared.counters.walk_done.store(true, Relaxed);
+    final_progress(shared, &mut |ev| f(ev));
+}
+
+/// Walks in parallel; the calling thread receives results through a bounded
+/// channel and runs the callbacks.
+fn run_host<P: Process>(
+    shared: &Shared<'_, P>,
+    builder: &ignore::WalkBuilder,
+    f: &mut dyn FnMut(Event<P::Item>) -> Control,
+) {
+    let (tx, rx) = bounded::<Event<P::Item>>(shared.opts.window());
+    let walker = builder
+        .clone()
+        .threads(shared.opts.worker_threads())
+        .build_parallel();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let ran = catch_unwind(AssertUnwindSafe(|| {
+                walker.run(|| {
+                    let tx = tx.clone();
+                    Box::new(move |item| {
+                        if shared.stopping() {
+                            return WalkState::Quit;
+                        }
+                        let mut sent = true;
+                        let step = walk::step(item, &mut |issue| {
+                            sent &= tx.send(Event::Issue { issue, file: false }).is_ok();
+                        });
+                        let ev = match step {
+                            Step::File(path) => shared.process(shared.found(path)),
+                            Step::Issue(issue) => Some(Event::Issue { issue, file: false }),
+                            Step::Nothing => None,
+                        };
+                        if let Some(ev) = ev {
+                            sent &= tx.send(ev).is_ok();
+                        }
+                        if sent && !shared.stopping() {
+                            WalkState::Continue
+                        } else {
+                            WalkState::Quit
+                        }
+                    })
+                })
+            }));
+            if let Err(payload) = ran {
+                shared.fail(&*payload);
+            }
+            shared.counters.walk_done.store(true, Relaxed);
+            // `tx` drops here: the host loop ends once the queue is empty.
+        });
+        host_loop(shared, &rx, &mut |ev| {
+            shared.account(&ev);
+            shared.call(|| f(ev))
+        });
+    });
+    final_progress(shared, f);
+}
+
+/// Receives events until every sender is gone, delivering them until the
+/// run stops (then only draining, so no sender stays blocked), with
+/// progress reports in between.
+fn host_loop<P: Process>(
+    shared: &Shared<'_, P>,
+    rx: &crossbeam_channel::Receiver<Event<P::Item>>,
+    deliver: &mut dyn FnMut(Event<P::Item>) -> Control,
+) {
+    loop {
+        match rx.recv_timeout(shared.throttle.remaining()) {
+            Ok(ev) => {
+                if !shared.stopping() {
+                    deliver(ev);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if !shared.stopping() && shared.throttle.due() {
+            deliver(Event::Progress(shared.counters.progress()));
+        }
+    }
+}
+
+/// Lists sequentially in path order, reads in parallel, delivers in order.
+fn run_sorted<P: Process>(
+    shared: &Shared<'_, P>,
+    builder: &ignore::WalkBuilder,
+    f: &mut dyn FnMut(Event<P::Item>) -> Control,
+) {
+    let window = shared.opts.window();
+    let (work_tx, work_rx) = bounded::<(u64, PathBuf)>(window);
+    let (res_tx, res_rx) = unbounded::<(u64, Event<P::Item>)>();
+    let (slot_tx, slot_rx) = bounded::<()>(window);
+    for _ in 0..window {
+        let _ = slot_tx.send(());
+    }
+    let mut slot_tx = Some(slot_tx);
+    let walker = builder.clone().sort_by_file_name(|a, b| a.cmp(b)).build();
+    std::thread::scope(|s| {
+        let lister_res = res_tx.clone();
+        s.spawn(move || {
+            let ran = catch_unwind(AssertUnwindSafe(|| {
+                let mut seq = 0u64;
+                // Numbers an event and waits for room in the window.
+                let mut next_seq = || -> Option<u64> {
+                    if shared.stopping() || slot_rx.recv().is_err() {
+                        return None;
+                    }
+                    seq += 1;
+                    Some(seq - 1)
+                };
+                for item in walker {
+                    let mut soft = Vec::new();
+                    let step = walk::step(item, &mut |issue| soft.push(issue));
+                    for issue in soft {
+                        let Some(n) = next_seq() else { return };
+                        let _ = lister_res.send((n, Event::Issue { issue, file: false }));
+                    }
+                    match step {
+                        Step::File(path) => {
+                            let Some(n) = next_seq() else { return };
+                            if work_tx.send((n, path)).is_err() {
+                                return;
+                            }
+                        }
+                        Step::Issue(issue) => {
+                            let Some(n) = next_seq() else { return };
+                            let _ = lister_res.send((n, Event::Issue { issue, file: false }));
+                        }
+                        Step::Nothing => {}
+                    }
+                }
+            }));
+            if let Err(payload) = ran {
+                shared.fail(&*payload);
+            }
+            shared.counters.walk_done.store(true, Relaxed);
+        });
+        for _ in 0..shared.opts.worker_threads() {
+            let work_rx = work_rx.clone();
+            let res_tx = res_tx.clone();
+            s.spawn(move || {
+                for (n, path) in work_rx {
+                    if shared.stopping() {
+                        break;
+                    }
+                    let ev = shared
+                        .process(shared.found(path))
+                        .unwrap_or(Event::Progress(Progress::default()));
+                    if res_tx.send((n, ev)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(work_rx);
+        drop(res_tx);
+
+        // The reorder window: slot i holds sequence number `next + i`.
+        let mut pending: VecDeque<Option<Event<P::Item>>> = VecDeque::with_capacity(window);
+        let mut next = 0u64;
+        loop {
+            match res_rx.recv_timeout(shared.throttle.remaining()) {
+                Ok((n, ev)) => {
+                    let i = (n - next) as usize;
+                    if pending.len() <= i {
+                        pending.resize_with(i + 1, || None);
+                    }
+                    pending[i] = Some(ev);
+                    while let Some(Some(_)) = pending.front() {
+                        let Some(Some(ev)) = pending.pop_front() else {
+                            break;
+                        };
+                        next += 1;
+                        if !shared.stopping() {
+                            // A file that vanished as a non-file is a
+                            // placeholder: skip it.
+                            if !matches!(ev, Event::Progress(_)) {
+                                shared.account(&ev);
+                                shared.call(|| f(ev));
+                            }
+                        }
+                        if let Some(tx) = &slot_tx {
+                            let _ = tx.send(());
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if shared.stopping() {
+                // Unblock the lister; readers see the flag.
+                slot_tx = None;
+            } else if shared.throttle.due() {
+                let p = shared.counters.progress();
+                shared.call(|| f(Event::Progress(p)));
+            }
+        }
+    });
+    final_progress(shared, f);
+}

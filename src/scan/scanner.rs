@@ -1,0 +1,134 @@
+//! The per-file work of a plain scan: stat, read, hash, detect the language.
+
+use super::engine::{Event, Found, Process};
+use super::language::{self, Language};
+use super::read::{self, BufferPool, FileStat, ReadOutcome};
+use super::summary::Counters;
+use super::{FileEntry, IssueKind, ScanIssue};
+
+/// A scanned file on its way to the host.
+pub(crate) struct Scanned {
+    pub found: Found,
+    pub stat: FileStat,
+    pub hash: [u8; 16],
+    pub content: Option<Vec<u8>>,
+    pub language: Option<Language>,
+}
+
+impl Scanned {
+    pub(crate) fn entry(&self) -> FileEntry<'_> {
+        FileEntry {
+            path: self.found.path(),
+            rel_path: self.found.rel_path(),
+            size: self.stat.size,
+            mtime_ns: self.stat.mtime_ns,
+            inode: self.stat.inode,
+            content_hash: self.hash,
+            content: self.content.as_deref(),
+            language: self.language,
+            c_path: &self.found.path,
+            c_rel_start: self.found.rel_start,
+        }
+    }
+}
+
+/// An issue about one file.
+pub(crate) fn file_issue<T>(found: &Found, kind: IssueKind, message: String) -> Event<T> {
+    Event::Issue {
+        issue: ScanIssue {
+            path: found.path().to_path_buf(),
+            kind,
+            message,
+        },
+        file: true,
+    }
+}
+
+pub(crate) fn too_large<T>(found: &Found, size: u64, max: u64) -> Event<T> {
+    file_issue(
+        found,
+        IssueKind::TooLarge,
+        format!("skipped: {size} bytes is over max_file_size ({max} bytes)"),
+    )
+}
+
+/// Stat only, or open + fstat + read + hash, reusing pooled buffers.
+pub(crate) struct ScanProcess {
+    pub max_file_size: u64,
+    pub include_content: bool,
+    pub pool: BufferPool,
+}
+
+impl ScanProcess {
+    /// Reads and hashes `found` into a pooled buffer (stat comes from fstat).
+    pub(crate) fn read(&self, found: Found, counters: &Counters) -> Option<Event<Scanned>> {
+        let mut buf = self.pool.take();
+        match read::read_file(found.path(), self.max_file_size, &mut buf) {
+            Ok(ReadOutcome::Done(stat)) => {
+                Counters::add(&counters.bytes, stat.size);
+                let hash = read::content_hash(&buf);
+                let language = language::detect(
+                    found.rel_path().file_name().unwrap_or_default(),
+                    Some(&buf[..buf.len().min(256)]),
+                );
+                Some(Event::Item(Scanned {
+                    found,
+                    stat,
+                    hash,
+                    content: Some(buf),
+                    language,
+                }))
+            }
+            Ok(ReadOutcome::TooLarge(stat)) => {
+                self.pool.give(buf);
+                Some(too_large(&found, stat.size, self.max_file_size))
+            }
+            Ok(ReadOutcome::NotRegular) => {
+                self.pool.give(buf);
+                None
+            }
+            Err(err) => {
+                self.pool.give(buf);
+                Some(file_issue(
+                    &found,
+                    IssueKind::Io,
+                    format!("cannot read: {err}"),
+                ))
+            }
+        }
+    }
+
+    /// `stat` only: size, mtime and inode; nothing read or hashed.
+    pub(crate) fn stat(&self, found: &Found) -> Result<FileStat, String> {
+        std::fs::metadata(found.path())
+            .map(|m| FileStat::of(&m))
+            .map_err(|e| format!("cannot stat: {e}"))
+    }
+}
+
+impl Process for ScanProcess {
+    type Item = Scanned;
+
+    fn process(&self, found: Found, counters: &Counters) -> Option<Event<Scanned>> {
+        if self.include_content {
+            return self.read(found, counters);
+        }
+        match self.stat(&found) {
+            Ok(stat) if stat.size > self.max_file_size => {
+                Some(too_large(&found, stat.size, self.max_file_size))
+            }
+            Ok(stat) => {
+                let language =
+                    language::from_name(found.rel_path().file_name().unwrap_or_default());
+                Some(Event::Item(Scanned {
+                    found,
+                    stat,
+                    hash: [0; 16],
+                    content: None,
+                    language,
+                }))
+            }
+            Err(message) => Some(file_issue(&found, IssueKind::Io, message)),
+        }
+    }
+}

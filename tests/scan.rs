@@ -1,0 +1,646 @@
+//! Integration tests of the scanner through its Rust API.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use wtfperf::scan::{self, Control, IssueKind, ScanEvent, ScanOptions, ScanSummary};
+
+/// A file as the host saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    path: PathBuf,
+    size: u64,
+    mtime_ns: i64,
+    hash: [u8; 16],
+    content: Option<Vec<u8>>,
+    language: Option<&'static str>,
+}
+
+#[derive(Debug, Default)]
+struct Run {
+    files: BTreeMap<PathBuf, Seen>,
+    order: Vec<PathBuf>,
+    issues: Vec<(PathBuf, IssueKind, String)>,
+    progress: Vec<scan::Progress>,
+    summary: Option<ScanSummary>,
+}
+
+impl Run {
+    fn take(&mut self, ev: ScanEvent<'_>) {
+        match ev {
+            ScanEvent::File(f) => {
+                assert_eq!(
+                    f.path,
+                    f.path.parent().unwrap().join(f.path.file_name().unwrap())
+                );
+                let seen = Seen {
+                    path: f.path.to_path_buf(),
+                    size: f.size,
+                    mtime_ns: f.mtime_ns,
+                    hash: f.content_hash,
+                    content: f.content.map(<[u8]>::to_vec),
+                    language: f.language.map(|l| l.name()),
+                };
+                self.order.push(f.rel_path.to_path_buf());
+                assert!(self.files.insert(f.rel_path.to_path_buf(), seen).is_none());
+            }
+            ScanEvent::Issue(i) => self
+                .issues
+                .push((i.path.clone(), i.kind, i.message.clone())),
+            ScanEvent::Progress(p) => self.progress.push(*p),
+        }
+    }
+
+    fn names(&self) -> BTreeSet<String> {
+        self.files
+            .keys()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn summary(&self) -> ScanSummary {
+        self.summary.unwrap()
+    }
+}
+
+fn run(root: &Path, opts: &ScanOptions) -> Run {
+    let mut r = Run::default();
+    let s = scan::scan(root, opts, &mut |ev| {
+        r.take(ev);
+        Control::Continue
+    })
+    .unwrap();
+    r.summary = Some(s);
+    r
+}
+
+fn run_parallel(root: &Path, opts: &ScanOptions) -> Run {
+    let r = Mutex::new(Run::default());
+    let s = scan::scan_parallel(root, opts, &|ev| {
+        r.lock().unwrap().take(ev);
+        Control::Continue
+    })
+    .unwrap();
+    let mut r = r.into_inner().unwrap();
+    r.summary = Some(s);
+    r
+}
+
+fn write(root: &Path, rel: &str, content: &[u8]) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, content).unwrap();
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+}
+
+/// The awkward tree of the issue: a FIFO, a symlink loop, a dangling link, a
+/// non-UTF-8 name, a file over the size limit, a .gitignore'd file.
+fn awkward_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    write(r, "main.rs", b"fn main() {}\n");
+    write(r, "lib/util.py", b"print('hi')\n");
+    write(r, "lib/deep/er/x.c", b"int x;\n");
+    write(r, "tool", b"#!/usr/bin/env python3\nprint(1)\n");
+    write(r, "empty.txt", b"");
+    write(r, "notes.log", b"ignored by .gitignore\n");
+    write(r, ".gitignore", b"*.log\nbuild/\n");
+    write(r, "build/out.o", b"object");
+    write(r, ".ignore", b"secret.txt\n");
+    write(r, "secret.txt", b"ignored by .ignore\n");
+    write(r, ".hidden/h.txt", b"hidden\n");
+    write(r, "big.bin", &vec![7u8; 5000]);
+    std::fs::write(r.join(OsStr::from_bytes(b"caf\xe9.txt")), b"latin-1 name").unwrap();
+    mkfifo(&r.join("pipe"));
+    std::os::unix::fs::symlink("..", r.join("lib/up")).unwrap();
+    std::os::unix::fs::symlink("nowhere", r.join("dangling")).unwrap();
+    std::os::unix::fs::symlink("main.rs", r.join("alias.rs")).unwrap();
+    dir
+}
+
+fn small(opts: ScanOptions) -> ScanOptions {
+    ScanOptions {
+        max_file_size: 4096,
+        ..opts
+    }
+}
+
+#[test]
+fn default_scan_reads_hashes_and_respects_ignore_files() {
+    let dir = awkward_tree();
+    let r = run(dir.path(), &small(ScanOptions::default()));
+    let expected: BTreeSet<String> = [
+        "main.rs",
+        "lib/util.py",
+        "lib/deep/er/x.c",
+        "tool",
+        "empty.txt",
+        "caf\u{FFFD}.txt",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(r.names(), expected);
+    let s = r.summary();
+    assert_eq!(s.files_seen, 7, "{s:?}");
+    assert_eq!(s.files_scanned, 6);
+    assert_eq!(s.files_skipped, 1);
+    assert_eq!(s.errors, 0, "{:?}", r.issues);
+    assert!(!s.aborted);
+    assert_eq!(s.bytes_read, 13 + 12 + 7 + 32 + 12);
+    let issues: Vec<_> = r.issues.iter().map(|i| (i.0.clone(), i.1)).collect();
+    assert_eq!(
+        issues,
+        vec![(dir.path().join("big.bin"), IssueKind::TooLarge)]
+    );
+    assert!(r.issues[0].2.contains("skipped"));
+
+    let main = &r.files[Path::new("main.rs")];
+    assert_eq!(main.path, dir.path().join("main.rs"));
+    assert_eq!(main.content.as_deref(), Some(&b"fn main() {}\n"[..]));
+    assert_eq!(main.hash, scan::content_hash(b"fn main() {}\n"));
+    assert_eq!(main.size, 13);
+    let meta = std::fs::metadata(dir.path().join("main.rs")).unwrap();
+    let mtime = meta
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    assert_eq!(main.mtime_ns, mtime.as_nanos() as i64);
+    assert_eq!(main.language, Some("rust"));
+    assert_eq!(r.files[Path::new("tool")].language, Some("python"));
+    assert_eq!(r.files[Path::new("lib/deep/er/x.c")].language, Some("c"));
+    assert_eq!(
+        r.files[Path::new("empty.txt")].content.as_deref(),
+        Some(&b""[..])
+    );
+    // The non-UTF-8 name reaches the host byte for byte.
+    let latin = r
+        .files
+        .keys()
+        .find(|k| k.as_os_str().as_bytes() == b"caf\xe9.txt")
+        .expect("non-UTF-8 name");
+    assert_eq!(
+        r.files[latin].content.as_deref(),
+        Some(&b"latin-1 name"[..])
+    );
+}
+
+#[test]
+fn switches_for_ignore_files_and_hidden_files() {
+    let dir = awkward_tree();
+    let all = run(
+        dir.path(),
+        &small(ScanOptions {
+            respect_ignore_files: false,
+            include_hidden: true,
+            ..Default::default()
+        }),
+    );
+    for name in [
+        "notes.log",
+        "secret.txt",
+        "build/out.o",
+        ".hidden/h.txt",
+        ".gitignore",
+    ] {
+        assert!(all.names().contains(name), "{name}");
+    }
+    let hidden = run(
+        dir.path(),
+        &small(ScanOptions {
+            include_hidden: true,
+            ..Default::default()
+        }),
+    );
+    assert!(hidden.names().contains(".hidden/h.txt"));
+    assert!(!hidden.names().contains("notes.log"));
+}
+
+/// The independent count: `find ROOT -type f` (links not followed).
+fn find_count(root: &Path, extra: &[&str]) -> u64 {
+    let out = std::process::Command::new("find")
+        .arg(root)
+        .args(extra)
+        .args(["-type", "f"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    out.stdout
+        .split(|&c| c == b'\n')
+        .filter(|l| !l.is_empty())
+        .count() as u64
+}
+
+#[test]
+fn everything_walk_matches_find() {
+    let dir = awkward_tree();
+    let opts = ScanOptions {
+        respect_ignore_files: false,
+        include_hidden: true,
+        max_file_size: u64::MAX,
+        ..Default::default()
+    };
+    let expected = find_count(dir.path(), &[]);
+    for (label, r) in [
+        ("host", run(dir.path(), &opts)),
+        (
+            "parallel",
+            run_parallel(
+                dir.path(),
+                &ScanOptions {
+                    callbacks_parallel: true,
+                    ..opts.clone()
+                },
+            ),
+        ),
+        (
+            "sorted",
+            run(
+                dir.path(),
+                &ScanOptions {
+                    sorted: true,
+                    ..opts.clone()
+                },
+            ),
+        ),
+    ] {
+        let s = r.summary();
+        assert_eq!(s.files_seen, expected, "{label}");
+        assert_eq!(s.files_scanned, expected, "{label}");
+        assert_eq!(s.errors, 0, "{label}");
+    }
+}
+
+#[test]
+fn links_loops_and_dangling_links_when_following() {
+    let dir = awkward_tree();
+    let r = run(
+        dir.path(),
+        &small(ScanOptions {
+            follow_links: true,
+            ..Default::default()
+        }),
+    );
+    let kinds: BTreeMap<PathBuf, IssueKind> = r.issues.iter().map(|i| (i.0.clone(), i.1)).collect();
+    assert_eq!(
+        kinds.get(&dir.path().join("lib/up")),
+        Some(&IssueKind::Loop),
+        "{:?}",
+        r.issues
+    );
+    assert_eq!(
+        kinds.get(&dir.path().join("dangling")),
+        Some(&IssueKind::Io),
+        "{:?}",
+        r.issues
+    );
+    assert!(r.names().contains("alias.rs"));
+    assert_eq!(r.summary().errors, 2);
+    // Without following, links are neither files nor errors.
+    let r = run(dir.path(), &small(ScanOptions::default()));
+    assert!(!r.names().contains("alias.rs"));
+    assert!(r.issues.iter().all(|i| i.1 == IssueKind::TooLarge));
+}
+
+#[test]
+fn globs_and_depth() {
+    let dir = awkward_tree();
+    let inc = run(
+        dir.path(),
+        &ScanOptions {
+            include_globs: vec!["*.rs".into(), "lib/**/*.c".into()],
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        inc.names(),
+        ["main.rs", "lib/deep/er/x.c"]
+            .into_iter()
+            .map(String::from)
+            .collect()
+    );
+    let exc = run(
+        dir.path(),
+        &small(ScanOptions {
+            exclude_globs: vec!["deep/".into(), "*.py".into()],
+            ..Default::default()
+        }),
+    );
+    assert!(!exc.names().iter().any(|n| n.starts_with("lib/")));
+    assert!(exc.names().contains("main.rs"));
+    let shallow = run(
+        dir.path(),
+        &small(ScanOptions {
+            max_depth: 1,
+            ..Default::default()
+        }),
+    );
+    assert!(shallow.names().contains("main.rs"));
+    assert!(!shallow.names().iter().any(|n| n.contains('/')));
+    let bad = scan::scan(
+        dir.path(),
+        &ScanOptions {
+            include_globs: vec!["a[".into()],
+            ..Default::default()
+        },
+        &mut |_| Control::Continue,
+    );
+    assert_eq!(bad.unwrap_err().kind, wtfperf::ErrorKind::Invalid);
+}
+
+#[test]
+fn stat_only_reads_nothing() {
+    let dir = awkward_tree();
+    for parallel in [false, true] {
+        let opts = small(ScanOptions {
+            include_content: false,
+            callbacks_parallel: parallel,
+            ..Default::default()
+        });
+        let r = if parallel {
+            run_parallel(dir.path(), &opts)
+        } else {
+            run(dir.path(), &opts)
+        };
+        assert_eq!(r.summary().bytes_read, 0);
+        assert_eq!(r.summary().files_skipped, 1);
+        let main = &r.files[Path::new("main.rs")];
+        assert_eq!(
+            (main.size, main.content.is_none(), main.hash),
+            (13, true, [0; 16])
+        );
+        assert!(main.mtime_ns > 0);
+        assert_eq!(r.files[Path::new("tool")].language, None);
+    }
+}
+
+/// A wide tree: many directories and files.
+fn wide_tree(dirs: usize, files: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for d in 0..dirs {
+        for f in 0..files {
+            write(
+                dir.path(),
+                &format!("d{d:03}/f{f:03}.txt"),
+                format!("{d}-{f}").as_bytes(),
+            );
+        }
+    }
+    dir
+}
+
+#[test]
+fn sorted_is_path_order_whatever_the_threads() {
+    let dir = wide_tree(12, 40);
+    let mut orders = Vec::new();
+    for (threads, chunk) in [(1, 1), (2, 1), (4, 3), (3, 64)] {
+        for parallel in [false, true] {
+            let opts = ScanOptions {
+                sorted: true,
+                threads,
+                chunk_size: chunk,
+                callbacks_parallel: parallel,
+                ..Default::default()
+            };
+            let r = if parallel {
+                run_parallel(dir.path(), &opts)
+            } else {
+                run(dir.path(), &opts)
+            };
+            let mut sorted = r.order.clone();
+            sorted.sort();
+            assert_eq!(r.order, sorted);
+            assert_eq!(r.order.len(), 480);
+            orders.push(r.order);
+        }
+    }
+    assert!(orders.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[test]
+fn wide_trees_through_every_mode() {
+    let dir = wide_tree(30, 50);
+    for threads in [1, 2, 5] {
+        for chunk in [1, 7] {
+            for (sorted, parallel) in [(false, false), (false, true), (true, false)] {
+                let opts = ScanOptions {
+                    threads,
+                    chunk_size: chunk,
+                    sorted,
+                    callbacks_parallel: parallel,
+                    ..Default::default()
+                };
+                let r = if parallel {
+                    run_parallel(dir.path(), &opts)
+                } else {
+                    run(dir.path(), &opts)
+                };
+                assert_eq!(r.files.len(), 1500, "{opts:?}");
+                for (rel, seen) in &r.files {
+                    let want = std::fs::read(dir.path().join(rel)).unwrap();
+                    assert_eq!(seen.content.as_deref(), Some(&want[..]));
+                }
+                let last = r.progress.last().unwrap();
+                assert_eq!(
+                    (last.files_done, last.files_total),
+                    (1500, 1500),
+                    "{opts:?}"
+                );
+                assert_eq!(last.bytes_done, r.summary().bytes_read);
+            }
+        }
+    }
+}
+
+#[test]
+fn stop_after_n_files() {
+    let dir = wide_tree(20, 50);
+    for (sorted, threads) in [(false, 1), (false, 4), (true, 2)] {
+        let mut n = 0;
+        let opts = ScanOptions {
+            sorted,
+            threads,
+            ..Default::default()
+        };
+        let s = scan::scan(dir.path(), &opts, &mut |ev| {
+            if let ScanEvent::File(_) = ev {
+                n += 1;
+                if n == 10 {
+                    return Control::Stop;
+                }
+            }
+            Control::Continue
+        })
+        .unwrap();
+        assert!(s.aborted);
+        assert_eq!(n, 10, "no file is delivered after the stop");
+        assert!(s.files_seen < 1000, "stopped promptly: {s:?}");
+    }
+    let calls = AtomicUsize::new(0);
+    let s = scan::scan_parallel(
+        dir.path(),
+        &ScanOptions {
+            threads: 2,
+            callbacks_parallel: true,
+            ..Default::default()
+        },
+        &|ev| {
+            if let ScanEvent::File(_) = ev
+                && calls.fetch_add(1, Ordering::SeqCst) + 1 >= 10
+            {
+                return Control::Stop;
+            }
+            Control::Continue
+        },
+    )
+    .unwrap();
+    assert!(s.aborted);
+    assert!(calls.load(Ordering::SeqCst) < 20);
+}
+
+#[test]
+fn callbacks_run_on_the_calling_thread_by_default() {
+    let dir = wide_tree(8, 30);
+    let me = std::thread::current().id();
+    let mut count = 0;
+    scan::scan(dir.path(), &ScanOptions::default(), &mut |_| {
+        assert_eq!(std::thread::current().id(), me);
+        count += 1;
+        Control::Continue
+    })
+    .unwrap();
+    assert!(count >= 240);
+    let others = AtomicUsize::new(0);
+    scan::scan_parallel(
+        dir.path(),
+        &ScanOptions {
+            threads: 2,
+            callbacks_parallel: true,
+            ..Default::default()
+        },
+        &|ev| {
+            if matches!(ev, ScanEvent::File(_)) && std::thread::current().id() != me {
+                others.fetch_add(1, Ordering::SeqCst);
+            }
+            Control::Continue
+        },
+    )
+    .unwrap();
+    assert_eq!(others.load(Ordering::SeqCst), 240);
+}
+
+#[test]
+fn a_panic_stops_the_scan_cleanly() {
+    let dir = wide_tree(10, 30);
+    for sorted in [false, true] {
+        let mut n = 0;
+        let err = scan::scan(
+            dir.path(),
+            &ScanOptions {
+                sorted,
+                threads: 2,
+                chunk_size: 1,
+                ..Default::default()
+            },
+            &mut |_| {
+                n += 1;
+                if n == 5 {
+                    panic!("host bug");
+                }
+                Control::Continue
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, wtfperf::ErrorKind::Panic);
+        assert!(err.message.contains("host bug"));
+    }
+    let err = scan::scan_parallel(
+        dir.path(),
+        &ScanOptions {
+            threads: 3,
+            callbacks_parallel: true,
+            ..Default::default()
+        },
+        &|ev| {
+            if let ScanEvent::File(f) = ev
+                && f.rel_path.ends_with("f007.txt")
+            {
+                panic!("worker bug");
+            }
+            Control::Continue
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, wtfperf::ErrorKind::Panic);
+}
+
+#[test]
+fn a_file_vanishing_before_it_is_read_is_reported_and_the_scan_goes_on() {
+    let dir = wide_tree(1, 10);
+    let d = dir.path().join("d000");
+    let mut removed = false;
+    let mut issues = Vec::new();
+    let mut files = 0;
+    // One thread, a window of one file: the lister is at most one file ahead.
+    let s = scan::scan(
+        dir.path(),
+        &ScanOptions {
+            sorted: true,
+            threads: 1,
+            chunk_size: 1,
+            ..Default::default()
+        },
+        &mut |ev| {
+            match ev {
+                ScanEvent::File(_) if !removed => {
+                    std::fs::remove_file(d.join("f005.txt")).unwrap();
+                    removed = true;
+                    files += 1;
+                }
+                ScanEvent::File(_) => files += 1,
+                ScanEvent::Issue(i) => issues.push(i.clone()),
+                ScanEvent::Progress(_) => {}
+            }
+            Control::Continue
+        },
+    )
+    .unwrap();
+    assert_eq!(files, 9);
+    assert_eq!(s.errors, 1);
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].path, d.join("f005.txt"));
+    assert_eq!(issues[0].kind, IssueKind::Io);
+}
+
+#[test]
+fn a_root_that_is_a_file_or_missing() {
+    let dir = awkward_tree();
+    let r = run(&dir.path().join("main.rs"), &ScanOptions::default());
+    assert_eq!(r.names(), ["main.rs".to_string()].into_iter().collect());
+    let err = scan::scan(
+        &dir.path().join("missing"),
+        &ScanOptions::default(),
+        &mut |_| Control::Continue,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, wtfperf::ErrorKind::Io);
+}
+
+#[test]
+fn parent_gitignore_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), ".gitignore", b"*.gen\n");
+    write(dir.path(), "sub/a.gen", b"x");
+    write(dir.path(), "sub/b.rs", b"y");
+    let r = run(&dir.path().join("sub"), &ScanOptions::default());
+    assert_eq!(r.names(), ["b.rs".to_string()].into_iter().collect());
+}
