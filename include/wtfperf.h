@@ -136,6 +136,13 @@ typedef struct wtfperf_profile_manager wtfperf_profile_manager;
 typedef struct wtfperf_profiler wtfperf_profiler;
 
 /**
+ * Where an analyzer writes its result for one file: opaque, handed to the
+ * analyzer function and valid only during that call. Write with
+ * `wtfperf_sink_write` (any number of times; the pieces are concatenated).
+ */
+typedef struct wtfperf_sink wtfperf_sink;
+
+/**
  * Result code of every fallible function (`WTFPERF_OK` = 0).
  *
  * A plain `int32_t` rather than a C enum, so a value coming back from C can
@@ -632,6 +639,42 @@ typedef struct wtfperf_scan_summary {
     uint64_t cache_hits;
     double duration_s;
 } wtfperf_scan_summary;
+
+/**
+ * The host's analyzer, called for every file without a valid cached
+ * result (on the calling thread unless `callbacks_parallel`). `file->content`
+ * is the whole content. Write the result with `wtfperf_sink_write(result,
+ * ...)` and return 0. Return WTFPERF_ABORTED (2) to stop the whole run
+ * (the file is then neither delivered nor cached); any other nonzero value
+ * is a failure: reported to on_error with WTFPERF_ERR_CALLBACK, counted in
+ * errors, not cached.
+ */
+typedef int32_t (*wtfperf_analyze_fn)(void *userdata,
+                                      const struct wtfperf_file *file,
+                                      struct wtfperf_sink *result);
+
+/**
+ * Called with every file's result: computed now (cached = false) or from
+ * the cache (cached = true; then file->content is NULL: it was not read).
+ * `result` is valid only during the call (never NULL, even when len is 0).
+ */
+typedef void (*wtfperf_result_cb)(void *userdata,
+                                  const struct wtfperf_file *file,
+                                  const uint8_t *result,
+                                  size_t len,
+                                  bool cached);
+
+/**
+ * Every callback of `wtfperf_analyze_with`; `analyze` is required, the
+ * others may be NULL.
+ */
+typedef struct wtfperf_analyze_callbacks {
+    wtfperf_analyze_fn analyze;
+    wtfperf_result_cb on_result;
+    wtfperf_error_cb on_error;
+    wtfperf_progress_cb on_progress;
+    void *userdata;
+} wtfperf_analyze_callbacks;
 
 /**
  * Success.
@@ -1285,6 +1328,68 @@ wtfperf_status wtfperf_scan(const char *root,
                             const struct wtfperf_scan_options *opts,
                             const struct wtfperf_scan_callbacks *callbacks,
                             struct wtfperf_scan_summary *out);
+
+/**
+ * Appends `len` bytes to an analyzer's result.
+ *
+ * `sink`: the pointer the analyzer function received (only during that
+ * call). `(NULL, 0)` appends nothing. Returns WTFPERF_OK or
+ * WTFPERF_ERR_NULL.
+ *
+ * # Safety
+ * `sink` is NULL or the live sink of the current analyzer call; `data` is
+ * NULL or valid for `len` bytes.
+ */
+wtfperf_status wtfperf_sink_write(struct wtfperf_sink *sink, const uint8_t *data, size_t len);
+
+/**
+ * Incremental analysis: scans `root` like `wtfperf_scan` and calls
+ * `analyze` only for files whose result is not in `cache`, then `on_result`
+ * for every file.
+ *
+ * Results are keyed by `analyzer_id` (change it when the analyzer's output
+ * changes), the path relative to `root` and the content's hash. A file
+ * whose size, mtime and inode match what the cache recorded is answered
+ * without being read; a changed file is read and hashed, and analyzed when
+ * its content differs. New results are committed in batches. `cache` may be
+ * NULL (every file is analyzed, nothing stored). Problems (unreadable or
+ * skipped files, failed analyses) are counted but not reported here: use
+ * `wtfperf_analyze_with` for `on_error` and `on_progress`.
+ *
+ * `root`, `analyzer_id` (UTF-8, non-empty) and `analyze` are required;
+ * `opts`, `on_result` and `out` may be NULL. Returns WTFPERF_OK,
+ * WTFPERF_ABORTED (the analyzer returned WTFPERF_ABORTED; `out` is written),
+ * WTFPERF_ERR_NULL, WTFPERF_ERR_INVALID, WTFPERF_ERR_IO (root),
+ * WTFPERF_ERR_STORE (the cache could not store) or WTFPERF_ERR_PANIC.
+ *
+ * # Safety
+ * Every pointer is NULL or valid as described; `cache` is NULL or a live
+ * handle; callbacks must not unwind.
+ */
+wtfperf_status wtfperf_analyze(const char *root,
+                               const struct wtfperf_scan_options *opts,
+                               struct wtfperf_cache *cache,
+                               const char *analyzer_id,
+                               wtfperf_analyze_fn analyze,
+                               wtfperf_result_cb on_result,
+                               void *userdata,
+                               struct wtfperf_scan_summary *out);
+
+/**
+ * `wtfperf_analyze` with every callback: `callbacks->analyze` is required;
+ * `on_result`, `on_error` and `on_progress` may be NULL. Problems go to
+ * `on_error` (failed analyses with WTFPERF_ERR_CALLBACK), progress to
+ * `on_progress`. Same statuses as `wtfperf_analyze`.
+ *
+ * # Safety
+ * As `wtfperf_analyze`; `callbacks` is a valid struct.
+ */
+wtfperf_status wtfperf_analyze_with(const char *root,
+                                    const struct wtfperf_scan_options *opts,
+                                    struct wtfperf_cache *cache,
+                                    const char *analyzer_id,
+                                    const struct wtfperf_analyze_callbacks *callbacks,
+                                    struct wtfperf_scan_summary *out);
 
 #ifdef __cplusplus
 }  // extern "C"

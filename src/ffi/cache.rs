@@ -197,7 +197,7 @@ unsafe fn entry_options(opts: *const wtfperf_entry_options, name: &str) -> Resul
 
 /// # Safety
 /// `cache` is NULL or a live handle.
-unsafe fn handle<'a>(cache: *const wtfperf_cache) -> Result<&'a Cache> {
+pub(crate) unsafe fn handle<'a>(cache: *const wtfperf_cache) -> Result<&'a Cache> {
     // SAFETY: NULL or a live handle per the caller's contract.
     Ok(&unsafe { args::as_ref(cache, "cache")? }.inner)
 }

@@ -3,6 +3,7 @@
 //! callback types. The logic lives in `crate::scan`.
 
 use super::args;
+use super::cache::wtfperf_cache;
 use super::guard::{guard, guard_value};
 use super::status::{
     WTFPERF_ABORTED, WTFPERF_ERR_CALLBACK, WTFPERF_ERR_INVALID, WTFPERF_ERR_IO, WTFPERF_OK,
@@ -10,7 +11,8 @@ use super::status::{
 };
 use crate::error::Result;
 use crate::scan::{
-    self, Control, FileEntry, IssueKind, Progress, ScanEvent, ScanIssue, ScanOptions, ScanSummary,
+    self, AnalyzeHost, Control, FileEntry, IssueKind, ParallelAnalyzeHost, Progress, ScanEvent,
+    ScanIssue, ScanOptions, ScanSummary, Verdict,
 };
 use std::ffi::{c_char, c_void};
 
@@ -400,5 +402,269 @@ pub unsafe extern "C" fn wtfperf_scan(
         };
         // SAFETY: `out` is NULL or valid per the contract.
         Ok(unsafe { finish(summary, out) })
+    })
+}
+
+/// Where an analyzer writes its result for one file: opaque, handed to the
+/// analyzer function and valid only during that call. Write with
+/// `wtfperf_sink_write` (any number of times; the pieces are concatenated).
+pub struct wtfperf_sink {
+    buf: Vec<u8>,
+}
+
+/// The host's analyzer, called for every file without a valid cached
+/// result (on the calling thread unless `callbacks_parallel`). `file->content`
+/// is the whole content. Write the result with `wtfperf_sink_write(result,
+/// ...)` and return 0. Return WTFPERF_ABORTED (2) to stop the whole run
+/// (the file is then neither delivered nor cached); any other nonzero value
+/// is a failure: reported to on_error with WTFPERF_ERR_CALLBACK, counted in
+/// errors, not cached.
+pub type wtfperf_analyze_fn = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        file: *const wtfperf_file,
+        result: *mut wtfperf_sink,
+    ) -> i32,
+>;
+
+/// Called with every file's result: computed now (cached = false) or from
+/// the cache (cached = true; then file->content is NULL: it was not read).
+/// `result` is valid only during the call (never NULL, even when len is 0).
+pub type wtfperf_result_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        file: *const wtfperf_file,
+        result: *const u8,
+        len: usize,
+        cached: bool,
+    ),
+>;
+
+/// Every callback of `wtfperf_analyze_with`; `analyze` is required, the
+/// others may be NULL.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct wtfperf_analyze_callbacks {
+    pub analyze: wtfperf_analyze_fn,
+    pub on_result: wtfperf_result_cb,
+    pub on_error: wtfperf_error_cb,
+    pub on_progress: wtfperf_progress_cb,
+    pub userdata: *mut c_void,
+}
+
+/// Appends `len` bytes to an analyzer's result.
+///
+/// `sink`: the pointer the analyzer function received (only during that
+/// call). `(NULL, 0)` appends nothing. Returns WTFPERF_OK or
+/// WTFPERF_ERR_NULL.
+///
+/// # Safety
+/// `sink` is NULL or the live sink of the current analyzer call; `data` is
+/// NULL or valid for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_sink_write(
+    sink: *mut wtfperf_sink,
+    data: *const u8,
+    len: usize,
+) -> wtfperf_status {
+    guard(|| {
+        // SAFETY: NULL or the live sink per the contract.
+        let sink = unsafe { args::as_mut(sink, "sink")? };
+        // SAFETY: NULL or valid for `len` bytes per the contract.
+        let data = unsafe { args::bytes(data, len, "data")? };
+        sink.buf.extend_from_slice(data);
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// The host's analyze callbacks. Called from worker threads only when the
+/// host set `callbacks_parallel`; otherwise only from the calling thread.
+struct AnalyzeCallbacks(wtfperf_analyze_callbacks);
+
+// SAFETY: see the type's comment.
+unsafe impl Sync for AnalyzeCallbacks {}
+
+static EMPTY_RESULT: [u8; 1] = [0];
+
+impl AnalyzeCallbacks {
+    fn analyze(&self, file: &FileEntry<'_>, out: &mut Vec<u8>) -> Verdict {
+        let Some(analyze) = self.0.analyze else {
+            return Verdict::Failed("no analyzer".into());
+        };
+        let c = c_file(file, true);
+        let mut sink = wtfperf_sink {
+            buf: std::mem::take(out),
+        };
+        // SAFETY: the host's analyzer; `c`, what it points to and `sink`
+        // live for the call.
+        let code = unsafe { analyze(self.0.userdata, &c, &mut sink) };
+        *out = sink.buf;
+        match code {
+            0 => Verdict::Done,
+            WTFPERF_ABORTED => Verdict::Stop,
+            n => Verdict::Failed(format!("the analyzer returned {n}")),
+        }
+    }
+
+    fn on_result(&self, file: &FileEntry<'_>, result: &[u8], cached: bool) -> Control {
+        if let Some(cb) = self.0.on_result {
+            let c = c_file(file, !cached);
+            let ptr = if result.is_empty() {
+                EMPTY_RESULT.as_ptr()
+            } else {
+                result.as_ptr()
+            };
+            // SAFETY: the host's callback; `c` and `result` live for the call.
+            unsafe { cb(self.0.userdata, &c, ptr, result.len(), cached) };
+        }
+        Control::Continue
+    }
+
+    fn on_issue(&self, issue: &ScanIssue) {
+        // SAFETY: the host's callback and userdata.
+        unsafe { report_issue(self.0.on_error, self.0.userdata, issue) }
+    }
+
+    fn on_progress(&self, p: &Progress) {
+        // SAFETY: the host's callback and userdata.
+        unsafe { report_progress(self.0.on_progress, self.0.userdata, p) }
+    }
+}
+
+impl ParallelAnalyzeHost for AnalyzeCallbacks {
+    fn analyze(&self, file: &FileEntry<'_>, out: &mut Vec<u8>) -> Verdict {
+        AnalyzeCallbacks::analyze(self, file, out)
+    }
+    fn on_result(&self, file: &FileEntry<'_>, result: &[u8], cached: bool) -> Control {
+        AnalyzeCallbacks::on_result(self, file, result, cached)
+    }
+    fn on_issue(&self, issue: &ScanIssue) {
+        AnalyzeCallbacks::on_issue(self, issue)
+    }
+    fn on_progress(&self, progress: &Progress) {
+        AnalyzeCallbacks::on_progress(self, progress)
+    }
+}
+
+impl AnalyzeHost for AnalyzeCallbacks {
+    fn analyze(&mut self, file: &FileEntry<'_>, out: &mut Vec<u8>) -> Verdict {
+        AnalyzeCallbacks::analyze(self, file, out)
+    }
+    fn on_result(&mut self, file: &FileEntry<'_>, result: &[u8], cached: bool) -> Control {
+        AnalyzeCallbacks::on_result(self, file, result, cached)
+    }
+    fn on_issue(&mut self, issue: &ScanIssue) {
+        AnalyzeCallbacks::on_issue(self, issue)
+    }
+    fn on_progress(&mut self, progress: &Progress) {
+        AnalyzeCallbacks::on_progress(self, progress)
+    }
+}
+
+/// The body shared by `wtfperf_analyze` and `wtfperf_analyze_with`.
+///
+/// # Safety
+/// As `wtfperf_analyze_with`.
+unsafe fn analyze_c(
+    root: *const c_char,
+    opts: *const wtfperf_scan_options,
+    cache: *mut wtfperf_cache,
+    analyzer_id: *const c_char,
+    callbacks: wtfperf_analyze_callbacks,
+    out: *mut wtfperf_scan_summary,
+) -> Result<wtfperf_status> {
+    // SAFETY: NUL-terminated string per the contract.
+    let root = unsafe { args::path(root, "root")? };
+    // SAFETY: NUL-terminated string per the contract.
+    let analyzer_id = unsafe { args::str(analyzer_id, "analyzer_id")? };
+    if callbacks.analyze.is_none() {
+        return Err(crate::Error::null("the analyzer function"));
+    }
+    // SAFETY: NULL or valid options per the contract.
+    let opts = unsafe { options(opts)? };
+    let cache = if cache.is_null() {
+        None
+    } else {
+        // SAFETY: a live handle per the contract.
+        Some(unsafe { super::cache::handle(cache)? })
+    };
+    let mut host = AnalyzeCallbacks(callbacks);
+    let summary = if opts.callbacks_parallel {
+        scan::analyze_parallel(root, &opts, cache, analyzer_id, &host)?
+    } else {
+        scan::analyze(root, &opts, cache, analyzer_id, &mut host)?
+    };
+    // SAFETY: `out` is NULL or valid per the contract.
+    Ok(unsafe { finish(summary, out) })
+}
+
+/// Incremental analysis: scans `root` like `wtfperf_scan` and calls
+/// `analyze` only for files whose result is not in `cache`, then `on_result`
+/// for every file.
+///
+/// Results are keyed by `analyzer_id` (change it when the analyzer's output
+/// changes), the path relative to `root` and the content's hash. A file
+/// whose size, mtime and inode match what the cache recorded is answered
+/// without being read; a changed file is read and hashed, and analyzed when
+/// its content differs. New results are committed in batches. `cache` may be
+/// NULL (every file is analyzed, nothing stored). Problems (unreadable or
+/// skipped files, failed analyses) are counted but not reported here: use
+/// `wtfperf_analyze_with` for `on_error` and `on_progress`.
+///
+/// `root`, `analyzer_id` (UTF-8, non-empty) and `analyze` are required;
+/// `opts`, `on_result` and `out` may be NULL. Returns WTFPERF_OK,
+/// WTFPERF_ABORTED (the analyzer returned WTFPERF_ABORTED; `out` is written),
+/// WTFPERF_ERR_NULL, WTFPERF_ERR_INVALID, WTFPERF_ERR_IO (root),
+/// WTFPERF_ERR_STORE (the cache could not store) or WTFPERF_ERR_PANIC.
+///
+/// # Safety
+/// Every pointer is NULL or valid as described; `cache` is NULL or a live
+/// handle; callbacks must not unwind.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wtfperf_analyze(
+    root: *const c_char,
+    opts: *const wtfperf_scan_options,
+    cache: *mut wtfperf_cache,
+    analyzer_id: *const c_char,
+    analyze: wtfperf_analyze_fn,
+    on_result: wtfperf_result_cb,
+    userdata: *mut c_void,
+    out: *mut wtfperf_scan_summary,
+) -> wtfperf_status {
+    guard(|| {
+        let callbacks = wtfperf_analyze_callbacks {
+            analyze,
+            on_result,
+            on_error: None,
+            on_progress: None,
+            userdata,
+        };
+        // SAFETY: forwarded contract.
+        unsafe { analyze_c(root, opts, cache, analyzer_id, callbacks, out) }
+    })
+}
+
+/// `wtfperf_analyze` with every callback: `callbacks->analyze` is required;
+/// `on_result`, `on_error` and `on_progress` may be NULL. Problems go to
+/// `on_error` (failed analyses with WTFPERF_ERR_CALLBACK), progress to
+/// `on_progress`. Same statuses as `wtfperf_analyze`.
+///
+/// # Safety
+/// As `wtfperf_analyze`; `callbacks` is a valid struct.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_analyze_with(
+    root: *const c_char,
+    opts: *const wtfperf_scan_options,
+    cache: *mut wtfperf_cache,
+    analyzer_id: *const c_char,
+    callbacks: *const wtfperf_analyze_callbacks,
+    out: *mut wtfperf_scan_summary,
+) -> wtfperf_status {
+    guard(|| {
+        // SAFETY: NULL or a valid struct per the contract.
+        let callbacks = *unsafe { args::as_ref(callbacks, "callbacks")? };
+        // SAFETY: forwarded contract.
+        unsafe { analyze_c(root, opts, cache, analyzer_id, callbacks, out) }
     })
 }

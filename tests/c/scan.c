@@ -5,6 +5,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <sys/time.h>
+#include <time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -152,6 +155,162 @@ static int find_count(const char *args) {
     return n;
 }
 
+/* ---- analyze ---------------------------------------------------------- */
+
+/* Moves a file's mtime an hour back so the cache can trust its stamp. */
+static void age(const char *rel) {
+    char p[4096];
+    path_of(p, rel);
+    struct timespec t[2];
+    clock_gettime(CLOCK_REALTIME, &t[0]);
+    t[0].tv_sec -= 3600;
+    t[1] = t[0];
+    CHECK(utimensat(AT_FDCWD, p, t, AT_SYMLINK_NOFOLLOW) == 0);
+}
+
+typedef struct {
+    atomic_int analyzed, results, cached, errors, callback_errors;
+    int fail_tool;      /* the analyzer fails for "tool" */
+    int abort_at;       /* return WTFPERF_ABORTED at this call */
+    int progress;
+} atally;
+
+static int32_t analyzer(void *ud, const wtfperf_file *f, wtfperf_sink *sink) {
+    atally *t = ud;
+    int n = atomic_fetch_add(&t->analyzed, 1) + 1;
+    CHECK(f->content != NULL && f->content_len == f->size);
+    if (t->abort_at && n == t->abort_at) return WTFPERF_ABORTED;
+    if (t->fail_tool && strcmp(f->rel_path, "tool") == 0) return 7;
+    CHECK_STATUS(wtfperf_sink_write(NULL, (const uint8_t *)"x", 1), WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_sink_write(sink, NULL, 1), WTFPERF_ERR_NULL);
+    CHECK_OK(wtfperf_sink_write(sink, NULL, 0));
+    char text[64];
+    int len = snprintf(text, sizeof text, "size=%llu", (unsigned long long)f->size);
+    CHECK_OK(wtfperf_sink_write(sink, (const uint8_t *)text, 5));
+    CHECK_OK(wtfperf_sink_write(sink, (const uint8_t *)text + 5, (size_t)len - 5));
+    return 0;
+}
+
+static void on_result(void *ud, const wtfperf_file *f, const uint8_t *r, size_t len, bool cached) {
+    atally *t = ud;
+    atomic_fetch_add(&t->results, 1);
+    if (cached) {
+        atomic_fetch_add(&t->cached, 1);
+        CHECK(f->content == NULL);
+    }
+    char want[64];
+    snprintf(want, sizeof want, "size=%llu", (unsigned long long)f->size);
+    CHECK(r != NULL && len == strlen(want) && memcmp(r, want, len) == 0);
+}
+
+static void on_aerror(void *ud, const char *path, wtfperf_status code, const char *message) {
+    atally *t = ud;
+    atomic_fetch_add(&t->errors, 1);
+    CHECK(path != NULL && message != NULL);
+    if (code == WTFPERF_ERR_CALLBACK) {
+        CHECK(strstr(path, "tool") != NULL);
+        atomic_fetch_add(&t->callback_errors, 1);
+    }
+}
+
+static void on_aprogress(void *ud, const wtfperf_progress *p) {
+    atally *t = ud;
+    (void)p;
+    t->progress++;
+}
+
+static wtfperf_status analyze_run(wtfperf_cache *cache, const wtfperf_scan_options *o, atally *t,
+                                  int fail_tool, wtfperf_scan_summary *s) {
+    memset(t, 0, sizeof *t);
+    t->fail_tool = fail_tool;
+    wtfperf_analyze_callbacks cb = {analyzer, on_result, on_aerror, on_aprogress, t};
+    return wtfperf_analyze_with(root, o, cache, "size/1", &cb, s);
+}
+
+static void test_analyze(void) {
+    static const char *files[] = {"main.c", "lib/util.py", "lib/deep/x.rs", "tool", "caf\xe9.txt",
+                                  "big.bin"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) age(files[i]);
+    wtfperf_cache *cache = NULL;
+    CHECK_OK(wtfperf_cache_open(NULL, &cache));
+    atally t;
+    wtfperf_scan_summary s;
+
+    /* First run: every file analyzed (tool fails: reported, not cached). */
+    CHECK_OK(analyze_run(cache, NULL, &t, 1, &s));
+    CHECK(t.analyzed == 6 && t.results == 5 && t.cached == 0 && t.callback_errors == 1);
+    CHECK(s.files_seen == 6 && s.files_scanned == 5 && s.errors == 1 && s.cache_hits == 0);
+    CHECK(t.progress >= 1);
+
+    /* Second run: only the failed file is analyzed again; nothing is read
+     * for the others. */
+    CHECK_OK(analyze_run(cache, NULL, &t, 0, &s));
+    CHECK(t.analyzed == 1 && t.results == 6 && t.cached == 5 && s.cache_hits == 5);
+    CHECK(s.errors == 0 && s.bytes_read == strlen("#!/bin/sh\necho hi\n"));
+
+    /* Third run, worker-thread callbacks: all cached. */
+    wtfperf_scan_options o = wtfperf_scan_options_default();
+    o.callbacks_parallel = true;
+    o.threads = 2;
+    CHECK_OK(analyze_run(cache, &o, &t, 0, &s));
+    CHECK(t.analyzed == 0 && t.results == 6 && t.cached == 6 && s.cache_hits == 6);
+    CHECK(s.bytes_read == 0);
+
+    /* A changed file is a miss. */
+    put("main.c", "int main(void) { return 1; }\n");
+    age("main.c");
+    CHECK_OK(analyze_run(cache, NULL, &t, 0, &s));
+    CHECK(t.analyzed == 1 && t.cached == 5);
+
+    /* The analyzer may stop the run. */
+    memset(&t, 0, sizeof t);
+    t.abort_at = 1;
+    wtfperf_analyze_callbacks cb = {analyzer, on_result, NULL, NULL, &t};
+    CHECK_STATUS(wtfperf_analyze_with(root, NULL, cache, "other", &cb, &s), WTFPERF_ABORTED);
+    CHECK(t.analyzed == 1 && t.results == 0);
+
+    /* The short form, without a cache: everything analyzed every time. */
+    memset(&t, 0, sizeof t);
+    CHECK_OK(wtfperf_analyze(root, NULL, NULL, "size/1", analyzer, on_result, &t, &s));
+    CHECK(t.analyzed == 6 && t.results == 6 && s.cache_hits == 0);
+    CHECK_OK(wtfperf_analyze(root, NULL, NULL, "size/1", analyzer, NULL, &t, NULL));
+
+    /* Errors. */
+    CHECK_STATUS(wtfperf_analyze(NULL, NULL, cache, "id", analyzer, NULL, NULL, NULL),
+                 WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_analyze(root, NULL, cache, NULL, analyzer, NULL, NULL, NULL),
+                 WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_analyze(root, NULL, cache, "", analyzer, NULL, NULL, NULL),
+                 WTFPERF_ERR_INVALID);
+    CHECK_MESSAGE();
+    CHECK_STATUS(wtfperf_analyze(root, NULL, cache, "id", NULL, NULL, NULL, NULL),
+                 WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_analyze_with(root, NULL, cache, "id", NULL, NULL), WTFPERF_ERR_NULL);
+    wtfperf_analyze_callbacks none = {NULL, NULL, NULL, NULL, NULL};
+    CHECK_STATUS(wtfperf_analyze_with(root, NULL, cache, "id", &none, NULL), WTFPERF_ERR_NULL);
+    o = wtfperf_scan_options_default();
+    o.chunk_size = 0;
+    CHECK_STATUS(wtfperf_analyze_with(root, &o, cache, "id", &cb, NULL), WTFPERF_ERR_INVALID);
+    char missing[4096];
+    path_of(missing, "missing");
+    CHECK_STATUS(wtfperf_analyze_with(missing, NULL, cache, "id", &cb, NULL), WTFPERF_ERR_IO);
+    wtfperf_cache_close(cache);
+
+    /* A persistent cache: results survive closing and reopening. */
+    char dirpath[4096];
+    snprintf(dirpath, sizeof dirpath, "%s-cache", root);
+    wtfperf_cache_options co = wtfperf_cache_options_default();
+    co.dir = dirpath;
+    CHECK_OK(wtfperf_cache_open(&co, &cache));
+    CHECK_OK(analyze_run(cache, NULL, &t, 0, &s));
+    CHECK(t.analyzed == 6 && t.cached == 0);
+    wtfperf_cache_close(cache);
+    CHECK_OK(wtfperf_cache_open(&co, &cache));
+    CHECK_OK(analyze_run(cache, NULL, &t, 0, &s));
+    CHECK(t.analyzed == 0 && t.cached == 6 && s.cache_hits == 6 && s.bytes_read == 0);
+    wtfperf_cache_close(cache);
+}
+
 int main(void) {
     make_tree();
     tally t;
@@ -275,6 +434,8 @@ int main(void) {
     o.exclude_globs = null_glob;
     o.exclude_globs_len = 1;
     CHECK_STATUS(wtfperf_scan(root, &o, NULL, NULL), WTFPERF_ERR_NULL);
+
+    test_analyze();
 
     HARNESS_DONE("scan");
 }
