@@ -55,8 +55,14 @@ export interface Closable {
 export interface ProfilerOptions {
   /** Seconds between samples (default 0.1; must be > 0). */
   sampleIntervalS?: number;
-  /** Also trace heap allocations (default false). */
+  /** Read the heap at every scope enter and exit (default false). */
   traceMemory?: boolean;
+  /** Add live descendant processes to RSS and CPU (default false). */
+  includeChildren?: boolean;
+  /** Timeline points kept, >= 2; the resolution halves when reached (default 65536). */
+  maxSamples?: number;
+  /** Finished scopes kept as trace events (default 100000). */
+  maxScopeEvents?: number;
 }
 
 export interface Sample {
@@ -74,6 +80,10 @@ export declare class Profiler implements Closable {
   start(): this;
   /** Stops sampling; the returned Profile should be closed when done. */
   stop(): Profile;
+  /** Whether the profiler is between start() and stop(). */
+  readonly running: boolean;
+  /** Takes a sample now (recorded in the timeline too); WTFPERF_ERR_STATE when not running. */
+  sampleNow(): Sample;
   scopeEnter(name: string): number | bigint;
   scopeExit(token: number | bigint): void;
   /** Runs fn inside a named scope (closed when a returned promise settles). */
@@ -89,6 +99,10 @@ export declare class Profile implements Closable {
   readonly peakMemoryMb: number;
   readonly avgMemoryMb: number;
   readonly avgCpuPercent: number;
+  /** CPU seconds (user + system) used between start and stop. */
+  readonly cpuTimeS: number;
+  /** Whether peakMemoryMb is the kernel's exact high-water mark. */
+  readonly peakIsExact: boolean;
   readonly sampleCount: number;
   sample(i: number): Sample;
   samples(): Sample[];
@@ -129,6 +143,14 @@ export interface CacheOptions {
   memoryTtlS?: number;
   /** Default 86400. */
   persistentTtlS?: number;
+  /** Bound of the memory tier in bytes; 0: none. */
+  memoryMaxBytes?: number;
+  /** Bound of the persistent tier in bytes (LRU eviction to 90%); 0: none. */
+  persistentMaxBytes?: number;
+  /** Paths inside this existing directory are stored relative to it (a moved checkout still hits). */
+  root?: string | null;
+  /** How often, at most, reads check for other processes' changes (default 0.01 s). */
+  syncIntervalS?: number;
 }
 
 export interface EntryOptions {
@@ -149,6 +171,22 @@ export interface CacheStatistics {
   persistentEntries: number;
   invalidations: number;
   hitRate: number;
+  memoryBytes: number;
+  persistentBytes: number;
+  sets: number;
+  invalidationsFileChanged: number;
+  invalidationsDependencyChanged: number;
+  invalidationsExpired: number;
+  invalidationsEvicted: number;
+  invalidationsExplicit: number;
+  totalHits: number;
+  totalMisses: number;
+  totalSets: number;
+  totalInvalidations: number;
+  totalHitRate: number;
+  analysisEntries: number;
+  /** A corrupt database was moved aside and replaced at open. */
+  recovered: boolean;
 }
 
 /** The analysis-result cache (memory LRU over an optional persistent SQLite tier). */
@@ -156,6 +194,10 @@ export declare class Cache implements Closable {
   constructor(opts?: CacheOptions);
   static open(opts?: CacheOptions): Cache;
   set(key: BytesLike, value: BytesLike, opts?: EntryOptions): void;
+  /** Stores many entries in one transaction (all or nothing). */
+  setMany(entries: Iterable<[BytesLike, BytesLike] | [BytesLike, BytesLike, EntryOptions | null | undefined]>): void;
+  /** Why the last lookups of key missed: { key, last_reason, misses, stored_in_memory, stored_in_persistent }. */
+  explainMiss(key: BytesLike): any;
   /** The stored value, or null on a miss (absent, expired, or its files changed). */
   get(key: BytesLike): Buffer | null;
   invalidate(key: BytesLike): void;
@@ -192,6 +234,10 @@ export interface ScanOptions {
   exclude?: string[];
   /** Deliver files in path order. */
   sorted?: boolean;
+  /** Deepest level entered (1: the root's own entries); 0: no limit. */
+  maxDepth?: number;
+  /** Do not cross into other file systems. */
+  sameFileSystem?: boolean;
 }
 
 export interface ScannedFile {
@@ -206,6 +252,7 @@ export interface ScannedFile {
   content: Buffer | null;
   /** Language guessed from the file name, or null. */
   language: string | null;
+  inode: number;
 }
 
 export interface Progress {
@@ -264,3 +311,43 @@ export declare function analyze(
   analyzeFn: AnalyzeFn,
   callbacks?: ResultCallback | AnalyzeCallbacks,
 ): ScanSummary;
+
+// ---- bench -------------------------------------------------------------------------------
+
+export interface BenchOptions {
+  /** A real tree to measure; absent: generated projects. */
+  project?: string | null;
+  /** Highest thread count of the parallel scenarios; 0: all cores. */
+  parallel?: number;
+  /** Run the analyze scenarios (default true). */
+  cache?: boolean;
+  fullSuite?: boolean;
+  /** Directory the reports are written to; absent: none written. */
+  outputDir?: string | null;
+  /** Measured runs per scenario (default 5). */
+  runs?: number;
+  /** Warm-up runs (default 1). */
+  warmup?: number;
+  /** Comma-separated "md", "json", "html"; absent: all three. */
+  formats?: string | null;
+  /** Earlier JSON report to compare with. */
+  baseline?: string | null;
+  seed?: number | bigint;
+  /** Files of the generated project; 0: 5000. */
+  generateFiles?: number;
+  threshold?: number;
+  coldPageCache?: boolean;
+  sampleIntervalS?: number;
+  incrementalFraction?: number;
+  /** Directory for generated projects and caches; absent: the system's temporary directory. */
+  workDir?: string | null;
+}
+
+/** Runs the benchmark suite (blocking) and returns its JSON report, parsed (schema "wtfperf-bench"). */
+export declare function benchRun(opts?: BenchOptions): any;
+/** Generates a deterministic synthetic project into root; returns the number of files a scan meets. */
+export declare function benchGenerate(
+  root: string,
+  files: number,
+  opts?: { seed?: number | bigint; maxFileSize?: number },
+): number;

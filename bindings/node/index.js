@@ -6,6 +6,7 @@ const { Status, statusName, WtfperfError } = require('./lib/errors');
 const { Profiler, Profile, ProfileManager, profile } = require('./lib/profiler');
 const { Cache } = require('./lib/cache');
 const { scan, analyze } = require('./lib/scan');
+const { benchRun, benchGenerate } = require('./lib/bench');
 
 /** The loaded library's version string, e.g. "0.1.0". */
 function version() {
@@ -34,4 +35,6 @@ module.exports = {
   Cache,
   scan,
   analyze,
+  benchRun,
+  benchGenerate,
 };

@@ -16,4 +16,4 @@ if ! node -e "require('koffi')" 2>/dev/null; then
 fi
 
 echo "node $(node --version), library: ${WTFPERF_LIB:-<build tree>}"
-exec node --test test/
+exec node --test test/*.test.js

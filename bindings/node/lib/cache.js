@@ -15,6 +15,10 @@ const wtfperf_cache_options = koffi.struct('wtfperf_cache_options', {
   memory_max_entries: 'size_t',
   memory_ttl_s: 'double',
   persistent_ttl_s: 'double',
+  memory_max_bytes: 'uint64_t',
+  persistent_max_bytes: 'uint64_t',
+  root: 'const char *',
+  sync_interval_s: 'double',
 });
 const wtfperf_entry_options = koffi.struct('wtfperf_entry_options', {
   file_path: 'const char *',
@@ -31,6 +35,21 @@ const wtfperf_cache_statistics = koffi.struct('wtfperf_cache_statistics', {
   persistent_entries: 'uint64_t',
   invalidations: 'uint64_t',
   hit_rate: 'double',
+  memory_bytes: 'uint64_t',
+  persistent_bytes: 'uint64_t',
+  sets: 'uint64_t',
+  invalidations_file_changed: 'uint64_t',
+  invalidations_dependency_changed: 'uint64_t',
+  invalidations_expired: 'uint64_t',
+  invalidations_evicted: 'uint64_t',
+  invalidations_explicit: 'uint64_t',
+  total_hits: 'uint64_t',
+  total_misses: 'uint64_t',
+  total_sets: 'uint64_t',
+  total_invalidations: 'uint64_t',
+  total_hit_rate: 'double',
+  analysis_entries: 'uint64_t',
+  recovered: 'bool',
 });
 const wtfperf_path_cb = koffi.proto('void wtfperf_path_cb(void *userdata, const char *path)');
 
@@ -42,6 +61,10 @@ const c = {
   set: declare(
     'wtfperf_status wtfperf_cache_set(wtfperf_cache *cache, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len, const wtfperf_entry_options *options)',
   ),
+  set_many: declare(
+    'wtfperf_status wtfperf_cache_set_many(wtfperf_cache *cache, const uint8_t **keys, const size_t *key_lens, const uint8_t **values, const size_t *value_lens, const wtfperf_entry_options **options, size_t n)',
+  ),
+  explain_miss: declare('wtfperf_status wtfperf_cache_explain_miss(wtfperf_cache *cache, const uint8_t *key, size_t key_len, _Out_ wtfperf_buf *out)'),
   get: declare('wtfperf_status wtfperf_cache_get(wtfperf_cache *cache, const uint8_t *key, size_t key_len, _Out_ wtfperf_buf *out)'),
   invalidate: declare('wtfperf_status wtfperf_cache_invalidate(wtfperf_cache *cache, const uint8_t *key, size_t key_len)'),
   invalidate_file: declare(
@@ -63,6 +86,10 @@ function cacheOptions(opts = {}) {
   if (opts.memoryMaxEntries !== undefined) o.memory_max_entries = opts.memoryMaxEntries;
   if (opts.memoryTtlS !== undefined) o.memory_ttl_s = opts.memoryTtlS;
   if (opts.persistentTtlS !== undefined) o.persistent_ttl_s = opts.persistentTtlS;
+  if (opts.memoryMaxBytes !== undefined) o.memory_max_bytes = opts.memoryMaxBytes;
+  if (opts.persistentMaxBytes !== undefined) o.persistent_max_bytes = opts.persistentMaxBytes;
+  if (opts.root !== undefined) o.root = opts.root === null ? null : String(opts.root);
+  if (opts.syncIntervalS !== undefined) o.sync_interval_s = opts.syncIntervalS;
   return o;
 }
 
@@ -78,17 +105,13 @@ function entryOptions(opts) {
   return o;
 }
 
+/** snake_case struct fields to camelCase, 64-bit counters as Numbers. */
 function fromStats(s) {
-  return {
-    memoryHits: num(s.memory_hits),
-    memoryMisses: num(s.memory_misses),
-    persistentHits: num(s.persistent_hits),
-    persistentMisses: num(s.persistent_misses),
-    memoryEntries: num(s.memory_entries),
-    persistentEntries: num(s.persistent_entries),
-    invalidations: num(s.invalidations),
-    hitRate: s.hit_rate,
-  };
+  const out = {};
+  for (const [field, value] of Object.entries(s)) {
+    out[field.replace(/_([a-z])/g, (_m, ch) => ch.toUpperCase())] = num(value);
+  }
+  return out;
 }
 
 /**
@@ -121,6 +144,47 @@ class Cache extends NativeHandle {
     const k = toBytes(key, 'key');
     const v = toBytes(value, 'value');
     check(c.set(this._ptr, k, k.length, v, v.length, entryOptions(opts)), 'wtfperf_cache_set');
+  }
+
+  /**
+   * Stores many entries in one transaction (all or nothing), much faster than
+   * as many set() calls. `entries` is an iterable of `[key, value]` or
+   * `[key, value, entryOptions]`.
+   */
+  setMany(entries) {
+    const keys = [];
+    const values = [];
+    const options = [];
+    for (const [key, value, opts] of entries) {
+      keys.push(toBytes(key, 'key'));
+      values.push(toBytes(value, 'value'));
+      options.push(entryOptions(opts));
+    }
+    const n = keys.length;
+    const anyOptions = options.some((o) => o !== null);
+    check(
+      c.set_many(
+        this._ptr,
+        keys,
+        keys.map((k) => k.length),
+        values,
+        values.map((v) => v.length),
+        anyOptions ? options : null,
+        n,
+      ),
+      'wtfperf_cache_set_many',
+    );
+  }
+
+  /**
+   * Why the last lookups of `key` missed (parsed JSON: `last_reason`,
+   * `misses`, `stored_in_memory`, `stored_in_persistent`).
+   */
+  explainMiss(key) {
+    const k = toBytes(key, 'key');
+    return JSON.parse(
+      withBuf((out) => c.explain_miss(this._ptr, k, k.length, out), 'wtfperf_cache_explain_miss').bytes.toString('utf8'),
+    );
   }
 
   /** The value stored under `key` as a Buffer, or null on a miss. */

@@ -13,6 +13,9 @@ koffi.opaque('wtfperf_profile_manager');
 const wtfperf_profiler_options = koffi.struct('wtfperf_profiler_options', {
   sample_interval_s: 'double',
   trace_memory: 'bool',
+  include_children: 'bool',
+  max_samples: 'size_t',
+  max_scope_events: 'size_t',
 });
 const wtfperf_sample = koffi.struct('wtfperf_sample', {
   t_s: 'double',
@@ -26,6 +29,8 @@ const c = {
   new: declare('wtfperf_status wtfperf_profiler_new(const wtfperf_profiler_options *options, _Out_ wtfperf_profiler **out)'),
   start: declare('wtfperf_status wtfperf_profiler_start(wtfperf_profiler *profiler)'),
   stop: declare('wtfperf_status wtfperf_profiler_stop(wtfperf_profiler *profiler, _Out_ wtfperf_profile **out)'),
+  is_running: declare('bool wtfperf_profiler_is_running(const wtfperf_profiler *profiler)'),
+  sample_now: declare('wtfperf_status wtfperf_profiler_sample_now(wtfperf_profiler *profiler, _Out_ wtfperf_sample *out)'),
   scope_enter: declare('wtfperf_status wtfperf_profiler_scope_enter(wtfperf_profiler *profiler, const char *name, _Out_ uint64_t *out_token)'),
   scope_exit: declare('wtfperf_status wtfperf_profiler_scope_exit(wtfperf_profiler *profiler, uint64_t token)'),
   free: declare('void wtfperf_profiler_free(wtfperf_profiler *profiler)'),
@@ -33,6 +38,8 @@ const c = {
   peak_memory_mb: declare('double wtfperf_profile_peak_memory_mb(const wtfperf_profile *profile)'),
   avg_memory_mb: declare('double wtfperf_profile_avg_memory_mb(const wtfperf_profile *profile)'),
   avg_cpu_percent: declare('double wtfperf_profile_avg_cpu_percent(const wtfperf_profile *profile)'),
+  cpu_time_s: declare('double wtfperf_profile_cpu_time_s(const wtfperf_profile *profile)'),
+  peak_is_exact: declare('bool wtfperf_profile_peak_is_exact(const wtfperf_profile *profile)'),
   sample_count: declare('size_t wtfperf_profile_sample_count(const wtfperf_profile *profile)'),
   sample: declare('wtfperf_status wtfperf_profile_sample(const wtfperf_profile *profile, size_t i, _Out_ wtfperf_sample *out)'),
   to_json: declare('wtfperf_status wtfperf_profile_to_json(const wtfperf_profile *profile, _Out_ wtfperf_buf *out)'),
@@ -49,6 +56,9 @@ function profilerOptions(opts = {}) {
   const o = c.options_default();
   if (opts.sampleIntervalS !== undefined) o.sample_interval_s = opts.sampleIntervalS;
   if (opts.traceMemory !== undefined) o.trace_memory = Boolean(opts.traceMemory);
+  if (opts.includeChildren !== undefined) o.include_children = Boolean(opts.includeChildren);
+  if (opts.maxSamples !== undefined) o.max_samples = opts.maxSamples;
+  if (opts.maxScopeEvents !== undefined) o.max_scope_events = opts.maxScopeEvents;
   return o;
 }
 
@@ -80,6 +90,18 @@ class Profiler extends NativeHandle {
     const out = [null];
     check(c.stop(this._ptr, out), 'wtfperf_profiler_stop');
     return new Profile(out[0]);
+  }
+
+  /** Whether the profiler is between start() and stop(). */
+  get running() {
+    return c.is_running(this._ptr);
+  }
+
+  /** Takes a sample now (recorded in the timeline too). Throws WTFPERF_ERR_STATE when not running. */
+  sampleNow() {
+    const out = {};
+    check(c.sample_now(this._ptr, out), 'wtfperf_profiler_sample_now');
+    return fromSample(out);
   }
 
   /** Opens a named scope; returns the token to pass to scopeExit(). */
@@ -141,6 +163,14 @@ class Profile extends NativeHandle {
   /** Mean CPU use, percent of one core (two busy cores read 200). */
   get avgCpuPercent() {
     return c.avg_cpu_percent(this._ptr);
+  }
+  /** CPU seconds (user + system) the process used between start and stop. */
+  get cpuTimeS() {
+    return c.cpu_time_s(this._ptr);
+  }
+  /** Whether peakMemoryMb is the kernel's exact high-water mark (else the largest sample). */
+  get peakIsExact() {
+    return c.peak_is_exact(this._ptr);
   }
   /** Number of timeline samples. */
   get sampleCount() {

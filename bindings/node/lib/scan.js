@@ -25,6 +25,8 @@ const wtfperf_scan_options = koffi.struct('wtfperf_scan_options', {
   exclude_globs_len: 'size_t',
   callbacks_parallel: 'bool',
   sorted: 'bool',
+  max_depth: 'size_t',
+  same_file_system: 'bool',
 });
 const wtfperf_file = koffi.struct('wtfperf_file', {
   path: 'const char *',
@@ -35,6 +37,7 @@ const wtfperf_file = koffi.struct('wtfperf_file', {
   content: 'const uint8_t *',
   content_len: 'size_t',
   language: 'const char *',
+  inode: 'uint64_t',
 });
 const wtfperf_progress = koffi.struct('wtfperf_progress', {
   files_done: 'uint64_t',
@@ -81,6 +84,9 @@ const c = {
     'wtfperf_status wtfperf_scan(const char *root, const wtfperf_scan_options *options, const wtfperf_scan_callbacks *callbacks, _Out_ wtfperf_scan_summary *out)',
   ),
   sink_write: declare('wtfperf_status wtfperf_sink_write(wtfperf_sink *sink, const uint8_t *data, size_t len)'),
+  analyze: declare(
+    'wtfperf_status wtfperf_analyze(const char *root, const wtfperf_scan_options *options, wtfperf_cache *cache, const char *analyzer_id, wtfperf_analyze_fn *analyze, wtfperf_result_cb *on_result, void *userdata, _Out_ wtfperf_scan_summary *out)',
+  ),
   analyze_with: declare(
     'wtfperf_status wtfperf_analyze_with(const char *root, const wtfperf_scan_options *options, wtfperf_cache *cache, const char *analyzer_id, const wtfperf_analyze_callbacks *callbacks, _Out_ wtfperf_scan_summary *out)',
   ),
@@ -95,6 +101,8 @@ const OPTION_FIELDS = {
   respectIgnoreFiles: 'respect_ignore_files',
   includeHidden: 'include_hidden',
   sorted: 'sorted',
+  maxDepth: 'max_depth',
+  sameFileSystem: 'same_file_system',
 };
 
 /**
@@ -131,6 +139,7 @@ function fromFile(ptr) {
     contentHash: Buffer.from(f.content_hash),
     content: f.content ? copyBytes(f.content, f.content_len) : null,
     language: f.language,
+    inode: num(f.inode),
   };
 }
 
@@ -177,10 +186,13 @@ function scan(root, opts = {}, callbacks = {}) {
   const { onFile, onError, onProgress } = callbacks;
   const tramp = new Trampolines();
   try {
+    // With only onError/onProgress, on_file is still registered (doing
+    // nothing) so that an exception they throw stops the walk at the next file.
     const cbs = {
-      on_file: onFile
-        ? tramp.register((_ud, f) => (onFile(fromFile(f)) === false ? 1 : 0), wtfperf_file_cb, 1)
-        : null,
+      on_file:
+        onFile || onError || onProgress
+          ? tramp.register((_ud, f) => (onFile && onFile(fromFile(f)) === false ? 1 : 0), wtfperf_file_cb, 1)
+          : null,
       on_error: errorCallback(tramp, onError),
       on_progress: progressCallback(tramp, onProgress),
       userdata: null,
@@ -202,7 +214,9 @@ function scan(root, opts = {}, callbacks = {}) {
  * (null/undefined: empty). `onResult(file, result, cached)` is called for
  * every file (`file.content` is null for cached files). `callbacks` may be
  * just onResult, or `{ onResult, onError, onProgress }`. `cache` may be null.
- * An exception thrown by a callback stops the run and is re-thrown after it.
+ * An exception thrown by a callback is re-thrown after the run; analyzeFn's
+ * stops it at once (the library's WTFPERF_ABORTED), the others' at the next
+ * file that needs analyzing (no callback runs in between).
  */
 function analyze(root, opts, cache, analyzerId, analyzeFn, callbacks = {}) {
   if (typeof callbacks === 'function') callbacks = { onResult: callbacks };
@@ -224,7 +238,7 @@ function analyze(root, opts, cache, analyzerId, analyzeFn, callbacks = {}) {
           return 0;
         },
         wtfperf_analyze_fn,
-        1,
+        Status.WTFPERF_ABORTED, // stops the whole run; any other nonzero is a per-file failure
       ),
       on_result: onResult
         ? tramp.register((_ud, f, data, len, cached) => {
@@ -236,9 +250,17 @@ function analyze(root, opts, cache, analyzerId, analyzeFn, callbacks = {}) {
       userdata: null,
     };
     const out = {};
-    const status = c.analyze_with(String(root), scanOptions(opts ?? {}), cachePtr, String(analyzerId), cbs, out);
-    tramp.rethrow();
-    check(status, 'wtfperf_analyze_with');
+    const options = scanOptions(opts ?? {});
+    let status;
+    if (onError || onProgress) {
+      status = c.analyze_with(String(root), options, cachePtr, String(analyzerId), cbs, out);
+      tramp.rethrow();
+      check(status, 'wtfperf_analyze_with');
+    } else {
+      status = c.analyze(String(root), options, cachePtr, String(analyzerId), cbs.analyze, cbs.on_result, null, out);
+      tramp.rethrow();
+      check(status, 'wtfperf_analyze');
+    }
     return fromSummary(out, status);
   } finally {
     tramp.close();
