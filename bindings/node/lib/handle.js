@@ -20,6 +20,8 @@ class NativeHandle {
   #ptr;
   #free;
   #kind;
+  #pins = 0;
+  #pendingFree = null;
 
   constructor(ptr, free, kind) {
     this.#ptr = ptr;
@@ -41,13 +43,35 @@ class NativeHandle {
     return this.#ptr === null;
   }
 
+  /**
+   * Runs `fn(ptr)` with the handle kept alive: a close() from inside `fn`
+   * (e.g. from a callback of a native call using the handle) takes effect
+   * for JS at once, but the native object is freed only when `fn` returns.
+   * @internal
+   */
+  _pinned(fn) {
+    const ptr = this._ptr;
+    this.#pins += 1;
+    try {
+      return fn(ptr);
+    } finally {
+      this.#pins -= 1;
+      if (this.#pins === 0 && this.#pendingFree !== null) {
+        const pending = this.#pendingFree;
+        this.#pendingFree = null;
+        this.#free(pending);
+      }
+    }
+  }
+
   /** Releases the native object. Calling it again does nothing. */
   close() {
     if (this.#ptr === null) return;
     const ptr = this.#ptr;
     this.#ptr = null;
     registry.unregister(this);
-    this.#free(ptr);
+    if (this.#pins > 0) this.#pendingFree = ptr;
+    else this.#free(ptr);
   }
 }
 

@@ -225,39 +225,49 @@ function analyze(root, opts, cache, analyzerId, analyzeFn, callbacks = {}) {
   if (cache !== null && cache !== undefined && !(cache instanceof Cache)) {
     throw new TypeError('cache must be a Cache or null');
   }
-  const cachePtr = cache ? cache._ptr : null;
+  const run = (cachePtr) => runAnalyze(String(root), scanOptions(opts ?? {}), cachePtr, String(analyzerId), analyzeFn, {
+    onResult,
+    onError,
+    onProgress,
+  });
+  // Pinned: a cache.close() from a callback frees the handle only after the run.
+  return cache ? cache._pinned(run) : run(null);
+}
+
+function runAnalyze(root, options, cachePtr, analyzerId, analyzeFn, { onResult, onError, onProgress }) {
   const tramp = new Trampolines();
   try {
-    const cbs = {
-      analyze: tramp.register(
-        (_ud, f, sink) => {
-          const result = analyzeFn(fromFile(f));
-          if (result === undefined || result === null) return 0;
-          const bytes = toBytes(result, 'analyzer result');
-          check(c.sink_write(sink, bytes, bytes.length), 'wtfperf_sink_write');
-          return 0;
-        },
-        wtfperf_analyze_fn,
-        Status.WTFPERF_ABORTED, // stops the whole run; any other nonzero is a per-file failure
-      ),
-      on_result: onResult
-        ? tramp.register((_ud, f, data, len, cached) => {
-            onResult(fromFile(f), copyBytes(data, len), cached);
-          }, wtfperf_result_cb)
-        : null,
-      on_error: errorCallback(tramp, onError),
-      on_progress: progressCallback(tramp, onProgress),
-      userdata: null,
-    };
+    const analyzeCb = tramp.register(
+      (_ud, f, sink) => {
+        const result = analyzeFn(fromFile(f));
+        if (result === undefined || result === null) return 0;
+        const bytes = toBytes(result, 'analyzer result');
+        check(c.sink_write(sink, bytes, bytes.length), 'wtfperf_sink_write');
+        return 0;
+      },
+      wtfperf_analyze_fn,
+      Status.WTFPERF_ABORTED, // stops the whole run; any other nonzero is a per-file failure
+    );
+    const resultCb = onResult
+      ? tramp.register((_ud, f, data, len, cached) => {
+          onResult(fromFile(f), copyBytes(data, len), cached);
+        }, wtfperf_result_cb)
+      : null;
     const out = {};
-    const options = scanOptions(opts ?? {});
     let status;
     if (onError || onProgress) {
-      status = c.analyze_with(String(root), options, cachePtr, String(analyzerId), cbs, out);
+      const cbs = {
+        analyze: analyzeCb,
+        on_result: resultCb,
+        on_error: errorCallback(tramp, onError),
+        on_progress: progressCallback(tramp, onProgress),
+        userdata: null,
+      };
+      status = c.analyze_with(root, options, cachePtr, analyzerId, cbs, out);
       tramp.rethrow();
       check(status, 'wtfperf_analyze_with');
     } else {
-      status = c.analyze(String(root), options, cachePtr, String(analyzerId), cbs.analyze, cbs.on_result, null, out);
+      status = c.analyze(root, options, cachePtr, analyzerId, analyzeCb, resultCb, null, out);
       tramp.rethrow();
       check(status, 'wtfperf_analyze');
     }

@@ -128,3 +128,33 @@ test('analyze errors are WtfperfErrors', (t) => {
   throwsStatus(assert, () => analyze(root, {}, cache, 'id', () => null), 'WTFPERF_ERR_STATE', /closed/);
   assert.throws(() => analyze(root, {}, {}, 'id', () => null), TypeError);
 });
+
+test('closing the cache from a callback is safe: freed after the run', (t) => {
+  const root = tmpdir(t);
+  writeTree(root, TREE);
+  const cache = new Cache({ dir: path.join(tmpdir(t), 'cache') });
+  let results = 0;
+  const summary = analyze(root, {}, cache, 'closer', () => 'r', () => {
+    results += 1;
+    cache.close();
+    throwsStatus(assert, () => cache.get('k'), 'WTFPERF_ERR_STATE', /closed/);
+  });
+  assert.equal(results, 4);
+  assert.equal(summary.filesSeen, 4);
+  assert.equal(cache.closed, true);
+  cache.close();
+});
+
+test('callbacks may call back into the library (same cache, nested scan)', (t) => {
+  const root = tmpdir(t);
+  writeTree(root, TREE);
+  const cache = new Cache();
+  t.after(() => cache.close());
+  let nested = 0;
+  analyze(root, {}, cache, 'reentrant', (f) => {
+    cache.set(`seen:${f.relPath}`, 'yes');
+    nested += analyze(root, {}, null, 'inner', () => 'i').filesSeen;
+    return cache.get(`seen:${f.relPath}`);
+  }, (f, result) => assert.equal(result.toString(), 'yes'));
+  assert.equal(nested, 16);
+});
