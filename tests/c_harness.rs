@@ -16,6 +16,20 @@ fn profile_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
+/// The directory holding the freshly built `libwtfperf.a` / `.so`.
+///
+/// `cargo test` builds the library's staticlib and cdylib into
+/// `target/<profile>/deps/` and does not copy them up to `target/<profile>/`
+/// (only `cargo build` does), so `deps/` is the fresh copy.
+fn lib_dir() -> PathBuf {
+    let deps = profile_dir().join("deps");
+    if deps.join("libwtfperf.a").exists() {
+        deps
+    } else {
+        profile_dir()
+    }
+}
+
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -65,7 +79,7 @@ fn run(cmd: &mut Command, what: &str) -> String {
 fn compile(source: &Path, exe: &Path, shared: bool) {
     let tool = compiler(false);
     let mut cmd = tool.to_command();
-    let dir = profile_dir();
+    let dir = lib_dir();
     cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE"])
         .arg("-I")
         .arg(manifest_dir().join("include"))
