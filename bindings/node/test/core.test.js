@@ -58,3 +58,9 @@ test('wtfperf_buf_free accepts a zeroed buffer', () => {
   native.core.buf_free(buf);
   native.core.buf_free(null);
 });
+
+test('the ESM entry point exports the same objects', async () => {
+  const esm = await import('../index.mjs');
+  assert.equal(esm.default, wtfperf);
+  for (const name of Object.keys(wtfperf)) assert.equal(esm[name], wtfperf[name], name);
+});
