@@ -289,7 +289,12 @@ export interface ScanCallbacks {
  */
 export declare function scan(root: string, opts?: ScanOptions, callbacks?: ScanCallbacks): ScanSummary;
 
-export type AnalyzeFn = (file: ScannedFile) => BytesLike | null | undefined | void;
+/**
+ * Returns the file's result (null/undefined: empty), or false when the file
+ * could not be analyzed (reported to onError with WTFPERF_ERR_CALLBACK,
+ * counted in errors, not cached; the run goes on).
+ */
+export type AnalyzeFn = (file: ScannedFile) => BytesLike | false | null | undefined | void;
 export type ResultCallback = (file: ScannedFile, result: Buffer, cached: boolean) => void;
 
 export interface AnalyzeCallbacks {

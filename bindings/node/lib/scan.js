@@ -211,7 +211,9 @@ function scan(root, opts = {}, callbacks = {}) {
  * Incremental analysis: walks `root` and runs `analyzeFn(file)` for every
  * file whose result is not in `cache` (keyed by analyzer id, relative path and
  * content hash). analyzeFn returns the result as a Buffer/Uint8Array/string
- * (null/undefined: empty). `onResult(file, result, cached)` is called for
+ * (null/undefined: empty), or `false` when it could not analyze the file
+ * (reported to onError with WTFPERF_ERR_CALLBACK, counted in `errors`, not
+ * cached; the run goes on). `onResult(file, result, cached)` is called for
  * every file (`file.content` is null for cached files). `callbacks` may be
  * just onResult, or `{ onResult, onError, onProgress }`. `cache` may be null.
  * An exception thrown by a callback is re-thrown after the run; analyzeFn's
@@ -240,6 +242,7 @@ function runAnalyze(root, options, cachePtr, analyzerId, analyzeFn, { onResult, 
     const analyzeCb = tramp.register(
       (_ud, f, sink) => {
         const result = analyzeFn(fromFile(f));
+        if (result === false) return 1; // this file failed: reported to onError, not cached
         if (result === undefined || result === null) return 0;
         const bytes = toBytes(result, 'analyzer result');
         check(c.sink_write(sink, bytes, bytes.length), 'wtfperf_sink_write');

@@ -44,13 +44,13 @@ test('analyze twice: the second run is all cached', (t) => {
   assert.equal(first.summary.errors, 0);
   assert.equal(first.results.size, 4);
   assert.deepEqual(first.results.get('a.js').result, { file: 'a.js', language: 'javascript', todos: 1 });
-  assert.ok([...first.results.values()].every((r) => r.cached === false));
+  assert.ok([...first.results.values()].every((r) => r.cached === false && Buffer.isBuffer(r.content)));
 
   const calls2 = [];
   const second = run(root, cache, 'todo@1', calls2);
   assert.deepEqual(calls2, [], 'no file analyzed again');
   assert.equal(second.summary.cacheHits, 4);
-  assert.ok([...second.results.values()].every((r) => r.cached === true));
+  assert.ok([...second.results.values()].every((r) => r.cached === true && r.content === null));
   for (const [rel, r] of second.results) assert.deepEqual(r.result, first.results.get(rel).result);
 
   // A changed file is analyzed again; so is everything for a new analyzer id.
@@ -157,4 +157,37 @@ test('callbacks may call back into the library (same cache, nested scan)', (t) =
     return cache.get(`seen:${f.relPath}`);
   }, (f, result) => assert.equal(result.toString(), 'yes'));
   assert.equal(nested, 16);
+});
+
+test('analyze with onError and onProgress: skipped files and failed analyses', (t) => {
+  const root = tmpdir(t);
+  writeTree(root, { ...TREE, 'huge.txt': Buffer.alloc(2048, 120) });
+  const cache = new Cache();
+  t.after(() => cache.close());
+  const errors = [];
+  const progress = [];
+  const results = [];
+  const callbacks = {
+    onResult: (f) => results.push(f.relPath),
+    onError: (e, p) => errors.push([e.status, path.relative(root, p)]),
+    onProgress: (p) => progress.push(p),
+  };
+  const failing = (f) => (f.relPath === 'b.py' ? false : 'ok');
+  const summary = analyze(root, { maxFileSize: 1024, sorted: true }, cache, 'partial', failing, callbacks);
+  assert.equal(summary.filesSeen, 5);
+  assert.equal(summary.filesSkipped, 1);
+  assert.equal(summary.errors, 1);
+  assert.deepEqual(errors.sort(), [
+    ['WTFPERF_ERR_CALLBACK', 'b.py'],
+    ['WTFPERF_ERR_INVALID', 'huge.txt'],
+  ]);
+  assert.deepEqual(results.sort(), ['a.js', 'lib/c.rs', 'lib/d.go']);
+  for (const p of progress) assert.ok(p.filesDone <= 5 && p.bytesDone >= 0);
+  // The failed file was not cached: it is analyzed again, the others are not.
+  const again = [];
+  analyze(root, { maxFileSize: 1024 }, cache, 'partial', (f) => {
+    again.push(f.relPath);
+    return 'ok';
+  }, {});
+  assert.deepEqual(again, ['b.py']);
 });
