@@ -183,7 +183,7 @@ function progressCallback(tramp, onProgress) {
  * never stop the scan); `onProgress(progress)` reports progress.
  */
 function scan(root, opts = {}, callbacks = {}) {
-  const { onFile, onError, onProgress } = callbacks;
+  const { onFile, onError, onProgress } = callbacks ?? {};
   const tramp = new Trampolines();
   try {
     // With only onError/onProgress, on_file is still registered (doing
@@ -198,7 +198,7 @@ function scan(root, opts = {}, callbacks = {}) {
       userdata: null,
     };
     const out = {};
-    const status = c.scan(String(root), scanOptions(opts), cbs, out);
+    const status = c.scan(String(root), scanOptions(opts ?? {}), cbs, out);
     tramp.rethrow();
     check(status, 'wtfperf_scan');
     return fromSummary(out, status);

@@ -104,6 +104,7 @@ test('scan options: hidden files, ignore files, globs, no content', (t) => {
   }
   // No callbacks at all is fine too.
   assert.equal(scan(root).filesScanned, 6 + 1);
+  assert.equal(scan(root, null, null).filesSeen, 7);
 });
 
 test('onFile returning false stops the scan', (t) => {
@@ -196,4 +197,14 @@ test('an unreadable file is reported to onError and counted, not thrown', { skip
   assert.equal(errors.length, 1);
   assert.equal(errors[0].e.status, 'WTFPERF_ERR_IO');
   assert.match(errors[0].p, /secret\.txt$/);
+});
+
+test('a non-UTF-8 file name is delivered (decoded lossily)', (t) => {
+  const root = tmpdir(t);
+  const raw = Buffer.concat([Buffer.from(root + '/bad'), Buffer.from([0xff]), Buffer.from('.js')]);
+  fs.writeFileSync(raw, 'x');
+  const rels = [];
+  const summary = scan(root, {}, { onFile: (f) => void rels.push(f.relPath) });
+  assert.equal(summary.filesScanned, 1);
+  assert.deepEqual(rels, ['bad\ufffd.js']);
 });
