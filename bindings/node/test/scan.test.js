@@ -208,3 +208,22 @@ test('a non-UTF-8 file name is delivered (decoded lossily)', (t) => {
   assert.equal(summary.filesScanned, 1);
   assert.deepEqual(rels, ['bad\ufffd.js']);
 });
+
+test('scan works inside a worker_threads Worker (callbacks on the worker thread)', async (t) => {
+  const { Worker } = require('node:worker_threads');
+  const root = makeTree(t);
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { scan } = require(workerData.pkg);
+    const rels = [];
+    const s = scan(workerData.root, { sorted: true }, { onFile: (f) => void rels.push(f.relPath) });
+    parentPort.postMessage({ rels, seen: s.filesSeen });`;
+  const worker = new Worker(code, { eval: true, workerData: { pkg: path.resolve(__dirname, '..'), root } });
+  const msg = await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  await worker.terminate();
+  assert.equal(msg.seen, 7);
+  assert.deepEqual(msg.rels, [...Object.keys(SMALL), ...Object.keys(BIG)].sort());
+});
