@@ -118,3 +118,9 @@ test('status constants match the header', { skip: !haveHeader }, () => {
   );
   assert.deepEqual({ ...wtfperf.Status }, defs);
 });
+
+test('index.d.ts declares exactly what index.js exports', () => {
+  const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8');
+  const declared = new Set([...dts.matchAll(/^export declare (?:function|class|const) (\w+)/gm)].map((m) => m[1]));
+  assert.deepEqual([...declared].sort(), Object.keys(wtfperf).sort());
+});
