@@ -11,8 +11,9 @@
 //! unchanged files. Results of files that disappeared are removed at the end
 //! of a complete run; a file whose analysis fails loses its old result.
 
-use super::engine::{self, Delivery, Event, Found, Process};
+use super::engine::{self, Ctx, Delivery, Event, Found, Process};
 use super::language;
+use super::read::FileStat;
 use super::scanner::{ScanProcess, Scanned, too_large};
 use super::summary::Counters;
 use super::{Control, FileEntry, IssueKind, Progress, ScanIssue, ScanOptions, ScanSummary};
@@ -20,9 +21,10 @@ use crate::cache::{AnalysisRecord, Cache, FileStamp};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Instant;
 
 /// New results are committed every this many records (and at the end).
@@ -98,27 +100,78 @@ pub(crate) struct Analyzed<'k> {
     refresh: bool,
 }
 
+type KnownMap = HashMap<Vec<u8>, Known>;
+
+/// At most this many files wait for the records to load.
+const DEFER_MAX: usize = 8192;
+
+/// The stored records, loaded on a thread of their own while the walk
+/// starts (the load is one pass over the table, but not free: it overlaps
+/// the first `stat`s instead of preceding them).
+struct Loading {
+    map: OnceLock<KnownMap>,
+    error: Mutex<Option<Error>>,
+    lock: Mutex<()>,
+    ready: Condvar,
+}
+
+impl Loading {
+    fn new() -> Loading {
+        Loading {
+            map: OnceLock::new(),
+            error: Mutex::new(None),
+            lock: Mutex::new(()),
+            ready: Condvar::new(),
+        }
+    }
+
+    fn set(&self, loaded: Result<KnownMap>) {
+        let map = loaded.unwrap_or_else(|err| {
+            lock(&self.error).get_or_insert(err);
+            HashMap::new()
+        });
+        let _ = self.map.set(map);
+        let _guard = lock(&self.lock);
+        self.ready.notify_all();
+    }
+
+    fn wait(&self) -> &KnownMap {
+        let mut guard = lock(&self.lock);
+        loop {
+            if let Some(map) = self.map.get() {
+                return map;
+            }
+            guard = self
+                .ready
+                .wait_timeout(guard, std::time::Duration::from_millis(10))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
 struct AnalyzeProcess<'k> {
     scan: ScanProcess,
-    known: &'k HashMap<Vec<u8>, Known>,
+    known: &'k Loading,
+    /// Files `stat`ed before the records were loaded, resolved once they are.
+    deferred: Mutex<Vec<(Found, FileStat)>>,
+    has_deferred: AtomicBool,
 }
 
 impl<'k> AnalyzeProcess<'k> {
     fn read(
         &self,
         found: Found,
-        counters: &Counters,
+        ctx: &Ctx<'_>,
         prior: Option<&'k AnalysisRecord>,
     ) -> Option<Event<Analyzed<'k>>> {
         let hashed_ns = crate::cache::stamp::now_ns();
-        match self.scan.read(found, counters)? {
+        match self.scan.read(found, ctx)? {
             Event::Item(mut file) => {
                 let cached = prior.filter(|r| r.stamp.hash == file.hash);
                 if cached.is_some() {
                     // The content is known: not handed over again.
-                    if let Some(buf) = file.content.take() {
-                        self.scan.pool.give(buf);
-                    }
+                    file.content = None;
                 }
                 Some(Event::Item(Analyzed {
                     file,
@@ -133,16 +186,21 @@ impl<'k> AnalyzeProcess<'k> {
     }
 }
 
-impl<'k> Process for AnalyzeProcess<'k> {
-    type Item = Analyzed<'k>;
-
-    fn process(&self, found: Found, counters: &Counters) -> Option<Event<Analyzed<'k>>> {
-        let Some(known) = self.known.get(found.rel_path().as_os_str().as_bytes()) else {
-            return self.read(found, counters, None);
+impl<'k> AnalyzeProcess<'k> {
+    /// A hit from the record, or a read; `stat` when already taken.
+    fn resolve(
+        &self,
+        found: Found,
+        stat: Option<FileStat>,
+        map: &'k KnownMap,
+        ctx: &Ctx<'_>,
+    ) -> Option<Event<Analyzed<'k>>> {
+        let Some(known) = map.get(found.rel_path().as_os_str().as_bytes()) else {
+            return self.read(found, ctx, None);
         };
         known.seen.store(true, Relaxed);
         let record = &known.record;
-        let stat = match self.scan.stat(&found) {
+        let stat = match stat.map_or_else(|| self.scan.stat(&found), Ok) {
             Ok(stat) => stat,
             Err(message) => {
                 return Some(super::scanner::file_issue(&found, IssueKind::Io, message));
@@ -154,7 +212,7 @@ impl<'k> Process for AnalyzeProcess<'k> {
         let s = &record.stamp;
         let unchanged = (s.size, s.mtime_ns, s.inode) == (stat.size, stat.mtime_ns, stat.inode);
         if !unchanged || s.is_racy() {
-            return self.read(found, counters, Some(record));
+            return self.read(found, ctx, Some(record));
         }
         let language = language::from_name(found.rel_path().file_name().unwrap_or_default());
         Some(Event::Item(Analyzed {
@@ -169,6 +227,55 @@ impl<'k> Process for AnalyzeProcess<'k> {
             cached: Some(record),
             refresh: false,
         }))
+    }
+}
+
+impl<'k> Process for AnalyzeProcess<'k> {
+    type Item = Analyzed<'k>;
+
+    fn process(&self, found: Found, ctx: &Ctx<'_>) -> Option<Event<Analyzed<'k>>> {
+        if let Some(map) = self.known.map.get() {
+            return self.resolve(found, None, map, ctx);
+        }
+        if !ctx.can_defer() {
+            return self.resolve(found, None, self.known.wait(), ctx);
+        }
+        // The records are still loading: do the stat now, the rest later
+        // (up to DEFER_MAX files, then wait: memory stays bounded).
+        match self.scan.stat(&found) {
+            Ok(stat) => {
+                let mut deferred = lock(&self.deferred);
+                if deferred.len() >= DEFER_MAX {
+                    drop(deferred);
+                    return self.resolve(found, Some(stat), self.known.wait(), ctx);
+                }
+                deferred.push((found, stat));
+                self.has_deferred.store(true, Relaxed);
+                None
+            }
+            Err(message) => Some(super::scanner::file_issue(&found, IssueKind::Io, message)),
+        }
+    }
+
+    fn drain(&self, ctx: &Ctx<'_>, last: bool, emit: &mut dyn FnMut(Event<Analyzed<'k>>)) {
+        if !self.has_deferred.load(Relaxed) {
+            return;
+        }
+        let map = match self.known.map.get() {
+            Some(map) => map,
+            None if last => self.known.wait(),
+            None => return,
+        };
+        let items = {
+            let mut deferred = lock(&self.deferred);
+            self.has_deferred.store(false, Relaxed);
+            std::mem::take(&mut *deferred)
+        };
+        for (found, stat) in items {
+            if let Some(ev) = self.resolve(found, Some(stat), map, ctx) {
+                emit(ev);
+            }
+        }
     }
 }
 
@@ -278,9 +385,6 @@ impl Run<'_> {
             }
             Verdict::Stop => Control::Stop,
         };
-        if let Some(buf) = item.file.content {
-            self.process.scan.pool.give(buf);
-        }
         if self.failed() {
             Control::Stop
         } else {
@@ -289,7 +393,7 @@ impl Run<'_> {
     }
 
     /// Final writes: the last batch, results of failed and vanished files.
-    fn finish(&self, root: &Path, known: &HashMap<Vec<u8>, Known>, complete: bool) -> Result<()> {
+    fn finish(&self, root: &Path, known: &KnownMap, complete: bool) -> Result<()> {
         let Some(cache) = self.cache else {
             return Ok(());
         };
@@ -341,17 +445,20 @@ fn run_analyze(
     let namespace = cache
         .map(|c| c.analysis_namespace(root))
         .unwrap_or_default();
-    let known: HashMap<Vec<u8>, Known> = match cache {
-        Some(c) => c
-            .load_analysis(analyzer_id, &namespace)?
+    let known = Loading::new();
+    let load = |c: &Cache| {
+        let records = c.load_analysis(analyzer_id, &namespace)?;
+        Ok(records
             .into_iter()
             .map(|(rel, record)| {
                 let seen = AtomicBool::new(false);
                 (rel, Known { record, seen })
             })
-            .collect(),
-        None => HashMap::new(),
+            .collect())
     };
+    if cache.is_none() {
+        known.set(Ok(HashMap::new()));
+    }
     let read_opts = ScanOptions {
         include_content: true,
         ..opts.clone()
@@ -359,12 +466,14 @@ fn run_analyze(
     let process = AnalyzeProcess {
         scan: super::scan_process(&read_opts),
         known: &known,
+        deferred: Mutex::new(Vec::new()),
+        has_deferred: AtomicBool::new(false),
     };
     let counters = Counters::default();
     let run = Run {
         cache,
         analyzer_id,
-        namespace,
+        namespace: namespace.clone(),
         counters: &counters,
         process: &process,
         batch: Mutex::new(Vec::new()),
@@ -372,8 +481,21 @@ fn run_analyze(
         store_error: Mutex::new(None),
         misses: AtomicU64::new(0),
     };
-    let outcome = go(&run, filters);
-    let finished = run.finish(root, &known, matches!(outcome, Ok(false)));
+    let outcome = std::thread::scope(|s| {
+        if let Some(c) = cache {
+            s.spawn(|| {
+                let loaded = catch_unwind(AssertUnwindSafe(|| load(c)))
+                    .unwrap_or_else(|_| Err(Error::panic("panic while loading the cache")));
+                known.set(loaded);
+            });
+        }
+        go(&run, filters)
+    });
+    let map = known.wait();
+    let finished = run.finish(root, map, matches!(outcome, Ok(false)));
+    if let Some(err) = lock(&known.error).take() {
+        return Err(err);
+    }
     let aborted = outcome?;
     finished?;
     Ok(counters.summary(started, aborted))
@@ -429,4 +551,69 @@ pub fn analyze_parallel(
             Delivery::Workers(&deliver),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_met_while_loading_are_deferred_then_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a", "b", "c"] {
+            std::fs::write(dir.path().join(name), name).unwrap();
+        }
+        let loading = Loading::new();
+        let process = AnalyzeProcess {
+            scan: crate::scan::scan_process(&ScanOptions::default()),
+            known: &loading,
+            deferred: Mutex::new(Vec::new()),
+            has_deferred: AtomicBool::new(false),
+        };
+        let counters = Counters::default();
+        let stop = AtomicBool::new(false);
+        let ctx = Ctx::detached(&counters, &stop);
+        let found = |n: &str| Found::new(dir.path(), dir.path().join(n));
+        assert!(process.process(found("a"), &ctx).is_none());
+        assert!(process.process(found("b"), &ctx).is_none());
+        let mut got = Vec::new();
+        process.drain(&ctx, false, &mut |ev| got.push(ev));
+        assert!(got.is_empty(), "nothing resolves before the load");
+        // "a" has a record with its current stamp: a hit without a read.
+        let meta = std::fs::metadata(dir.path().join("a")).unwrap();
+        let stat = FileStat::of(&meta);
+        let record = AnalysisRecord {
+            rel_path: b"a".to_vec(),
+            stamp: FileStamp {
+                size: stat.size,
+                mtime_ns: stat.mtime_ns,
+                inode: stat.inode,
+                hash: crate::scan::content_hash(b"a"),
+                recorded_ns: stat.mtime_ns + 10_000_000_000,
+            },
+            value: b"A".to_vec(),
+        };
+        let seen = AtomicBool::new(false);
+        loading.set(Ok([(b"a".to_vec(), Known { record, seen })]
+            .into_iter()
+            .collect()));
+        process.drain(&ctx, false, &mut |ev| got.push(ev));
+        assert_eq!(got.len(), 2);
+        let mut hits = 0;
+        for ev in &got {
+            let Event::Item(item) = ev else { panic!() };
+            if let Some(r) = item.cached {
+                assert_eq!(r.value, b"A");
+                assert!(item.file.content.is_none());
+                hits += 1;
+            } else {
+                assert_eq!(item.file.content.as_deref(), Some(&b"b"[..]));
+            }
+        }
+        assert_eq!(hits, 1);
+        assert_eq!(counters.bytes.load(Relaxed), 1, "only the miss was read");
+        // Once loaded, nothing is deferred any more.
+        assert!(process.process(found("c"), &ctx).is_some());
+        assert!(!process.has_deferred.load(Relaxed));
+    }
 }

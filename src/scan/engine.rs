@@ -27,7 +27,7 @@ use std::collections::VecDeque;
 use std::os::unix::ffi::OsStringExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 /// A regular file the walk found: its path (NUL-terminated bytes) and where
@@ -38,7 +38,7 @@ pub(crate) struct Found {
 }
 
 impl Found {
-    fn new(root: &Path, path: PathBuf) -> Found {
+    pub(crate) fn new(root: &Path, path: PathBuf) -> Found {
         let rel_len = match path.strip_prefix(root) {
             Ok(rel) if !rel.as_os_str().is_empty() => rel.as_os_str().len(),
             // The root itself is a file: its relative path is its name.
@@ -81,12 +81,50 @@ pub(crate) enum Event<T> {
     Progress(Progress),
 }
 
+/// What a worker knows while it processes a file.
+pub(crate) struct Ctx<'a> {
+    pub counters: &'a Counters,
+    stop: &'a AtomicBool,
+    /// Sorted delivery: the sequence number the host needs next, and this
+    /// file's.
+    turn: Option<(&'a AtomicU64, u64)>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A read that must not wait for memory: the run is stopping, or the
+    /// host is waiting for exactly this file.
+    /// A context outside any run (unit tests).
+    #[cfg(test)]
+    pub(crate) fn detached(counters: &'a Counters, stop: &'a AtomicBool) -> Ctx<'a> {
+        Ctx {
+            counters,
+            stop,
+            turn: None,
+        }
+    }
+
+    /// Whether the file may be put off and delivered later (unsorted).
+    pub(crate) fn can_defer(&self) -> bool {
+        self.turn.is_none()
+    }
+
+    pub(crate) fn go_ahead(&self) -> bool {
+        self.stop.load(Relaxed)
+            || self
+                .turn
+                .is_some_and(|(next, seq)| next.load(Relaxed) == seq)
+    }
+}
+
 /// The per-file work done on worker threads.
 pub(crate) trait Process: Sync {
     type Item: Send;
     /// Stat, read, hash ... one regular file. `None`: nothing to report (the
     /// file stopped being a regular file since the walk saw it).
-    fn process(&self, found: Found, counters: &Counters) -> Option<Event<Self::Item>>;
+    fn process(&self, found: Found, ctx: &Ctx<'_>) -> Option<Event<Self::Item>>;
+    /// Processes files put off earlier (only when [`Ctx::can_defer`]) that
+    /// can be now; when `last`, every one of them, waiting if needed.
+    fn drain(&self, _ctx: &Ctx<'_>, _last: bool, _emit: &mut dyn FnMut(Event<Self::Item>)) {}
 }
 
 /// Where callbacks run.
@@ -107,6 +145,8 @@ struct Shared<'a, P> {
     aborted: AtomicBool,
     panic: Mutex<Option<String>>,
     throttle: Throttle,
+    /// Sorted delivery: the next sequence number to deliver.
+    next_emit: AtomicU64,
 }
 
 impl<P: Process> Shared<'_, P> {
@@ -166,15 +206,32 @@ impl<P: Process> Shared<'_, P> {
     }
 
     /// Processes a found file under `catch_unwind`.
-    fn process(&self, found: Found) -> Option<Event<P::Item>> {
-        match catch_unwind(AssertUnwindSafe(|| {
-            self.process.process(found, self.counters)
-        })) {
+    fn process(&self, found: Found, seq: Option<u64>) -> Option<Event<P::Item>> {
+        let ctx = Ctx {
+            counters: self.counters,
+            stop: &self.stop,
+            turn: seq.map(|s| (&self.next_emit, s)),
+        };
+        match catch_unwind(AssertUnwindSafe(|| self.process.process(found, &ctx))) {
             Ok(ev) => ev,
             Err(payload) => {
                 self.fail(&*payload);
                 None
             }
+        }
+    }
+
+    /// Delivers deferred files that are ready (all of them when `last`).
+    fn drain(&self, last: bool, emit: &mut dyn FnMut(Event<P::Item>)) {
+        let ctx = Ctx {
+            counters: self.counters,
+            stop: &self.stop,
+            turn: None,
+        };
+        if let Err(payload) =
+            catch_unwind(AssertUnwindSafe(|| self.process.drain(&ctx, last, emit)))
+        {
+            self.fail(&*payload);
         }
     }
 
@@ -216,6 +273,7 @@ pub(crate) fn run<P: Process>(
         aborted: AtomicBool::new(false),
         panic: Mutex::new(None),
         throttle: Throttle::new(PROGRESS_PERIOD),
+        next_emit: AtomicU64::new(0),
     };
     let builder = walk::builder(root, opts, Arc::new(filters));
     match (opts.sorted, delivery) {
@@ -270,13 +328,20 @@ fn run_workers<P: Process>(
                 });
                 if control == Control::Continue {
                     control = match step {
-                        Step::File(path) => match shared.process(shared.found(path)) {
+                        Step::File(path) => match shared.process(shared.found(path), None) {
                             Some(ev) => deliver(ev),
                             None => Control::Continue,
                         },
                         Step::Issue(issue) => deliver(Event::Issue { issue, file: false }),
                         Step::Nothing => Control::Continue,
                     };
+                }
+                if control == Control::Continue {
+                    shared.drain(false, &mut |ev| {
+                        if control == Control::Continue {
+                            control = deliver(ev);
+                        }
+                    });
                 }
                 if control == Control::Continue && shared.throttle.due() {
                     control = deliver(Event::Progress(shared.counters.progress()));
@@ -291,6 +356,13 @@ fn run_workers<P: Process>(
     }));
     if let Err(payload) = ran {
         shared.fail(&*payload);
+    }
+    if !shared.stopping() {
+        shared.drain(true, &mut |ev| {
+            if !shared.stopping() {
+                deliver(ev);
+            }
+        });
     }
     shared.counters.walk_done.store(true, Relaxed);
     final_progress(shared, &mut |ev| f(ev));
@@ -322,13 +394,14 @@ fn run_host<P: Process>(
                             sent &= tx.send(Event::Issue { issue, file: false }).is_ok();
                         });
                         let ev = match step {
-                            Step::File(path) => shared.process(shared.found(path)),
+                            Step::File(path) => shared.process(shared.found(path), None),
                             Step::Issue(issue) => Some(Event::Issue { issue, file: false }),
                             Step::Nothing => None,
                         };
                         if let Some(ev) = ev {
                             sent &= tx.send(ev).is_ok();
                         }
+                        shared.drain(false, &mut |ev| sent &= tx.send(ev).is_ok());
                         if sent && !shared.stopping() {
                             WalkState::Continue
                         } else {
@@ -339,6 +412,11 @@ fn run_host<P: Process>(
             }));
             if let Err(payload) = ran {
                 shared.fail(&*payload);
+            }
+            if !shared.stopping() {
+                shared.drain(true, &mut |ev| {
+                    let _ = tx.send(ev);
+                });
             }
             shared.counters.walk_done.store(true, Relaxed);
             // `tx` drops here: the host loop ends once the queue is empty.
@@ -439,7 +517,7 @@ fn run_sorted<P: Process>(
                         break;
                     }
                     let ev = shared
-                        .process(shared.found(path))
+                        .process(shared.found(path), Some(n))
                         .unwrap_or(Event::Progress(Progress::default()));
                     if res_tx.send((n, ev)).is_err() {
                         break;
@@ -466,6 +544,7 @@ fn run_sorted<P: Process>(
                             break;
                         };
                         next += 1;
+                        shared.next_emit.store(next, Relaxed);
                         if !shared.stopping() {
                             // A file that vanished as a non-file is a
                             // placeholder: skip it.

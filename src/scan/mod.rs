@@ -115,16 +115,15 @@ fn prepare(root: &Path, opts: &ScanOptions) -> Result<filter::Filters> {
     filter::Filters::new(&opts.include_globs, &opts.exclude_globs)
 }
 
-fn scan_process(opts: &ScanOptions) -> ScanProcess {
+pub(crate) fn scan_process(opts: &ScanOptions) -> ScanProcess {
     ScanProcess {
         max_file_size: opts.max_file_size,
         include_content: opts.include_content,
-        pool: read::BufferPool::new(opts.window() + opts.worker_threads() + 2),
+        buffers: read::Buffers::new(read::IN_FLIGHT_MAX_BYTES),
     }
 }
 
 fn deliver_scanned(
-    process: &ScanProcess,
     counters: &Counters,
     ev: Event<Scanned>,
     on_event: &mut dyn FnMut(ScanEvent<'_>) -> Control,
@@ -132,11 +131,8 @@ fn deliver_scanned(
     match ev {
         Event::Item(scanned) => {
             Counters::add(&counters.scanned, 1);
-            let control = on_event(ScanEvent::File(&scanned.entry()));
-            if let Some(buf) = scanned.content {
-                process.pool.give(buf);
-            }
-            control
+            // The content goes back to the pool when `scanned` drops.
+            on_event(ScanEvent::File(&scanned.entry()))
         }
         Event::Issue { issue, .. } => on_event(ScanEvent::Issue(&issue)),
         Event::Progress(p) => on_event(ScanEvent::Progress(&p)),
@@ -160,7 +156,7 @@ pub fn scan(
     let filters = prepare(root, opts)?;
     let process = scan_process(opts);
     let counters = Counters::default();
-    let mut deliver = |ev| deliver_scanned(&process, &counters, ev, on_event);
+    let mut deliver = |ev| deliver_scanned(&counters, ev, on_event);
     let aborted = engine::run(
         root,
         opts,
@@ -184,7 +180,7 @@ pub fn scan_parallel(
     let filters = prepare(root, opts)?;
     let process = scan_process(opts);
     let counters = Counters::default();
-    let deliver = |ev| deliver_scanned(&process, &counters, ev, &mut |e| on_event(e));
+    let deliver = |ev| deliver_scanned(&counters, ev, &mut |e| on_event(e));
     let aborted = engine::run(
         root,
         opts,

@@ -4,7 +4,8 @@ use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 /// What `stat` says about a file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,8 +47,14 @@ pub(crate) enum ReadOutcome {
 
 /// Opens `path` (never blocking on a FIFO swapped in since the walk), checks
 /// it with `fstat`, and reads it whole into `buf` unless it is larger than
-/// `max`.
-pub(crate) fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> io::Result<ReadOutcome> {
+/// `max`. `charge` is told the size before the content is read (it may wait
+/// for room in the memory budget).
+pub(crate) fn read_file(
+    path: &Path,
+    max: u64,
+    buf: &mut Vec<u8>,
+    charge: &mut dyn FnMut(u64),
+) -> io::Result<ReadOutcome> {
     let file: File = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
@@ -62,6 +69,7 @@ pub(crate) fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> io::Result<
     }
     buf.clear();
     if stat.size > 0 {
+        charge(stat.size);
         // Exactly the size fstat gave: one read(2) for most files, no
         // probe for EOF. A file growing meanwhile is read as it was.
         buf.reserve_exact(stat.size as usize);
@@ -73,47 +81,155 @@ pub(crate) fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> io::Result<
             stat.size = buf.len() as u64;
             return Ok(ReadOutcome::TooLarge(stat));
         }
+        charge(buf.len() as u64);
     }
     stat.size = buf.len() as u64;
     Ok(ReadOutcome::Done(stat))
 }
 
-/// Buffers larger than this are freed after use rather than kept.
-const KEEP_CAPACITY: usize = 1 << 20;
+/// Buffers larger than this are freed after use rather than pooled.
+const POOLED_BUFFER_MAX: usize = 256 << 10;
 
-/// A pool of read buffers, so a scan allocates a few buffers, not one per
-/// file. Each buffer goes back after its file was delivered.
-#[derive(Debug)]
-pub(crate) struct BufferPool {
-    free: Mutex<Vec<Vec<u8>>>,
-    keep: usize,
+/// The pool keeps at most this many bytes of idle buffers.
+const POOL_MAX_BYTES: usize = 4 << 20;
+
+/// Content read but not yet delivered may take this many bytes (a single
+/// larger file still goes through, alone).
+pub(crate) const IN_FLIGHT_MAX_BYTES: u64 = 24 << 20;
+
+#[derive(Debug, Default)]
+struct Idle {
+    bufs: Vec<Vec<u8>>,
+    bytes: usize,
 }
 
-impl BufferPool {
-    pub(crate) fn new(keep: usize) -> BufferPool {
-        BufferPool {
-            free: Mutex::new(Vec::new()),
-            keep,
-        }
+/// Read buffers and the memory budget of one run.
+///
+/// Buffers are pooled (small ones; at most [`POOL_MAX_BYTES`] idle), so a
+/// scan allocates a few buffers, not one per file. Content in flight between
+/// workers and the host is bounded by [`IN_FLIGHT_MAX_BYTES`]: a worker
+/// about to read waits while the budget is spent, unless nothing is in
+/// flight or it holds the file the host needs next (sorted delivery), so
+/// the wait never deadlocks.
+#[derive(Debug)]
+pub(crate) struct Buffers {
+    idle: Mutex<Idle>,
+    used: Mutex<u64>,
+    freed: Condvar,
+    limit: u64,
+}
+
+impl Buffers {
+    pub(crate) fn new(limit: u64) -> Arc<Buffers> {
+        Arc::new(Buffers {
+            idle: Mutex::new(Idle::default()),
+            used: Mutex::new(0),
+            freed: Condvar::new(),
+            limit,
+        })
     }
 
-    pub(crate) fn take(&self) -> Vec<u8> {
-        self.free
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop()
-            .unwrap_or_default()
+    fn take(&self) -> Vec<u8> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let buf = idle.bufs.pop().unwrap_or_default();
+        idle.bytes -= buf.capacity();
+        buf
     }
 
-    pub(crate) fn give(&self, mut buf: Vec<u8>) {
-        if buf.capacity() == 0 || buf.capacity() > KEEP_CAPACITY {
+    fn give(&self, mut buf: Vec<u8>) {
+        let cap = buf.capacity();
+        if cap == 0 || cap > POOLED_BUFFER_MAX {
             return;
         }
         buf.clear();
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        if free.len() < self.keep {
-            free.push(buf);
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.bytes + cap <= POOL_MAX_BYTES {
+            idle.bytes += cap;
+            idle.bufs.push(buf);
         }
+    }
+
+    /// Takes `n` bytes of the budget, waiting while it is spent unless
+    /// `go_ahead()` says this read must not wait.
+    fn charge(&self, n: u64, go_ahead: &dyn Fn() -> bool) {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        while *used > 0 && *used + n > self.limit && !go_ahead() {
+            used = self
+                .freed
+                .wait_timeout(used, Duration::from_millis(20))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *used += n;
+    }
+
+    fn release(&self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        *used = used.saturating_sub(n);
+        drop(used);
+        self.freed.notify_all();
+    }
+
+    /// Bytes of content in flight.
+    #[cfg(test)]
+    pub(crate) fn in_flight(&self) -> u64 {
+        *self.used.lock().unwrap()
+    }
+
+    /// Reads `path` into a pooled buffer charged to the budget.
+    pub(crate) fn read(
+        self: &Arc<Self>,
+        path: &Path,
+        max: u64,
+        go_ahead: &dyn Fn() -> bool,
+    ) -> io::Result<(ReadOutcome, Option<Content>)> {
+        let mut buf = self.take();
+        let mut charged = 0;
+        let outcome = read_file(path, max, &mut buf, &mut |n| {
+            self.charge(n, go_ahead);
+            charged = n;
+        });
+        match outcome {
+            Ok(ReadOutcome::Done(stat)) => Ok((
+                ReadOutcome::Done(stat),
+                Some(Content {
+                    buf,
+                    charged,
+                    owner: Arc::clone(self),
+                }),
+            )),
+            other => {
+                self.release(charged);
+                self.give(buf);
+                other.map(|o| (o, None))
+            }
+        }
+    }
+}
+
+/// A file's content: a pooled buffer charged to the run's budget, given
+/// back (and the budget freed) when dropped.
+#[derive(Debug)]
+pub(crate) struct Content {
+    buf: Vec<u8>,
+    charged: u64,
+    owner: Arc<Buffers>,
+}
+
+impl std::ops::Deref for Content {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Content {
+    fn drop(&mut self) {
+        self.owner.release(self.charged);
+        self.owner.give(std::mem::take(&mut self.buf));
     }
 }
 
@@ -135,32 +251,59 @@ mod tests {
         let p = dir.path().join("f");
         std::fs::write(&p, b"hello world").unwrap();
         let mut buf = Vec::new();
-        match read_file(&p, 100, &mut buf).unwrap() {
+        let mut charged = 0;
+        match read_file(&p, 100, &mut buf, &mut |n| charged += n).unwrap() {
             ReadOutcome::Done(s) => assert_eq!(s.size, 11),
             other => panic!("{other:?}"),
         }
-        assert_eq!(buf, b"hello world");
+        assert_eq!((&buf[..], charged), (&b"hello world"[..], 11));
         assert!(matches!(
-            read_file(&p, 5, &mut buf).unwrap(),
+            read_file(&p, 5, &mut buf, &mut |_| ()).unwrap(),
             ReadOutcome::TooLarge(s) if s.size == 11
         ));
-        assert!(read_file(&dir.path().join("missing"), 5, &mut buf).is_err());
+        assert!(read_file(&dir.path().join("missing"), 5, &mut buf, &mut |_| ()).is_err());
         assert!(matches!(
-            read_file(dir.path(), 5, &mut buf).unwrap(),
+            read_file(dir.path(), 5, &mut buf, &mut |_| ()).unwrap(),
             ReadOutcome::NotRegular
         ));
     }
 
     #[test]
-    fn pool_reuses_small_buffers_only() {
-        let pool = BufferPool::new(2);
-        let mut b = pool.take();
-        b.extend_from_slice(b"xyz");
-        let cap = b.capacity();
-        pool.give(b);
-        let b = pool.take();
-        assert!(b.is_empty() && b.capacity() == cap);
-        pool.give(Vec::with_capacity(KEEP_CAPACITY + 1));
-        assert_eq!(pool.take().capacity(), 0);
+    fn content_returns_its_buffer_and_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, vec![1u8; 1000]).unwrap();
+        let bufs = Buffers::new(1500);
+        let (_, a) = bufs.read(&p, 10_000, &|| false).unwrap();
+        let a = a.unwrap();
+        assert_eq!((a.len(), bufs.in_flight()), (1000, 1000));
+        // Over budget: waits until `a` is dropped by another thread.
+        let t = {
+            let bufs = Arc::clone(&bufs);
+            let p = p.clone();
+            std::thread::spawn(move || bufs.read(&p, 10_000, &|| false).unwrap().1.unwrap().len())
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!t.is_finished());
+        drop(a);
+        assert_eq!(t.join().unwrap(), 1000);
+        assert_eq!(bufs.in_flight(), 0);
+        // A go-ahead read never waits.
+        let (_, a) = bufs.read(&p, 10_000, &|| false).unwrap();
+        let (_, b) = bufs.read(&p, 10_000, &|| true).unwrap();
+        assert_eq!(bufs.in_flight(), 2000);
+        drop((a, b));
+        assert_eq!(bufs.in_flight(), 0);
+        let idle = bufs.idle.lock().unwrap();
+        assert!(idle.bufs.len() == 2 && idle.bytes >= 2000);
+    }
+
+    #[test]
+    fn pool_keeps_small_buffers_only() {
+        let bufs = Buffers::new(1 << 20);
+        bufs.give(Vec::with_capacity(POOLED_BUFFER_MAX + 1));
+        assert_eq!(bufs.take().capacity(), 0);
+        bufs.give(Vec::with_capacity(100));
+        assert!(bufs.take().capacity() >= 100);
     }
 }

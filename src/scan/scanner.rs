@@ -1,17 +1,18 @@
 //! The per-file work of a plain scan: stat, read, hash, detect the language.
 
-use super::engine::{Event, Found, Process};
+use super::engine::{Ctx, Event, Found, Process};
 use super::language::{self, Language};
-use super::read::{self, BufferPool, FileStat, ReadOutcome};
+use super::read::{self, Buffers, Content, FileStat, ReadOutcome};
 use super::summary::Counters;
 use super::{FileEntry, IssueKind, ScanIssue};
+use std::sync::Arc;
 
 /// A scanned file on its way to the host.
 pub(crate) struct Scanned {
     pub found: Found,
     pub stat: FileStat,
     pub hash: [u8; 16],
-    pub content: Option<Vec<u8>>,
+    pub content: Option<Content>,
     pub language: Option<Language>,
 }
 
@@ -56,16 +57,19 @@ pub(crate) fn too_large<T>(found: &Found, size: u64, max: u64) -> Event<T> {
 pub(crate) struct ScanProcess {
     pub max_file_size: u64,
     pub include_content: bool,
-    pub pool: BufferPool,
+    pub buffers: Arc<Buffers>,
 }
 
 impl ScanProcess {
     /// Reads and hashes `found` into a pooled buffer (stat comes from fstat).
-    pub(crate) fn read(&self, found: Found, counters: &Counters) -> Option<Event<Scanned>> {
-        let mut buf = self.pool.take();
-        match read::read_file(found.path(), self.max_file_size, &mut buf) {
-            Ok(ReadOutcome::Done(stat)) => {
-                Counters::add(&counters.bytes, stat.size);
+    pub(crate) fn read(&self, found: Found, ctx: &Ctx<'_>) -> Option<Event<Scanned>> {
+        let go_ahead = || ctx.go_ahead();
+        match self
+            .buffers
+            .read(found.path(), self.max_file_size, &go_ahead)
+        {
+            Ok((ReadOutcome::Done(stat), Some(buf))) => {
+                Counters::add(&ctx.counters.bytes, stat.size);
                 let hash = read::content_hash(&buf);
                 let language = language::detect(
                     found.rel_path().file_name().unwrap_or_default(),
@@ -79,22 +83,15 @@ impl ScanProcess {
                     language,
                 }))
             }
-            Ok(ReadOutcome::TooLarge(stat)) => {
-                self.pool.give(buf);
+            Ok((ReadOutcome::TooLarge(stat), _)) => {
                 Some(too_large(&found, stat.size, self.max_file_size))
             }
-            Ok(ReadOutcome::NotRegular) => {
-                self.pool.give(buf);
-                None
-            }
-            Err(err) => {
-                self.pool.give(buf);
-                Some(file_issue(
-                    &found,
-                    IssueKind::Io,
-                    format!("cannot read: {err}"),
-                ))
-            }
+            Ok(_) => None,
+            Err(err) => Some(file_issue(
+                &found,
+                IssueKind::Io,
+                format!("cannot read: {err}"),
+            )),
         }
     }
 
@@ -109,9 +106,9 @@ impl ScanProcess {
 impl Process for ScanProcess {
     type Item = Scanned;
 
-    fn process(&self, found: Found, counters: &Counters) -> Option<Event<Scanned>> {
+    fn process(&self, found: Found, ctx: &Ctx<'_>) -> Option<Event<Scanned>> {
         if self.include_content {
-            return self.read(found, counters);
+            return self.read(found, ctx);
         }
         match self.stat(&found) {
             Ok(stat) if stat.size > self.max_file_size => {
