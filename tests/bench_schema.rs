@@ -155,7 +155,25 @@ fn a_fresh_report_and_a_baseline_comparison_match_the_documented_schema() {
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(value["schema_version"], 1);
     assert_eq!(first.projects.len(), 1);
-    assert!(!first.projects[0].scenarios.is_empty() || !first.projects[0].skipped.is_empty());
+    let ids: Vec<&str> = first.projects[0]
+        .scenarios
+        .iter()
+        .map(|s| s.spec.id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "scan-seq",
+            "scan-par-2",
+            "analyze-cold",
+            "analyze-warm",
+            "analyze-incremental"
+        ]
+    );
+    // Every documented member is exercised: scenarios carry runs and timelines.
+    let seq = &value["projects"][0]["scenarios"][0];
+    assert_eq!(seq["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(seq["files"], 40 - 1, "the oversize file is skipped");
 
     // The same run against the first as baseline fills the `baseline` member.
     let second = bench::run(

@@ -273,17 +273,36 @@ fn word(rng: &mut Rng) -> &'static str {
 }
 
 fn ident(rng: &mut Rng) -> String {
+    let mut s = String::with_capacity(24);
+    push_ident(rng, &mut s);
+    s
+}
+
+/// Appends an identifier: `word`, `word_word` or `word42`.
+fn push_ident(rng: &mut Rng, out: &mut String) {
+    out.push_str(word(rng));
     match rng.below(3) {
-        0 => word(rng).to_string(),
-        1 => format!("{}_{}", word(rng), word(rng)),
-        _ => format!("{}{}", word(rng), rng.below(100)),
+        0 => {}
+        1 => {
+            out.push('_');
+            out.push_str(word(rng));
+        }
+        _ => push_num(out, rng.below(100)),
     }
 }
 
-/// One plausible line of code (or prose) in `lang`.
+fn push_num(out: &mut String, n: u64) {
+    use std::fmt::Write;
+    let _ = write!(out, "{n}");
+}
+
+/// One plausible line of code (or prose) in `lang`, appended to `out`
+/// without temporary strings (the generator writes ~50 MB for a medium
+/// project).
 fn line(rng: &mut Rng, lang: &Lang, out: &mut String) {
-    let indent = "    ".repeat(rng.below(4) as usize);
-    out.push_str(&indent);
+    for _ in 0..rng.below(4) {
+        out.push_str("    ");
+    }
     match lang.ext {
         "md" => {
             let n = rng.range(4, 16);
@@ -296,49 +315,79 @@ fn line(rng: &mut Rng, lang: &Lang, out: &mut String) {
             out.push('.');
         }
         "json" => {
-            out.push_str(&format!("\"{}\": {},", ident(rng), rng.below(10_000)));
+            out.push('"');
+            push_ident(rng, out);
+            out.push_str("\": ");
+            push_num(out, rng.below(10_000));
+            out.push(',');
         }
         "yaml" | "toml" => {
-            let sep = if lang.ext == "yaml" { ": " } else { " = " };
-            out.push_str(&format!("{}{sep}\"{}\"", ident(rng), word(rng)));
+            push_ident(rng, out);
+            out.push_str(if lang.ext == "yaml" { ": \"" } else { " = \"" });
+            out.push_str(word(rng));
+            out.push('"');
         }
         _ => match rng.below(10) {
             0 => {
-                out.push_str(&format!("{} {} {}", lang.comment, word(rng), word(rng)));
+                out.push_str(lang.comment);
+                out.push(' ');
+                out.push_str(word(rng));
+                out.push(' ');
+                out.push_str(word(rng));
                 if rng.chance(0.1) {
                     out.push_str(" TODO: ");
                     out.push_str(word(rng));
                 }
             }
-            1 => match lang.ext {
-                "py" => out.push_str(&format!(
-                    "def {}({}, {}):",
-                    ident(rng),
-                    word(rng),
-                    word(rng)
-                )),
-                "rb" => out.push_str(&format!("def {}({})", ident(rng), word(rng))),
-                "rs" => out.push_str(&format!("fn {}({}: u64) -> u64 {{", ident(rng), word(rng))),
-                "go" => out.push_str(&format!("func {}({} int) int {{", ident(rng), word(rng))),
-                _ => out.push_str(&format!("function {}({}) {{", ident(rng), word(rng))),
-            },
-            2 => out.push_str(&format!("if {} > {} {{", ident(rng), rng.below(1000))),
-            3 => out.push_str(&format!("return {}({});", ident(rng), ident(rng))),
-            4 => out.push_str(&format!(
-                "{} = \"{} {}\";",
-                ident(rng),
-                word(rng),
-                word(rng)
-            )),
+            1 => {
+                let (head, mid, tail) = match lang.ext {
+                    "py" => ("def ", "(self, ", "):"),
+                    "rb" => ("def ", "(", ")"),
+                    "rs" => ("fn ", "(", ": u64) -> u64 {"),
+                    "go" => ("func ", "(", " int) int {"),
+                    _ => ("function ", "(", ") {"),
+                };
+                out.push_str(head);
+                push_ident(rng, out);
+                out.push_str(mid);
+                out.push_str(word(rng));
+                out.push_str(tail);
+            }
+            2 => {
+                out.push_str("if ");
+                push_ident(rng, out);
+                out.push_str(" > ");
+                push_num(out, rng.below(1000));
+                out.push_str(" {");
+            }
+            3 => {
+                out.push_str("return ");
+                push_ident(rng, out);
+                out.push('(');
+                push_ident(rng, out);
+                out.push_str(");");
+            }
+            4 => {
+                push_ident(rng, out);
+                out.push_str(" = \"");
+                out.push_str(word(rng));
+                out.push(' ');
+                out.push_str(word(rng));
+                out.push_str("\";");
+            }
             5 => out.push('}'),
-            _ => out.push_str(&format!(
-                "{} = {}.{}({}, {});",
-                ident(rng),
-                ident(rng),
-                word(rng),
-                ident(rng),
-                rng.below(4096)
-            )),
+            _ => {
+                push_ident(rng, out);
+                out.push_str(" = ");
+                push_ident(rng, out);
+                out.push('.');
+                out.push_str(word(rng));
+                out.push('(');
+                push_ident(rng, out);
+                out.push_str(", ");
+                push_num(out, rng.below(4096));
+                out.push_str(");");
+            }
         },
     }
     out.push('\n');
@@ -348,10 +397,10 @@ fn line(rng: &mut Rng, lang: &Lang, out: &mut String) {
 fn text_size(rng: &mut Rng) -> usize {
     let roll = rng.below(100);
     let (lo, hi) = match roll {
-        0..=39 => (200, 2_048),
-        40..=79 => (2_048, 16_384),
-        80..=96 => (16_384, 65_536),
-        _ => (65_536, 262_144),
+        0..=44 => (200, 2_048),
+        45..=84 => (2_048, 12_288),
+        85..=97 => (12_288, 49_152),
+        _ => (49_152, 163_840),
     };
     rng.range(lo, hi) as usize
 }
@@ -450,7 +499,7 @@ pub fn generate(root: &Path, options: &GenerateOptions) -> Result<GeneratedProje
     out.dirs = (dirs.len() - 1) as u64;
 
     let oversize = if options.files >= 20 {
-        1 + options.files as u64 / 5_000
+        1 + options.files as u64 / 20_000
     } else {
         0
     };

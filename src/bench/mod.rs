@@ -448,6 +448,7 @@ fn run_project(
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<ProjectResult> {
     let t0 = Instant::now();
+    let mut max_file_size = crate::scan::DEFAULT_MAX_FILE_SIZE;
     let (name, kind, root, generated, generator_info) = match source {
         Source::Path(p) => {
             let root = std::fs::canonicalize(p)
@@ -471,6 +472,7 @@ fn run_project(
                 files: *files,
                 ..GenerateOptions::preset(*size, options.seed)
             };
+            max_file_size = gen_opts.max_file_size;
             let g = generator::generate(&root, &gen_opts)?;
             let info = GeneratorInfo {
                 size: size.name().into(),
@@ -501,10 +503,14 @@ fn run_project(
         generated,
         seed: options.seed,
         incremental_fraction: options.incremental_fraction,
+        max_file_size,
+        written_at: generator_info
+            .as_ref()
+            .map(|_| std::time::SystemTime::now()),
     };
     let mut results: Vec<ScenarioResult> = Vec::new();
     let mut skipped = Vec::new();
-    let mut monitor = monitor::ProfilerMonitor::new(options.sample_interval_s);
+    let mut monitor = monitor::ProfilerMonitor::new(options.sample_interval_s)?;
     for spec in specs {
         let mut workload = match scenarios::build(spec, &ctx) {
             Ok(w) => w,

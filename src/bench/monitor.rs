@@ -1,27 +1,100 @@
-//! Our profiler around each measured run: peak and average RSS, average CPU
-//! and the timeline of the run.
+//! Our profiler around each measured run: peak RSS (the kernel's exact
+//! high-water mark), average RSS, average CPU and the run's timeline.
 
+use super::report::TimelinePoint;
 use super::suite::{Monitor, Usage};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::profiler::{BYTES_PER_MB, Profiler, ProfilerOptions};
 
-/// A [`Monitor`] backed by `crate::profiler`.
-#[derive(Debug)]
+/// Timeline points kept per run in the report (longer runs are thinned).
+pub const MAX_TIMELINE_POINTS: usize = 200;
+
+/// A [`Monitor`] backed by [`crate::profiler::Profiler`].
 pub struct ProfilerMonitor {
-    #[allow(dead_code)]
-    interval_s: f64,
+    profiler: Profiler,
 }
 
 impl ProfilerMonitor {
-    pub fn new(interval_s: f64) -> Self {
-        ProfilerMonitor { interval_s }
+    /// A monitor sampling every `interval_s` seconds.
+    pub fn new(interval_s: f64) -> Result<Self> {
+        let profiler = Profiler::new(ProfilerOptions {
+            sample_interval_s: interval_s,
+            ..ProfilerOptions::default()
+        })?;
+        Ok(ProfilerMonitor { profiler })
     }
+}
+
+/// Keeps at most `max` evenly spread points, always the first and the last.
+pub fn thin(points: Vec<TimelinePoint>, max: usize) -> Vec<TimelinePoint> {
+    if points.len() <= max || max < 2 {
+        return points;
+    }
+    let last = points.len() - 1;
+    (0..max).map(|i| points[i * last / (max - 1)]).collect()
 }
 
 impl Monitor for ProfilerMonitor {
     fn start(&mut self) -> Result<()> {
-        Ok(())
+        self.profiler.start()
     }
+
     fn stop(&mut self) -> Result<Usage> {
-        Ok(Usage::default())
+        let profile = self
+            .profiler
+            .stop()
+            .map_err(|e| Error::new(e.kind, format!("profiler: {}", e.message)))?;
+        let timeline = profile
+            .samples
+            .iter()
+            .map(|s| TimelinePoint {
+                t_s: s.t_s,
+                rss_mb: s.rss_bytes as f64 / BYTES_PER_MB,
+                cpu_percent: s.cpu_percent,
+            })
+            .collect();
+        Ok(Usage {
+            peak_rss_mb: profile.peak_memory_mb,
+            avg_rss_mb: profile.avg_memory_mb,
+            avg_cpu_percent: profile.avg_cpu_percent,
+            timeline: thin(timeline, MAX_TIMELINE_POINTS),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thinning_keeps_ends_and_count() {
+        let pts: Vec<TimelinePoint> = (0..1000)
+            .map(|i| TimelinePoint {
+                t_s: i as f64,
+                ..Default::default()
+            })
+            .collect();
+        let t = thin(pts.clone(), 200);
+        assert_eq!(t.len(), 200);
+        assert_eq!(t[0].t_s, 0.0);
+        assert_eq!(t[199].t_s, 999.0);
+        assert_eq!(thin(pts[..5].to_vec(), 200).len(), 5);
+    }
+
+    #[test]
+    fn monitor_sees_a_busy_run() {
+        let mut m = ProfilerMonitor::new(0.005).unwrap();
+        m.start().unwrap();
+        let t0 = std::time::Instant::now();
+        let mut x = 0u64;
+        while t0.elapsed().as_millis() < 60 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        let u = m.stop().unwrap();
+        assert!(x != 1);
+        assert!(u.peak_rss_mb > 0.0 && u.avg_rss_mb > 0.0);
+        assert!(u.avg_cpu_percent > 0.0);
+        assert!(!u.timeline.is_empty());
+        assert!(m.stop().is_err(), "stop without start is an error");
     }
 }

@@ -56,7 +56,7 @@ pub fn recommend(projects: &[ProjectResult]) -> Vec<Recommendation> {
                 out.push(rec(
                     "best-threads",
                     format!(
-                        "{}: one thread was fastest ({} median): at {} files thread start-up costs more than it saves; scan sequentially.",
+                        "{}: one thread was fastest ({} median): at {} files, on this machine, more threads did not help; scan sequentially here, or re-measure on an idle machine.",
                         p.name,
                         fmt_duration(seq.duration_s.median),
                         p.files
