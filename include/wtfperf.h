@@ -14,6 +14,11 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
+ * Timeline points kept per run in the report (longer runs are thinned).
+ */
+#define MAX_TIMELINE_POINTS 200
+
+/**
  * A parallel scan must beat the sequential one by this much to "pay".
  */
 #define PAYS_OFF 1.10
