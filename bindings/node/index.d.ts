@@ -86,6 +86,9 @@ export declare class Profiler implements Closable {
   sampleNow(): Sample;
   scopeEnter(name: string): number | bigint;
   scopeExit(token: number | bigint): void;
+  /** Interns a scope name; the id is for scopeEnterId() (valid for this profiler's lifetime). */
+  scopeId(name: string): number;
+  scopeEnterId(id: number): number | bigint;
   /** Runs fn inside a named scope (closed when a returned promise settles). */
   scope<T>(name: string, fn: () => T): T;
   close(): void;

@@ -32,6 +32,10 @@ const c = {
   is_running: declare('bool wtfperf_profiler_is_running(const wtfperf_profiler *profiler)'),
   sample_now: declare('wtfperf_status wtfperf_profiler_sample_now(wtfperf_profiler *profiler, _Out_ wtfperf_sample *out)'),
   scope_enter: declare('wtfperf_status wtfperf_profiler_scope_enter(wtfperf_profiler *profiler, const char *name, _Out_ uint64_t *out_token)'),
+  scope_id: declare('wtfperf_status wtfperf_profiler_scope_id(wtfperf_profiler *profiler, const char *name, _Out_ uint32_t *out_id)'),
+  scope_enter_id: declare(
+    'wtfperf_status wtfperf_profiler_scope_enter_id(wtfperf_profiler *profiler, uint32_t id, _Out_ uint64_t *out_token)',
+  ),
   scope_exit: declare('wtfperf_status wtfperf_profiler_scope_exit(wtfperf_profiler *profiler, uint64_t token)'),
   free: declare('void wtfperf_profiler_free(wtfperf_profiler *profiler)'),
   duration_s: declare('double wtfperf_profile_duration_s(const wtfperf_profile *profile)'),
@@ -108,6 +112,24 @@ class Profiler extends NativeHandle {
   scopeEnter(name) {
     const out = [0];
     check(c.scope_enter(this._ptr, String(name), out), 'wtfperf_profiler_scope_enter');
+    return out[0];
+  }
+
+  /**
+   * Interns a scope name once and returns its id for scopeEnterId() (valid
+   * for this profiler's lifetime, running or not): hot loops skip the name
+   * lookup.
+   */
+  scopeId(name) {
+    const out = [0];
+    check(c.scope_id(this._ptr, String(name), out), 'wtfperf_profiler_scope_id');
+    return out[0];
+  }
+
+  /** Opens a scope by an id from scopeId(); returns the token for scopeExit(). */
+  scopeEnterId(id) {
+    const out = [0];
+    check(c.scope_enter_id(this._ptr, id, out), 'wtfperf_profiler_scope_enter_id');
     return out[0];
   }
 

@@ -3,6 +3,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { Profiler, Profile, ProfileManager, profile, WtfperfError } = require('..');
 const { throwsStatus } = require('./helpers');
+const native = require('../lib/native');
 
 /** ~`ms` of CPU work that also holds a few MB of memory. */
 function workload(ms) {
@@ -136,4 +137,17 @@ test('profile() helper and ProfileManager summary', async () => {
   }), SyntaxError);
   manager.close();
   manager.close();
+});
+
+test('interned scope ids', { skip: !native.declared.get('wtfperf_profiler_scope_id') && 'library without scope ids' }, () => {
+  const profiler = new Profiler({ sampleIntervalS: 0.05 });
+  const id = profiler.scopeId('hot-loop');
+  assert.equal(profiler.scopeId('hot-loop'), id);
+  profiler.start();
+  for (let i = 0; i < 100; i++) profiler.scopeExit(profiler.scopeEnterId(id));
+  throwsStatus(assert, () => profiler.scopeEnterId(id + 1000), 'WTFPERF_ERR_INVALID');
+  const p = profiler.stop();
+  assert.match(p.toJSONString(), /hot-loop/);
+  p.close();
+  profiler.close();
 });
