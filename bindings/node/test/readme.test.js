@@ -41,3 +41,13 @@ test('the README example runs as written', (t) => {
   const second = runIt();
   assert.match(second, /^2 files, 2 from cache, 3 TODOs$/m);
 });
+
+test('the benchmark example runs (tiny project, one repetition)', () => {
+  const out = execFileSync(process.execPath, [path.join(PKG, 'examples', 'bench_scan.js'), '40', '1'], {
+    encoding: 'utf8',
+  });
+  assert.match(out, /^project: 40 files/m);
+  const counts = [...out.matchAll(/x vs peer\s+\((\d+) files\)/g)].map((m) => Number(m[1]));
+  assert.equal(counts.length, 4);
+  assert.ok(counts.every((n) => n === counts[0]), `every variant walks the same files: ${out}`);
+});
