@@ -9,6 +9,10 @@ use crate::error::Error;
 use crate::profiler::{Profile, ProfileManager, Profiler, ProfilerOptions, Sample};
 use std::ffi::c_char;
 
+/// The `version` field of the profile JSON this library writes
+/// (`wtfperf_profile_to_json`, schema `wtfperf.profile`).
+pub const WTFPERF_PROFILE_SCHEMA_VERSION: u32 = 1;
+
 /// Options of a profiler; get the defaults from
 /// `wtfperf_profiler_options_default()` and change what you need.
 #[repr(C)]
@@ -69,7 +73,9 @@ pub struct wtfperf_sample {
     /// of one core (two busy cores read 200).
     pub cpu_percent: f64,
     /// Heap bytes in use per glibc `mallinfo2`; 0 where unavailable (see
-    /// `heap_source` in the profile JSON).
+    /// `heap_source` in the profile JSON). On a heap where `mallinfo2` has
+    /// become slow, readings are rate-limited and repeat the previous figure
+    /// (counted in `heap_reads_skipped`).
     pub heap_bytes: u64,
 }
 
@@ -111,7 +117,14 @@ pub struct wtfperf_profile_manager {
 /// `max_scope_events = 100000`.
 #[unsafe(no_mangle)]
 pub extern "C" fn wtfperf_profiler_options_default() -> wtfperf_profiler_options {
-    ProfilerOptions::default().into()
+    const FALLBACK: wtfperf_profiler_options = wtfperf_profiler_options {
+        sample_interval_s: 0.1,
+        trace_memory: false,
+        include_children: false,
+        max_samples: 65_536,
+        max_scope_events: 100_000,
+    };
+    guard_value(FALLBACK, || ProfilerOptions::default().into())
 }
 
 /// Creates a stopped profiler.
@@ -166,7 +179,8 @@ pub unsafe extern "C" fn wtfperf_profiler_start(profiler: *mut wtfperf_profiler)
 ///
 /// `out` must not be NULL; on success it receives a profile the caller owns
 /// (free it with `wtfperf_profile_free`). Returns `WTFPERF_ERR_STATE` when
-/// not running. Scopes still open are dropped (counted as
+/// not running, and in a forked child for a window its parent started (the
+/// window ends there without a profile; the parent's is unaffected). Scopes still open are dropped (counted as
 /// `unfinished_scopes` in the JSON); exiting them later is a no-op.
 ///
 /// # Safety
@@ -243,8 +257,62 @@ pub unsafe extern "C" fn wtfperf_profiler_scope_enter(
         // SAFETY: NULL or a live handle per the contract.
         let p = unsafe { as_ref(profiler.cast_const(), "profiler")? };
         // SAFETY: NULL or a NUL-terminated string per the contract.
+        let name = unsafe { args::cstr(name, "name")? };
+        let token = p.inner.scope_enter_bytes(name.to_bytes())?;
+        // SAFETY: `out` was checked non-NULL and is writable per the contract.
+        unsafe { write_out(out, token) };
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// Interns a scope name once: `out_id` receives an id for
+/// `wtfperf_profiler_scope_enter_id`, valid for this profiler's lifetime
+/// (across start/stop). Hot loops use it to skip the name lookup.
+///
+/// Works whether or not the profiler runs. Returns `WTFPERF_ERR_INVALID`
+/// when `name` is not UTF-8.
+///
+/// # Safety
+/// `profiler` is NULL or a live handle; `name` is NULL or a NUL-terminated
+/// string; `out_id` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profiler_scope_id(
+    profiler: *mut wtfperf_profiler,
+    name: *const c_char,
+    out_id: *mut u32,
+) -> wtfperf_status {
+    guard(|| {
+        let out = out_ptr(out_id, "out_id")?;
+        // SAFETY: NULL or a live handle per the contract.
+        let p = unsafe { as_ref(profiler.cast_const(), "profiler")? };
+        // SAFETY: NULL or a NUL-terminated string per the contract.
         let name = unsafe { args::str(name, "name")? };
-        let token = p.inner.scope_enter(name)?;
+        let id = p.inner.scope_id(name);
+        // SAFETY: `out` was checked non-NULL and is writable per the contract.
+        unsafe { write_out(out, id) };
+        Ok(WTFPERF_OK)
+    })
+}
+
+/// Enters a scope by a name id from `wtfperf_profiler_scope_id` (otherwise
+/// as `wtfperf_profiler_scope_enter`).
+///
+/// Returns `WTFPERF_ERR_INVALID` for an id this profiler never gave and
+/// `WTFPERF_ERR_STATE` when not running.
+///
+/// # Safety
+/// `profiler` is NULL or a live handle; `out_token` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wtfperf_profiler_scope_enter_id(
+    profiler: *mut wtfperf_profiler,
+    id: u32,
+    out_token: *mut u64,
+) -> wtfperf_status {
+    guard(|| {
+        let out = out_ptr(out_token, "out_token")?;
+        // SAFETY: NULL or a live handle per the contract.
+        let p = unsafe { as_ref(profiler.cast_const(), "profiler")? };
+        let token = p.inner.scope_enter_id(id)?;
         // SAFETY: `out` was checked non-NULL and is writable per the contract.
         unsafe { write_out(out, token) };
         Ok(WTFPERF_OK)
@@ -536,4 +604,22 @@ pub unsafe extern "C" fn wtfperf_profile_manager_summary_json(
 pub unsafe extern "C" fn wtfperf_profile_manager_free(manager: *mut wtfperf_profile_manager) {
     // SAFETY: NULL or a live handle made by into_handle, per the contract.
     guard_value((), || unsafe { args::free_handle(manager) })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn default_options_match_the_rust_defaults() {
+        let c = super::wtfperf_profiler_options_default();
+        let r = crate::profiler::ProfilerOptions::default();
+        assert_eq!(crate::profiler::ProfilerOptions::from(c), r);
+    }
+
+    #[test]
+    fn schema_version_matches_the_json() {
+        assert_eq!(
+            super::WTFPERF_PROFILE_SCHEMA_VERSION,
+            crate::profiler::json::PROFILE_SCHEMA_VERSION
+        );
+    }
 }

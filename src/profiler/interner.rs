@@ -4,14 +4,15 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Distinct names one profiler keeps; later new names share
 /// [`OVERFLOW_NAME`], so a host that builds a new name per call cannot grow
 /// memory without bound.
-pub const MAX_NAMES: usize = 65_536;
+pub(crate) const MAX_NAMES: usize = 65_536;
 /// The name given to scopes past [`MAX_NAMES`].
-pub const OVERFLOW_NAME: &str = "(other names)";
+pub(crate) const OVERFLOW_NAME: &str = "(other names)";
 
 /// The multiply-rotate hash of rustc (FxHash): fast on short keys; names
 /// come from the host, but a slow lookup is the worst a hostile name can do.
@@ -73,19 +74,49 @@ struct Table {
 pub struct Interner {
     uid: u64,
     table: RwLock<Table>,
+    /// Number of names, readable without the lock.
+    count: AtomicUsize,
 }
 
 /// Per-thread caches of (profiler uid -> name -> id); a few profilers at
-/// once per thread, each cache bounded.
+/// once per thread, each cache bounded. In front of them, a few recent
+/// short names stored inline, found without hashing.
 struct LocalCaches {
+    recent: [Recent; RECENT],
     caches: Vec<(u64, FxMap<Box<str>, u32>)>,
+}
+
+#[derive(Clone, Copy)]
+struct Recent {
+    uid: u64,
+    id: u32,
+    len: u8,
+    bytes: [u8; RECENT_LEN],
+}
+
+const RECENT: usize = 8;
+const RECENT_LEN: usize = 32;
+const NO_RECENT: Recent = Recent {
+    uid: 0,
+    id: 0,
+    len: 0,
+    bytes: [0; RECENT_LEN],
+};
+
+#[inline]
+fn recent_slot(name: &[u8]) -> usize {
+    let first = name.first().copied().unwrap_or(0) as usize;
+    let last = name.last().copied().unwrap_or(0) as usize;
+    (name.len() ^ (first << 1) ^ (last << 2)) % RECENT
 }
 
 const LOCAL_PROFILERS: usize = 4;
 const LOCAL_NAMES: usize = 4096;
 
 thread_local! {
-    static LOCAL: RefCell<LocalCaches> = const { RefCell::new(LocalCaches { caches: Vec::new() }) };
+    static LOCAL: RefCell<LocalCaches> = const {
+        RefCell::new(LocalCaches { recent: [NO_RECENT; RECENT], caches: Vec::new() })
+    };
 }
 
 impl Interner {
@@ -93,26 +124,68 @@ impl Interner {
         Interner {
             uid,
             table: RwLock::new(Table::default()),
+            count: AtomicUsize::new(0),
         }
+    }
+
+    /// The id of `name` if this thread looked it up recently.
+    #[inline]
+    fn recent(&self, bytes: &[u8]) -> Option<u32> {
+        let slot = recent_slot(bytes);
+        LOCAL.with(|local| {
+            let local = local.borrow();
+            let r = &local.recent[slot];
+            (r.uid == self.uid && r.len as usize == bytes.len() && &r.bytes[..bytes.len()] == bytes)
+                .then_some(r.id)
+        })
+    }
+
+    /// The id of a name given as bytes, which must be UTF-8 (checked only
+    /// when the name is not among this thread's recent ones, which were).
+    #[inline]
+    pub fn id_bytes(&self, bytes: &[u8]) -> Result<u32, std::str::Utf8Error> {
+        if let Some(id) = self.recent(bytes) {
+            return Ok(id);
+        }
+        Ok(self.id_slow(std::str::from_utf8(bytes)?))
     }
 
     /// The id of `name`, interning it on first sight.
     #[inline]
     pub fn id(&self, name: &str) -> u32 {
+        match self.recent(name.as_bytes()) {
+            Some(id) => id,
+            None => self.id_slow(name),
+        }
+    }
+
+    fn id_slow(&self, name: &str) -> u32 {
+        let bytes = name.as_bytes();
+        let slot = recent_slot(bytes);
         let cached = LOCAL.with(|local| {
-            let local = local.borrow();
             local
+                .borrow()
                 .caches
                 .iter()
                 .find(|(uid, _)| *uid == self.uid)
                 .and_then(|(_, map)| map.get(name).copied())
         });
-        if let Some(id) = cached {
-            return id;
-        }
-        let id = self.intern(name);
+        let id = match cached {
+            Some(id) => id,
+            None => self.intern(name),
+        };
         LOCAL.with(|local| {
             let mut local = local.borrow_mut();
+            if bytes.len() <= RECENT_LEN {
+                let r = &mut local.recent[slot];
+                r.uid = self.uid;
+                r.id = id;
+                r.len = bytes.len() as u8;
+                r.bytes[..bytes.len()].copy_from_slice(bytes);
+            }
+            if cached.is_some() {
+                return;
+            }
             let pos = match local.caches.iter().position(|(uid, _)| *uid == self.uid) {
                 Some(pos) => pos,
                 None => {
@@ -130,6 +203,12 @@ impl Interner {
             map.insert(name.into(), id);
         });
         id
+    }
+
+    /// Whether `id` was handed out by this interner.
+    #[inline]
+    pub fn contains(&self, id: u32) -> bool {
+        (id as usize) < self.count.load(Ordering::Acquire)
     }
 
     fn intern(&self, name: &str) -> u32 {
@@ -157,6 +236,7 @@ impl Interner {
         let id = table.names.len() as u32;
         table.names.push(Arc::from(name));
         table.ids.insert(name.into(), id);
+        self.count.store(table.names.len(), Ordering::Release);
         id
     }
 
@@ -189,6 +269,29 @@ mod tests {
         // Another profiler has its own ids.
         let other = Interner::new(992);
         assert_eq!(other.id("lint"), 0);
+    }
+
+    #[test]
+    fn recent_cache_never_confuses_names() {
+        let i = Interner::new(994);
+        let names: Vec<String> = (0..200).map(|n| format!("n{}{}", n % 7, n)).collect();
+        for round in 0..3 {
+            for (k, name) in names.iter().enumerate() {
+                let name = if round == 1 {
+                    &names[names.len() - 1 - k]
+                } else {
+                    name
+                };
+                let id = i.id(name);
+                assert_eq!(&*i.name(id), name.as_str());
+                assert!(i.contains(id));
+            }
+        }
+        assert!(!i.contains(200));
+        let long = "x".repeat(100);
+        let id = i.id(&long);
+        assert_eq!(i.id(&long), id);
+        assert_eq!(&*i.name(id), long.as_str());
     }
 
     #[test]

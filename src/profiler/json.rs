@@ -11,6 +11,7 @@
 //!   "vmhwm_sampled_children" | "sampled"), "peak_is_exact",
 //!   "peak_children_rss_bytes", "avg_memory_mb",
 //!   "peak_heap_bytes", "heap_source" ("mallinfo2" | "unavailable"),
+//!   "heap_reads_skipped", "heap_read_max_us",
 //!   "options": { "sample_interval_s", "trace_memory", "include_children" },
 //!   "timeline": { "stride", "raw_sample_count", "downsampled",
 //!                 "samples": [ { "t_s", "rss_bytes", "cpu_percent", "heap_bytes" } ] },
@@ -25,8 +26,8 @@
 use super::profile::{BYTES_PER_MB, Profile};
 use serde_json::{Value, json};
 
-/// Schema version of [`profile_json`].
-pub const PROFILE_SCHEMA_VERSION: u32 = 1;
+/// Schema version of [`profile_json`] (`WTFPERF_PROFILE_SCHEMA_VERSION` in C).
+pub(crate) const PROFILE_SCHEMA_VERSION: u32 = 1;
 
 /// The `wtfperf.profile` document of a profile.
 pub fn profile_value(p: &Profile) -> Value {
@@ -45,6 +46,8 @@ pub fn profile_value(p: &Profile) -> Value {
         "avg_memory_mb": p.avg_memory_mb,
         "peak_heap_bytes": p.peak_heap_bytes,
         "heap_source": if p.heap_available { "mallinfo2" } else { "unavailable" },
+        "heap_reads_skipped": p.heap_reads_skipped,
+        "heap_read_max_us": p.heap_read_max_us,
         "options": {
             "sample_interval_s": p.sample_interval_s,
             "trace_memory": p.trace_memory,

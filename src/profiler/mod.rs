@@ -21,6 +21,8 @@
 //! [`scopes`] (scope recorder), [`timeline`] (bounded timeline),
 //! [`profile`] (results), [`json`] (exports), [`manager`] (run summaries).
 
+pub mod clock;
+pub mod heap;
 pub mod interner;
 pub mod json;
 pub mod manager;
@@ -29,10 +31,10 @@ pub mod profile;
 pub mod sampler;
 pub mod scopes;
 pub mod session;
-mod sys;
+pub mod sys;
 pub mod threads;
 pub mod timeline;
 
 pub use manager::{NameSummary, ProfileManager, RunFigures, Stats};
-pub use profile::{BYTES_PER_MB, MemoryTrace, PeakSource, Profile, Sample, ScopeEvent, ScopeStats};
+pub use profile::{MemoryTrace, PeakSource, Profile, Sample, ScopeEvent, ScopeStats};
 pub use session::{Profiler, ProfilerOptions};

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// Bytes per "MB" in every `*_mb` figure: 2^20, as psutil-based monitors
 /// print `rss / 1024 / 1024`.
-pub const BYTES_PER_MB: f64 = 1024.0 * 1024.0;
+pub(crate) const BYTES_PER_MB: f64 = 1024.0 * 1024.0;
 
 /// One point of the timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -16,7 +16,8 @@ pub struct Sample {
     /// CPU use since the previous sample (or since `start` for the first),
     /// in percent of one core: two busy cores read 200.
     pub cpu_percent: f64,
-    /// Heap bytes in use per glibc `mallinfo2` (0 where unavailable).
+    /// Heap bytes in use per glibc `mallinfo2` (0 where unavailable); may
+    /// repeat the previous figure while slow readings are rate-limited.
     pub heap_bytes: u64,
 }
 
@@ -113,6 +114,11 @@ pub struct Profile {
     pub peak_heap_bytes: u64,
     /// Whether heap figures are real (glibc) or all 0.
     pub heap_available: bool,
+    /// Heap readings in the window answered with the previous figure
+    /// because `mallinfo2` had become slow (see [`super::heap`]).
+    pub heap_reads_skipped: u64,
+    /// The slowest heap reading of the process so far, in µs.
+    pub heap_read_max_us: f64,
     /// The requested sample interval.
     pub sample_interval_s: f64,
     /// Raw samples merged into each timeline point: 1 until the timeline

@@ -4,11 +4,11 @@ use super::procfs;
 use super::profile::{BYTES_PER_MB, PeakSource, Profile, Sample};
 use super::sampler::{Probe, SamplerThread, Window};
 use super::scopes::{Scopes, next_session};
-use super::sys;
+use super::{heap, sys};
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Options of a [`Profiler`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,6 +73,17 @@ struct Running {
     sampler: SamplerThread,
     /// `HWM_RESETS` right after our reset, when it succeeded.
     hwm_reset: Option<u64>,
+    /// Scope clock ticks and `Instant` at start.
+    mark: (u64, Instant),
+    /// The process that started the window: after a `fork`, the child has
+    /// no sampler thread to join.
+    pid: u32,
+}
+
+impl Running {
+    fn forked(&self) -> bool {
+        self.pid != std::process::id()
+    }
 }
 
 struct State {
@@ -132,13 +143,14 @@ impl Profiler {
             self.options.max_samples,
         );
         let session = next_session(state.session);
+        let mark = self.scopes.clock().mark();
         self.scopes
-            .begin(session, window.start(), self.options.max_scope_events);
+            .begin(session, mark.0, self.options.max_scope_events);
         let window = Arc::new(Mutex::new(window));
         let sampler = match SamplerThread::spawn(Arc::clone(&window), self.interval) {
             Ok(s) => s,
             Err(e) => {
-                self.scopes.finish();
+                self.scopes.finish(1.0);
                 return Err(Error::io("starting the sampler thread", &e));
             }
         };
@@ -147,6 +159,8 @@ impl Profiler {
             window,
             sampler,
             hwm_reset,
+            mark,
+            pid: std::process::id(),
         });
         Ok(())
     }
@@ -170,26 +184,34 @@ impl Profiler {
     /// Stops the window: joins the sampler thread, takes a last sample and
     /// returns the profile. State error when not running.
     pub fn stop(&self) -> Result<Profile> {
-        let running = self
-            .state()
+        // The state stays locked until the scopes are drained, so a `start`
+        // racing with this `stop` cannot open a session that we then close.
+        let mut state = self.state();
+        let running = state
             .running
             .take()
             .ok_or_else(|| Error::state("the profiler is not running"))?;
-        Ok(self.finish(running))
+        if running.forked() {
+            // The sampler thread lives in the parent only; its handle (and
+            // the window it may have held locked at the fork) are left alone.
+            std::mem::forget(running);
+            self.scopes.finish(1.0);
+            return Err(Error::state(
+                "the profiler was started in the parent of this forked process",
+            ));
+        }
+        let profile = self.finish(running);
+        drop(state);
+        Ok(profile)
     }
 
     fn finish(&self, running: Running) -> Profile {
         let sampler_cpu_ns = running.sampler.stop();
-        let mut window = match Arc::try_unwrap(running.window) {
-            Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
-            // Unreachable: the sampler thread, the only other owner, is joined.
-            Err(shared) => {
-                let mut w = shared.lock().unwrap_or_else(|e| e.into_inner());
-                std::mem::replace(&mut *w, Window::open(Probe::new(false), 2))
-            }
-        };
+        let mut window = running.window.lock().unwrap_or_else(|e| e.into_inner());
         window.sample();
-        let scopes = self.scopes.finish();
+        let clock = *self.scopes.clock();
+        let scale = clock.ns_per_tick(running.mark, clock.mark());
+        let scopes = self.scopes.finish(scale);
         let hwm = running
             .hwm_reset
             .filter(|&mark| HWM_RESETS.load(Ordering::SeqCst) == mark)
@@ -215,8 +237,9 @@ impl Profiler {
         };
         let avg_rss = window.avg_rss();
         let peak_heap = window.max_heap;
+        let heap_reads_skipped = heap::skipped().saturating_sub(window.heap_skipped_at_open);
         let peak_children = window.max_children_rss;
-        let (samples, stride, raw) = window.timeline();
+        let (samples, stride, raw) = window.take_timeline();
         Profile {
             duration_s,
             peak_memory_mb: peak as f64 / BYTES_PER_MB,
@@ -229,6 +252,8 @@ impl Profiler {
             peak_children_rss_bytes: peak_children,
             peak_heap_bytes: peak_heap,
             heap_available: sys::HEAP_AVAILABLE,
+            heap_reads_skipped,
+            heap_read_max_us: heap::max_cost_ns() as f64 / 1e3,
             sample_interval_s: self.options.sample_interval_s,
             timeline_stride: stride,
             raw_sample_count: raw,
@@ -252,6 +277,28 @@ impl Profiler {
         self.scopes.enter(name)
     }
 
+    /// [`Profiler::scope_enter`] with the name as bytes (as C passes it):
+    /// invalid-kind error when they are not UTF-8. A little faster than
+    /// converting to `&str` first, as recent names skip the UTF-8 check.
+    #[inline]
+    pub fn scope_enter_bytes(&self, name: &[u8]) -> Result<u64> {
+        self.scopes.enter_bytes(name)
+    }
+
+    /// The id of a scope name (interned once per profiler, valid across
+    /// start/stop), for [`Profiler::scope_enter_id`]: hot loops skip the
+    /// name lookup.
+    pub fn scope_id(&self, name: &str) -> u32 {
+        self.scopes.intern(name)
+    }
+
+    /// Enters a scope by a name id from [`Profiler::scope_id`]. Invalid-kind
+    /// error for an unknown id; state error when not running.
+    #[inline]
+    pub fn scope_enter_id(&self, id: u32) -> Result<u64> {
+        self.scopes.enter_id(id)
+    }
+
     /// Exits a scope. Invalid-kind error for an unknown token; a token of a
     /// window already stopped is ignored.
     #[inline]
@@ -271,8 +318,12 @@ impl Profiler {
 impl Drop for Profiler {
     fn drop(&mut self) {
         if let Some(running) = self.state().running.take() {
-            running.sampler.stop();
-            self.scopes.finish();
+            if running.forked() {
+                std::mem::forget(running);
+            } else {
+                running.sampler.stop();
+            }
+            self.scopes.finish(1.0);
         }
     }
 }

@@ -82,3 +82,19 @@ pub fn clock_ticks() -> u64 {
     let v = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if v > 0 { v as u64 } else { 100 }
 }
+
+/// The CPU's time-stamp counter (x86_64), for cheap scope timestamps; see
+/// [`super::clock`] for when it is trusted.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub fn tsc() -> u64 {
+    // SAFETY: rdtsc has no preconditions on x86_64 and touches no memory.
+    unsafe { std::arch::x86_64::_rdtsc() }
+}
+
+/// No time-stamp counter on this architecture: always 0 (never trusted).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+pub fn tsc() -> u64 {
+    0
+}

@@ -1,23 +1,41 @@
 //! Small per-thread ordinals (1, 2, ...) for scope events and Chrome-trace
-//! tracks, and the names of the threads still alive.
+//! tracks, and the names of the threads: all live ones and the
+//! `KEEP_ENDED` (1024) that ended last (a pool's workers often end before the
+//! profile is taken).
 
 use super::interner::FxMap;
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-static NEXT: AtomicU32 = AtomicU32::new(1);
-static NAMES: Mutex<Option<FxMap<u32, String>>> = Mutex::new(None);
+/// Names of ended threads kept.
+pub(crate) const KEEP_ENDED: usize = 1024;
 
-/// Removes the thread's name from the registry when the thread ends, so the
-/// registry holds live threads only.
+static NEXT: AtomicU32 = AtomicU32::new(1);
+
+#[derive(Default)]
+struct Registry {
+    names: FxMap<u32, String>,
+    ended: VecDeque<u32>,
+}
+
+static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+
+/// Queues the thread's name for removal when the thread ends, so the
+/// registry stays bounded.
 struct Registration(u32);
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        if let Ok(mut names) = NAMES.lock() {
-            if let Some(map) = names.as_mut() {
-                map.remove(&self.0);
+        if let Ok(mut reg) = REGISTRY.lock() {
+            if let Some(reg) = reg.as_mut() {
+                reg.ended.push_back(self.0);
+                if reg.ended.len() > KEEP_ENDED {
+                    if let Some(old) = reg.ended.pop_front() {
+                        reg.names.remove(&old);
+                    }
+                }
             }
         }
     }
@@ -42,24 +60,35 @@ pub fn ordinal() -> u32 {
 fn register() -> u32 {
     let id = NEXT.fetch_add(1, Ordering::Relaxed).max(1);
     ORDINAL.with(|c| c.set(id));
+    // A thread the host created has no std name: ask the kernel for the
+    // one `pthread_setname_np` (or the program name) gave it.
     let name = std::thread::current()
         .name()
         .map(str::to_string)
+        .or_else(|| {
+            std::fs::read_to_string("/proc/thread-self/comm")
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        })
+        .map(|n| format!("{n} ({id})"))
         .unwrap_or_else(|| format!("thread {id}"));
-    if let Ok(mut names) = NAMES.lock() {
-        names.get_or_insert_with(FxMap::default).insert(id, name);
+    if let Ok(mut reg) = REGISTRY.lock() {
+        reg.get_or_insert_with(Registry::default)
+            .names
+            .insert(id, name);
     }
     // May fail while the thread is being torn down; the name then stays.
     let _ = REGISTRATION.try_with(|r| r.set(Some(Registration(id))));
     id
 }
 
-/// The name of a thread by ordinal ("thread N" once it has ended).
+/// The name of a thread by ordinal ("thread N" when unnamed or forgotten).
 pub fn name(id: u32) -> String {
-    NAMES
+    REGISTRY
         .lock()
         .ok()
-        .and_then(|names| names.as_ref().and_then(|m| m.get(&id).cloned()))
+        .and_then(|reg| reg.as_ref().and_then(|r| r.names.get(&id).cloned()))
         .unwrap_or_else(|| format!("thread {id}"))
 }
 
@@ -78,7 +107,8 @@ mod tests {
             .join()
             .unwrap();
         assert_ne!(a, b);
-        assert_eq!(n, "worker-x");
-        assert_eq!(name(b), format!("thread {b}"));
+        assert_eq!(n, format!("worker-x ({b})"));
+        // Still known after the thread ended.
+        assert_eq!(name(b), format!("worker-x ({b})"));
     }
 }

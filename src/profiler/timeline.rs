@@ -47,10 +47,9 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// A timeline of at most `cap` points (`cap` is raised to an even
-    /// number of at least 2).
+    /// A timeline of at most `cap` points (`cap` is made even, at least 2).
     pub fn new(cap: usize) -> Self {
-        let cap = cap.max(2).next_multiple_of(2);
+        let cap = cap.max(2) / 2 * 2;
         Timeline {
             cap,
             points: Vec::new(),
@@ -145,6 +144,17 @@ mod tests {
         }
         assert!((merged_time - cpu_time).abs() < 1e-6 * cpu_time.max(1.0));
         assert!((samples.last().unwrap().t_s - 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn any_cap_is_accepted() {
+        for cap in [0, 1, 3, usize::MAX] {
+            let mut tl = Timeline::new(cap);
+            for i in 1..=10 {
+                tl.push(s(i as f64, i, 1.0), 1.0);
+            }
+            assert!(!tl.finish().is_empty());
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
  * busy thread, scopes from several threads, memory traces, child processes,
  * JSON and Chrome-trace export, run manager, and every NULL / error path.
  *
- * Set WTFPERF_UNDER_VALGRIND=1 to shrink the big-memory parts (valgrind
- * makes touching 300 MB take minutes). */
+ * Under valgrind (WTFPERF_UNDER_VALGRIND=1, or detected from valgrind's
+ * LD_PRELOAD) the big-memory parts shrink: valgrind makes touching 300 MB
+ * take minutes, and its malloc is invisible to glibc's mallinfo2. */
 #include "harness.h"
 
 #include <math.h>
@@ -14,7 +15,10 @@
 
 static int under_valgrind(void) {
     const char *v = getenv("WTFPERF_UNDER_VALGRIND");
-    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+    if (v != NULL && v[0] != '\0') return strcmp(v, "0") != 0;
+    /* valgrind preloads its own libraries into the program it runs. */
+    const char *preload = getenv("LD_PRELOAD");
+    return preload != NULL && strstr(preload, "vgpreload") != NULL;
 }
 
 static double now_s(clockid_t clock) {
@@ -93,6 +97,18 @@ static void test_options_and_new(void) {
     o.max_samples = 1;
     CHECK_STATUS(wtfperf_profiler_new(&o, &p), WTFPERF_ERR_INVALID);
     CHECK(p == NULL);
+    /* Extreme but valid values work. */
+    o.max_samples = SIZE_MAX;
+    o.max_scope_events = SIZE_MAX;
+    o.sample_interval_s = 1e9;
+    CHECK_OK(wtfperf_profiler_new(&o, &p));
+    CHECK_OK(wtfperf_profiler_start(p));
+    wtfperf_profile *once = NULL;
+    CHECK_OK(wtfperf_profiler_stop(p, &once));
+    CHECK(wtfperf_profile_sample_count(once) == 1);
+    wtfperf_profile_free(once);
+    wtfperf_profiler_free(p);
+    p = NULL;
 
     /* NULL options are the defaults. */
     CHECK_OK(wtfperf_profiler_new(NULL, &p));
@@ -118,6 +134,9 @@ static void test_states_and_null_profiler(void) {
     CHECK_STATUS(wtfperf_profiler_sample_now(p, &s), WTFPERF_ERR_STATE);
     CHECK_STATUS(wtfperf_profiler_scope_enter(p, "x", &tok), WTFPERF_ERR_STATE);
     CHECK_STATUS(wtfperf_profiler_scope_exit(p, 12345), WTFPERF_ERR_INVALID);
+    uint32_t sid = 0;
+    CHECK_OK(wtfperf_profiler_scope_id(p, "x", &sid)); /* works while stopped */
+    CHECK_STATUS(wtfperf_profiler_scope_enter_id(p, sid, &tok), WTFPERF_ERR_STATE);
 
     CHECK_STATUS(wtfperf_profiler_start(NULL), WTFPERF_ERR_NULL);
     CHECK_STATUS(wtfperf_profiler_stop(NULL, &prof), WTFPERF_ERR_NULL);
@@ -139,6 +158,28 @@ static void test_states_and_null_profiler(void) {
     CHECK(wtfperf_profile_sample_count(prof) >= 2); /* sample_now + the last one */
     wtfperf_profile_free(prof);
 
+    /* A forked child cannot stop its parent's window (no sampler thread in
+     * the child); the parent's window is unaffected. valgrind would flag the
+     * child's abandoned window, so skip it there. */
+    if (!under_valgrind()) {
+        CHECK_OK(wtfperf_profiler_start(p));
+        fflush(NULL);
+        pid_t child = fork();
+        CHECK(child >= 0);
+        if (child == 0) {
+            wtfperf_profile *cp = NULL;
+            wtfperf_status st = wtfperf_profiler_stop(p, &cp);
+            _exit(st == WTFPERF_ERR_STATE && cp == NULL && !wtfperf_profiler_is_running(p) ? 0 : 1);
+        }
+        int status = 0;
+        CHECK(waitpid(child, &status, 0) == child);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        CHECK(wtfperf_profiler_is_running(p));
+        CHECK_OK(wtfperf_profiler_stop(p, &prof));
+        CHECK(wtfperf_profile_sample_count(prof) >= 1);
+        wtfperf_profile_free(prof);
+    }
+
     /* Started again after stop. */
     CHECK_OK(wtfperf_profiler_start(p));
     sleep_ms(30);
@@ -154,14 +195,14 @@ static void test_states_and_null_profiler(void) {
 static void test_exact_peak(void) {
     size_t mb = under_valgrind() ? 16 : 300;
     wtfperf_profiler_options o = wtfperf_profiler_options_default();
-    o.sample_interval_s = 1.0; /* the spike is far shorter than an interval */
+    o.sample_interval_s = 10.0; /* the spike is far shorter than an interval */
     wtfperf_profiler *p = NULL;
     CHECK_OK(wtfperf_profiler_new(&o, &p));
     CHECK_OK(wtfperf_profiler_start(p));
     spike(mb);
     wtfperf_profile *prof = NULL;
     CHECK_OK(wtfperf_profiler_stop(p, &prof));
-    CHECK(wtfperf_profile_duration_s(prof) < 1.0 || under_valgrind());
+    CHECK(wtfperf_profile_duration_s(prof) < 10.0);
     double peak = wtfperf_profile_peak_memory_mb(prof);
 #ifdef __linux__
     CHECK(wtfperf_profile_peak_is_exact(prof));
@@ -204,16 +245,34 @@ static void test_busy_cpu(void) {
     double avg = wtfperf_profile_avg_cpu_percent(prof);
     double cpu_s = wtfperf_profile_cpu_time_s(prof);
     printf("busy thread: profile %.1f %%, the thread's own clock %.1f %%\n", avg, own);
-    /* What the thread really got (the machine may be loaded), give or take. */
-    CHECK(avg >= own * 0.9 - 5.0);
-    CHECK(avg <= 200.0);
-    CHECK(avg >= 30.0);
+    /* ~100 % on an idle machine; on a loaded one, what the thread really
+     * got (its own CPU clock), give or take the sampler's tiny share. */
+    CHECK(avg >= own * 0.9 - 2.0);
+    CHECK(avg <= own * 1.1 + 5.0);
+    if (own >= 90.0) CHECK(avg >= 85.0);
     CHECK(cpu_s > 0.0 && cpu_s <= wtfperf_profile_duration_s(prof) * 2.0 + 0.05);
-    /* The first sample's CPU figure is meaningful (measured since start). */
+    wtfperf_profile_free(prof);
+    wtfperf_profiler_free(p);
+
+    /* The first sample's CPU figure is meaningful (measured since start):
+     * no sampler tick in this window, so the first sample is ours. */
+    o.sample_interval_s = 10.0;
+    CHECK_OK(wtfperf_profiler_new(&o, &p));
+    wall0 = now_s(CLOCK_MONOTONIC);
+    cpu0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+    CHECK_OK(wtfperf_profiler_start(p));
+    burn_cpu(0.1);
     wtfperf_sample first;
-    CHECK_OK(wtfperf_profile_sample(prof, 0, &first));
-    CHECK(first.cpu_percent >= own * 0.5);
+    CHECK_OK(wtfperf_profiler_sample_now(p, &first));
+    own = (now_s(CLOCK_THREAD_CPUTIME_ID) - cpu0) / (now_s(CLOCK_MONOTONIC) - wall0) * 100.0;
+    CHECK_OK(wtfperf_profiler_stop(p, &prof));
+    printf("first sample: %.1f %%, the thread's own clock %.1f %%\n", first.cpu_percent, own);
     CHECK(first.t_s > 0.0);
+    CHECK(first.cpu_percent >= own * 0.85 - 2.0);
+    CHECK(first.cpu_percent <= own * 1.15 + 5.0);
+    wtfperf_sample again;
+    CHECK_OK(wtfperf_profile_sample(prof, 0, &again));
+    CHECK(again.t_s == first.t_s && again.cpu_percent == first.cpu_percent);
     wtfperf_profile_free(prof);
     wtfperf_profiler_free(p);
 }
@@ -258,6 +317,28 @@ static void test_scopes(void) {
     CHECK_STATUS(wtfperf_profiler_scope_exit(p, 0xdeadbeefULL), WTFPERF_ERR_INVALID);
     CHECK_MESSAGE();
 
+    /* Interned names: ids work across start/stop and skip the lookup. */
+    uint32_t id = 0, id2 = 0;
+    CHECK_STATUS(wtfperf_profiler_scope_id(NULL, "by id", &id), WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_profiler_scope_id(p, NULL, &id), WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_profiler_scope_id(p, "by id", NULL), WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_profiler_scope_id(p, "\xc3", &id), WTFPERF_ERR_INVALID);
+    CHECK_OK(wtfperf_profiler_scope_id(p, "by id", &id));
+    CHECK_OK(wtfperf_profiler_scope_id(p, "by id", &id2));
+    CHECK(id == id2);
+    uint64_t by_id = 0;
+    CHECK_STATUS(wtfperf_profiler_scope_enter_id(NULL, id, &by_id), WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_profiler_scope_enter_id(p, id, NULL), WTFPERF_ERR_NULL);
+    CHECK_STATUS(wtfperf_profiler_scope_enter_id(p, 999999, &by_id), WTFPERF_ERR_INVALID);
+    CHECK_MESSAGE();
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(wtfperf_profiler_scope_enter_id(p, id, &by_id));
+        CHECK_OK(wtfperf_profiler_scope_exit(p, by_id));
+    }
+    /* The same name by text lands in the same aggregate. */
+    CHECK_OK(wtfperf_profiler_scope_enter(p, "by id", &by_id));
+    CHECK_OK(wtfperf_profiler_scope_exit(p, by_id));
+
     CHECK_OK(wtfperf_profiler_scope_enter(p, "parse", &outer));
     CHECK_OK(wtfperf_profiler_scope_enter(p, "parse/alloc", &inner));
     CHECK(outer != inner);
@@ -297,12 +378,15 @@ static void test_scopes(void) {
     CHECK(scope_count(j, "worker/inner") == 400);
     CHECK(scope_count(j, "handed over") == 1);
     CHECK(scope_count(j, "parse") == 1);
+    CHECK(scope_count(j, "by id") == 4);
     CHECK(scope_count(j, "left open") == -1);
     CHECK(strstr(j, "\"unfinished_scopes\":2") != NULL);
     const char *traces = strstr(j, "\"memory_traces\":[{");
     CHECK(traces != NULL);
     const char *first_name = strstr(traces, "\"name\":\"");
-    CHECK(first_name != NULL && strncmp(first_name + 8, "parse", 5) == 0);
+    CHECK(first_name != NULL);
+    /* valgrind replaces malloc, so glibc's mallinfo2 sees no growth there. */
+    if (!under_valgrind()) CHECK(strncmp(first_name + 8, "parse", 5) == 0);
     wtfperf_buf_free(&json);
 
     wtfperf_buf trace = {NULL, 0};

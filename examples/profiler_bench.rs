@@ -1,0 +1,464 @@
+//! Figures of the profiler: the cost of one sample (against sysinfo and a
+//! psutil-style read of `/proc/self/stat`, measured in the same run), the
+//! cost of a scope enter+exit pair through the C ABI (one thread, and two
+//! threads contending; against a naive global-mutex recorder), and the
+//! sampler thread's CPU share at a 10 ms interval.
+//!
+//! ```sh
+//! cargo run --release --example profiler_bench            # ~40 s
+//! cargo run --release --example profiler_bench -- --quick # ~12 s
+//! ```
+//!
+//! Every figure is the median of several rounds; the machine is shared, so
+//! compare the ratios, which hold better than absolute times.
+
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+use wtfperf::ffi::profiler::*;
+use wtfperf::ffi::{WTFPERF_OK, wtfperf_status};
+use wtfperf::profiler::sampler::Probe;
+use wtfperf::profiler::{Profiler, ProfilerOptions, procfs, sys};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Median over `rounds` of the ns per call of `f` run `n` times.
+fn ns_per_op(rounds: usize, n: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..n / 10 + 1 {
+        f();
+    }
+    median(
+        (0..rounds)
+            .map(|_| {
+                let t = sys::thread_cpu_ns();
+                for _ in 0..n {
+                    f();
+                }
+                (sys::thread_cpu_ns() - t) as f64 / n as f64
+            })
+            .collect(),
+    )
+}
+
+/// Median over `rounds` of ns per pair when `threads` threads each run
+/// `pair` `n` times at once (wall time / pairs per thread).
+fn contended_ns(rounds: usize, threads: usize, n: usize, pair: Arc<dyn Fn() + Send + Sync>) -> f64 {
+    median(
+        (0..rounds)
+            .map(|_| {
+                let barrier = Arc::new(Barrier::new(threads + 1));
+                let handles: Vec<_> = (0..threads)
+                    .map(|_| {
+                        let b = Arc::clone(&barrier);
+                        let pair = Arc::clone(&pair);
+                        std::thread::spawn(move || {
+                            for _ in 0..1000 {
+                                pair();
+                            }
+                            b.wait();
+                            let t = sys::thread_cpu_ns();
+                            for _ in 0..n {
+                                pair();
+                            }
+                            (sys::thread_cpu_ns() - t) as f64 / n as f64
+                        })
+                    })
+                    .collect();
+                barrier.wait();
+                let per: Vec<f64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+                per.into_iter().fold(0.0, f64::max)
+            })
+            .collect(),
+    )
+}
+
+fn check(st: wtfperf_status) {
+    assert_eq!(st, WTFPERF_OK, "{}", wtfperf_status_text(st));
+}
+
+fn wtfperf_status_text(st: wtfperf_status) -> String {
+    // SAFETY: wtfperf_status_str returns a static NUL-terminated string.
+    unsafe { CStr::from_ptr(wtfperf::ffi::wtfperf_status_str(st)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A psutil-style reading: open, read and parse `/proc/self/stat` each time.
+fn psutil_style_read() -> (u64, u64) {
+    let mut s = String::with_capacity(512);
+    File::open("/proc/self/stat")
+        .unwrap()
+        .read_to_string(&mut s)
+        .unwrap();
+    let p = procfs::parse_stat(&s).unwrap();
+    (p.cpu_ticks, p.rss_pages)
+}
+
+/// A naive scope recorder: one global mutex around the open scopes and the
+/// per-name totals.
+#[derive(Default)]
+struct NaiveScopes {
+    inner: Mutex<NaiveState>,
+}
+
+#[derive(Default)]
+struct NaiveState {
+    next: u64,
+    open: HashMap<u64, Instant>,
+    totals: HashMap<String, (u64, u64)>,
+}
+
+impl NaiveScopes {
+    fn enter(&self, _name: &str) -> u64 {
+        let mut g = self.inner.lock().unwrap();
+        g.next += 1;
+        let id = g.next;
+        g.open.insert(id, Instant::now());
+        id
+    }
+    fn exit(&self, name: &str, token: u64) {
+        let mut g = self.inner.lock().unwrap();
+        let start = g.open.remove(&token).unwrap();
+        let d = start.elapsed().as_nanos() as u64;
+        let e = g.totals.entry(name.to_string()).or_default();
+        e.0 += 1;
+        e.1 += d;
+    }
+}
+
+/// CPU share (% of one core) and CPU per wake-up (us) of a thread that
+/// does nothing but sleep to the same 10 ms deadlines: the floor any
+/// sampler thread pays on this machine.
+fn bare_sleeper(secs: f64) -> (f64, f64) {
+    std::thread::spawn(move || {
+        let cpu0 = sys::thread_cpu_ns();
+        let start = Instant::now();
+        let interval = Duration::from_millis(10);
+        let mut k = 0u32;
+        while start.elapsed().as_secs_f64() < secs {
+            k += 1;
+            let deadline = start + interval * k;
+            let now = Instant::now();
+            if deadline > now {
+                std::thread::park_timeout(deadline - now);
+            }
+        }
+        let cpu = (sys::thread_cpu_ns() - cpu0) as f64;
+        (
+            cpu / start.elapsed().as_nanos() as f64 * 100.0,
+            cpu / k as f64 / 1e3,
+        )
+    })
+    .join()
+    .unwrap()
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let rounds = if quick { 3 } else { 7 };
+    let n_samples = if quick { 2_000 } else { 10_000 };
+    let n_pairs = if quick { 200_000 } else { 1_000_000 };
+    let share_secs = if quick { 1.0 } else { 3.0 };
+
+    println!("wtfperf profiler figures (median of {rounds} rounds)\n");
+
+    // --- 1. One sample -------------------------------------------------
+    let mut probe = Probe::new(false);
+    let sample_ns = ns_per_op(rounds, n_samples, || {
+        std::hint::black_box(probe.read());
+    });
+    let mut rss = procfs::RssReader::open();
+    let statm_ns = ns_per_op(rounds, n_samples, || {
+        std::hint::black_box(rss.rss_bytes());
+    });
+    let cpu_ns = ns_per_op(rounds, n_samples, || {
+        std::hint::black_box(sys::process_cpu_ns());
+    });
+    let heap_ns = ns_per_op(rounds, n_samples, || {
+        std::hint::black_box(sys::heap_in_use());
+    });
+    let stat_fd = File::open("/proc/self/stat").unwrap();
+    let mut buf = [0u8; 1024];
+    let kept_stat_ns = ns_per_op(rounds, n_samples, || {
+        let n = stat_fd.read_at(&mut buf, 0).unwrap();
+        std::hint::black_box(procfs::parse_stat(std::str::from_utf8(&buf[..n]).unwrap()));
+    });
+    let psutil_ns = ns_per_op(rounds, n_samples, || {
+        std::hint::black_box(psutil_style_read());
+    });
+    let pid = sysinfo::get_current_pid().unwrap();
+    let mut system = sysinfo::System::new().unwrap();
+    let kind = sysinfo::ProcessRefreshKind::nothing()
+        .with_memory()
+        .with_cpu();
+    let sysinfo_ns = ns_per_op(rounds, n_samples / 4, || {
+        system.refresh_processes_specifics(sysinfo::ProcessesToUpdate::Some(&[pid]), false, kind);
+    });
+    let mut children = Probe::new(true);
+    let children_ns = ns_per_op(rounds, n_samples / 20 + 1, || {
+        std::hint::black_box(children.read());
+    });
+    println!("1. one sample (RSS + CPU time + heap), per reading:");
+    println!(
+        "   wtfperf sample                       {:8.2} us",
+        sample_ns / 1e3
+    );
+    println!(
+        "     of which statm pread               {:8.2} us",
+        statm_ns / 1e3
+    );
+    println!(
+        "     of which process CPU clock         {:8.2} us",
+        cpu_ns / 1e3
+    );
+    println!(
+        "     of which mallinfo2                 {:8.2} us",
+        heap_ns / 1e3
+    );
+    println!(
+        "   peer: pread /proc/self/stat (kept fd) {:7.2} us",
+        kept_stat_ns / 1e3
+    );
+    println!(
+        "   peer: psutil-style open+read stat    {:8.2} us",
+        psutil_ns / 1e3
+    );
+    println!(
+        "   peer: sysinfo refresh own process    {:8.2} us",
+        sysinfo_ns / 1e3
+    );
+    println!(
+        "   ratio: sysinfo / wtfperf = {:.1}x, psutil-style / wtfperf = {:.1}x",
+        sysinfo_ns / sample_ns,
+        psutil_ns / sample_ns
+    );
+    println!(
+        "   with include_children (scans /proc) {:8.2} us\n",
+        children_ns / 1e3
+    );
+
+    // --- 2. Scope enter + exit through the C ABI --------------------------
+    let opts = wtfperf_profiler_options {
+        sample_interval_s: 0.1,
+        max_scope_events: 0,
+        ..wtfperf_profiler_options_default()
+    };
+    let mut handle: *mut wtfperf_profiler = std::ptr::null_mut();
+    // SAFETY: valid options and out-pointer.
+    check(unsafe { wtfperf_profiler_new(&opts, &mut handle) });
+    // SAFETY: a live handle.
+    check(unsafe { wtfperf_profiler_start(handle) });
+    let name = c"parse";
+    let addr = handle as usize;
+    let c_pair = move || {
+        let p = addr as *mut wtfperf_profiler;
+        let mut tok = 0u64;
+        // SAFETY: a live, thread-safe handle; a static name; a local out-param.
+        unsafe {
+            check(wtfperf_profiler_scope_enter(p, name.as_ptr(), &mut tok));
+            check(wtfperf_profiler_scope_exit(p, tok));
+        }
+    };
+    let c_single = ns_per_op(rounds, n_pairs, c_pair);
+    let mut id = 0u32;
+    // SAFETY: a live handle, a static name, a local out-param.
+    check(unsafe { wtfperf_profiler_scope_id(handle, name.as_ptr(), &mut id) });
+    let c_id_pair = move || {
+        let p = addr as *mut wtfperf_profiler;
+        let mut tok = 0u64;
+        // SAFETY: a live, thread-safe handle; a local out-param.
+        unsafe {
+            check(wtfperf_profiler_scope_enter_id(p, id, &mut tok));
+            check(wtfperf_profiler_scope_exit(p, tok));
+        }
+    };
+    let c_id_single = ns_per_op(rounds, n_pairs, c_id_pair);
+    let c_id_two = contended_ns(rounds, 2, n_pairs / 2, Arc::new(c_id_pair));
+    let c_two = contended_ns(rounds, 2, n_pairs / 2, Arc::new(c_pair));
+    let mut out: *mut wtfperf_profile = std::ptr::null_mut();
+    // SAFETY: a live handle and a valid out-pointer.
+    check(unsafe { wtfperf_profiler_stop(handle, &mut out) });
+    // SAFETY: live handles, freed once.
+    unsafe {
+        wtfperf_profile_free(out);
+    }
+    // The same with every scope kept as a trace event.
+    let opts_events = wtfperf_profiler_options {
+        max_scope_events: n_pairs * (rounds + 1) * 3,
+        ..opts
+    };
+    let mut handle2: *mut wtfperf_profiler = std::ptr::null_mut();
+    // SAFETY: valid options and out-pointer.
+    check(unsafe { wtfperf_profiler_new(&opts_events, &mut handle2) });
+    // SAFETY: a live handle.
+    check(unsafe { wtfperf_profiler_start(handle2) });
+    let addr2 = handle2 as usize;
+    let c_single_events = ns_per_op(rounds, n_pairs / 4, move || {
+        let p = addr2 as *mut wtfperf_profiler;
+        let mut tok = 0u64;
+        // SAFETY: as above.
+        unsafe {
+            check(wtfperf_profiler_scope_enter(p, name.as_ptr(), &mut tok));
+            check(wtfperf_profiler_scope_exit(p, tok));
+        }
+    });
+    // SAFETY: a live handle and a valid out-pointer; then freed once.
+    unsafe {
+        check(wtfperf_profiler_stop(handle2, &mut out));
+        wtfperf_profile_free(out);
+        wtfperf_profiler_free(handle2);
+        wtfperf_profiler_free(handle);
+    }
+
+    let naive = Arc::new(NaiveScopes::default());
+    let nv = Arc::clone(&naive);
+    let naive_pair = move || {
+        let t = nv.enter("parse");
+        nv.exit("parse", t);
+    };
+    let naive_single = ns_per_op(rounds, n_pairs, naive_pair.clone());
+    let naive_two = contended_ns(rounds, 2, n_pairs / 2, Arc::new(naive_pair));
+    let tsc = ns_per_op(rounds, n_pairs, || {
+        std::hint::black_box(sys::tsc());
+        std::hint::black_box(sys::tsc());
+    });
+    let clock = ns_per_op(rounds, n_pairs, || {
+        std::hint::black_box(Instant::now());
+        std::hint::black_box(Instant::now());
+    });
+    println!("2. one scope enter+exit pair through the C ABI:");
+    println!(
+        "   wtfperf, 1 thread                    {:8.1} ns",
+        c_single
+    );
+    println!("   wtfperf, 2 threads contending        {:8.1} ns", c_two);
+    println!(
+        "   wtfperf by name id, 1 thread         {:8.1} ns",
+        c_id_single
+    );
+    println!(
+        "   wtfperf by name id, 2 threads        {:8.1} ns",
+        c_id_two
+    );
+    println!(
+        "   wtfperf, 1 thread, every event kept  {:8.1} ns",
+        c_single_events
+    );
+    println!(
+        "   peer: global-mutex recorder, 1 thr   {:8.1} ns",
+        naive_single
+    );
+    println!(
+        "   peer: global-mutex recorder, 2 thr   {:8.1} ns",
+        naive_two
+    );
+    println!("   floor: two Instant::now()            {:8.1} ns", clock);
+    println!("   floor: two rdtsc (the clock used)    {:8.1} ns", tsc);
+    println!(
+        "   ratio: naive / wtfperf = {:.1}x (1 thread), {:.1}x (2 threads)\n",
+        naive_single / c_single,
+        naive_two / c_two
+    );
+
+    // --- 3. Sampler thread CPU share at 10 ms ----------------------------
+    let mut shares = Vec::new();
+    let mut per_sample = Vec::new();
+    let mut floor_shares = Vec::new();
+    let mut floor_wake = Vec::new();
+    for _ in 0..3 {
+        let p = Profiler::new(ProfilerOptions {
+            sample_interval_s: 0.01,
+            ..Default::default()
+        })
+        .unwrap();
+        p.start().unwrap();
+        std::thread::sleep(Duration::from_secs_f64(share_secs));
+        let prof = p.stop().unwrap();
+        shares.push(prof.sampler_cpu_s / prof.duration_s * 100.0);
+        per_sample.push(prof.sampler_cpu_s / prof.raw_sample_count.max(1) as f64 * 1e6);
+        let (share, wake) = bare_sleeper(share_secs);
+        floor_shares.push(share);
+        floor_wake.push(wake);
+    }
+    let round3 = |v: &[f64]| {
+        v.iter()
+            .map(|s| (s * 1000.0).round() / 1000.0)
+            .collect::<Vec<_>>()
+    };
+    println!("3. sampler thread at a 10 ms interval ({share_secs} s runs, 3 runs):");
+    println!(
+        "   wtfperf sampler, CPU share of a core {:8.3} %  (runs: {:?})",
+        median(shares.clone()),
+        round3(&shares)
+    );
+    println!(
+        "   wtfperf sampler, CPU per wake-up     {:8.2} us",
+        median(per_sample)
+    );
+    println!(
+        "   floor: bare sleeper, CPU share       {:8.3} %  (runs: {:?})",
+        median(floor_shares.clone()),
+        round3(&floor_shares)
+    );
+    println!(
+        "   floor: bare sleeper, CPU per wake-up {:8.2} us",
+        median(floor_wake)
+    );
+
+    // --- 4. A fragmented heap (last: it stays fragmented) -----------------
+    // 500 000 small free chunks: glibc's mallinfo2 walks every one of them.
+    let mut blocks: Vec<Vec<u8>> = (0..1_000_000usize)
+        .map(|i| vec![1u8; 16 + (i % 7) * 24])
+        .collect();
+    let mut i = 0;
+    blocks.retain(|_| {
+        i += 1;
+        i % 2 == 0
+    });
+    let raw = median(
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(sys::heap_in_use());
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
+    let mut probe = Probe::new(false);
+    let limited = ns_per_op(rounds, 1000, || {
+        std::hint::black_box(probe.read());
+    });
+    let p = Profiler::new(ProfilerOptions {
+        sample_interval_s: 0.01,
+        ..Default::default()
+    })
+    .unwrap();
+    p.start().unwrap();
+    std::thread::sleep(Duration::from_secs_f64(share_secs));
+    let prof = p.stop().unwrap();
+    println!("4. heap fragmented into 500 000 free chunks:");
+    println!("   raw mallinfo2, one call              {:8.2} ms", raw);
+    println!(
+        "   wtfperf sample (rate-limited heap)   {:8.2} us",
+        limited / 1e3
+    );
+    println!(
+        "   sampler at 10 ms: CPU share {:.3} %, heap readings skipped {} of {}",
+        prof.sampler_cpu_s / prof.duration_s * 100.0,
+        prof.heap_reads_skipped,
+        prof.raw_sample_count
+    );
+    std::hint::black_box(blocks.len());
+}
