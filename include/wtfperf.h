@@ -14,32 +14,41 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
- * The `version` field of the profile JSON this library writes
- * (`wtfperf_profile_to_json`, schema `wtfperf.profile`).
+ * Values up to this size are copied out under the shard lock.
  */
-#define WTFPERF_PROFILE_SCHEMA_VERSION 1
+#define COPY_UNDER_LOCK 4096
 
 /**
- * A finished profile: immutable, so it may be read from many threads at
- * once. Free it with `wtfperf_profile_free`.
+ * Bookkeeping bytes counted per entry on top of key and value.
  */
-typedef struct wtfperf_profile wtfperf_profile;
+#define ENTRY_OVERHEAD 96
 
 /**
- * A collection of named runs and their summary. Thread-safe: may be used
- * from many threads at once.
+ * A file modified less than this long before it was recorded is "racy":
+ * a later write within the same timestamp granularity would keep its
+ * metadata, so it is re-hashed instead of trusted on metadata.
  */
-typedef struct wtfperf_profile_manager wtfperf_profile_manager;
+#define RACY_WINDOW_NS 2000000000
 
 /**
- * A profiler: samples RSS, CPU and heap on its own native thread between
- * start and stop, and times named scopes.
+ * Margin added to the coarse clock by [`now_upper_bound_ns`]: the coarse
+ * clock trails the precise one by about a tick, more when ticks are late
+ * (a loaded virtual machine).
+ */
+#define COARSE_MARGIN_NS 50000000
+
+/**
+ * An analysis cache: an in-memory LRU tier (16 shards) over an optional
+ * persistent SQLite tier in `dir`.
  *
- * Thread-safe: one handle may be used from many threads at once (scopes are
- * typically entered on every worker thread). Free it once, after every
- * other call on it has returned.
+ * Thread safety: a `wtfperf_cache` may be used from several threads at once
+ * (every function taking it is thread-safe); close it once, after every
+ * other call on it has returned. Several processes may open the same `dir`
+ * at once: all their writes land (each `set` is its own committed
+ * transaction), and a process killed at any moment loses nothing it was
+ * told was stored and never corrupts the database.
  */
-typedef struct wtfperf_profiler wtfperf_profiler;
+typedef struct wtfperf_cache wtfperf_cache;
 
 /**
  * Result code of every fallible function (`WTFPERF_OK` = 0).
@@ -69,64 +78,150 @@ typedef struct wtfperf_buf {
 } wtfperf_buf;
 
 /**
- * Options of a profiler; get the defaults from
- * `wtfperf_profiler_options_default()` and change what you need.
+ * Options of `wtfperf_cache_open`; start from `wtfperf_cache_options_default()`.
  */
-typedef struct wtfperf_profiler_options {
+typedef struct wtfperf_cache_options {
     /**
-     * Seconds between samples; must be > 0 and finite, else
-     * `WTFPERF_ERR_INVALID` (intervals under 1 ms are sampled every 1 ms).
-     * Default 0.1.
+     * Directory of the persistent tier, created (mode 0700) if missing;
+     * NULL: memory only. Holds `cache.db` (SQLite, WAL).
      */
-    double sample_interval_s;
+    const char *dir;
     /**
-     * Read the heap at every scope enter and exit, giving each scope's heap
-     * growth and the profile's `memory_traces` (slower scopes). Default false.
+     * Bound of the memory tier in entries; 0 disables the memory tier.
      */
-    bool trace_memory;
+    size_t memory_max_entries;
     /**
-     * Add the live descendant processes (forked workers) to RSS and CPU;
-     * each sample then scans `/proc`. Default false.
+     * Default time to live of the memory tier's copies, seconds; 0: none.
      */
-    bool include_children;
+    double memory_ttl_s;
     /**
-     * Timeline points kept (>= 2, else `WTFPERF_ERR_INVALID`); when reached
-     * the resolution halves, so memory stays bounded. Default 65536.
+     * Default time to live of persistent entries, seconds; 0: none.
      */
-    size_t max_samples;
+    double persistent_ttl_s;
     /**
-     * Finished scopes kept as trace events (0: aggregates only); later
-     * scopes still count in the aggregates. Default 100000.
+     * Bound of the memory tier in bytes of keys and values; 0: none.
      */
-    size_t max_scope_events;
-} wtfperf_profiler_options;
+    uint64_t memory_max_bytes;
+    /**
+     * Bound of the persistent tier in bytes of keys and values; 0: none.
+     * When exceeded, the least recently used entries (across every process
+     * using `dir`) are evicted down to 90% of it.
+     */
+    uint64_t persistent_max_bytes;
+    /**
+     * NULL, or a directory (must exist): paths inside it (file_path, deps,
+     * check/invalidate arguments) are stored relative to it, so a cache
+     * moved with its checkout (another CI workspace, a git worktree) still
+     * hits.
+     */
+    const char *root;
+    /**
+     * How often, at most, a read checks whether other processes changed
+     * the database, seconds (default 0.01): when one did, the keys it
+     * overwrote or deleted leave this handle's memory tier. So a process
+     * may serve, for at most this long, a memory copy another process just
+     * invalidated. 0: check on every read (one cheap SQLite query).
+     * File-bound entries are checked against their files on every read
+     * regardless.
+     */
+    double sync_interval_s;
+} wtfperf_cache_options;
 
 /**
- * One point of a profile's timeline.
+ * Options of one stored entry; start from `wtfperf_entry_options_default()`.
  */
-typedef struct wtfperf_sample {
+typedef struct wtfperf_entry_options {
     /**
-     * Seconds since start.
+     * NULL, or the file the value was computed from (must exist): its size,
+     * mtime, inode and XXH3-128 are recorded, and a later `get` misses once
+     * its content differs.
      */
-    double t_s;
+    const char *file_path;
     /**
-     * Resident set size in bytes (with `include_children`, plus the live
-     * descendants).
+     * `deps_len` paths the value also depends on (they may not exist yet:
+     * then their appearing invalidates). Dependencies recorded by cached
+     * entries bound to these files are followed transitively.
      */
-    uint64_t rss_bytes;
+    const char *const *deps;
     /**
-     * CPU use since the previous sample (the first: since start), in percent
-     * of one core (two busy cores read 200).
+     * Number of paths in `deps` (`deps` may be NULL when 0).
      */
-    double cpu_percent;
+    size_t deps_len;
     /**
-     * Heap bytes in use per glibc `mallinfo2`; 0 where unavailable (see
-     * `heap_source` in the profile JSON). On a heap where `mallinfo2` has
-     * become slow, readings are rate-limited and repeat the previous figure
-     * (counted in `heap_reads_skipped`).
+     * Time to live in seconds for both tiers; < 0: the tier defaults;
+     * 0: never expires.
      */
-    uint64_t heap_bytes;
-} wtfperf_sample;
+    double ttl_s;
+} wtfperf_entry_options;
+
+/**
+ * Called with each changed path. `path` is valid only during the call.
+ */
+typedef void (*wtfperf_path_cb)(void *userdata, const char *path);
+
+/**
+ * Statistics of a cache handle (`wtfperf_cache_stats`). The fields up to
+ * `hit_rate` and those without the `total_` prefix count this handle's
+ * lifetime; `total_*` count every handle and process that used the
+ * directory (for a memory-only cache, the same as this handle).
+ */
+typedef struct wtfperf_cache_statistics {
+    uint64_t memory_hits;
+    /**
+     * Lookups the memory tier could not answer (including invalid entries).
+     */
+    uint64_t memory_misses;
+    /**
+     * Hits of the persistent tier (including `wtfperf_analyze`'s).
+     */
+    uint64_t persistent_hits;
+    uint64_t persistent_misses;
+    /**
+     * Entries in this handle's memory tier now.
+     */
+    uint64_t memory_entries;
+    /**
+     * Entries in the persistent tier now (0 for a memory-only cache).
+     */
+    uint64_t persistent_entries;
+    /**
+     * Entries removed because their file or a dependency changed, they
+     * expired, were evicted, or were invalidated explicitly.
+     */
+    uint64_t invalidations;
+    /**
+     * Hits / lookups (0 when there were none).
+     */
+    double hit_rate;
+    /**
+     * Bytes of keys and values in the memory tier (plus bookkeeping).
+     */
+    uint64_t memory_bytes;
+    /**
+     * Bytes of keys and values in the persistent tier.
+     */
+    uint64_t persistent_bytes;
+    uint64_t sets;
+    uint64_t invalidations_file_changed;
+    uint64_t invalidations_dependency_changed;
+    uint64_t invalidations_expired;
+    uint64_t invalidations_evicted;
+    uint64_t invalidations_explicit;
+    uint64_t total_hits;
+    uint64_t total_misses;
+    uint64_t total_sets;
+    uint64_t total_invalidations;
+    double total_hit_rate;
+    /**
+     * Stored `wtfperf_analyze` results.
+     */
+    uint64_t analysis_entries;
+    /**
+     * True when a corrupt database was moved aside and replaced at open
+     * (`wtfperf_cache_stats_json` has the message under "recovered").
+     */
+    bool recovered;
+} wtfperf_cache_statistics;
 
 /**
  * Success.
@@ -232,296 +327,208 @@ const char *wtfperf_status_str(wtfperf_status status);
 const char *wtfperf_last_error(void);
 
 /**
- * The default profiler options: `sample_interval_s = 0.1`,
- * `trace_memory = false`, `include_children = false`, `max_samples = 65536`,
- * `max_scope_events = 100000`.
+ * The defaults: `dir = NULL` (memory only), `memory_max_entries = 1000`,
+ * `memory_ttl_s = 3600`, `persistent_ttl_s = 86400`, `memory_max_bytes = 0`,
+ * `persistent_max_bytes = 0` (unbounded), `root = NULL`, `sync_interval_s = 0.01`.
  */
-struct wtfperf_profiler_options wtfperf_profiler_options_default(void);
+struct wtfperf_cache_options wtfperf_cache_options_default(void);
 
 /**
- * Creates a stopped profiler.
- *
- * `options` may be NULL (defaults). `out` must not be NULL; on success it
- * receives a handle the caller owns (free it with `wtfperf_profiler_free`).
- * Returns `WTFPERF_ERR_INVALID` for a `sample_interval_s` that is not finite
- * and > 0 or a `max_samples` under 2.
- *
- * # Safety
- * `options` is NULL or points to a valid options struct; `out` is NULL or
- * writable.
+ * The defaults: `file_path = NULL`, `deps = NULL`, `deps_len = 0`,
+ * `ttl_s = -1` (the tier defaults).
  */
-wtfperf_status wtfperf_profiler_new(const struct wtfperf_profiler_options *options,
-                                    struct wtfperf_profiler **out);
+struct wtfperf_entry_options wtfperf_entry_options_default(void);
 
 /**
- * Starts profiling: resets the kernel's RSS high-water mark (for an exact
- * peak), takes the base reading and starts the sampler thread.
+ * Opens a cache and writes its handle to `*out` (close it with
+ * `wtfperf_cache_close`).
  *
- * Returns `WTFPERF_ERR_STATE` when already running. A stopped profiler may
- * be started again.
+ * `options` may be NULL (the defaults). A `dir` whose database is corrupt or
+ * not a database gets it moved aside (`cache.db.corrupt-<time>`) and a fresh
+ * one: the call still returns `WTFPERF_OK`, `wtfperf_last_error()` then holds
+ * the message, and the statistics report it (`recovered`). Errors:
+ * `WTFPERF_ERR_NULL` (out), `WTFPERF_ERR_INVALID` (a non-finite or negative
+ * TTL, an empty path), `WTFPERF_ERR_IO` (dir or root cannot be created or
+ * found), `WTFPERF_ERR_STORE` (SQLite failed; e.g. a database written by a
+ * newer wtfperf).
  *
  * # Safety
- * `profiler` is NULL or a live handle from `wtfperf_profiler_new`.
+ * `options` is NULL or a valid struct whose strings are NULL or
+ * NUL-terminated; `out` is NULL or valid for writes.
  */
-wtfperf_status wtfperf_profiler_start(struct wtfperf_profiler *profiler);
+wtfperf_status wtfperf_cache_open(const struct wtfperf_cache_options *options,
+                                  struct wtfperf_cache **out);
 
 /**
- * Stops profiling: joins the sampler thread, takes a last sample and gives
- * the finished profile.
- *
- * `out` must not be NULL; on success it receives a profile the caller owns
- * (free it with `wtfperf_profile_free`). Returns `WTFPERF_ERR_STATE` when
- * not running, and in a forked child for a window its parent started (the
- * window ends there without a profile; the parent's is unaffected). Scopes still open are dropped (counted as
- * `unfinished_scopes` in the JSON); exiting them later is a no-op.
+ * Closes a cache (pending statistics are written first). NULL is a no-op.
  *
  * # Safety
- * `profiler` is NULL or a live handle; `out` is NULL or writable.
+ * `cache` is NULL or a handle from `wtfperf_cache_open`, not closed yet, and
+ * no other call on it is running.
  */
-wtfperf_status wtfperf_profiler_stop(struct wtfperf_profiler *profiler,
-                                     struct wtfperf_profile **out);
+void wtfperf_cache_close(struct wtfperf_cache *cache);
 
 /**
- * Whether the profiler is running (false for NULL).
+ * Stores `value` under `key` in both tiers; returns once the entry is
+ * committed to the persistent tier (it survives the process being killed
+ * right after). `key` and `value` are arbitrary bytes (NULs included;
+ * `(NULL, 0)` is empty); values of at least 64 MB are supported.
+ * `options` may be NULL (defaults). A `file_path` that cannot be read gives
+ * `WTFPERF_ERR_IO`; a bad TTL `WTFPERF_ERR_INVALID`; SQLite failures
+ * `WTFPERF_ERR_STORE` (nothing is stored then).
  *
  * # Safety
- * `profiler` is NULL or a live handle.
+ * `cache` is a live handle; `key`/`value` are valid for their lengths (or
+ * NULL with length 0); `options` is NULL or valid.
  */
-bool wtfperf_profiler_is_running(const struct wtfperf_profiler *profiler);
+wtfperf_status wtfperf_cache_set(struct wtfperf_cache *cache,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 const uint8_t *value,
+                                 size_t value_len,
+                                 const struct wtfperf_entry_options *options);
 
 /**
- * Takes a sample now (besides the sampler thread's), records it in the
- * timeline and writes it to `out`.
- *
- * Returns `WTFPERF_ERR_STATE` when not running.
+ * Stores `n` entries committed in ONE transaction (much faster than `n`
+ * calls of `wtfperf_cache_set`; all or nothing). Entry `i` is
+ * `keys[i]`/`key_lens[i]`, `values[i]`/`value_lens[i]`, with options
+ * `options[i]`; `options` may be NULL (defaults for all) and so may any
+ * `options[i]`. A `(keys[i], key_lens[i]) = (NULL, 0)` pair is the empty key.
  *
  * # Safety
- * `profiler` is NULL or a live handle; `out` is NULL or writable.
+ * `cache` is a live handle; `keys`, `key_lens`, `values`, `value_lens` point
+ * to `n` elements each (or are NULL with `n == 0`), each pointer valid for
+ * its length; `options` is NULL or points to `n` pointers, each NULL or
+ * valid.
  */
-wtfperf_status wtfperf_profiler_sample_now(struct wtfperf_profiler *profiler,
-                                           struct wtfperf_sample *out);
+wtfperf_status wtfperf_cache_set_many(struct wtfperf_cache *cache,
+                                      const uint8_t *const *keys,
+                                      const size_t *key_lens,
+                                      const uint8_t *const *values,
+                                      const size_t *value_lens,
+                                      const struct wtfperf_entry_options *const *options,
+                                      size_t n);
 
 /**
- * Enters a scope named `name` on the calling thread; `out_token` receives
- * the token to pass to `wtfperf_profiler_scope_exit` (from any thread).
+ * Looks `key` up: memory tier, then the persistent tier (promoting a hit to
+ * memory). An entry bound to files is checked first: one `stat` per file
+ * when its metadata is unchanged, a re-hash otherwise; changed content,
+ * expiry or a changed dependency makes it a miss and removes it.
  *
- * Scopes nest. `name` is copied (interned once per profiler). Returns
- * `WTFPERF_ERR_STATE` when the profiler is not running, and
- * `WTFPERF_ERR_INVALID` when `name` is not UTF-8.
+ * Returns `WTFPERF_OK` with the value in `*out` (free it with
+ * `wtfperf_buf_free`), or `WTFPERF_MISS` with `*out` set to the empty buffer
+ * (`wtfperf_cache_explain_miss` says why).
  *
  * # Safety
- * `profiler` is NULL or a live handle; `name` is NULL or a NUL-terminated
- * string; `out_token` is NULL or writable.
+ * `cache` is a live handle; `key` is valid for `key_len` bytes (or NULL with
+ * 0); `out` is NULL or valid for writes.
  */
-wtfperf_status wtfperf_profiler_scope_enter(struct wtfperf_profiler *profiler,
-                                            const char *name,
-                                            uint64_t *out_token);
+wtfperf_status wtfperf_cache_get(struct wtfperf_cache *cache,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 struct wtfperf_buf *out);
 
 /**
- * Interns a scope name once: `out_id` receives an id for
- * `wtfperf_profiler_scope_enter_id`, valid for this profiler's lifetime
- * (across start/stop). Hot loops use it to skip the name lookup.
- *
- * Works whether or not the profiler runs. Returns `WTFPERF_ERR_INVALID`
- * when `name` is not UTF-8.
+ * Removes `key` from both tiers. `WTFPERF_OK` whether or not it existed.
  *
  * # Safety
- * `profiler` is NULL or a live handle; `name` is NULL or a NUL-terminated
- * string; `out_id` is NULL or writable.
+ * `cache` is a live handle; `key` is valid for `key_len` bytes (or NULL with 0).
  */
-wtfperf_status wtfperf_profiler_scope_id(struct wtfperf_profiler *profiler,
-                                         const char *name,
-                                         uint32_t *out_id);
+wtfperf_status wtfperf_cache_invalidate(struct wtfperf_cache *cache,
+                                        const uint8_t *key,
+                                        size_t key_len);
 
 /**
- * Enters a scope by a name id from `wtfperf_profiler_scope_id` (otherwise
- * as `wtfperf_profiler_scope_enter`).
- *
- * Returns `WTFPERF_ERR_INVALID` for an id this profiler never gave and
- * `WTFPERF_ERR_STATE` when not running.
+ * Removes every entry bound to `path` or depending on it (directly, or
+ * through a cached file that depends on it). `*out_removed` (when
+ * `out_removed` is not NULL) receives how many entries were removed.
  *
  * # Safety
- * `profiler` is NULL or a live handle; `out_token` is NULL or writable.
+ * `cache` is a live handle; `path` is a NUL-terminated string; `out_removed`
+ * is NULL or valid for writes.
  */
-wtfperf_status wtfperf_profiler_scope_enter_id(struct wtfperf_profiler *profiler,
-                                               uint32_t id,
-                                               uint64_t *out_token);
+wtfperf_status wtfperf_cache_invalidate_file(struct wtfperf_cache *cache,
+                                             const char *path,
+                                             size_t *out_removed);
 
 /**
- * Exits the scope of `token` (from any thread).
- *
- * Returns `WTFPERF_ERR_INVALID` for a token this profiler never gave or one
- * already exited. A token of a window already stopped is ignored
- * (`WTFPERF_OK`).
+ * Reports which of `paths` changed since they were last recorded: by a
+ * previous call of this function, or else by the cached entries bound to or
+ * depending on them. A path never recorded counts as changed when it exists
+ * (a vanished one when it was recorded present). The current state of each
+ * path is recorded for the next call. `on_changed` (may be NULL) is called,
+ * on this thread, once per changed path with the path as given (valid only
+ * during the call); `*out_changed` (when not NULL) receives the count.
  *
  * # Safety
- * `profiler` is NULL or a live handle.
+ * `cache` is a live handle; `paths` points to `n` NUL-terminated strings
+ * (or is NULL with `n == 0`); `out_changed` is NULL or valid for writes.
  */
-wtfperf_status wtfperf_profiler_scope_exit(struct wtfperf_profiler *profiler, uint64_t token);
+wtfperf_status wtfperf_cache_check_file_changes(struct wtfperf_cache *cache,
+                                                const char *const *paths,
+                                                size_t n,
+                                                wtfperf_path_cb on_changed,
+                                                void *userdata,
+                                                size_t *out_changed);
 
 /**
- * Frees a profiler (stopping it first if it runs; that profile is lost).
- * NULL is a no-op.
+ * Removes every expired entry from both tiers (and expired analysis
+ * results); `*out_removed` (when not NULL) receives how many entries.
  *
  * # Safety
- * `profiler` is NULL or a live handle no other thread is using.
+ * `cache` is a live handle; `out_removed` is NULL or valid for writes.
  */
-void wtfperf_profiler_free(struct wtfperf_profiler *profiler);
+wtfperf_status wtfperf_cache_cleanup_expired(struct wtfperf_cache *cache, size_t *out_removed);
 
 /**
- * Wall-clock seconds from start to stop; NAN for NULL.
+ * Removes every entry, analysis result and recorded path from both tiers
+ * (for every process using the directory).
  *
  * # Safety
- * `profile` is NULL or a live profile.
+ * `cache` is a live handle.
  */
-double wtfperf_profile_duration_s(const struct wtfperf_profile *profile);
+wtfperf_status wtfperf_cache_clear(struct wtfperf_cache *cache);
 
 /**
- * Peak RSS of the window in MB (2^20 bytes): exact (the kernel's high-water
- * mark, so spikes between samples count) when `wtfperf_profile_peak_is_exact`,
- * else the largest sample. NAN for NULL.
+ * Writes the statistics to `*out`.
  *
  * # Safety
- * `profile` is NULL or a live profile.
+ * `cache` is a live handle; `out` is NULL or valid for writes.
  */
-double wtfperf_profile_peak_memory_mb(const struct wtfperf_profile *profile);
+wtfperf_status wtfperf_cache_stats(struct wtfperf_cache *cache,
+                                   struct wtfperf_cache_statistics *out);
 
 /**
- * Mean RSS over the samples, in MB (2^20 bytes); NAN for NULL.
+ * The statistics as a JSON object in `*out` (free with `wtfperf_buf_free`):
+ * `handle` and `total` (each with memory/persistent/analysis hits and
+ * misses, sets, invalidations by reason, `hits`, `misses`, `hit_rate`,
+ * `invalidations`), `memory_entries`, `memory_bytes`, `persistent_entries`,
+ * `persistent_bytes`, `analysis_entries`, and `recovered` (the message of a
+ * corrupt database replaced at open, or null).
  *
  * # Safety
- * `profile` is NULL or a live profile.
+ * `cache` is a live handle; `out` is NULL or valid for writes.
  */
-double wtfperf_profile_avg_memory_mb(const struct wtfperf_profile *profile);
+wtfperf_status wtfperf_cache_stats_json(struct wtfperf_cache *cache, struct wtfperf_buf *out);
 
 /**
- * CPU time of the window over its wall time, in percent of one core (two
- * busy cores read 200); NAN for NULL.
+ * Why the last lookups of `key` missed, as JSON in `*out` (free with
+ * `wtfperf_buf_free`): `last_reason` (null when no miss was recorded, else
+ * one of "not_found", "expired", "file_changed", "file_missing",
+ * "dependency_changed", "evicted", "invalidated", "cleared"), `misses` (the
+ * last few, oldest first, each with `reason`, `detail` and `age_s`), and
+ * whether the key is stored now (`stored_in_memory`,
+ * `stored_in_persistent`). This handle remembers the misses of the last
+ * 1024 keys that missed.
  *
  * # Safety
- * `profile` is NULL or a live profile.
+ * `cache` is a live handle; `key` is valid for `key_len` bytes (or NULL with
+ * 0); `out` is NULL or valid for writes.
  */
-double wtfperf_profile_avg_cpu_percent(const struct wtfperf_profile *profile);
-
-/**
- * CPU seconds (user + system) the process used in the window; NAN for NULL.
- *
- * # Safety
- * `profile` is NULL or a live profile.
- */
-double wtfperf_profile_cpu_time_s(const struct wtfperf_profile *profile);
-
-/**
- * Whether the peak is exact (the kernel's high-water mark, reset at start)
- * rather than the largest sample; false for NULL.
- *
- * # Safety
- * `profile` is NULL or a live profile.
- */
-bool wtfperf_profile_peak_is_exact(const struct wtfperf_profile *profile);
-
-/**
- * Number of timeline points; 0 for NULL.
- *
- * # Safety
- * `profile` is NULL or a live profile.
- */
-size_t wtfperf_profile_sample_count(const struct wtfperf_profile *profile);
-
-/**
- * Copies timeline point `i` to `out`.
- *
- * Returns `WTFPERF_ERR_INVALID` when `i >= wtfperf_profile_sample_count`.
- *
- * # Safety
- * `profile` is NULL or a live profile; `out` is NULL or writable.
- */
-wtfperf_status wtfperf_profile_sample(const struct wtfperf_profile *profile,
-                                      size_t i,
-                                      struct wtfperf_sample *out);
-
-/**
- * The profile as JSON (schema `wtfperf.profile`, version 1: figures,
- * `peak_source`, timeline, per-name scope aggregates, memory traces; see
- * the README).
- *
- * `out` must not be NULL; on success it receives a buffer the caller frees
- * with `wtfperf_buf_free`.
- *
- * # Safety
- * `profile` is NULL or a live profile; `out` is NULL or writable.
- */
-wtfperf_status wtfperf_profile_to_json(const struct wtfperf_profile *profile,
-                                       struct wtfperf_buf *out);
-
-/**
- * The profile as Trace Event JSON, for Perfetto (ui.perfetto.dev) and
- * chrome://tracing: scopes as complete events on their threads, RSS, heap
- * and CPU as counter tracks.
- *
- * `out` must not be NULL; on success it receives a buffer the caller frees
- * with `wtfperf_buf_free`.
- *
- * # Safety
- * `profile` is NULL or a live profile; `out` is NULL or writable.
- */
-wtfperf_status wtfperf_profile_to_chrome_trace(const struct wtfperf_profile *profile,
-                                               struct wtfperf_buf *out);
-
-/**
- * Frees a profile; NULL is a no-op.
- *
- * # Safety
- * `profile` is NULL or a live profile no other thread is using.
- */
-void wtfperf_profile_free(struct wtfperf_profile *profile);
-
-/**
- * Creates an empty run manager.
- *
- * `out` must not be NULL; on success it receives a handle the caller owns
- * (free it with `wtfperf_profile_manager_free`).
- *
- * # Safety
- * `out` is NULL or writable.
- */
-wtfperf_status wtfperf_profile_manager_new(struct wtfperf_profile_manager **out);
-
-/**
- * Records the figures of `profile` as a run named `name` (both copied; the
- * profile may be freed afterwards).
- *
- * Returns `WTFPERF_ERR_INVALID` when `name` is not UTF-8.
- *
- * # Safety
- * `manager` is NULL or a live manager; `name` is NULL or a NUL-terminated
- * string; `profile` is NULL or a live profile.
- */
-wtfperf_status wtfperf_profile_manager_add(struct wtfperf_profile_manager *manager,
-                                           const char *name,
-                                           const struct wtfperf_profile *profile);
-
-/**
- * The summary of the runs as JSON (schema `wtfperf.profile_summary`,
- * version 1): per name, `count` and min / median / max / mean of
- * `duration_s`, `peak_memory_mb`, `avg_memory_mb` and `avg_cpu_percent`.
- *
- * `out` must not be NULL; on success it receives a buffer the caller frees
- * with `wtfperf_buf_free`.
- *
- * # Safety
- * `manager` is NULL or a live manager; `out` is NULL or writable.
- */
-wtfperf_status wtfperf_profile_manager_summary_json(const struct wtfperf_profile_manager *manager,
-                                                    struct wtfperf_buf *out);
-
-/**
- * Frees a run manager; NULL is a no-op.
- *
- * # Safety
- * `manager` is NULL or a live manager no other thread is using.
- */
-void wtfperf_profile_manager_free(struct wtfperf_profile_manager *manager);
+wtfperf_status wtfperf_cache_explain_miss(struct wtfperf_cache *cache,
+                                          const uint8_t *key,
+                                          size_t key_len,
+                                          struct wtfperf_buf *out);
 
 #ifdef __cplusplus
 }  // extern "C"

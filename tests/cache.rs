@@ -265,7 +265,7 @@ fn another_handle_sees_invalidation_and_overwrite() {
     a.set(b"s", b"1", &EntryOptions::new()).unwrap();
     assert_eq!(get(&slow, "s").unwrap(), b"1");
     b.invalidate(b"s").unwrap();
-    std::thread::sleep(Duration::from_millis(60));
+    std::thread::sleep(Duration::from_millis(120));
     assert_eq!(get(&slow, "s"), None);
 }
 
@@ -512,4 +512,25 @@ fn check_file_changes_uses_entry_records_first() {
     assert_eq!(get(&c, "x"), None);
     assert_eq!(last_reason(&c, "x"), "file_missing");
     let _ = Reason::NotFound;
+}
+
+#[test]
+fn values_of_64_mib_round_trip_through_both_tiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut big = vec![0u8; 64 << 20];
+    big[1] = 7;
+    *big.last_mut().unwrap() = 9;
+    let opts = CacheOptions {
+        memory_max_bytes: 256 << 20,
+        ..persistent(dir.path())
+    };
+    {
+        let c = Cache::open(opts.clone()).unwrap();
+        c.set(b"big", &big, &EntryOptions::new()).unwrap();
+        assert_eq!(c.get(b"big").unwrap().unwrap().len(), big.len());
+    }
+    let c = Cache::open(opts).unwrap();
+    let v = c.get_vec(b"big").unwrap().unwrap();
+    assert_eq!(v, big);
+    assert_eq!(c.stats().unwrap().handle.persistent_hits, 1);
 }

@@ -4,7 +4,7 @@
 use super::entry::{Binding, Entry};
 use super::memory::{Lookup, MemoryTier};
 use super::paths::PathMap;
-use super::stamp::{FileStamp, now_ns};
+use super::stamp::{self, FileStamp, now_ns};
 use super::stats::{Counters, Miss, MissLog, Reason, Stats, Totals};
 use super::store::{self, Put, Store};
 use crate::error::{Error, Result};
@@ -83,10 +83,27 @@ pub(super) enum Verdict {
     Invalid(Reason, String),
 }
 
+/// Bindings and expiry of an entry about to be stored.
+struct Built {
+    file: Option<Binding>,
+    deps: Vec<Binding>,
+    expires_ns: i64,
+    mem_expires_ns: i64,
+}
+
+/// A value found by a lookup: a memory-tier entry, or bytes read from
+/// SQLite when there is no memory tier to promote them to.
+enum Got {
+    Entry(Arc<Entry>),
+    Value(Vec<u8>),
+}
+
 /// How often cross-process statistics are written, at most.
 const STATS_FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Pending last-access times written once this many accumulate.
 const TOUCH_FLUSH_AT: usize = 1024;
+/// The size cap is checked exactly at least this often while writing.
+const CAP_RECHECK_EVERY: Duration = Duration::from_secs(1);
 /// Pending last-access times are written once the oldest is this old.
 const TOUCH_FLUSH_AFTER_NS: i64 = 1_000_000_000;
 /// A memory hit re-records the entry's last access for the persistent
@@ -119,8 +136,13 @@ pub struct Cache {
     pub(super) log: MissLog,
     /// Totals already added to the stats table, and when.
     flushed: Mutex<(Totals, Instant)>,
+    /// Estimate of the persistent tier's bytes and when it was exact.
+    cap_state: Mutex<(u64, Instant)>,
     /// Cross-process coherence of the memory tier (persistent caches).
     pub(super) sync: Option<super::sync::Sync>,
+    /// Whether reads record last-access times (a handle of the directory
+    /// has a size cap).
+    track_access: bool,
     /// Whether any entry of the memory tier has dependencies (memory-only
     /// caches skip dependency-graph scans until one does).
     pub(super) has_deps: AtomicBool,
@@ -148,14 +170,26 @@ impl Cache {
             Some(s) => Some(super::sync::Sync::open(s, opts.sync_interval_s)?),
             None => None,
         };
+        // Reads are recorded for the LRU order only once some handle of the
+        // directory has a size cap (else nothing ever evicts by it).
+        let track_access = match &store {
+            Some(s) if opts.persistent_max_bytes > 0 => {
+                s.write(store::mark_lru_tracked)?;
+                true
+            }
+            Some(s) => s.read(store::lru_tracked)?,
+            None => false,
+        };
         Ok(Cache {
             sync,
+            track_access,
             memory: MemoryTier::new(opts.memory_max_entries, mem_bytes),
             paths,
             store,
             counters: Counters::default(),
             log: MissLog::default(),
             flushed: Mutex::new((Totals::default(), Instant::now())),
+            cap_state: Mutex::new((u64::MAX, Instant::now())),
             has_deps: AtomicBool::new(false),
             watched_mem: Mutex::new(HashMap::new()),
             analysis_mem: Default::default(),
@@ -193,8 +227,11 @@ impl Cache {
         let out = store.write(|c| {
             let out = f(c)?;
             self.flush_stats(c, force_stats)?;
-            if cap > 0 {
-                evicted = store::evict_to(c, cap)?;
+            if cap > 0 && self.cap_check_due() {
+                let (keys, left) = store::evict_to(c, cap)?;
+                evicted = keys;
+                let mut cap_state = self.cap_state.lock().unwrap_or_else(|e| e.into_inner());
+                *cap_state = (left, Instant::now());
             }
             Ok(out)
         })?;
@@ -212,6 +249,44 @@ impl Cache {
         self.counters
             .invalidated(Reason::Evicted, evicted.len() as u64);
         Ok(out)
+    }
+
+    /// Whether the size cap must be checked now (an O(entries) scan): when
+    /// this handle's estimate of the total (the last exact total plus what
+    /// it wrote since) exceeds the cap, or every [`CAP_RECHECK_EVERY`] (other
+    /// processes write too).
+    fn cap_check_due(&self) -> bool {
+        let (est, at) = *self.cap_state.lock().unwrap_or_else(|e| e.into_inner());
+        est > self.opts.persistent_max_bytes || at.elapsed() >= CAP_RECHECK_EVERY
+    }
+
+    /// Adds bytes written to the estimate of the persistent total.
+    fn wrote_bytes(&self, n: u64) {
+        if self.opts.persistent_max_bytes > 0 {
+            let mut st = self.cap_state.lock().unwrap_or_else(|e| e.into_inner());
+            st.0 = st.0.saturating_add(n);
+        }
+    }
+
+    /// Runs one statement `f` (with its triggers) as its own transaction
+    /// when nothing else is due in a write (statistics, size cap, pending
+    /// accesses); else as [`Cache::write`]. Saves `BEGIN`/`COMMIT` round
+    /// trips on the single-`set` path.
+    pub(super) fn write_one<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let stats_due = self
+            .flushed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .elapsed()
+            >= STATS_FLUSH_EVERY;
+        if stats_due || self.opts.persistent_max_bytes > 0 {
+            return self.write(false, f);
+        }
+        self.store.as_ref().expect("persistent tier").write_one(f)
     }
 
     fn flush_stats(&self, c: &Connection, force: bool) -> rusqlite::Result<()> {
@@ -253,23 +328,16 @@ impl Cache {
         }
     }
 
-    fn build(
-        &self,
-        value: &[u8],
-        opts: &EntryOptions,
-        now: i64,
-    ) -> Result<(Arc<Entry>, Option<Binding>, Vec<Binding>)> {
+    fn build(&self, opts: &EntryOptions, now: i64) -> Result<Built> {
         check_ttl("ttl_s", opts.ttl_s, true)?;
         let (file, deps) = self.bindings(opts)?;
         let (expires_ns, mem_expires_ns) = self.expiries(now, opts.ttl_s);
-        let entry = Arc::new(Entry::new(
-            Arc::from(value),
+        Ok(Built {
+            file,
+            deps,
             expires_ns,
             mem_expires_ns,
-            file.clone(),
-            deps.clone(),
-        ));
-        Ok((entry, file, deps))
+        })
     }
 
     pub(super) fn remember(&self, key: &[u8], entry: Arc<Entry>) {
@@ -294,31 +362,64 @@ impl Cache {
     /// Stores many entries, committed in one transaction.
     pub fn set_many(&self, items: &[(&[u8], &[u8], &EntryOptions)]) -> Result<()> {
         let now = now_ns();
-        let mut built = Vec::with_capacity(items.len());
-        for (key, value, opts) in items {
-            built.push((*key, *value, self.build(value, opts, now)?));
-        }
+        let built = items
+            .iter()
+            .map(|(_, _, opts)| self.build(opts, now))
+            .collect::<Result<Vec<Built>>>()?;
         if self.store.is_some() {
-            self.write(false, |c| {
-                for (key, value, (entry, file, deps)) in &built {
-                    let put = Put {
-                        key,
-                        value,
-                        expires_ns: entry.expires_ns,
-                        file: file.as_ref(),
-                        deps,
-                    };
-                    store::put(c, &put, now)?;
+            let puts: Vec<Put<'_>> = items
+                .iter()
+                .zip(&built)
+                .map(|((key, value, _), b)| Put {
+                    key,
+                    value,
+                    expires_ns: b.expires_ns,
+                    file: b.file.as_ref(),
+                    deps: &b.deps,
+                })
+                .collect();
+            self.wrote_bytes(
+                puts.iter()
+                    .map(|p| (p.key.len() + p.value.len()) as u64)
+                    .sum(),
+            );
+            if puts.len() == 1 && puts[0].deps.is_empty() {
+                self.write_one(|c| store::put_many(c, &puts, now))?;
+            } else {
+                self.write(false, |c| store::put_many(c, &puts, now))?;
+            }
+        }
+        Counters::add(&self.counters.sets, items.len() as u64);
+        self.log.stored_all(items.iter().map(|(k, _, _)| *k));
+        if !self.memory.enabled() {
+            return Ok(());
+        }
+        if self.store.is_some() && items.len() > 1 {
+            // Bulk writes go around the memory tier (it keeps its hot set;
+            // a later get promotes): only older copies are dropped.
+            self.publish(|| {
+                for (key, _, _) in items {
+                    self.memory.remove(key);
                 }
-                Ok(())
-            })?;
+            });
+            return Ok(());
         }
-        Counters::add(&self.counters.sets, built.len() as u64);
-        for (key, _, _) in &built {
-            self.log.stored(key);
-        }
+        let entries: Vec<(&[u8], Arc<Entry>)> = items
+            .iter()
+            .zip(built)
+            .map(|((key, value, _), b)| {
+                let entry = Entry::new(
+                    Arc::from(*value),
+                    b.expires_ns,
+                    b.mem_expires_ns,
+                    b.file,
+                    b.deps,
+                );
+                (*key, Arc::new(entry))
+            })
+            .collect();
         self.publish(|| {
-            for (key, _, (entry, _, _)) in built {
+            for (key, entry) in entries {
                 self.remember(key, entry);
             }
         });
@@ -330,66 +431,148 @@ impl Cache {
     /// The value of `key` if a valid entry exists (`None`: a miss; call
     /// [`Cache::explain_miss`] for why).
     pub fn get(&self, key: &[u8]) -> Result<Option<Arc<[u8]>>> {
-        let now = now_ns();
-        self.maybe_sync(now)?;
-        match self.memory.lookup(key, now) {
+        Ok(self.get_entry(key)?.map(|got| match got {
+            Got::Entry(e) => e.value.clone(),
+            Got::Value(v) => Arc::from(v),
+        }))
+    }
+
+    /// Like [`Cache::get`], handing the value to `f` without cloning it
+    /// (`f` may run under a memory shard's lock: it must only copy).
+    #[inline]
+    pub fn get_with<T>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
+        let bound = stamp::now_upper_bound_ns();
+        self.maybe_sync(bound)?;
+        let mut copy = Some(f);
+        // With access tracking, a hit must see its entry (last touch).
+        let mut none = None;
+        let slot = if self.track_access {
+            &mut none
+        } else {
+            &mut copy
+        };
+        let (copied, found) = self.memory.lookup_copy(key, bound, slot);
+        if copied.is_some() {
+            return Ok(copied);
+        }
+        let got = match found {
             Lookup::Hit(e) => {
-                if !e.is_bound() {
-                    self.memory.count(key, true);
-                    self.touch_from_memory(key, &e, now)?;
-                    return Ok(Some(e.value.clone()));
-                }
-                match self.validate(e.file.as_ref(), &e.deps)? {
-                    Verdict::Valid(refresh) => {
-                        self.memory.count(key, true);
-                        if let Some((file, deps)) = refresh {
-                            let fresh = Arc::new(Entry::new(
-                                e.value.clone(),
-                                e.expires_ns,
-                                e.mem_expires_ns,
-                                file.clone(),
-                                deps.clone(),
-                            ));
-                            self.memory.replace_if(key, &e, fresh);
-                            if self.store.is_some() {
-                                self.write(false, |c| {
-                                    store::refresh(c, key, file.as_ref(), &deps)
-                                })?;
-                            }
-                        }
-                        self.touch_from_memory(key, &e, now)?;
-                        return Ok(Some(e.value.clone()));
-                    }
-                    Verdict::Invalid(reason, detail) => {
-                        self.memory.count(key, false);
-                        self.drop_invalid(key, e.file.as_ref(), reason, &detail)?;
-                        self.log.miss(key, reason, detail, now);
-                        return Ok(None);
-                    }
-                }
+                self.touch_from_memory(key, &e, bound)?;
+                Some(Got::Entry(e))
             }
-            Lookup::Expired(e) if e.expires_ns <= now => {
+            Lookup::Bound(e) => self.get_bound(key, e, bound)?.map(Got::Entry),
+            other => self.get_slow(key, other, bound)?,
+        };
+        let Some(got) = got else { return Ok(None) };
+        let f = copy.expect("the copy runs only when it returns a value");
+        Ok(Some(match &got {
+            Got::Entry(e) => f(&e.value),
+            Got::Value(v) => f(v),
+        }))
+    }
+
+    /// The value of `key` in a `Vec` with room for one more byte (so the C
+    /// boundary can append its NUL without reallocating): one copy from
+    /// the memory tier (under the shard lock) or from SQLite.
+    #[inline]
+    pub fn get_vec(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        fn copy(v: &[u8]) -> Vec<u8> {
+            let mut out = Vec::with_capacity(v.len() + 1);
+            out.extend_from_slice(v);
+            out
+        }
+        let bound = stamp::now_upper_bound_ns();
+        self.maybe_sync(bound)?;
+        let mut slot = (!self.track_access).then_some(copy);
+        let (copied, found) = self.memory.lookup_copy(key, bound, &mut slot);
+        if copied.is_some() {
+            return Ok(copied);
+        }
+        let got = match found {
+            Lookup::Hit(e) => {
+                self.touch_from_memory(key, &e, bound)?;
+                Some(Got::Entry(e))
+            }
+            Lookup::Bound(e) => self.get_bound(key, e, bound)?.map(Got::Entry),
+            other => self.get_slow(key, other, bound)?,
+        };
+        Ok(got.map(|got| match got {
+            Got::Entry(e) => copy(&e.value),
+            Got::Value(v) => v,
+        }))
+    }
+
+    #[inline]
+    fn get_entry(&self, key: &[u8]) -> Result<Option<Got>> {
+        let bound = stamp::now_upper_bound_ns();
+        self.maybe_sync(bound)?;
+        match self.memory.lookup(key, bound) {
+            Lookup::Hit(e) => {
+                self.touch_from_memory(key, &e, bound)?;
+                Ok(Some(Got::Entry(e)))
+            }
+            Lookup::Bound(e) => Ok(self.get_bound(key, e, bound)?.map(Got::Entry)),
+            other => self.get_slow(key, other, bound),
+        }
+    }
+
+    /// A memory hit on an entry bound to files: check them.
+    fn get_bound(&self, key: &[u8], e: Arc<Entry>, now: i64) -> Result<Option<Arc<Entry>>> {
+        match self.validate(e.file.as_ref(), &e.deps)? {
+            Verdict::Valid(refresh) => {
+                self.memory.count(key, true);
+                if let Some((file, deps)) = refresh {
+                    let fresh = Arc::new(Entry::new(
+                        e.value.clone(),
+                        e.expires_ns,
+                        e.mem_expires_ns,
+                        file.clone(),
+                        deps.clone(),
+                    ));
+                    self.memory.replace_if(key, &e, fresh);
+                    if self.store.is_some() {
+                        self.write(false, |c| store::refresh(c, key, file.as_ref(), &deps))?;
+                    }
+                }
+                self.touch_from_memory(key, &e, now)?;
+                Ok(Some(e))
+            }
+            Verdict::Invalid(reason, detail) => {
                 self.memory.count(key, false);
-                let detail = "time to live passed".to_string();
-                self.drop_invalid(key, None, Reason::Expired, &detail)?;
-                self.log.miss(key, Reason::Expired, detail, now);
-                return Ok(None);
+                self.drop_invalid(key, e.file.as_ref(), reason, &detail)?;
+                self.log.miss(key, reason, detail, now_ns());
+                Ok(None)
             }
-            Lookup::Expired(_) | Lookup::Absent => self.memory.count(key, false),
+        }
+    }
+
+    /// A memory miss (counted by the lookup): expired, or go to SQLite.
+    fn get_slow(&self, key: &[u8], found: Lookup, bound: i64) -> Result<Option<Got>> {
+        // `bound` is an upper bound of now: only deadlines before it need
+        // the (slower) precise clock.
+        let expired = |at: i64| at <= bound && at <= now_ns();
+        let now = bound;
+        if let Lookup::Expired(e) = &found
+            && expired(e.expires_ns)
+        {
+            let detail = "time to live passed".to_string();
+            self.drop_invalid(key, None, Reason::Expired, &detail)?;
+            self.log.miss(key, Reason::Expired, detail, now_ns());
+            return Ok(None);
         }
         let Some(store) = &self.store else {
             let (reason, detail) = self.log.absent_reason(key);
-            self.log.miss(key, reason, detail, now);
+            self.log.miss(key, reason, detail, now_ns());
             return Ok(None);
         };
         let epoch = self.epoch();
         let Some(row) = store.read(|c| store::get(c, key))? else {
             Counters::add(&self.counters.persistent_misses, 1);
             let (reason, detail) = self.log.absent_reason(key);
-            self.log.miss(key, reason, detail, now);
+            self.log.miss(key, reason, detail, now_ns());
             return Ok(None);
         };
-        let verdict = if row.expires_ns <= now {
+        let verdict = if expired(row.expires_ns) {
             Verdict::Invalid(Reason::Expired, "time to live passed".into())
         } else {
             self.validate(row.file.as_ref(), &row.deps)?
@@ -398,7 +581,7 @@ impl Cache {
             Verdict::Invalid(reason, detail) => {
                 Counters::add(&self.counters.persistent_misses, 1);
                 self.drop_invalid(key, row.file.as_ref(), reason, &detail)?;
-                self.log.miss(key, reason, detail, now);
+                self.log.miss(key, reason, detail, now_ns());
                 return Ok(None);
             }
             Verdict::Valid(Some((file, deps))) => {
@@ -408,6 +591,10 @@ impl Cache {
             Verdict::Valid(None) => (row.file, row.deps),
         };
         Counters::add(&self.counters.persistent_hits, 1);
+        self.touch(store, key, now)?;
+        if !self.memory.enabled() {
+            return Ok(Some(Got::Value(row.value)));
+        }
         let value: Arc<[u8]> = Arc::from(row.value);
         let mem_expires_ns = if self.opts.memory_ttl_s > 0.0 {
             row.expires_ns
@@ -415,19 +602,15 @@ impl Cache {
         } else {
             row.expires_ns
         };
-        self.promote(
-            epoch,
-            key,
-            Arc::new(Entry::new(
-                value.clone(),
-                row.expires_ns,
-                mem_expires_ns,
-                file,
-                deps,
-            )),
-        );
-        self.touch(store, key, now)?;
-        Ok(Some(value))
+        let entry = Arc::new(Entry::new(
+            value,
+            row.expires_ns,
+            mem_expires_ns,
+            file,
+            deps,
+        ));
+        self.promote(epoch, key, entry.clone());
+        Ok(Some(Got::Entry(entry)))
     }
 
     /// Records a memory hit as an access for the persistent tier's LRU, at
@@ -435,6 +618,9 @@ impl Cache {
     /// of SQLite).
     #[inline]
     fn touch_from_memory(&self, key: &[u8], e: &Entry, now: i64) -> Result<()> {
+        if !self.track_access {
+            return Ok(());
+        }
         if let Some(store) = &self.store {
             let last = e.last_touch.load(Relaxed);
             if now - last > TOUCH_EVERY_NS {
@@ -445,11 +631,15 @@ impl Cache {
         Ok(())
     }
 
-    /// Records a read for the persistent tier's LRU order. With a size cap
-    /// the access is written at once (other processes evict by it); else
-    /// accesses are batched into the next write, at most
+    /// Records a read for the persistent tier's LRU order (once any handle
+    /// of the directory has a size cap). With a size cap of its own, a
+    /// handle writes the access at once; others batch accesses into their
+    /// next write, at most
     /// [`TOUCH_FLUSH_AFTER_NS`] late or [`TOUCH_FLUSH_AT`] deep.
     fn touch(&self, store: &Store, key: &[u8], now: i64) -> Result<()> {
+        if !self.track_access {
+            return Ok(());
+        }
         let (pending, since) = store.touch(key, now);
         if self.opts.persistent_max_bytes > 0
             || pending >= TOUCH_FLUSH_AT
@@ -525,7 +715,7 @@ impl Cache {
     /// Removes `key`; whether it existed.
     pub fn invalidate(&self, key: &[u8]) -> Result<bool> {
         let in_store = match &self.store {
-            Some(_) => self.write(false, |c| store::delete(c, key))?,
+            Some(_) => self.write_one(|c| store::delete(c, key))?,
             None => false,
         };
         let in_memory = self.publish(|| self.memory.remove(key).is_some());

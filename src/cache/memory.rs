@@ -9,23 +9,83 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 const SHARDS: usize = 16;
+/// Values up to this size are copied out under the shard lock.
+pub const COPY_UNDER_LOCK: usize = 4096;
 /// Bookkeeping bytes counted per entry on top of key and value.
 pub const ENTRY_OVERHEAD: usize = 96;
 
-type Lru = LruCache<Box<[u8]>, Arc<Entry>>;
+/// What a shard keeps per key, inline in the LRU's node: what a plain hit
+/// needs (expiry, whether files must be checked, the value) without
+/// touching the entry behind the `Arc`.
+struct Slot {
+    mem_expires_ns: i64,
+    bound: bool,
+    value: Arc<[u8]>,
+    entry: Arc<Entry>,
+}
+
+impl Slot {
+    fn new(entry: Arc<Entry>) -> Slot {
+        Slot {
+            mem_expires_ns: entry.mem_expires_ns,
+            bound: entry.is_bound(),
+            value: entry.value.clone(),
+            entry,
+        }
+    }
+}
+
+/// A shard's LRU and the hits and misses it counted under its lock (so a
+/// plain hit costs no atomic operation of its own).
+struct Lru {
+    map: LruCache<Box<[u8]>, Slot>,
+    hits: u64,
+    misses: u64,
+}
+
+impl Lru {
+    fn put(&mut self, key: Box<[u8]>, entry: Arc<Entry>) -> Option<Arc<Entry>> {
+        self.map.put(key, Slot::new(entry)).map(|s| s.entry)
+    }
+
+    fn pop_entry(&mut self, key: &[u8]) -> Option<(Box<[u8]>, Arc<Entry>)> {
+        self.map.pop_entry(key).map(|(k, s)| (k, s.entry))
+    }
+
+    fn pop_lru(&mut self) -> Option<(Box<[u8]>, Arc<Entry>)> {
+        self.map.pop_lru().map(|(k, s)| (k, s.entry))
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Box<[u8]>, &Arc<Entry>)> {
+        self.map.iter().map(|(k, s)| (k, &s.entry))
+    }
+}
 
 /// One shard, on its own cache lines so two threads hitting different
 /// shards do not share a line.
 #[repr(align(128))]
 struct Shard {
     lru: Mutex<Lru>,
+    /// Allocated right after the shard's `LruCache`, so the list sentinels
+    /// the crate allocates (written by every promotion) of two shards do
+    /// not share a cache line.
+    _pad: Box<[u8; 256]>,
+    /// Hits and misses decided outside the lock (file-bound entries).
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
 /// What a memory lookup found.
 pub enum Lookup {
+    /// A valid entry not bound to files (counted as a hit).
     Hit(Arc<Entry>),
+    /// An entry bound to files: the caller checks them and counts the
+    /// outcome with [`MemoryTier::count`].
+    Bound(Arc<Entry>),
     /// Present but past its memory-tier expiry (now removed from memory).
     Expired(Arc<Entry>),
     Absent,
@@ -53,7 +113,12 @@ impl MemoryTier {
     pub fn new(max_entries: usize, max_bytes: usize) -> MemoryTier {
         let shards = (0..SHARDS)
             .map(|_| Shard {
-                lru: Mutex::new(LruCache::unbounded()),
+                lru: Mutex::new(Lru {
+                    map: LruCache::unbounded(),
+                    hits: 0,
+                    misses: 0,
+                }),
+                _pad: Box::new([0; 256]),
                 hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
             })
@@ -82,29 +147,63 @@ impl MemoryTier {
         self.shards[i].lru.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Looks `key` up, promoting it. An entry past `mem_expires_ns` is
-    /// removed and reported as expired.
+    /// Looks `key` up, promoting it. `now_bound` is an upper bound of the
+    /// current time (a coarse clock plus its resolution): an entry expiring
+    /// later is valid without reading the precise clock. An entry past
+    /// `mem_expires_ns` is removed and reported as expired. Absent and
+    /// expired entries count as misses, plain hits as hits.
     #[inline]
-    pub fn lookup(&self, key: &[u8], now: i64) -> Lookup {
+    pub fn lookup(&self, key: &[u8], now_bound: i64) -> Lookup {
+        self.lookup_copy(key, now_bound, &mut None::<fn(&[u8])>).1
+    }
+
+    /// [`MemoryTier::lookup`], but a plain hit whose value is at most
+    /// [`COPY_UNDER_LOCK`] bytes is handed to `copy` under the shard lock
+    /// (when `copy` is `Some`), returning its result and no entry: a small
+    /// copy costs less than the two atomic reference-count updates of
+    /// cloning the entry's `Arc` (and two threads reading one hot entry do
+    /// not bounce its count between cores).
+    #[inline]
+    pub fn lookup_copy<T, F: FnOnce(&[u8]) -> T>(
+        &self,
+        key: &[u8],
+        now_bound: i64,
+        copy: &mut Option<F>,
+    ) -> (Option<T>, Lookup) {
         if !self.enabled() {
-            return Lookup::Absent;
+            self.shards[0].misses.fetch_add(1, Relaxed);
+            return (None, Lookup::Absent);
         }
         let i = Self::shard_of(key);
         let mut lru = self.lock(i);
-        let Some(entry) = lru.get(key) else {
-            return Lookup::Absent;
+        let Some(slot) = lru.map.get(key) else {
+            lru.misses += 1;
+            return (None, Lookup::Absent);
         };
-        if entry.mem_expires_ns > now {
-            return Lookup::Hit(entry.clone());
+        if slot.mem_expires_ns > now_bound || slot.mem_expires_ns > super::stamp::now_ns() {
+            if slot.bound {
+                return (None, Lookup::Bound(slot.entry.clone()));
+            }
+            if slot.value.len() <= COPY_UNDER_LOCK
+                && let Some(f) = copy.take()
+            {
+                let out = f(&slot.value);
+                lru.hits += 1;
+                return (Some(out), Lookup::Absent);
+            }
+            let e = slot.entry.clone();
+            lru.hits += 1;
+            return (None, Lookup::Hit(e));
         }
+        lru.misses += 1;
         let (k, e) = lru.pop_entry(key).expect("present");
         drop(lru);
         self.account_removed(&k, &e);
-        Lookup::Expired(e)
+        (None, Lookup::Expired(e))
     }
 
-    /// Counts a memory-tier hit or miss (in the key's shard, so threads on
-    /// different shards do not contend on one counter).
+    /// Counts the outcome of a [`Lookup::Bound`] entry (in the key's shard,
+    /// so threads on different shards do not contend on one counter).
     #[inline]
     pub fn count(&self, key: &[u8], hit: bool) {
         let s = &self.shards[Self::shard_of(key)];
@@ -117,8 +216,16 @@ impl MemoryTier {
 
     /// (hits, misses) summed over shards.
     pub fn counts(&self) -> (u64, u64) {
-        self.shards.iter().fold((0, 0), |(h, m), s| {
-            (h + s.hits.load(Relaxed), m + s.misses.load(Relaxed))
+        (0..SHARDS).fold((0, 0), |(h, m), i| {
+            let s = &self.shards[i];
+            let (lh, lm) = {
+                let lru = self.lock(i);
+                (lru.hits, lru.misses)
+            };
+            (
+                h + lh + s.hits.load(Relaxed),
+                m + lm + s.misses.load(Relaxed),
+            )
         })
     }
 
@@ -188,7 +295,7 @@ impl MemoryTier {
         if !self.enabled() {
             return None;
         }
-        Some(self.lock(Self::shard_of(key)).contains(key))
+        Some(self.lock(Self::shard_of(key)).map.contains(key))
     }
 
     /// Removes `key`.
@@ -207,10 +314,10 @@ impl MemoryTier {
     /// (used to refresh recorded file stamps).
     pub fn replace_if(&self, key: &[u8], old: &Arc<Entry>, new: Arc<Entry>) {
         let mut lru = self.lock(Self::shard_of(key));
-        if let Some(slot) = lru.peek_mut(key)
-            && Arc::ptr_eq(slot, old)
+        if let Some(slot) = lru.map.peek_mut(key)
+            && Arc::ptr_eq(&slot.entry, old)
         {
-            *slot = new;
+            *slot = Slot::new(new);
         }
     }
 
@@ -293,6 +400,7 @@ mod tests {
         for i in 0..100u32 {
             assert!(matches!(m.lookup(&i.to_le_bytes(), 0), Lookup::Hit(_)));
         }
+        assert_eq!(m.counts(), (100, 0));
         let (evicted, _) = m.insert(b"new", entry(b"v", i64::MAX));
         assert_eq!(evicted.len(), 1);
         assert_eq!(m.len(), 100);

@@ -3,6 +3,7 @@
 //! lexically normalised, as raw bytes.
 
 use crate::error::{Error, Result};
+use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -74,17 +75,17 @@ impl PathMap {
         abs.as_os_str().as_bytes().to_vec()
     }
 
-    /// The path on disk of a stored form.
-    pub fn resolve(&self, key: &[u8]) -> PathBuf {
+    /// The path on disk of a stored form (borrowed when it is absolute).
+    pub fn resolve<'a>(&self, key: &'a [u8]) -> Cow<'a, Path> {
         let p = Path::new(OsStr::from_bytes(key));
         if p.is_absolute() {
-            return p.to_path_buf();
+            return Cow::Borrowed(p);
         }
-        match &self.root {
+        Cow::Owned(match &self.root {
             Some(root) if key == b"." => root.clone(),
             Some(root) => root.join(p),
             None => p.to_path_buf(),
-        }
+        })
     }
 
     /// Printable form of a stored path, for messages.

@@ -254,6 +254,9 @@ const TOMBSTONES: usize = 4096;
 pub struct MissLog {
     misses: Mutex<LruCache<Vec<u8>, VecDeque<Miss>>>,
     tombstones: Mutex<LruCache<Vec<u8>, (Reason, String)>>,
+    /// Whether this handle cleared the cache (then an unknown key was
+    /// most likely removed by it).
+    cleared: std::sync::atomic::AtomicBool,
 }
 
 impl Default for MissLog {
@@ -261,6 +264,7 @@ impl Default for MissLog {
         MissLog {
             misses: Mutex::new(LruCache::new(NonZeroUsize::new(MISS_KEYS).expect("> 0"))),
             tombstones: Mutex::new(LruCache::new(NonZeroUsize::new(TOMBSTONES).expect("> 0"))),
+            cleared: Default::default(),
         }
     }
 }
@@ -285,6 +289,10 @@ impl MissLog {
         let t = self.tombstones.lock().unwrap_or_else(|e| e.into_inner());
         match t.peek(key) {
             Some((r, d)) => (*r, d.clone()),
+            None if self.cleared.load(Relaxed) => (
+                Reason::Cleared,
+                "no entry for this key; this handle cleared the cache".into(),
+            ),
             None => (
                 Reason::NotFound,
                 "no entry for this key (never stored, or removed by another process)".into(),
@@ -305,6 +313,16 @@ impl MissLog {
         }
     }
 
+    /// [`MissLog::stored`] for many keys, locking once.
+    pub fn stored_all<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) {
+        let mut t = self.tombstones.lock().unwrap_or_else(|e| e.into_inner());
+        if !t.is_empty() {
+            for k in keys {
+                t.pop(k);
+            }
+        }
+    }
+
     pub fn misses_of(&self, key: &[u8]) -> Vec<Miss> {
         let m = self.misses.lock().unwrap_or_else(|e| e.into_inner());
         m.peek(key)
@@ -312,7 +330,9 @@ impl MissLog {
             .unwrap_or_default()
     }
 
+    /// Forgets removals: everything was cleared.
     pub fn clear_tombstones(&self) {
+        self.cleared.store(true, Relaxed);
         self.tombstones
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -48,19 +48,9 @@ pub const MIGRATIONS: &[&str] = &[
        BEGIN DELETE FROM deps WHERE entry_id = old.id; END;
      CREATE TRIGGER entries_deps_del AFTER DELETE ON entries WHEN old.deps IS NOT NULL
        BEGIN DELETE FROM deps WHERE entry_id = old.id; END;",
-    // 2: totals kept by triggers, statistics across processes, analysis
-    // results, paths watched by check_file_changes.
+    // 2: flags, statistics across processes, analysis results, paths
+    // watched by check_file_changes.
     "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-     INSERT INTO meta SELECT 'entries', count(*) FROM entries;
-     INSERT INTO meta SELECT 'bytes', coalesce(sum(size), 0) FROM entries;
-     CREATE TRIGGER entries_meta_ins AFTER INSERT ON entries BEGIN
-       UPDATE meta SET value = value + 1 WHERE name = 'entries';
-       UPDATE meta SET value = value + new.size WHERE name = 'bytes'; END;
-     CREATE TRIGGER entries_meta_upd AFTER UPDATE OF size ON entries BEGIN
-       UPDATE meta SET value = value + new.size - old.size WHERE name = 'bytes'; END;
-     CREATE TRIGGER entries_meta_del AFTER DELETE ON entries BEGIN
-       UPDATE meta SET value = value - 1 WHERE name = 'entries';
-       UPDATE meta SET value = value - old.size WHERE name = 'bytes'; END;
      CREATE TABLE stats(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
      CREATE TABLE analysis(
         analyzer_id TEXT NOT NULL,
@@ -163,6 +153,31 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+fn is_busy(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked)
+    )
+}
+
+/// [`open_db`], retried while another process holds a lock it needs:
+/// switching a fresh database to WAL can report "database is locked"
+/// without waiting on the busy handler when two processes create the
+/// directory at the same moment.
+fn open_db_retrying(path: &Path, schema: usize) -> rusqlite::Result<Connection> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match open_db(path, schema) {
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Opens, configures, checks and migrates the database at `path`.
 fn open_db(path: &Path, schema: usize) -> rusqlite::Result<Connection> {
     let mut conn = Connection::open(path)?;
@@ -215,7 +230,7 @@ impl Store {
         create_dir(dir)?;
         let path = dir.join(DB_NAME);
         let mut recovered = None;
-        let conn = match open_db(&path, schema) {
+        let conn = match open_db_retrying(&path, schema) {
             Ok(c) => c,
             Err(e) if is_corruption(&e) => {
                 let stamp = std::time::SystemTime::now()
@@ -235,7 +250,8 @@ impl Store {
                     aside.display()
                 );
                 recovered = Some(msg);
-                open_db(&path, schema).map_err(|e| store_err("reopening cache database", e))?
+                open_db_retrying(&path, schema)
+                    .map_err(|e| store_err("reopening cache database", e))?
             }
             Err(e) => return Err(store_err(&format!("opening {}", path.display()), e)),
         };
@@ -283,6 +299,22 @@ impl Store {
         run(&mut conn).map_err(|e| store_err("cache write", e))
     }
 
+    /// Runs one statement `f` in autocommit mode (SQLite makes a single
+    /// statement, with its triggers, atomic), or in [`Store::write`] when
+    /// last-access times are pending.
+    pub fn write_one<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let pending = !self
+            .touches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys
+            .is_empty();
+        if pending {
+            return self.write(f);
+        }
+        f(&self.lock()).map_err(|e| store_err("cache write", e))
+    }
+
     /// Remembers that `key` was read at `now` (written with the next
     /// write); returns how many are pending and since when.
     pub fn touch(&self, key: &[u8], now: i64) -> (usize, i64) {
@@ -317,8 +349,12 @@ pub fn get(conn: &Connection, key: &[u8]) -> rusqlite::Result<Option<Row>> {
     )?;
     st.query_row([key], |r| {
         let deps: Option<Vec<u8>> = r.get(4)?;
+        // Room for one more byte: the C boundary appends a NUL.
+        let blob = r.get_ref(0)?.as_blob()?;
+        let mut value = Vec::with_capacity(blob.len() + 1);
+        value.extend_from_slice(blob);
         Ok(Row {
-            value: r.get(0)?,
+            value,
             expires_ns: r.get(1)?,
             file: opt_binding(r.get(2)?, r.get(3)?),
             deps: deps.and_then(|d| decode_bindings(&d)).unwrap_or_default(),
@@ -336,39 +372,50 @@ pub struct Put<'a> {
     pub deps: &'a [Binding],
 }
 
+// A plain insert (no conflict clause, no trigger on insert) needs no
+// statement journal; an existing key is then updated (which fires the
+// change-log and dependency triggers). An upsert would journal every row.
+const INSERT: &str = "INSERT OR IGNORE INTO entries(key, value, size, created_ns, expires_ns,
+        last_access_ns, file_path, file_stamp, deps) VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7, ?8)";
+const UPDATE: &str = "UPDATE entries SET value = ?2, size = ?3, created_ns = ?4, expires_ns = ?5,
+        last_access_ns = ?4, file_path = ?6, file_stamp = ?7, deps = ?8
+    WHERE key = ?1 RETURNING id";
+
 /// Inserts or replaces one entry.
 pub fn put(conn: &Connection, p: &Put<'_>, now: i64) -> rusqlite::Result<()> {
-    let size = (p.key.len() + p.value.len()) as i64;
-    let file_path = p.file.map(|b| b.path.as_slice());
-    let file_stamp = file_stamp_blob(p.file);
-    let deps = (!p.deps.is_empty()).then(|| encode_bindings(p.deps));
-    const UPSERT: &str =
-        "INSERT INTO entries(key, value, size, created_ns, expires_ns, last_access_ns,
-            file_path, file_stamp, deps) VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7, ?8)
-        ON CONFLICT(key) DO UPDATE SET value = excluded.value, size = excluded.size,
-            created_ns = excluded.created_ns, expires_ns = excluded.expires_ns,
-            last_access_ns = excluded.last_access_ns, file_path = excluded.file_path,
-            file_stamp = excluded.file_stamp, deps = excluded.deps";
-    let args = params![
-        p.key,
-        p.value,
-        size,
-        now,
-        p.expires_ns,
-        file_path,
-        file_stamp,
-        deps
-    ];
-    if p.deps.is_empty() {
-        conn.prepare_cached(UPSERT)?.execute(args)?;
-        return Ok(());
-    }
-    let id: i64 = conn
-        .prepare_cached(&format!("{UPSERT} RETURNING id"))?
-        .query_row(args, |r| r.get(0))?;
-    let mut st = conn.prepare_cached("INSERT INTO deps(entry_id, path) VALUES (?1, ?2)")?;
-    for d in p.deps {
-        st.execute(params![id, d.path])?;
+    put_many(conn, std::slice::from_ref(p), now)
+}
+
+/// Inserts or replaces entries (statements prepared once per call).
+pub fn put_many(conn: &Connection, puts: &[Put<'_>], now: i64) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached(INSERT)?;
+    for p in puts {
+        let size = (p.key.len() + p.value.len()) as i64;
+        let file_path = p.file.map(|b| b.path.as_slice());
+        let file_stamp = file_stamp_blob(p.file);
+        let deps = (!p.deps.is_empty()).then(|| encode_bindings(p.deps));
+        let args = params![
+            p.key,
+            p.value,
+            size,
+            now,
+            p.expires_ns,
+            file_path,
+            file_stamp,
+            deps
+        ];
+        let id = if insert.execute(args)? == 1 {
+            conn.last_insert_rowid()
+        } else {
+            conn.prepare_cached(UPDATE)?
+                .query_row(args, |r| r.get::<_, i64>(0))?
+        };
+        if !p.deps.is_empty() {
+            let mut st = conn.prepare_cached("INSERT INTO deps(entry_id, path) VALUES (?1, ?2)")?;
+            for d in p.deps {
+                st.execute(params![id, d.path])?;
+            }
+        }
     }
     Ok(())
 }
@@ -478,6 +525,26 @@ pub fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
         .query_row([], |r| r.get(0))
 }
 
+/// Marks the directory as size-capped: from now on every handle records
+/// last-access times.
+pub fn mark_lru_tracked(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO meta(name, value) VALUES ('lru_tracked', 1)",
+        [],
+    )
+    .map(|_| ())
+}
+
+/// Whether a handle with a size cap ever opened the directory.
+pub fn lru_tracked(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) FROM meta WHERE name = 'lru_tracked'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+}
+
 /// The last change-log sequence number.
 pub fn last_change(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
@@ -485,32 +552,29 @@ pub fn last_change(conn: &Connection) -> rusqlite::Result<i64> {
     })
 }
 
-/// (entries, bytes of keys and values) of the entries table.
+/// (entries, bytes of keys and values) of the entries table. A scan (no
+/// counters are kept per write: they would cost every insert).
 pub fn totals(conn: &Connection) -> rusqlite::Result<(u64, u64)> {
-    let mut st = conn.prepare_cached("SELECT name, value FROM meta")?;
-    let mut rows = st.query([])?;
-    let (mut n, mut b) = (0i64, 0i64);
-    while let Some(r) = rows.next()? {
-        let name: String = r.get(0)?;
-        let v: i64 = r.get(1)?;
-        match name.as_str() {
-            "entries" => n = v,
-            "bytes" => b = v,
-            _ => {}
-        }
-    }
-    Ok((n.max(0) as u64, b.max(0) as u64))
+    conn.prepare_cached("SELECT count(*), coalesce(sum(size), 0) FROM entries")?
+        .query_row([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?.max(0) as u64,
+                r.get::<_, i64>(1)?.max(0) as u64,
+            ))
+        })
 }
 
 /// When the entries take more than `cap` bytes, deletes the least recently
-/// used until they take at most 90% of it; returns the deleted keys.
-pub fn evict_to(conn: &Connection, cap: u64) -> rusqlite::Result<Vec<Vec<u8>>> {
+/// used until they take at most 90% of it; returns the deleted keys and
+/// the bytes left.
+pub fn evict_to(conn: &Connection, cap: u64) -> rusqlite::Result<(Vec<Vec<u8>>, u64)> {
     let (_, bytes) = totals(conn)?;
     if bytes <= cap {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), bytes));
     }
     let target = cap - cap / 10;
     let mut excess = bytes - target;
+    let mut removed = 0u64;
     let mut victims = Vec::new();
     {
         let mut st = conn
@@ -521,6 +585,7 @@ pub fn evict_to(conn: &Connection, cap: u64) -> rusqlite::Result<Vec<Vec<u8>>> {
             let key: Vec<u8> = r.get(0)?;
             let size: i64 = r.get(1)?;
             excess = excess.saturating_sub(size.max(0) as u64);
+            removed += size.max(0) as u64;
             victims.push(key);
         }
     }
@@ -528,7 +593,7 @@ pub fn evict_to(conn: &Connection, cap: u64) -> rusqlite::Result<Vec<Vec<u8>>> {
     for k in &victims {
         del.execute([k])?;
     }
-    Ok(victims)
+    Ok((victims, bytes.saturating_sub(removed)))
 }
 
 /// Adds `deltas` to the cross-process statistics.
@@ -691,6 +756,20 @@ mod tests {
     }
 
     #[test]
+    fn newer_schema_is_refused_not_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        {
+            let c = Connection::open(dir.path().join(DB_NAME)).unwrap();
+            c.pragma_update(None, "user_version", 99).unwrap();
+        }
+        let err = Store::open(dir.path()).err().expect("refused");
+        assert_eq!(err.kind, crate::ErrorKind::Store);
+        assert!(err.message.contains("newer"), "{}", err.message);
+        assert!(dir.path().join(DB_NAME).exists());
+    }
+
+    #[test]
     fn eviction_by_last_access() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -714,7 +793,8 @@ mod tests {
             .unwrap();
         store.touch(&[0], 100);
         store.write(|_| Ok(())).unwrap();
-        let evicted = store.write(|c| evict_to(c, 500)).unwrap();
+        let (evicted, left) = store.write(|c| evict_to(c, 500)).unwrap();
+        assert_eq!(left, 400);
         // 1000 bytes -> at most 450: the 6 least recently used go; key 0 was
         // read last, so it stays.
         assert_eq!(evicted.len(), 6);

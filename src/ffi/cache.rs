@@ -366,8 +366,8 @@ pub unsafe extern "C" fn wtfperf_cache_get(
         let cache = unsafe { handle(cache)? };
         // SAFETY: per the caller's contract.
         let key = unsafe { args::bytes(key, key_len, "key")? };
-        let (buf, status) = match cache.get(key)? {
-            Some(v) => (wtfperf_buf::from_slice(&v), WTFPERF_OK),
+        let (buf, status) = match cache.get_vec(key)? {
+            Some(v) => (wtfperf_buf::from_vec(v), WTFPERF_OK),
             None => (wtfperf_buf::empty(), WTFPERF_MISS),
         };
         // SAFETY: `out` was checked non-NULL.
