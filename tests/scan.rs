@@ -197,6 +197,7 @@ fn default_scan_reads_hashes_and_respects_ignore_files() {
 #[test]
 fn switches_for_ignore_files_and_hidden_files() {
     let dir = awkward_tree();
+    write(dir.path(), ".git/config", b"[core]\n");
     let all = run(
         dir.path(),
         &small(ScanOptions {
@@ -223,6 +224,8 @@ fn switches_for_ignore_files_and_hidden_files() {
     );
     assert!(hidden.names().contains(".hidden/h.txt"));
     assert!(!hidden.names().contains("notes.log"));
+    assert!(!hidden.names().contains(".git/config"), ".git is skipped");
+    assert!(all.names().contains(".git/config"));
 }
 
 /// The independent count: `find ROOT -type f` (links not followed).

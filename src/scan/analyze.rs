@@ -83,12 +83,6 @@ impl AnalyzeHost for Shared<'_> {
     }
 }
 
-/// A stored record and whether this run met its file.
-struct Known {
-    record: AnalysisRecord,
-    seen: AtomicBool,
-}
-
 /// A file on its way to the host.
 pub(crate) struct Analyzed<'k> {
     file: Scanned,
@@ -100,7 +94,8 @@ pub(crate) struct Analyzed<'k> {
     refresh: bool,
 }
 
-type KnownMap = HashMap<Vec<u8>, Known>;
+/// The stored records as the cache loads them (used as is: no copy).
+type KnownMap = HashMap<Vec<u8>, AnalysisRecord>;
 
 /// At most this many files wait for the records to load.
 const DEFER_MAX: usize = 8192;
@@ -156,6 +151,8 @@ struct AnalyzeProcess<'k> {
     /// Files `stat`ed before the records were loaded, resolved once they are.
     deferred: Mutex<Vec<(Found, FileStat)>>,
     has_deferred: AtomicBool,
+    /// Records whose file this run met (each path is met once).
+    matched: AtomicU64,
 }
 
 impl<'k> AnalyzeProcess<'k> {
@@ -195,11 +192,10 @@ impl<'k> AnalyzeProcess<'k> {
         map: &'k KnownMap,
         ctx: &Ctx<'_>,
     ) -> Option<Event<Analyzed<'k>>> {
-        let Some(known) = map.get(found.rel_path().as_os_str().as_bytes()) else {
+        let Some(record) = map.get(found.rel_path().as_os_str().as_bytes()) else {
             return self.read(found, ctx, None);
         };
-        known.seen.store(true, Relaxed);
-        let record = &known.record;
+        self.matched.fetch_add(1, Relaxed);
         let stat = match stat.map_or_else(|| self.scan.stat(&found), Ok) {
             Ok(stat) => stat,
             Err(message) => {
@@ -400,9 +396,11 @@ impl Run<'_> {
         let last = std::mem::take(&mut *lock(&self.batch));
         self.store(cache, &last);
         let mut gone = std::mem::take(&mut *lock(&self.removed));
-        if complete {
-            for (rel, k) in known {
-                if !k.seen.load(Relaxed) {
+        // Some records were not met: look for their files (deleted ones lose
+        // their record; filtered-out ones keep it).
+        if complete && (self.process.matched.load(Relaxed) as usize) < known.len() {
+            for rel in known.keys() {
+                {
                     let path = root.join(std::ffi::OsStr::from_bytes(rel));
                     if let Err(e) = std::fs::symlink_metadata(&path)
                         && e.kind() == std::io::ErrorKind::NotFound
@@ -446,16 +444,7 @@ fn run_analyze(
         .map(|c| c.analysis_namespace(root))
         .unwrap_or_default();
     let known = Loading::new();
-    let load = |c: &Cache| {
-        let records = c.load_analysis(analyzer_id, &namespace)?;
-        Ok(records
-            .into_iter()
-            .map(|(rel, record)| {
-                let seen = AtomicBool::new(false);
-                (rel, Known { record, seen })
-            })
-            .collect())
-    };
+    let load = |c: &Cache| c.load_analysis(analyzer_id, &namespace);
     if cache.is_none() {
         known.set(Ok(HashMap::new()));
     }
@@ -468,6 +457,7 @@ fn run_analyze(
         known: &known,
         deferred: Mutex::new(Vec::new()),
         has_deferred: AtomicBool::new(false),
+        matched: AtomicU64::new(0),
     };
     let counters = Counters::default();
     let run = Run {
@@ -569,6 +559,7 @@ mod tests {
             known: &loading,
             deferred: Mutex::new(Vec::new()),
             has_deferred: AtomicBool::new(false),
+            matched: AtomicU64::new(0),
         };
         let counters = Counters::default();
         let stop = AtomicBool::new(false);
@@ -593,10 +584,7 @@ mod tests {
             },
             value: b"A".to_vec(),
         };
-        let seen = AtomicBool::new(false);
-        loading.set(Ok([(b"a".to_vec(), Known { record, seen })]
-            .into_iter()
-            .collect()));
+        loading.set(Ok([(b"a".to_vec(), record)].into_iter().collect()));
         process.drain(&ctx, false, &mut |ev| got.push(ev));
         assert_eq!(got.len(), 2);
         let mut hits = 0;

@@ -39,11 +39,23 @@ pub(crate) struct Found {
 
 impl Found {
     pub(crate) fn new(root: &Path, path: PathBuf) -> Found {
-        let rel_len = match path.strip_prefix(root) {
-            Ok(rel) if !rel.as_os_str().is_empty() => rel.as_os_str().len(),
-            // The root itself is a file: its relative path is its name.
-            _ => path.file_name().map_or(0, |n| n.len()),
+        use std::os::unix::ffi::OsStrExt;
+        let (r, p) = (root.as_os_str().as_bytes(), path.as_os_str().as_bytes());
+        // The walker joins names to the root: usually a byte prefix.
+        let fast = match r.last() {
+            Some(b'/') => r.len(),
+            _ => r.len() + 1,
         };
+        let rel_len =
+            if p.len() > fast && p.starts_with(r) && p[fast - 1] == b'/' && p[fast] != b'/' {
+                p.len() - fast
+            } else {
+                match path.strip_prefix(root) {
+                    Ok(rel) if !rel.as_os_str().is_empty() => rel.as_os_str().len(),
+                    // The root itself is a file: its relative path is its name.
+                    _ => path.file_name().map_or(0, |n| n.len()),
+                }
+            };
         let mut bytes = path.into_os_string().into_vec();
         let rel_start = bytes.len() - rel_len;
         bytes.push(0);
@@ -571,4 +583,26 @@ fn run_sorted<P: Process>(
         }
     });
     final_progress(shared, f);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        let rel = |root: &str, path: &str| {
+            let f = Found::new(Path::new(root), PathBuf::from(path));
+            (f.path().to_path_buf(), f.rel_path().to_path_buf())
+        };
+        assert_eq!(rel("/a/b", "/a/b/c/d.rs").1, Path::new("c/d.rs"));
+        assert_eq!(rel("/a/b/", "/a/b/c").1, Path::new("c"));
+        assert_eq!(rel(".", "./x/y").1, Path::new("x/y"));
+        assert_eq!(rel("/", "/etc").1, Path::new("etc"));
+        assert_eq!(rel("/a/b.rs", "/a/b.rs").1, Path::new("b.rs"));
+        assert_eq!(rel("a//b", "a//b/c").1, Path::new("c"));
+        let f = Found::new(Path::new("/r"), PathBuf::from("/r/x"));
+        assert_eq!(f.path, b"/r/x\0");
+        assert_eq!(f.rel_start, 3);
+    }
 }

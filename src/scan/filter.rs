@@ -90,6 +90,11 @@ impl Filters {
         })
     }
 
+    /// No globs at all.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.include.is_none() && self.exclude.is_none()
+    }
+
     /// Whether a directory (relative path `rel`) is entered.
     pub(crate) fn enter_dir(&self, rel: &Path, name: &OsStr) -> bool {
         !self

@@ -48,12 +48,12 @@ pub(crate) enum ReadOutcome {
 /// Opens `path` (never blocking on a FIFO swapped in since the walk), checks
 /// it with `fstat`, and reads it whole into `buf` unless it is larger than
 /// `max`. `charge` is told the size before the content is read (it may wait
-/// for room in the memory budget).
+/// for room in the memory budget, or swap in a buffer that fits).
 pub(crate) fn read_file(
     path: &Path,
     max: u64,
     buf: &mut Vec<u8>,
-    charge: &mut dyn FnMut(u64),
+    charge: &mut dyn FnMut(u64, &mut Vec<u8>),
 ) -> io::Result<ReadOutcome> {
     let file: File = OpenOptions::new()
         .read(true)
@@ -69,7 +69,7 @@ pub(crate) fn read_file(
     }
     buf.clear();
     if stat.size > 0 {
-        charge(stat.size);
+        charge(stat.size, buf);
         // Exactly the size fstat gave: one read(2) for most files, no
         // probe for EOF. A file growing meanwhile is read as it was.
         buf.reserve_exact(stat.size as usize);
@@ -81,7 +81,7 @@ pub(crate) fn read_file(
             stat.size = buf.len() as u64;
             return Ok(ReadOutcome::TooLarge(stat));
         }
-        charge(buf.len() as u64);
+        charge(buf.len() as u64, &mut Vec::new());
     }
     stat.size = buf.len() as u64;
     Ok(ReadOutcome::Done(stat))
@@ -95,12 +95,20 @@ const POOL_MAX_BYTES: usize = 4 << 20;
 
 /// Content read but not yet delivered may take this many bytes (a single
 /// larger file still goes through, alone).
-pub(crate) const IN_FLIGHT_MAX_BYTES: u64 = 24 << 20;
+pub(crate) const IN_FLIGHT_MAX_BYTES: u64 = 8 << 20;
+
+/// Idle large buffers kept for reuse (so big files do not make the
+/// allocator map and unmap, or fragment, memory over and over).
+const LARGE_KEPT: usize = 2;
+
+/// Large buffers above this are never kept.
+const LARGE_MAX: usize = 16 << 20;
 
 #[derive(Debug, Default)]
 struct Idle {
     bufs: Vec<Vec<u8>>,
     bytes: usize,
+    large: Vec<Vec<u8>>,
 }
 
 /// Read buffers and the memory budget of one run.
@@ -136,13 +144,26 @@ impl Buffers {
         buf
     }
 
+    /// A large buffer for `n` bytes, reused when one is idle.
+    fn take_large(&self, n: usize) -> Option<Vec<u8>> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let best = (0..idle.large.len()).max_by_key(|&i| idle.large[i].capacity() >= n)?;
+        Some(idle.large.swap_remove(best))
+    }
+
     fn give(&self, mut buf: Vec<u8>) {
         let cap = buf.capacity();
-        if cap == 0 || cap > POOLED_BUFFER_MAX {
+        if cap == 0 || cap > LARGE_MAX {
             return;
         }
         buf.clear();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if cap > POOLED_BUFFER_MAX {
+            if idle.large.len() < LARGE_KEPT {
+                idle.large.push(buf);
+            }
+            return;
+        }
         if idle.bytes + cap <= POOL_MAX_BYTES {
             idle.bytes += cap;
             idle.bufs.push(buf);
@@ -188,9 +209,14 @@ impl Buffers {
     ) -> io::Result<(ReadOutcome, Option<Content>)> {
         let mut buf = self.take();
         let mut charged = 0;
-        let outcome = read_file(path, max, &mut buf, &mut |n| {
+        let outcome = read_file(path, max, &mut buf, &mut |n, buf| {
             self.charge(n, go_ahead);
             charged = n;
+            if n as usize > POOLED_BUFFER_MAX
+                && let Some(large) = self.take_large(n as usize)
+            {
+                self.give(std::mem::replace(buf, large));
+            }
         });
         match outcome {
             Ok(ReadOutcome::Done(stat)) => Ok((
@@ -252,18 +278,18 @@ mod tests {
         std::fs::write(&p, b"hello world").unwrap();
         let mut buf = Vec::new();
         let mut charged = 0;
-        match read_file(&p, 100, &mut buf, &mut |n| charged += n).unwrap() {
+        match read_file(&p, 100, &mut buf, &mut |n, _| charged += n).unwrap() {
             ReadOutcome::Done(s) => assert_eq!(s.size, 11),
             other => panic!("{other:?}"),
         }
         assert_eq!((&buf[..], charged), (&b"hello world"[..], 11));
         assert!(matches!(
-            read_file(&p, 5, &mut buf, &mut |_| ()).unwrap(),
+            read_file(&p, 5, &mut buf, &mut |_, _| ()).unwrap(),
             ReadOutcome::TooLarge(s) if s.size == 11
         ));
-        assert!(read_file(&dir.path().join("missing"), 5, &mut buf, &mut |_| ()).is_err());
+        assert!(read_file(&dir.path().join("missing"), 5, &mut buf, &mut |_, _| ()).is_err());
         assert!(matches!(
-            read_file(dir.path(), 5, &mut buf, &mut |_| ()).unwrap(),
+            read_file(dir.path(), 5, &mut buf, &mut |_, _| ()).unwrap(),
             ReadOutcome::NotRegular
         ));
     }
@@ -299,10 +325,15 @@ mod tests {
     }
 
     #[test]
-    fn pool_keeps_small_buffers_only() {
+    fn pool_keeps_small_buffers_and_a_few_large_ones() {
         let bufs = Buffers::new(1 << 20);
-        bufs.give(Vec::with_capacity(POOLED_BUFFER_MAX + 1));
+        bufs.give(Vec::with_capacity(LARGE_MAX + 1));
+        for _ in 0..3 {
+            bufs.give(Vec::with_capacity(POOLED_BUFFER_MAX + 1));
+        }
         assert_eq!(bufs.take().capacity(), 0);
+        assert_eq!(bufs.idle.lock().unwrap().large.len(), LARGE_KEPT);
+        assert!(bufs.take_large(POOLED_BUFFER_MAX + 1).unwrap().capacity() > POOLED_BUFFER_MAX);
         bufs.give(Vec::with_capacity(100));
         assert!(bufs.take().capacity() >= 100);
     }

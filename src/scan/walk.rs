@@ -24,8 +24,11 @@ pub(crate) fn builder(root: &Path, opts: &ScanOptions, filters: Arc<Filters>) ->
         .follow_links(opts.follow_links)
         .same_file_system(opts.same_file_system)
         .max_depth((opts.max_depth > 0).then_some(opts.max_depth));
-    let root = root.to_path_buf();
-    b.filter_entry(move |dent| keep(&root, &filters, ignores, dent));
+    // `.git` is hidden: it needs a filter only when hidden files are walked.
+    if !filters.is_empty() || (ignores && opts.include_hidden) {
+        let root = root.to_path_buf();
+        b.filter_entry(move |dent| keep(&root, &filters, ignores, dent));
+    }
     b
 }
 
