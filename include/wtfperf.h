@@ -38,6 +38,27 @@
 #define COARSE_MARGIN_NS 50000000
 
 /**
+ * The `version` field of the profile JSON this library writes
+ * (`wtfperf_profile_to_json`, schema `wtfperf.profile`).
+ */
+#define WTFPERF_PROFILE_SCHEMA_VERSION 1
+
+/**
+ * New results are committed every this many records (and at the end).
+ */
+#define STORE_BATCH 256
+
+/**
+ * 10 MiB, the default `max_file_size`.
+ */
+#define DEFAULT_MAX_FILE_SIZE ((10 * 1024) * 1024)
+
+/**
+ * The largest `threads` accepted.
+ */
+#define MAX_THREADS 1024
+
+/**
  * An analysis cache: an in-memory LRU tier (16 shards) over an optional
  * persistent SQLite tier in `dir`.
  *
@@ -49,6 +70,35 @@
  * told was stored and never corrupts the database.
  */
 typedef struct wtfperf_cache wtfperf_cache;
+
+/**
+ * A finished profile: immutable, so it may be read from many threads at
+ * once. Free it with `wtfperf_profile_free`.
+ */
+typedef struct wtfperf_profile wtfperf_profile;
+
+/**
+ * A collection of named runs and their summary. Thread-safe: may be used
+ * from many threads at once.
+ */
+typedef struct wtfperf_profile_manager wtfperf_profile_manager;
+
+/**
+ * A profiler: samples RSS, CPU and heap on its own native thread between
+ * start and stop, and times named scopes.
+ *
+ * Thread-safe: one handle may be used from many threads at once (scopes are
+ * typically entered on every worker thread). Free it once, after every
+ * other call on it has returned.
+ */
+typedef struct wtfperf_profiler wtfperf_profiler;
+
+/**
+ * Where an analyzer writes its result for one file: opaque, handed to the
+ * analyzer function and valid only during that call. Write with
+ * `wtfperf_sink_write` (any number of times; the pieces are concatenated).
+ */
+typedef struct wtfperf_sink wtfperf_sink;
 
 /**
  * Result code of every fallible function (`WTFPERF_OK` = 0).
@@ -76,6 +126,86 @@ typedef struct wtfperf_buf {
      */
     size_t len;
 } wtfperf_buf;
+
+/**
+ * Options of `wtfperf_bench_run`; start from `wtfperf_bench_options_default()`.
+ *
+ * Every string field is NULL or a NUL-terminated string that stays valid
+ * during the call.
+ */
+typedef struct wtfperf_bench_options {
+    /**
+     * A real tree to measure; NULL: generated projects (default NULL).
+     */
+    const char *project;
+    /**
+     * Highest thread count of the parallel scenarios; 0: all cores (default 0).
+     */
+    size_t parallel;
+    /**
+     * Run the analyze scenarios: cold, warm and incremental cache (default true).
+     */
+    bool cache;
+    /**
+     * Small, medium and large generated projects, more thread counts and a
+     * cold-page-cache scan (default false).
+     */
+    bool full_suite;
+    /**
+     * Directory the reports are written to (created if missing); NULL: none
+     * written (default NULL).
+     */
+    const char *output_dir;
+    /**
+     * Measured runs per scenario, >= 1 (default 5).
+     */
+    size_t runs;
+    /**
+     * Unmeasured warm-up runs before them (default 1).
+     */
+    size_t warmup;
+    /**
+     * Report files to write, comma-separated from "md", "json", "html";
+     * NULL: all three (default NULL).
+     */
+    const char *formats;
+    /**
+     * A JSON report of an earlier run to compare with; NULL: none. The
+     * result is the report's "baseline" member (its "regressions" counts
+     * scenarios slower beyond `threshold`).
+     */
+    const char *baseline;
+    /**
+     * Seed of the generated projects (default 42).
+     */
+    uint64_t seed;
+    /**
+     * Files of the generated project; 0: the medium preset, 5000 (default 0).
+     */
+    size_t generate_files;
+    /**
+     * Relative slowdown of a median counted as a regression (default 0.15).
+     */
+    double threshold;
+    /**
+     * Also scan with the tree's pages evicted from the page cache (default false).
+     */
+    bool cold_page_cache;
+    /**
+     * Profiler sampling interval in seconds, > 0 (default 0.01).
+     */
+    double sample_interval_s;
+    /**
+     * Fraction of source files edited before each incremental run, in
+     * (0, 1] (default 0.01).
+     */
+    double incremental_fraction;
+    /**
+     * Directory for generated projects and caches (removed afterwards);
+     * NULL: the system's temporary directory (default NULL).
+     */
+    const char *work_dir;
+} wtfperf_bench_options;
 
 /**
  * Options of `wtfperf_cache_open`; start from `wtfperf_cache_options_default()`.
@@ -224,6 +354,289 @@ typedef struct wtfperf_cache_statistics {
 } wtfperf_cache_statistics;
 
 /**
+ * Options of a profiler; get the defaults from
+ * `wtfperf_profiler_options_default()` and change what you need.
+ */
+typedef struct wtfperf_profiler_options {
+    /**
+     * Seconds between samples; must be > 0 and finite, else
+     * `WTFPERF_ERR_INVALID` (intervals under 1 ms are sampled every 1 ms).
+     * Default 0.1.
+     */
+    double sample_interval_s;
+    /**
+     * Read the heap at every scope enter and exit, giving each scope's heap
+     * growth and the profile's `memory_traces` (slower scopes). Default false.
+     */
+    bool trace_memory;
+    /**
+     * Add the live descendant processes (forked workers) to RSS and CPU;
+     * each sample then scans `/proc`. Default false.
+     */
+    bool include_children;
+    /**
+     * Timeline points kept (>= 2, else `WTFPERF_ERR_INVALID`); when reached
+     * the resolution halves, so memory stays bounded. Default 65536.
+     */
+    size_t max_samples;
+    /**
+     * Finished scopes kept as trace events (0: aggregates only); later
+     * scopes still count in the aggregates. Default 100000.
+     */
+    size_t max_scope_events;
+} wtfperf_profiler_options;
+
+/**
+ * One point of a profile's timeline.
+ */
+typedef struct wtfperf_sample {
+    /**
+     * Seconds since start.
+     */
+    double t_s;
+    /**
+     * Resident set size in bytes (with `include_children`, plus the live
+     * descendants).
+     */
+    uint64_t rss_bytes;
+    /**
+     * CPU use since the previous sample (the first: since start), in percent
+     * of one core (two busy cores read 200).
+     */
+    double cpu_percent;
+    /**
+     * Heap bytes in use per glibc `mallinfo2`; 0 where unavailable (see
+     * `heap_source` in the profile JSON). On a heap where `mallinfo2` has
+     * become slow, readings are rate-limited and repeat the previous figure
+     * (counted in `heap_reads_skipped`).
+     */
+    uint64_t heap_bytes;
+} wtfperf_sample;
+
+/**
+ * Options of `wtfperf_scan` and `wtfperf_analyze`; get the defaults from
+ * `wtfperf_scan_options_default()` and change what you need. NULL options
+ * mean the defaults.
+ */
+typedef struct wtfperf_scan_options {
+    /**
+     * Worker threads; 0 = one per core.
+     */
+    size_t threads;
+    /**
+     * Files each worker may have in flight toward the host (the pipeline
+     * holds at most threads * chunk_size files). Default 64; 0 is invalid.
+     */
+    size_t chunk_size;
+    /**
+     * Larger files are not read: counted in files_skipped and reported to
+     * on_error with WTFPERF_ERR_INVALID and a message starting "skipped:".
+     * Default 10 MiB.
+     */
+    uint64_t max_file_size;
+    /**
+     * Read and hash files (default true). false: only stat; content is NULL
+     * and content_hash all zero. analyze reads what it must hash anyway.
+     */
+    bool include_content;
+    /**
+     * Follow symbolic links (default false); a loop is reported to on_error.
+     */
+    bool follow_links;
+    /**
+     * Honour .gitignore, .ignore, .git/info/exclude, the global git excludes
+     * and those of parent directories, and skip .git (default true).
+     */
+    bool respect_ignore_files;
+    /**
+     * Include hidden (dot) files and directories (default false).
+     */
+    bool include_hidden;
+    /**
+     * Only files matching one of these UTF-8 globs (none: all files). A glob
+     * without '/' matches a file name at any depth ("*.rs"); one with '/'
+     * matches the path relative to the root ("src/lib.rs"); "**" crosses directories.
+     */
+    const char *const *include_globs;
+    size_t include_globs_len;
+    /**
+     * Files and directories matching one of these are left out (a matching
+     * directory is not entered; a trailing '/' matches directories only).
+     */
+    const char *const *exclude_globs;
+    size_t exclude_globs_len;
+    /**
+     * Call back on worker threads, concurrently (C/C++/Go hosts whose
+     * callbacks are thread-safe). Default false: every callback runs on the
+     * calling thread, one at a time.
+     */
+    bool callbacks_parallel;
+    /**
+     * Deliver files in path order, deterministically (default false).
+     */
+    bool sorted;
+    /**
+     * Deepest level entered: 1 = only the root's own entries; 0 = no limit.
+     */
+    size_t max_depth;
+    /**
+     * Do not cross into other file systems (default false).
+     */
+    bool same_file_system;
+} wtfperf_scan_options;
+
+/**
+ * One file handed to a callback. Every pointer is valid only during the
+ * callback.
+ */
+typedef struct wtfperf_file {
+    /**
+     * The root joined with rel_path (bytes as on disk, maybe not UTF-8).
+     */
+    const char *path;
+    /**
+     * The path relative to the root ('/'-separated).
+     */
+    const char *rel_path;
+    uint64_t size;
+    /**
+     * Modification time in nanoseconds since the Unix epoch.
+     */
+    int64_t mtime_ns;
+    /**
+     * XXH3-128 of the content, canonical byte order (as `xxhsum -H2`
+     * prints it); all zero when the content was not read.
+     */
+    uint8_t content_hash[16];
+    /**
+     * The content (NULL when not read, e.g. include_content = false or a
+     * result answered from the cache).
+     */
+    const uint8_t *content;
+    size_t content_len;
+    /**
+     * Language identifier such as "rust" or "python" (static), or NULL.
+     */
+    const char *language;
+    /**
+     * Inode number.
+     */
+    uint64_t inode;
+} wtfperf_file;
+
+/**
+ * Called for each file; return nonzero to stop the scan (which then
+ * returns WTFPERF_ABORTED).
+ */
+typedef int32_t (*wtfperf_file_cb)(void *userdata, const struct wtfperf_file *file);
+
+/**
+ * Called for each problem: path (NULL when unknown), a status
+ * (WTFPERF_ERR_IO for I/O errors, dangling links and link loops,
+ * WTFPERF_ERR_INVALID for a file over max_file_size or a malformed ignore
+ * file, WTFPERF_ERR_CALLBACK for a failed analysis) and a message. Strings
+ * are valid only during the call.
+ */
+typedef void (*wtfperf_error_cb)(void *userdata,
+                                 const char *path,
+                                 wtfperf_status code,
+                                 const char *message);
+
+/**
+ * A progress report: at most ~10 a second, plus a final one.
+ */
+typedef struct wtfperf_progress {
+    /**
+     * Files finished (delivered, skipped or failed).
+     */
+    uint64_t files_done;
+    /**
+     * Files the walk found; 0 while the walk is still going.
+     */
+    uint64_t files_total;
+    uint64_t bytes_done;
+} wtfperf_progress;
+
+/**
+ * Called with progress, at most ~10 times a second and once at the end.
+ */
+typedef void (*wtfperf_progress_cb)(void *userdata, const struct wtfperf_progress *progress);
+
+/**
+ * The callbacks of `wtfperf_scan`; each may be NULL.
+ */
+typedef struct wtfperf_scan_callbacks {
+    wtfperf_file_cb on_file;
+    wtfperf_error_cb on_error;
+    wtfperf_progress_cb on_progress;
+    void *userdata;
+} wtfperf_scan_callbacks;
+
+/**
+ * What a scan or analyze run did.
+ */
+typedef struct wtfperf_scan_summary {
+    /**
+     * Regular files met by the walk after the filters.
+     */
+    uint64_t files_seen;
+    /**
+     * Files handed over (analyze: results delivered, computed or cached).
+     */
+    uint64_t files_scanned;
+    /**
+     * Files over max_file_size.
+     */
+    uint64_t files_skipped;
+    /**
+     * Error reports (each also went to on_error).
+     */
+    uint64_t errors;
+    uint64_t bytes_read;
+    /**
+     * Files answered from the cache (analyze).
+     */
+    uint64_t cache_hits;
+    double duration_s;
+} wtfperf_scan_summary;
+
+/**
+ * The host's analyzer, called for every file without a valid cached
+ * result (on the calling thread unless `callbacks_parallel`). `file->content`
+ * is the whole content. Write the result with `wtfperf_sink_write(result,
+ * ...)` and return 0. Return WTFPERF_ABORTED (2) to stop the whole run
+ * (the file is then neither delivered nor cached); any other nonzero value
+ * is a failure: reported to on_error with WTFPERF_ERR_CALLBACK, counted in
+ * errors, not cached.
+ */
+typedef int32_t (*wtfperf_analyze_fn)(void *userdata,
+                                      const struct wtfperf_file *file,
+                                      struct wtfperf_sink *result);
+
+/**
+ * Called with every file's result: computed now (cached = false) or from
+ * the cache (cached = true; then file->content is NULL: it was not read).
+ * `result` is valid only during the call (never NULL, even when len is 0).
+ */
+typedef void (*wtfperf_result_cb)(void *userdata,
+                                  const struct wtfperf_file *file,
+                                  const uint8_t *result,
+                                  size_t len,
+                                  bool cached);
+
+/**
+ * Every callback of `wtfperf_analyze_with`; `analyze` is required, the
+ * others may be NULL.
+ */
+typedef struct wtfperf_analyze_callbacks {
+    wtfperf_analyze_fn analyze;
+    wtfperf_result_cb on_result;
+    wtfperf_error_cb on_error;
+    wtfperf_progress_cb on_progress;
+    void *userdata;
+} wtfperf_analyze_callbacks;
+
+/**
  * Success.
  */
 #define WTFPERF_OK 0
@@ -325,6 +738,54 @@ const char *wtfperf_status_str(wtfperf_status status);
  * the text if you need it longer. Never NULL; never free it.
  */
 const char *wtfperf_last_error(void);
+
+/**
+ * The default bench options (see each field of `wtfperf_bench_options`).
+ */
+struct wtfperf_bench_options wtfperf_bench_options_default(void);
+
+/**
+ * Runs the benchmark suite and returns its report as JSON (schema
+ * "wtfperf-bench" version 1, documented in docs/bench-schema.md).
+ *
+ * `options` is NULL (the defaults: a generated 5000-file project, about a
+ * minute) or valid options. On success `*json_report` receives a buffer the
+ * caller releases with `wtfperf_buf_free`; it is not written on failure.
+ * Bad options give `WTFPERF_ERR_INVALID` (e.g. runs = 0, an unknown format),
+ * a missing project or baseline file `WTFPERF_ERR_IO`. A regression against
+ * the baseline is not an error: read the report's "baseline" member.
+ * Blocks the calling thread for the whole run; safe to call from any thread.
+ *
+ * # Safety
+ * `options` is NULL or points to a valid `wtfperf_bench_options`;
+ * `json_report` is NULL or valid for writes.
+ */
+wtfperf_status wtfperf_bench_run(const struct wtfperf_bench_options *options,
+                                 struct wtfperf_buf *json_report);
+
+/**
+ * Generates a synthetic project into `root`: a deterministic mix of
+ * languages, sizes and directory depths, a `.gitignore` with the files it
+ * hides, a few binary files, and (from 20 files on) files just over
+ * `max_file_size`. The same `seed` and `files` always give the same tree.
+ *
+ * `root` must not exist or be an empty directory. `files` (>= 1) is the
+ * number of files a scan should meet; ignored files come on top.
+ * `max_file_size` is the scanner's limit the oversize files exceed (0: 10 MiB,
+ * the scan default). `out_files` (nullable) receives the number of files
+ * written that a scan should meet. Errors: NULL `root`
+ * (`WTFPERF_ERR_NULL`), `files == 0` or a non-empty `root`
+ * (`WTFPERF_ERR_INVALID`), a write failure (`WTFPERF_ERR_IO`).
+ *
+ * # Safety
+ * `root` is NULL or a NUL-terminated path; `out_files` is NULL or valid
+ * for writes.
+ */
+wtfperf_status wtfperf_bench_generate(const char *root,
+                                      size_t files,
+                                      uint64_t seed,
+                                      uint64_t max_file_size,
+                                      uint64_t *out_files);
 
 /**
  * The defaults: `dir = NULL` (memory only), `memory_max_entries = 1000`,
@@ -529,6 +990,397 @@ wtfperf_status wtfperf_cache_explain_miss(struct wtfperf_cache *cache,
                                           const uint8_t *key,
                                           size_t key_len,
                                           struct wtfperf_buf *out);
+
+/**
+ * The default profiler options: `sample_interval_s = 0.1`,
+ * `trace_memory = false`, `include_children = false`, `max_samples = 65536`,
+ * `max_scope_events = 100000`.
+ */
+struct wtfperf_profiler_options wtfperf_profiler_options_default(void);
+
+/**
+ * Creates a stopped profiler.
+ *
+ * `options` may be NULL (defaults). `out` must not be NULL; on success it
+ * receives a handle the caller owns (free it with `wtfperf_profiler_free`).
+ * Returns `WTFPERF_ERR_INVALID` for a `sample_interval_s` that is not finite
+ * and > 0 or a `max_samples` under 2.
+ *
+ * # Safety
+ * `options` is NULL or points to a valid options struct; `out` is NULL or
+ * writable.
+ */
+wtfperf_status wtfperf_profiler_new(const struct wtfperf_profiler_options *options,
+                                    struct wtfperf_profiler **out);
+
+/**
+ * Starts profiling: resets the kernel's RSS high-water mark (for an exact
+ * peak), takes the base reading and starts the sampler thread.
+ *
+ * Returns `WTFPERF_ERR_STATE` when already running. A stopped profiler may
+ * be started again.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle from `wtfperf_profiler_new`.
+ */
+wtfperf_status wtfperf_profiler_start(struct wtfperf_profiler *profiler);
+
+/**
+ * Stops profiling: joins the sampler thread, takes a last sample and gives
+ * the finished profile.
+ *
+ * `out` must not be NULL; on success it receives a profile the caller owns
+ * (free it with `wtfperf_profile_free`). Returns `WTFPERF_ERR_STATE` when
+ * not running, and in a forked child for a window its parent started (the
+ * window ends there without a profile; the parent's is unaffected). Scopes still open are dropped (counted as
+ * `unfinished_scopes` in the JSON); exiting them later is a no-op.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle; `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profiler_stop(struct wtfperf_profiler *profiler,
+                                     struct wtfperf_profile **out);
+
+/**
+ * Whether the profiler is running (false for NULL).
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle.
+ */
+bool wtfperf_profiler_is_running(const struct wtfperf_profiler *profiler);
+
+/**
+ * Takes a sample now (besides the sampler thread's), records it in the
+ * timeline and writes it to `out`.
+ *
+ * Returns `WTFPERF_ERR_STATE` when not running.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle; `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profiler_sample_now(struct wtfperf_profiler *profiler,
+                                           struct wtfperf_sample *out);
+
+/**
+ * Enters a scope named `name` on the calling thread; `out_token` receives
+ * the token to pass to `wtfperf_profiler_scope_exit` (from any thread).
+ *
+ * Scopes nest. `name` is copied (interned once per profiler). Returns
+ * `WTFPERF_ERR_STATE` when the profiler is not running, and
+ * `WTFPERF_ERR_INVALID` when `name` is not UTF-8.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle; `name` is NULL or a NUL-terminated
+ * string; `out_token` is NULL or writable.
+ */
+wtfperf_status wtfperf_profiler_scope_enter(struct wtfperf_profiler *profiler,
+                                            const char *name,
+                                            uint64_t *out_token);
+
+/**
+ * Interns a scope name once: `out_id` receives an id for
+ * `wtfperf_profiler_scope_enter_id`, valid for this profiler's lifetime
+ * (across start/stop). Hot loops use it to skip the name lookup.
+ *
+ * Works whether or not the profiler runs. Returns `WTFPERF_ERR_INVALID`
+ * when `name` is not UTF-8.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle; `name` is NULL or a NUL-terminated
+ * string; `out_id` is NULL or writable.
+ */
+wtfperf_status wtfperf_profiler_scope_id(struct wtfperf_profiler *profiler,
+                                         const char *name,
+                                         uint32_t *out_id);
+
+/**
+ * Enters a scope by a name id from `wtfperf_profiler_scope_id` (otherwise
+ * as `wtfperf_profiler_scope_enter`).
+ *
+ * Returns `WTFPERF_ERR_INVALID` for an id this profiler never gave and
+ * `WTFPERF_ERR_STATE` when not running.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle; `out_token` is NULL or writable.
+ */
+wtfperf_status wtfperf_profiler_scope_enter_id(struct wtfperf_profiler *profiler,
+                                               uint32_t id,
+                                               uint64_t *out_token);
+
+/**
+ * Exits the scope of `token` (from any thread).
+ *
+ * Returns `WTFPERF_ERR_INVALID` for a token this profiler never gave or one
+ * already exited. A token of a window already stopped is ignored
+ * (`WTFPERF_OK`).
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle.
+ */
+wtfperf_status wtfperf_profiler_scope_exit(struct wtfperf_profiler *profiler, uint64_t token);
+
+/**
+ * Frees a profiler (stopping it first if it runs; that profile is lost).
+ * NULL is a no-op.
+ *
+ * # Safety
+ * `profiler` is NULL or a live handle no other thread is using.
+ */
+void wtfperf_profiler_free(struct wtfperf_profiler *profiler);
+
+/**
+ * Wall-clock seconds from start to stop; NAN for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+double wtfperf_profile_duration_s(const struct wtfperf_profile *profile);
+
+/**
+ * Peak RSS of the window in MB (2^20 bytes): exact (the kernel's high-water
+ * mark, so spikes between samples count) when `wtfperf_profile_peak_is_exact`,
+ * else the largest sample. NAN for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+double wtfperf_profile_peak_memory_mb(const struct wtfperf_profile *profile);
+
+/**
+ * Mean RSS over the samples, in MB (2^20 bytes); NAN for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+double wtfperf_profile_avg_memory_mb(const struct wtfperf_profile *profile);
+
+/**
+ * CPU time of the window over its wall time, in percent of one core (two
+ * busy cores read 200); NAN for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+double wtfperf_profile_avg_cpu_percent(const struct wtfperf_profile *profile);
+
+/**
+ * CPU seconds (user + system) the process used in the window; NAN for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+double wtfperf_profile_cpu_time_s(const struct wtfperf_profile *profile);
+
+/**
+ * Whether the peak is exact (the kernel's high-water mark, reset at start)
+ * rather than the largest sample; false for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+bool wtfperf_profile_peak_is_exact(const struct wtfperf_profile *profile);
+
+/**
+ * Number of timeline points; 0 for NULL.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile.
+ */
+size_t wtfperf_profile_sample_count(const struct wtfperf_profile *profile);
+
+/**
+ * Copies timeline point `i` to `out`.
+ *
+ * Returns `WTFPERF_ERR_INVALID` when `i >= wtfperf_profile_sample_count`.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile; `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profile_sample(const struct wtfperf_profile *profile,
+                                      size_t i,
+                                      struct wtfperf_sample *out);
+
+/**
+ * The profile as JSON (schema `wtfperf.profile`, version 1: figures,
+ * `peak_source`, timeline, per-name scope aggregates, memory traces; see
+ * the README).
+ *
+ * `out` must not be NULL; on success it receives a buffer the caller frees
+ * with `wtfperf_buf_free`.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile; `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profile_to_json(const struct wtfperf_profile *profile,
+                                       struct wtfperf_buf *out);
+
+/**
+ * The profile as Trace Event JSON, for Perfetto (ui.perfetto.dev) and
+ * chrome://tracing: scopes as complete events on their threads, RSS, heap
+ * and CPU as counter tracks.
+ *
+ * `out` must not be NULL; on success it receives a buffer the caller frees
+ * with `wtfperf_buf_free`.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile; `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profile_to_chrome_trace(const struct wtfperf_profile *profile,
+                                               struct wtfperf_buf *out);
+
+/**
+ * Frees a profile; NULL is a no-op.
+ *
+ * # Safety
+ * `profile` is NULL or a live profile no other thread is using.
+ */
+void wtfperf_profile_free(struct wtfperf_profile *profile);
+
+/**
+ * Creates an empty run manager.
+ *
+ * `out` must not be NULL; on success it receives a handle the caller owns
+ * (free it with `wtfperf_profile_manager_free`).
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profile_manager_new(struct wtfperf_profile_manager **out);
+
+/**
+ * Records the figures of `profile` as a run named `name` (both copied; the
+ * profile may be freed afterwards).
+ *
+ * Returns `WTFPERF_ERR_INVALID` when `name` is not UTF-8.
+ *
+ * # Safety
+ * `manager` is NULL or a live manager; `name` is NULL or a NUL-terminated
+ * string; `profile` is NULL or a live profile.
+ */
+wtfperf_status wtfperf_profile_manager_add(struct wtfperf_profile_manager *manager,
+                                           const char *name,
+                                           const struct wtfperf_profile *profile);
+
+/**
+ * The summary of the runs as JSON (schema `wtfperf.profile_summary`,
+ * version 1): per name, `count` and min / median / max / mean of
+ * `duration_s`, `peak_memory_mb`, `avg_memory_mb` and `avg_cpu_percent`.
+ *
+ * `out` must not be NULL; on success it receives a buffer the caller frees
+ * with `wtfperf_buf_free`.
+ *
+ * # Safety
+ * `manager` is NULL or a live manager; `out` is NULL or writable.
+ */
+wtfperf_status wtfperf_profile_manager_summary_json(const struct wtfperf_profile_manager *manager,
+                                                    struct wtfperf_buf *out);
+
+/**
+ * Frees a run manager; NULL is a no-op.
+ *
+ * # Safety
+ * `manager` is NULL or a live manager no other thread is using.
+ */
+void wtfperf_profile_manager_free(struct wtfperf_profile_manager *manager);
+
+/**
+ * The default scan options: threads = 0 (all cores), chunk_size = 64,
+ * max_file_size = 10 MiB, include_content = true, follow_links = false,
+ * respect_ignore_files = true, include_hidden = false, no globs,
+ * callbacks_parallel = false, sorted = false, max_depth = 0 (no limit),
+ * same_file_system = false.
+ */
+struct wtfperf_scan_options wtfperf_scan_options_default(void);
+
+/**
+ * Walks `root` (gitignore-aware, in parallel), reads and hashes every file
+ * on worker threads, and calls `callbacks->on_file` for each.
+ *
+ * `root`: NUL-terminated path (any bytes), a directory or a file.
+ * `opts`: NULL for the defaults. `callbacks`: NULL or a struct whose members
+ * may each be NULL. `out`: NULL or where the summary is written (also on
+ * WTFPERF_ABORTED).
+ *
+ * By default every callback runs on the calling thread, one at a time (safe
+ * for hosts with a GIL or an event loop); with `callbacks_parallel` they run
+ * on worker threads, concurrently (then with `sorted`, on the calling thread
+ * in order). A file that cannot be read, a dangling link or a link loop goes
+ * to `on_error` and is counted; the scan goes on. Pointers handed to a
+ * callback are valid only during that call.
+ *
+ * Returns WTFPERF_OK, WTFPERF_ABORTED (on_file returned nonzero),
+ * WTFPERF_ERR_NULL (root), WTFPERF_ERR_INVALID (bad options or glob),
+ * WTFPERF_ERR_IO (root cannot be stat'ed) or WTFPERF_ERR_PANIC.
+ *
+ * # Safety
+ * Every pointer is NULL or valid as described; callbacks must not unwind.
+ */
+wtfperf_status wtfperf_scan(const char *root,
+                            const struct wtfperf_scan_options *opts,
+                            const struct wtfperf_scan_callbacks *callbacks,
+                            struct wtfperf_scan_summary *out);
+
+/**
+ * Appends `len` bytes to an analyzer's result.
+ *
+ * `sink`: the pointer the analyzer function received (only during that
+ * call). `(NULL, 0)` appends nothing. Returns WTFPERF_OK or
+ * WTFPERF_ERR_NULL.
+ *
+ * # Safety
+ * `sink` is NULL or the live sink of the current analyzer call; `data` is
+ * NULL or valid for `len` bytes.
+ */
+wtfperf_status wtfperf_sink_write(struct wtfperf_sink *sink, const uint8_t *data, size_t len);
+
+/**
+ * Incremental analysis: scans `root` like `wtfperf_scan` and calls
+ * `analyze` only for files whose result is not in `cache`, then `on_result`
+ * for every file.
+ *
+ * Results are keyed by `analyzer_id` (change it when the analyzer's output
+ * changes), the path relative to `root` and the content's hash. A file
+ * whose size, mtime and inode match what the cache recorded is answered
+ * without being read; a changed file is read and hashed, and analyzed when
+ * its content differs. New results are committed in batches. `cache` may be
+ * NULL (every file is analyzed, nothing stored). Problems (unreadable or
+ * skipped files, failed analyses) are counted but not reported here: use
+ * `wtfperf_analyze_with` for `on_error` and `on_progress`.
+ *
+ * `root`, `analyzer_id` (UTF-8, non-empty) and `analyze` are required;
+ * `opts`, `on_result` and `out` may be NULL. Returns WTFPERF_OK,
+ * WTFPERF_ABORTED (the analyzer returned WTFPERF_ABORTED; `out` is written),
+ * WTFPERF_ERR_NULL, WTFPERF_ERR_INVALID, WTFPERF_ERR_IO (root),
+ * WTFPERF_ERR_STORE (the cache could not store) or WTFPERF_ERR_PANIC.
+ *
+ * # Safety
+ * Every pointer is NULL or valid as described; `cache` is NULL or a live
+ * handle; callbacks must not unwind.
+ */
+wtfperf_status wtfperf_analyze(const char *root,
+                               const struct wtfperf_scan_options *opts,
+                               struct wtfperf_cache *cache,
+                               const char *analyzer_id,
+                               wtfperf_analyze_fn analyze,
+                               wtfperf_result_cb on_result,
+                               void *userdata,
+                               struct wtfperf_scan_summary *out);
+
+/**
+ * `wtfperf_analyze` with every callback: `callbacks->analyze` is required;
+ * `on_result`, `on_error` and `on_progress` may be NULL. Problems go to
+ * `on_error` (failed analyses with WTFPERF_ERR_CALLBACK), progress to
+ * `on_progress`. Same statuses as `wtfperf_analyze`.
+ *
+ * # Safety
+ * As `wtfperf_analyze`; `callbacks` is a valid struct.
+ */
+wtfperf_status wtfperf_analyze_with(const char *root,
+                                    const struct wtfperf_scan_options *opts,
+                                    struct wtfperf_cache *cache,
+                                    const char *analyzer_id,
+                                    const struct wtfperf_analyze_callbacks *callbacks,
+                                    struct wtfperf_scan_summary *out);
 
 #ifdef __cplusplus
 }  // extern "C"

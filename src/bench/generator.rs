@@ -442,9 +442,22 @@ fn pick_lang(rng: &mut Rng) -> &'static Lang {
     &LANGS[0]
 }
 
+/// How long ago generated files were "last edited".
+/// cbindgen:ignore
+pub const AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Writes a file dated [`AGE`] ago, as in a checkout nobody touched for a
+/// while (a file written a moment ago is "racy" for the cache and is
+/// re-hashed rather than trusted on its metadata, which is not the steady
+/// state a warm-cache scenario measures).
 fn write(root: &Path, rel: &Path, data: &[u8]) -> Result<()> {
     let path = root.join(rel);
-    fs::write(&path, data).map_err(|e| Error::io(format!("writing {}", path.display()), &e))
+    let fail = |e: std::io::Error| Error::io(format!("writing {}", path.display()), &e);
+    let mut file = fs::File::create(&path).map_err(fail)?;
+    std::io::Write::write_all(&mut file, data).map_err(fail)?;
+    let then = std::time::SystemTime::now() - AGE;
+    file.set_times(fs::FileTimes::new().set_modified(then).set_accessed(then))
+        .map_err(fail)
 }
 
 fn mkdir(root: &Path, rel: &Path) -> Result<()> {
@@ -676,6 +689,13 @@ mod tests {
         assert_eq!(total, p.bytes);
         assert!(p.max_depth >= 2, "depth {}", p.max_depth);
         assert!(p.languages.len() >= 6, "{:?}", p.languages);
+        let age = fs::metadata(dir.path().join(visible[0]))
+            .unwrap()
+            .modified()
+            .unwrap()
+            .elapsed()
+            .unwrap();
+        assert!(age >= AGE - std::time::Duration::from_secs(5), "{age:?}");
         assert_eq!(p.languages.iter().map(|(_, n)| n).sum::<u64>(), p.files);
     }
 

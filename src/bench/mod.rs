@@ -10,6 +10,7 @@
 
 pub mod analyzer;
 pub mod baseline;
+pub mod cli;
 pub mod evict;
 pub mod generator;
 pub mod monitor;
@@ -504,9 +505,6 @@ fn run_project(
         seed: options.seed,
         incremental_fraction: options.incremental_fraction,
         max_file_size,
-        written_at: generator_info
-            .as_ref()
-            .map(|_| std::time::SystemTime::now()),
     };
     let mut results: Vec<ScenarioResult> = Vec::new();
     let mut skipped = Vec::new();

@@ -4,9 +4,12 @@
 use super::report::TimelinePoint;
 use super::suite::{Monitor, Usage};
 use crate::error::{Error, Result};
-use crate::profiler::{BYTES_PER_MB, Profiler, ProfilerOptions};
+use crate::profiler::profile::BYTES_PER_MB;
+use crate::profiler::{Profiler, ProfilerOptions};
 
 /// Timeline points kept per run in the report (longer runs are thinned).
+///
+/// cbindgen:ignore
 pub const MAX_TIMELINE_POINTS: usize = 200;
 
 /// A [`Monitor`] backed by [`crate::profiler::Profiler`].

@@ -5,8 +5,12 @@ use super::stats::Summary;
 use serde::{Deserialize, Serialize};
 
 /// Name of the report format, the JSON's `schema` field.
+///
+/// cbindgen:ignore
 pub const SCHEMA: &str = "wtfperf-bench";
 /// Version of the JSON schema; bumped on any incompatible change.
+///
+/// cbindgen:ignore
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A whole benchmark run.

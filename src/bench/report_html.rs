@@ -104,7 +104,18 @@ fn polyline(
 }
 
 /// RSS (MB, left axis) and CPU (% of one core, right axis) over a run.
-pub fn timeline_chart(title: &str, points: &[TimelinePoint]) -> String {
+/// CPU readings are clipped to `cpus * 100` %: a sample over a very short
+/// interval can read more than the machine has, which would flatten the rest.
+pub fn timeline_chart(title: &str, points: &[TimelinePoint], cpus: usize) -> String {
+    let cpu_cap = (cpus.max(1) * 100) as f64;
+    let clipped: Vec<TimelinePoint> = points
+        .iter()
+        .map(|p| TimelinePoint {
+            cpu_percent: p.cpu_percent.min(cpu_cap),
+            ..*p
+        })
+        .collect();
+    let points = &clipped[..];
     let (w, h, l, r, t, b) = (320.0, 150.0, 42.0, 42.0, 10.0, 22.0);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"RSS and CPU timeline: {}\" viewBox=\"0 0 {w} {h}\" width=\"100%\">",
@@ -271,7 +282,7 @@ pub fn render(report: &Report) -> String {
                 out,
                 "<div class=\"card\"><h3>{}</h3>{}</div>",
                 esc(&s.spec.title),
-                timeline_chart(&s.spec.title, &s.timeline)
+                timeline_chart(&s.spec.title, &s.timeline, report.environment.cpus)
             );
         }
         out.push_str("</div>\n");
@@ -365,8 +376,29 @@ mod tests {
     }
 
     #[test]
+    fn impossible_cpu_readings_are_clipped() {
+        let pts = [
+            TimelinePoint {
+                t_s: 0.0,
+                rss_mb: 10.0,
+                cpu_percent: 900.0,
+            },
+            TimelinePoint {
+                t_s: 1.0,
+                rss_mb: 10.0,
+                cpu_percent: 50.0,
+            },
+        ];
+        let svg = timeline_chart("x", &pts, 2);
+        assert!(
+            svg.contains(">220 %<"),
+            "axis capped at 2 cores + 10 %: {svg}"
+        );
+    }
+
+    #[test]
     fn short_runs_say_so_instead_of_drawing_nothing() {
-        let svg = timeline_chart("x", &[]);
+        let svg = timeline_chart("x", &[], 2);
         assert!(svg.contains("run too short"));
         assert!(!svg.contains("<polyline"));
     }

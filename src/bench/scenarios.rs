@@ -30,22 +30,6 @@ pub struct Context {
     pub incremental_fraction: f64,
     /// The scanner's size limit (the generator's oversize files exceed it).
     pub max_file_size: u64,
-    /// When the tree was last written by the bench (generated projects).
-    pub written_at: Option<std::time::SystemTime>,
-}
-
-/// Waits until files written at `at` are no longer "racy" for the cache
-/// (modified within its 2 s window of being recorded, so re-hashed instead
-/// of trusted on metadata): a warm cache is then filled as a user's would
-/// be, some time after the last edit. Untimed.
-fn wait_out_racy_window(at: Option<std::time::SystemTime>) {
-    let window =
-        std::time::Duration::from_nanos(crate::cache::stamp::RACY_WINDOW_NS as u64 + 100_000_000);
-    if let Some(age) = at.and_then(|t| t.elapsed().ok()) {
-        if age < window {
-            std::thread::sleep(window - age);
-        }
-    }
 }
 
 /// Files a scan meets under `root` (after ignore rules; oversize files
@@ -253,7 +237,6 @@ impl Workload for AnalyzeWorkload {
             CacheState::Cold | CacheState::None => self.remove_cache(),
             CacheState::Warm | CacheState::Incremental => {
                 if !self.filled {
-                    wait_out_racy_window(self.ctx.written_at);
                     self.remove_cache()?;
                     analyze_once(&self.ctx, &self.cache_dir, self.threads)?;
                     self.filled = true;
@@ -320,7 +303,6 @@ mod tests {
             seed: 5,
             incremental_fraction: 0.05,
             max_file_size: 200_000,
-            written_at: Some(std::time::SystemTime::now()),
         };
         (dir, ctx)
     }

@@ -33,7 +33,8 @@ int main(void) {
     char out_dir[600];
     path_in_tmp(out_dir, sizeof out_dir, "reports");
     wtfperf_bench_options o = wtfperf_bench_options_default();
-    o.generate_files = 40;
+    o.generate_files = 20;
+    o.sample_interval_s = 0.05;
     o.runs = 1;
     o.warmup = 0;
     o.parallel = 2;
@@ -46,7 +47,7 @@ int main(void) {
     CHECK(report.data[report.len] == '\0');
     CHECK(strstr((const char *)report.data, "\"schema\": \"wtfperf-bench\"") != NULL);
     CHECK(strstr((const char *)report.data, "\"schema_version\": 1") != NULL);
-    CHECK(strstr((const char *)report.data, "\"generated-40\"") != NULL);
+    CHECK(strstr((const char *)report.data, "\"generated-20\"") != NULL);
     char path[700];
     snprintf(path, sizeof path, "%s/bench-report.json", out_dir);
     CHECK(file_exists(path));

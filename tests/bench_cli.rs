@@ -1,0 +1,233 @@
+//! `run_benchmarks` end to end: the binary `cargo test` builds from
+//! `examples/run_benchmarks.rs`, on a tiny generated project.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The example's binary, built now (a plain `cargo test` builds it too, but
+/// `cargo test --test bench_cli` does not, and a stale one would mislead).
+fn binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo.args(["build", "--quiet", "--example", "run_benchmarks"]);
+            if !cfg!(debug_assertions) {
+                cargo.arg("--release");
+            }
+            let status = cargo
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .unwrap();
+            assert!(
+                status.success(),
+                "cargo build --example run_benchmarks failed"
+            );
+            // target/<profile>/deps/bench_cli-<hash> -> target/<profile>/examples/
+            let exe = std::env::current_exe().unwrap();
+            let bin = exe
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .join("examples/run_benchmarks");
+            assert!(bin.is_file(), "{} missing", bin.display());
+            bin
+        })
+        .clone()
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(binary()).args(args).output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn tiny_run(work: &Path, out_dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "--files",
+        "20",
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+        "--parallel",
+        "2",
+        "--output",
+        out_dir.to_str().unwrap(),
+        "--work-dir",
+        work.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// Scales every duration of a saved report (a baseline made faster or
+/// slower than reality).
+fn scaled_baseline(report: &Path, factor: f64, to: &Path) {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    for p in v["projects"].as_array_mut().unwrap() {
+        for s in p["scenarios"].as_array_mut().unwrap() {
+            for k in ["min", "median", "max", "mean"] {
+                let x = s["duration_s"][k].as_f64().unwrap();
+                s["duration_s"][k] = (x * factor).into();
+            }
+        }
+    }
+    std::fs::write(to, serde_json::to_string(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn writes_every_report_and_prints_the_comparison() {
+    let work = tempfile::tempdir().unwrap();
+    let out_dir = work.path().join("out");
+    let out = tiny_run(work.path(), &out_dir, &[]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    for title in [
+        "Sequential scan (1 thread)",
+        "Parallel scan (2 threads)",
+        "Analyze, cold cache",
+        "Analyze, warm cache",
+        "Analyze, 1 % edited",
+        "Recommendations:",
+    ] {
+        assert!(all.contains(title), "{title} missing in:\n{all}");
+    }
+    for ext in ["md", "json", "html"] {
+        let path = out_dir.join(format!("bench-report.{ext}"));
+        assert!(path.is_file(), "{}", path.display());
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("bench-report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["projects"][0]["name"], "generated-20");
+    assert_eq!(json["config"]["runs"], 2);
+
+    // Against a baseline where everything was 1000x faster: a regression, exit 3.
+    let fast = work.path().join("fast.json");
+    scaled_baseline(&out_dir.join("bench-report.json"), 1e-3, &fast);
+    let out = tiny_run(
+        work.path(),
+        &work.path().join("out2"),
+        &[
+            "--quiet",
+            "--format",
+            "json",
+            "--baseline",
+            fast.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("regression"), "{}", text(&out));
+
+    // Against one where everything was 1000x slower: improvements, exit 0.
+    let slow = work.path().join("slow.json");
+    scaled_baseline(&out_dir.join("bench-report.json"), 1e3, &slow);
+    let out = tiny_run(
+        work.path(),
+        &work.path().join("out3"),
+        &[
+            "--quiet",
+            "--format",
+            "json",
+            "--baseline",
+            slow.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(work.path().join("out3/bench-report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["baseline"]["regressions"], 0);
+    assert!(
+        json["baseline"]["comparisons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["verdict"] == "improvement")
+    );
+}
+
+#[test]
+fn bad_command_lines_and_paths_fail_clearly() {
+    let out = run(&["--bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("unknown option \"--bogus\""),
+        "{}",
+        text(&out)
+    );
+    let out = run(&["--runs", "zero"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--runs"));
+    let out = run(&["--project", "/nonexistent/wtfperf-tree"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("/nonexistent/wtfperf-tree"));
+    let out = run(&["--baseline", "/nonexistent/base.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("baseline"));
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    assert!(text(&out).contains("--project PATH"));
+}
+
+#[test]
+fn a_real_tree_is_measured_and_left_untouched() {
+    let work = tempfile::tempdir().unwrap();
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(tree.join("src")).unwrap();
+    for i in 0..10 {
+        std::fs::write(
+            tree.join(format!("src/f{i}.rs")),
+            format!("fn f{i}() {{}}\n"),
+        )
+        .unwrap();
+    }
+    let before: Vec<_> = (0..10)
+        .map(|i| std::fs::read(tree.join(format!("src/f{i}.rs"))).unwrap())
+        .collect();
+    let out_dir = work.path().join("out");
+    let out = run(&[
+        "--project",
+        tree.to_str().unwrap(),
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--format",
+        "json",
+        "--output",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("bench-report.json")).unwrap())
+            .unwrap();
+    let p = &json["projects"][0];
+    assert_eq!(p["kind"], "path");
+    assert_eq!(p["files"], 10);
+    assert_eq!(p["skipped"][0]["id"], "analyze-incremental");
+    let after: Vec<_> = (0..10)
+        .map(|i| std::fs::read(tree.join(format!("src/f{i}.rs"))).unwrap())
+        .collect();
+    assert_eq!(before, after);
+    let names: Vec<_> = std::fs::read_dir(&tree)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        vec![std::ffi::OsString::from("src")],
+        "nothing written into the tree"
+    );
+}
