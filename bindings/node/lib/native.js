@@ -64,26 +64,28 @@ const { lib, path: libraryPath } = openLibrary();
 const wtfperf_status = koffi.alias('wtfperf_status', 'int32_t');
 const wtfperf_buf = koffi.struct('wtfperf_buf', { data: 'uint8_t *', len: 'size_t' });
 
-/**
- * Declares a C function from a prototype string. A symbol the library does
- * not export gives a function that throws a clear error when called (an older
- * library build), so the rest of the binding still loads.
- */
+/** Function name -> whether the library exports it (for the ABI test). */
 const declared = new Map();
 
+/**
+ * Declares a C function from a prototype string. A symbol the library does
+ * not export (an older build) gives a function that throws a clear
+ * WtfperfError when called, so the rest of the binding still loads; any
+ * other declaration error is a bug here and throws at load.
+ */
 function declare(proto) {
   const name = /(\w+)\s*\(/.exec(proto)?.[1] ?? proto;
   try {
     const fn = lib.func(proto);
     declared.set(name, true);
     return fn;
-    return lib.func(proto);
   } catch (e) {
+    if (!/Cannot find function/.test(e.message)) throw e;
     declared.set(name, false);
     const missing = () => {
       throw new WtfperfError(
         Status.WTFPERF_ERR_STATE,
-        `${libraryPath} does not export ${name} (${e.message}); rebuild the library`,
+        `${libraryPath} does not export ${name}: the library is older than this binding; rebuild it`,
         name,
       );
     };

@@ -64,3 +64,11 @@ test('the ESM entry point exports the same objects', async () => {
   assert.equal(esm.default, wtfperf);
   for (const name of Object.keys(wtfperf)) assert.equal(esm[name], wtfperf[name], name);
 });
+
+test('a function the library lacks throws a clear WtfperfError when called', () => {
+  const fn = native.declare('int32_t wtfperf_no_such_function(void)');
+  assert.equal(native.declared.get('wtfperf_no_such_function'), false);
+  assert.throws(fn, { name: 'WtfperfError', status: 'WTFPERF_ERR_STATE', message: /does not export wtfperf_no_such_function/ });
+  native.declared.delete('wtfperf_no_such_function');
+  assert.throws(() => native.declare('int32_t wtfperf_version(no_such_type x)'), /no_such_type/);
+});
