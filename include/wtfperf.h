@@ -14,49 +14,10 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
- * Values up to this size are copied out under the shard lock.
- */
-#define COPY_UNDER_LOCK 4096
-
-/**
- * Bookkeeping bytes counted per entry on top of key and value.
- */
-#define ENTRY_OVERHEAD 96
-
-/**
- * A file modified less than this long before it was recorded is "racy":
- * a later write within the same timestamp granularity would keep its
- * metadata, so it is re-hashed instead of trusted on metadata.
- */
-#define RACY_WINDOW_NS 2000000000
-
-/**
- * Margin added to the coarse clock by [`now_upper_bound_ns`]: the coarse
- * clock trails the precise one by about a tick, more when ticks are late
- * (a loaded virtual machine).
- */
-#define COARSE_MARGIN_NS 50000000
-
-/**
  * The `version` field of the profile JSON this library writes
  * (`wtfperf_profile_to_json`, schema `wtfperf.profile`).
  */
 #define WTFPERF_PROFILE_SCHEMA_VERSION 1
-
-/**
- * New results are committed every this many records (and at the end).
- */
-#define STORE_BATCH 256
-
-/**
- * 10 MiB, the default `max_file_size`.
- */
-#define DEFAULT_MAX_FILE_SIZE ((10 * 1024) * 1024)
-
-/**
- * The largest `threads` accepted.
- */
-#define MAX_THREADS 1024
 
 /**
  * An analysis cache: an in-memory LRU tier (16 shards) over an optional

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target in fuzz/ for a bounded time each.
 # Usage: scripts/fuzz.sh [seconds-per-target]   (default 60)
+# FUZZ_BUILD=--dev builds without optimizations (quicker to build: CI's smoke).
 # Needs cargo-fuzz (`cargo install cargo-fuzz --locked`). The machine's stable
 # toolchain is used with RUSTC_BOOTSTRAP=1 for the sanitizer flags.
 set -euo pipefail
@@ -13,7 +14,7 @@ for t in $targets; do
     echo "--- fuzz $t for ${secs}s"
     # Regression inputs (former crashes) are replayed first, then fuzzing runs.
     log=$(mktemp)
-    if ! cargo fuzz run "$t" "corpus/$t" "regressions/$t" -- \
+    if ! cargo fuzz run ${FUZZ_BUILD:-} "$t" "corpus/$t" "regressions/$t" -- \
         -max_total_time="$secs" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 >"$log" 2>&1; then
         tail -60 "$log"; echo "fuzz target $t FAILED"; exit 1
     fi

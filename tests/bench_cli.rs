@@ -216,7 +216,15 @@ fn a_real_tree_is_measured_and_left_untouched() {
     let p = &json["projects"][0];
     assert_eq!(p["kind"], "path");
     assert_eq!(p["files"], 10);
-    assert_eq!(p["skipped"][0]["id"], "analyze-incremental");
+    assert_eq!(p["skipped"].as_array().unwrap().len(), 0);
+    let inc = &p["scenarios"][4];
+    assert_eq!(inc["id"], "analyze-incremental");
+    assert!(
+        inc["notes"]
+            .to_string()
+            .contains("temporary copy of the 10 scanned files"),
+        "{inc}"
+    );
     let after: Vec<_> = (0..10)
         .map(|i| std::fs::read(tree.join(format!("src/f{i}.rs"))).unwrap())
         .collect();

@@ -46,3 +46,31 @@ fn header_version_macros_match_cargo_toml() {
         );
     }
 }
+
+#[test]
+fn every_header_name_is_prefixed() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/wtfperf.h"))
+            .unwrap();
+    let mut bad = Vec::new();
+    for line in text.lines() {
+        let name = if let Some(rest) = line.strip_prefix("#define ") {
+            rest.split_whitespace().next()
+        } else if let Some(rest) = line.strip_prefix("typedef struct ") {
+            rest.split_whitespace().next()
+        } else {
+            None
+        };
+        if let Some(name) = name {
+            let ok =
+                name.starts_with("WTFPERF_") || name.starts_with("wtfperf_") || name == "WTFPERF_H";
+            if !ok {
+                bad.push(name.to_string());
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "unprefixed names in the header (add them to cbindgen.toml's exclude): {bad:?}"
+    );
+}

@@ -647,3 +647,30 @@ fn parent_gitignore_applies() {
     let r = run(&dir.path().join("sub"), &ScanOptions::default());
     assert_eq!(r.names(), ["b.rs".to_string()].into_iter().collect());
 }
+
+#[test]
+fn same_file_system_stays_on_the_root_device() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let Ok(other) = tempfile::tempdir_in("/dev/shm") else {
+        return; // no second file system to cross into here
+    };
+    let dev = |p: &Path| std::fs::metadata(p).unwrap().dev();
+    if dev(dir.path()) == dev(other.path()) {
+        return;
+    }
+    write(dir.path(), "here.txt", b"1");
+    write(other.path(), "there.txt", b"2");
+    std::os::unix::fs::symlink(other.path(), dir.path().join("mnt")).unwrap();
+    let opts = ScanOptions {
+        follow_links: true,
+        ..Default::default()
+    };
+    assert_eq!(run(dir.path(), &opts).files.len(), 2);
+    let same = ScanOptions {
+        same_file_system: true,
+        ..opts
+    };
+    let r = run(dir.path(), &same);
+    assert_eq!(r.names(), ["here.txt".to_string()].into_iter().collect());
+}

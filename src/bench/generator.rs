@@ -450,7 +450,7 @@ pub const AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 /// while (a file written a moment ago is "racy" for the cache and is
 /// re-hashed rather than trusted on its metadata, which is not the steady
 /// state a warm-cache scenario measures).
-fn write(root: &Path, rel: &Path, data: &[u8]) -> Result<()> {
+pub(crate) fn write(root: &Path, rel: &Path, data: &[u8]) -> Result<()> {
     let path = root.join(rel);
     let fail = |e: std::io::Error| Error::io(format!("writing {}", path.display()), &e);
     let mut file = fs::File::create(&path).map_err(fail)?;
@@ -460,7 +460,7 @@ fn write(root: &Path, rel: &Path, data: &[u8]) -> Result<()> {
         .map_err(fail)
 }
 
-fn mkdir(root: &Path, rel: &Path) -> Result<()> {
+pub(crate) fn mkdir(root: &Path, rel: &Path) -> Result<()> {
     let path = root.join(rel);
     fs::create_dir_all(&path).map_err(|e| Error::io(format!("creating {}", path.display()), &e))
 }

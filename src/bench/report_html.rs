@@ -103,6 +103,25 @@ fn polyline(
         .join(" ")
 }
 
+/// Moving average of the CPU readings over about 1/40 of the run, so a long
+/// run sampled every 10 ms reads as a trend rather than as noise.
+fn smooth_cpu(points: &[TimelinePoint]) -> Vec<TimelinePoint> {
+    let half = points.len() / 80;
+    if half == 0 {
+        return points.to_vec();
+    }
+    (0..points.len())
+        .map(|i| {
+            let window = &points[i.saturating_sub(half)..(i + half + 1).min(points.len())];
+            let cpu = window.iter().map(|p| p.cpu_percent).sum::<f64>() / window.len() as f64;
+            TimelinePoint {
+                cpu_percent: cpu,
+                ..points[i]
+            }
+        })
+        .collect()
+}
+
 /// RSS (MB, left axis) and CPU (% of one core, right axis) over a run.
 /// CPU readings are clipped to `cpus * 100` %: a sample over a very short
 /// interval can read more than the machine has, which would flatten the rest.
@@ -115,7 +134,7 @@ pub fn timeline_chart(title: &str, points: &[TimelinePoint], cpus: usize) -> Str
             ..*p
         })
         .collect();
-    let points = &clipped[..];
+    let points = &smooth_cpu(&clipped)[..];
     let (w, h, l, r, t, b) = (320.0, 150.0, 42.0, 42.0, 10.0, 22.0);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"RSS and CPU timeline: {}\" viewBox=\"0 0 {w} {h}\" width=\"100%\">",
@@ -394,6 +413,20 @@ mod tests {
             svg.contains(">220 %<"),
             "axis capped at 2 cores + 10 %: {svg}"
         );
+    }
+
+    #[test]
+    fn long_timelines_are_smoothed_short_ones_are_not() {
+        let pts: Vec<TimelinePoint> = (0..200)
+            .map(|i| TimelinePoint {
+                t_s: i as f64,
+                rss_mb: 1.0,
+                cpu_percent: if i % 2 == 0 { 0.0 } else { 100.0 },
+            })
+            .collect();
+        let smooth = smooth_cpu(&pts);
+        assert!(smooth[100].cpu_percent > 30.0 && smooth[100].cpu_percent < 70.0);
+        assert_eq!(smooth_cpu(&pts[..50]), pts[..50].to_vec());
     }
 
     #[test]

@@ -52,6 +52,50 @@ pub fn count(root: &Path) -> Result<(u64, u64)> {
     Ok((summary.files_seen, bytes))
 }
 
+/// Copies the files a scan of `root` meets (ignore rules applied, hidden
+/// and oversize files left out) into `dest`, dated like generated files, and
+/// lists the text ones as the files an incremental run may edit.
+pub fn mirror(root: &Path, dest: &Path, max_file_size: u64) -> Result<GeneratedProject> {
+    let opts = ScanOptions {
+        max_file_size,
+        sorted: true,
+        ..ScanOptions::default()
+    };
+    let mut out = GeneratedProject::default();
+    let mut failure = None;
+    scan::scan(root, &opts, &mut |ev| {
+        let ScanEvent::File(f) = ev else {
+            return Control::Continue;
+        };
+        let Some(content) = f.content else {
+            return Control::Continue;
+        };
+        let copied = f
+            .rel_path
+            .parent()
+            .map_or(Ok(()), |dir| generator::mkdir(dest, dir))
+            .and_then(|()| generator::write(dest, f.rel_path, content));
+        match copied {
+            Ok(()) => {
+                out.files += 1;
+                out.bytes += content.len() as u64;
+                if !content.contains(&0) && std::str::from_utf8(content).is_ok() {
+                    out.sources.push(f.rel_path.to_path_buf());
+                }
+                Control::Continue
+            }
+            Err(e) => {
+                failure = Some(e);
+                Control::Stop
+            }
+        }
+    })?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
 /// The workload of `spec`, or why it cannot run on this project.
 pub fn build(spec: &ScenarioSpec, ctx: &Context) -> std::result::Result<Box<dyn Workload>, String> {
     match (spec.kind, spec.cache) {
@@ -68,10 +112,6 @@ pub fn build(spec: &ScenarioSpec, ctx: &Context) -> std::result::Result<Box<dyn 
                 evicted: None,
             }))
         }
-        (ScenarioKind::Analyze, CacheState::Incremental) if ctx.generated.is_none() => Err(
-            "it would edit files of a real tree, which the bench never does; it runs on generated projects"
-                .into(),
-        ),
         (ScenarioKind::Analyze, state) => Ok(Box::new(AnalyzeWorkload {
             ctx: ctx.clone(),
             state,
@@ -79,6 +119,7 @@ pub fn build(spec: &ScenarioSpec, ctx: &Context) -> std::result::Result<Box<dyn 
             cache_dir: ctx.work.join(format!("cache-{}", spec.id)),
             filled: false,
             edited: 0,
+            mirrored: false,
         })),
     }
 }
@@ -216,6 +257,8 @@ struct AnalyzeWorkload {
     cache_dir: PathBuf,
     filled: bool,
     edited: usize,
+    /// The incremental scenario runs on a copy of a real tree.
+    mirrored: bool,
 }
 
 impl AnalyzeWorkload {
@@ -237,6 +280,14 @@ impl Workload for AnalyzeWorkload {
             CacheState::Cold | CacheState::None => self.remove_cache(),
             CacheState::Warm | CacheState::Incremental => {
                 if !self.filled {
+                    if self.state == CacheState::Incremental && self.ctx.generated.is_none() {
+                        // A real tree is never edited: work on a copy.
+                        let copy = self.ctx.work.join("incremental-copy");
+                        self.ctx.generated =
+                            Some(mirror(&self.ctx.root, &copy, self.ctx.max_file_size)?);
+                        self.ctx.root = copy;
+                        self.mirrored = true;
+                    }
                     self.remove_cache()?;
                     analyze_once(&self.ctx, &self.cache_dir, self.threads)?;
                     self.filled = true;
@@ -268,6 +319,12 @@ impl Workload for AnalyzeWorkload {
             "analyzer {ANALYZER_ID} on {} worker thread(s); persistent cache reopened for every run",
             self.threads
         )];
+        if self.mirrored {
+            notes.push(format!(
+                "run on a temporary copy of the {} scanned files (the real tree is never edited)",
+                self.ctx.generated.as_ref().map_or(0, |g| g.files)
+            ));
+        }
         if self.state == CacheState::Incremental {
             let total = self.ctx.generated.as_ref().map_or(0, |g| g.sources.len());
             notes.push(format!(
@@ -376,14 +433,26 @@ mod tests {
     }
 
     #[test]
-    fn real_trees_are_never_edited() {
-        let (_dir, mut ctx) = project();
-        ctx.generated = None;
-        let err = build(
+    fn real_trees_are_never_edited_the_incremental_run_uses_a_copy() {
+        let (dir, mut ctx) = project();
+        let g = ctx.generated.take().unwrap();
+        let before = std::fs::read(ctx.root.join(&g.sources[0])).unwrap();
+        let mut w = build(
             &spec(ScenarioKind::Analyze, CacheState::Incremental, 1),
             &ctx,
         )
-        .err();
-        assert!(err.unwrap().contains("never"));
+        .unwrap();
+        for i in 0..2 {
+            w.prepare(i).unwrap();
+            let c = w.run().unwrap();
+            assert!(c.cache_misses >= 1 && c.cache_hits > 0, "{c:?}");
+        }
+        assert_eq!(std::fs::read(ctx.root.join(&g.sources[0])).unwrap(), before);
+        let notes = w.notes().join(" ");
+        assert!(
+            notes.contains("temporary copy of the 59 scanned files"),
+            "{notes}"
+        );
+        assert!(dir.path().join("incremental-copy").is_dir());
     }
 }

@@ -7,7 +7,9 @@
 //! one is re-hashed, and different content is a miss that removes the entry
 //! (and, for a dependency, every entry depending on it transitively).
 //!
-//! Modules: [`engine`] (the [`Cache`] handle), [`memory`] (LRU shards),
+//! Modules: [`engine`] (the [`Cache`] handle: set, get), `graph` (file
+//! bindings, dependency graph), `maintenance` (invalidation, statistics),
+//! `sync` (cross-process coherence), [`memory`] (LRU shards),
 //! [`store`] (SQLite), [`stamp`] (file stamps), [`paths`] (root-relative
 //! paths), [`entry`], [`stats`], [`analysis`] (results of `analyze`).
 
@@ -15,6 +17,7 @@ pub mod analysis;
 pub mod engine;
 pub mod entry;
 mod graph;
+mod maintenance;
 pub mod memory;
 pub mod paths;
 pub mod stamp;

@@ -28,10 +28,10 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Schema migrations; `PRAGMA user_version` is the number applied. Never
 /// edit an applied one: append a new one.
 pub const MIGRATIONS: &[&str] = &[
-    // 1: entries, reverse index of dependencies.
+    // 1: entries (one B-tree keyed by the key: an insert touches one tree,
+    // not a rowid table plus a unique index), reverse index of dependencies.
     "CREATE TABLE entries(
-        id INTEGER PRIMARY KEY,
-        key BLOB NOT NULL UNIQUE,
+        key BLOB NOT NULL PRIMARY KEY,
         value BLOB NOT NULL,
         size INTEGER NOT NULL,
         created_ns INTEGER NOT NULL,
@@ -39,15 +39,15 @@ pub const MIGRATIONS: &[&str] = &[
         last_access_ns INTEGER NOT NULL,
         file_path BLOB,
         file_stamp BLOB,
-        deps BLOB);
+        deps BLOB) WITHOUT ROWID;
      CREATE INDEX entries_file ON entries(file_path) WHERE file_path IS NOT NULL;
-     CREATE TABLE deps(entry_id INTEGER NOT NULL, path BLOB NOT NULL);
+     CREATE TABLE deps(entry_key BLOB NOT NULL, path BLOB NOT NULL);
      CREATE INDEX deps_path ON deps(path);
-     CREATE INDEX deps_entry ON deps(entry_id);
+     CREATE INDEX deps_entry ON deps(entry_key);
      CREATE TRIGGER entries_deps_upd AFTER UPDATE OF value ON entries WHEN old.deps IS NOT NULL
-       BEGIN DELETE FROM deps WHERE entry_id = old.id; END;
+       BEGIN DELETE FROM deps WHERE entry_key = old.key; END;
      CREATE TRIGGER entries_deps_del AFTER DELETE ON entries WHEN old.deps IS NOT NULL
-       BEGIN DELETE FROM deps WHERE entry_id = old.id; END;",
+       BEGIN DELETE FROM deps WHERE entry_key = old.key; END;",
     // 2: flags, statistics across processes, analysis results, paths
     // watched by check_file_changes.
     "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -149,6 +149,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
         return Err(rusqlite::Error::InvalidQuery);
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A 16 MiB page cache (SQLite's default is 2 MiB): the cache's rows carry
+    // stamps and expiry besides the value, and point reads of a database
+    // larger than the page cache go to the OS for every page.
+    conn.pragma_update(None, "cache_size", -16384)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
@@ -379,7 +383,7 @@ const INSERT: &str = "INSERT OR IGNORE INTO entries(key, value, size, created_ns
         last_access_ns, file_path, file_stamp, deps) VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7, ?8)";
 const UPDATE: &str = "UPDATE entries SET value = ?2, size = ?3, created_ns = ?4, expires_ns = ?5,
         last_access_ns = ?4, file_path = ?6, file_stamp = ?7, deps = ?8
-    WHERE key = ?1 RETURNING id";
+    WHERE key = ?1";
 
 /// Inserts or replaces one entry.
 pub fn put(conn: &Connection, p: &Put<'_>, now: i64) -> rusqlite::Result<()> {
@@ -404,16 +408,14 @@ pub fn put_many(conn: &Connection, puts: &[Put<'_>], now: i64) -> rusqlite::Resu
             file_stamp,
             deps
         ];
-        let id = if insert.execute(args)? == 1 {
-            conn.last_insert_rowid()
-        } else {
-            conn.prepare_cached(UPDATE)?
-                .query_row(args, |r| r.get::<_, i64>(0))?
-        };
+        if insert.execute(args)? == 0 {
+            conn.prepare_cached(UPDATE)?.execute(args)?;
+        }
         if !p.deps.is_empty() {
-            let mut st = conn.prepare_cached("INSERT INTO deps(entry_id, path) VALUES (?1, ?2)")?;
+            let mut st =
+                conn.prepare_cached("INSERT INTO deps(entry_key, path) VALUES (?1, ?2)")?;
             for d in p.deps {
-                st.execute(params![id, d.path])?;
+                st.execute(params![p.key, d.path])?;
             }
         }
     }
@@ -472,7 +474,7 @@ pub fn depending_on(conn: &Connection, path: &[u8]) -> rusqlite::Result<Vec<Boun
     bound_keys(
         conn,
         "SELECT key, file_path, file_stamp, deps FROM entries
-         WHERE id IN (SELECT entry_id FROM deps WHERE path = ?1)",
+         WHERE key IN (SELECT entry_key FROM deps WHERE path = ?1)",
         [path],
     )
 }

@@ -21,7 +21,17 @@ use std::path::PathBuf;
 /// transaction), and a process killed at any moment loses nothing it was
 /// told was stored and never corrupts the database.
 pub struct wtfperf_cache {
-    inner: Cache,
+    pub(crate) inner: Cache,
+}
+
+/// The cache behind a nullable handle, for other parts of the boundary
+/// (`wtfperf_analyze` takes an optional `wtfperf_cache *`).
+///
+/// # Safety
+/// `cache` is NULL or a live handle from `wtfperf_cache_open`, valid for `'a`.
+pub unsafe fn cache_of<'a>(cache: *const wtfperf_cache) -> Option<&'a Cache> {
+    // SAFETY: NULL or a live handle per the caller's contract.
+    unsafe { args::opt_ref(cache) }.map(|h| &h.inner)
 }
 
 /// Options of `wtfperf_cache_open`; start from `wtfperf_cache_options_default()`.

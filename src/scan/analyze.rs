@@ -98,7 +98,7 @@ pub(crate) struct Analyzed<'k> {
 type KnownMap = HashMap<Vec<u8>, AnalysisRecord>;
 
 /// At most this many files wait for the records to load.
-const DEFER_MAX: usize = 8192;
+const DEFER_MAX: usize = 1 << 16;
 
 /// The stored records, loaded on a thread of their own while the walk
 /// starts (the load is one pass over the table, but not free: it overlaps

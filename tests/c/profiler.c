@@ -483,7 +483,9 @@ static void test_profile_getters_and_manager(void) {
         wtfperf_profile *prof = NULL;
         CHECK_OK(wtfperf_profiler_stop(p, &prof));
         size_t n = wtfperf_profile_sample_count(prof);
-        CHECK(n >= 2);
+        /* At least the closing sample; valgrind serializes threads, so the
+           sampler may not get a turn during a short busy loop. */
+        CHECK(n >= 1);
         double prev = 0.0;
         for (size_t i = 0; i < n; i++) {
             CHECK_OK(wtfperf_profile_sample(prof, i, &s));

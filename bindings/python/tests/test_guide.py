@@ -1,0 +1,383 @@
+"""The Python snippets of the performance guide of wtf_codebot (the tool
+wtfperf grew out of), run essentially verbatim against this binding.
+
+Only placeholders are replaced ("/path/to/project" -> a temporary tree), and
+``CodebaseScanner`` / ``AnalyzerRegistry`` (outside the performance package,
+so outside this binding) are small stand-ins installed for the test.
+"""
+
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import pytest
+
+import wtfperf
+from conftest import TREE, make_tree
+
+
+def run(snippet, **env):
+    ns = dict(env)
+    exec(compile(textwrap.dedent(snippet), "<guide>", "exec"), ns)
+    return ns
+
+
+@pytest.fixture
+def guide_env(tmp_path, monkeypatch):
+    """A project tree, a working directory, and the two stand-ins."""
+    project = make_tree(tmp_path / "project")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+
+    class CodebaseScanner:
+        def __init__(self, **kwargs):
+            self.kwargs = kwargs
+
+        def scan_directory(self, path):
+            return wtfperf.ParallelScanner().scan_directory_parallel(Path(path))
+
+    class Analyzer:
+        def __init__(self, language):
+            self.language = language
+
+        def supports_file(self, file_node):
+            return file_node.language == self.language
+
+        def analyze_file(self, file_node):
+            lines = file_node.content.splitlines()
+            return {
+                "findings": [
+                    {"file": file_node.relative_path, "line": n, "message": "TODO left"}
+                    for n, line in enumerate(lines, 1)
+                    if "TODO" in line
+                ],
+                "metrics": [{"file": file_node.relative_path, "loc": len(lines)}],
+            }
+
+    class AnalyzerRegistry:
+        def get_analyzer(self, name):
+            return Analyzer(name)
+
+    mods = {
+        "wtf_codebot.discovery": types.ModuleType("wtf_codebot.discovery"),
+        "wtf_codebot.discovery.scanner": types.ModuleType("wtf_codebot.discovery.scanner"),
+        "wtf_codebot.analyzers": types.ModuleType("wtf_codebot.analyzers"),
+        "wtf_codebot.analyzers.registry": types.ModuleType("wtf_codebot.analyzers.registry"),
+    }
+    mods["wtf_codebot.discovery.scanner"].CodebaseScanner = CodebaseScanner
+    mods["wtf_codebot.analyzers.registry"].AnalyzerRegistry = AnalyzerRegistry
+    for name, mod in mods.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+    return types.SimpleNamespace(project=project, work=work)
+
+
+def test_quick_start_basic_profiling(capsys):
+    ns = run(
+        """
+        from wtf_codebot.performance.profiler import PerformanceProfiler
+
+        # Create a profiler
+        profiler = PerformanceProfiler(sample_interval=0.1)
+
+        # Profile a function
+        @profiler.profile_function
+        def my_analysis_function():
+            # Your analysis code here
+            pass
+
+        # Or use manual profiling
+        profiler.start_monitoring()
+        # ... your code ...
+        profile_result = profiler.stop_monitoring()
+
+        print(f"Duration: {profile_result.duration:.2f}s")
+        print(f"Peak Memory: {profile_result.peak_memory_mb:.1f}MB")
+        """
+    )
+    out = capsys.readouterr().out
+    assert "Duration: " in out and "Peak Memory: " in out
+    assert ns["profile_result"].peak_memory_mb > 0
+    ns["my_analysis_function"]()
+    assert len(ns["my_analysis_function"]._profile_results) == 1
+
+
+def test_quick_start_cache(guide_env):
+    (guide_env.work / "file.py").write_text("print('hi')\n")
+    ns = run(
+        """
+        from wtf_codebot.performance.cache import CacheManager
+
+        # Create cache manager
+        cache = CacheManager()
+
+        # Cache analysis results
+        cache.set_analysis_result("key", result, file_path="file.py")
+
+        # Retrieve cached results
+        cached_result = cache.get_analysis_result("key")
+        """,
+        result={"findings": ["f1"], "metrics": []},
+    )
+    assert ns["cached_result"] == {"findings": ["f1"], "metrics": []}
+    assert (guide_env.work / ".wtf_cache").is_dir()
+
+
+def test_quick_start_parallel(guide_env):
+    ns = run(
+        """
+        from wtf_codebot.performance.parallel import ParallelScanner
+
+        # Use parallel scanner
+        scanner = ParallelScanner(num_processes=4)
+        codebase = scanner.scan_directory_parallel(project_path)
+        """,
+        project_path=guide_env.project,
+    )
+    assert ns["codebase"].total_files == len(TREE)
+
+
+def test_profiler_example_with_profile_manager(guide_env, capsys):
+    snippet = """
+        from wtf_codebot.performance.profiler import PerformanceProfiler, ProfileManager
+
+        # Initialize profiler
+        profiler = PerformanceProfiler(
+            sample_interval=0.1,  # Sample every 100ms
+            trace_memory=True     # Enable memory tracing
+        )
+
+        # Manual profiling
+        profiler.start_monitoring()
+
+        # Your code here
+        from wtf_codebot.discovery.scanner import CodebaseScanner
+        scanner = CodebaseScanner()
+        codebase = scanner.scan_directory("/path/to/project")
+
+        profile_result = profiler.stop_monitoring()
+
+        # Analyze results
+        print(f"Execution time: {profile_result.duration:.2f} seconds")
+        print(f"Peak memory: {profile_result.peak_memory_mb:.1f} MB")
+        print(f"Average CPU: {profile_result.avg_cpu_percent:.1f}%")
+        print(f"Memory samples: {len(profile_result.memory_timeline)}")
+
+        # Profile manager for multiple runs
+        manager = ProfileManager()
+        manager.add_profile("scan_test", profile_result)
+        summary = manager.get_summary()
+        """
+    ns = run(snippet.replace("/path/to/project", str(guide_env.project)))
+    out = capsys.readouterr().out
+    assert "Execution time:" in out and "Memory samples: " in out
+    assert ns["codebase"].total_files == len(TREE)
+    assert ns["summary"]["scan_test"]["count"] == 1
+    assert ns["profile_result"].memory_traces is not None
+
+
+def test_decorator_usage(guide_env):
+    snippet = """
+        from wtf_codebot.performance.profiler import profile_performance
+
+        @profile_performance(sample_interval=0.05, trace_memory=True)
+        def analyze_large_codebase(path):
+            scanner = CodebaseScanner()
+            return scanner.scan_directory(path)
+
+        # Function is automatically profiled
+        result = analyze_large_codebase("/large/project")
+
+        # Access profile results
+        profiles = analyze_large_codebase._profile_results
+        latest_profile = profiles[-1]
+        """
+    from wtf_codebot.discovery.scanner import CodebaseScanner
+
+    ns = run(snippet.replace("/large/project", str(guide_env.project)), CodebaseScanner=CodebaseScanner)
+    assert ns["result"].total_files == len(TREE)
+    assert ns["latest_profile"].function_name == "analyze_large_codebase"
+    assert ns["latest_profile"].duration > 0
+
+
+def test_cache_example_with_stats(guide_env, capsys):
+    target = guide_env.project / "src" / "app.py"
+    for dep in ("config.py", "utils.py"):
+        (guide_env.work / dep).write_text("X = 1\n")
+    snippet = """
+        from wtf_codebot.performance.cache import CacheManager
+
+        # Initialize cache manager
+        cache_manager = CacheManager(cache_dir="./cache")
+
+        # Cache analysis results
+        file_path = "/path/to/file.py"
+        analysis_result = {"findings": [], "metrics": []}
+
+        cache_manager.set_analysis_result(
+            key="python_analysis_file.py",
+            result=analysis_result,
+            file_path=file_path,
+            dependencies=["config.py", "utils.py"],
+            ttl=3600  # 1 hour
+        )
+
+        # Retrieve cached results
+        cached_result = cache_manager.get_analysis_result("python_analysis_file.py")
+
+        # Check for file changes and invalidate if needed
+        changed_files = cache_manager.check_file_changes([file_path])
+        if changed_files:
+            print(f"Files changed: {changed_files}")
+
+        # Get cache statistics
+        stats = cache_manager.stats()
+        print(f"Memory cache hit rate: {stats['memory_cache']['hit_rate']:.2%}")
+        print(f"Persistent cache entries: {stats['persistent_cache']['total_entries']}")
+        """
+    ns = run(snippet.replace("/path/to/file.py", str(target)))
+    out = capsys.readouterr().out
+    assert ns["cached_result"] == {"findings": [], "metrics": []}
+    assert ns["changed_files"] == [] and "Files changed" not in out
+    assert "Memory cache hit rate: 100.00%" in out
+    assert "Persistent cache entries: 1" in out
+    # Now a change: the same check reports it and the entry is gone.
+    cm = ns["cache_manager"]
+    target.write_text("changed\n")
+    assert cm.check_file_changes([str(target)]) == [str(target)]
+    assert cm.get_analysis_result("python_analysis_file.py") is None
+    # A dependency change invalidates too.
+    cm.set_analysis_result("k", {"v": 1}, file_path=str(target), dependencies=["config.py"])
+    (guide_env.work / "config.py").write_text("X = 2\n")
+    assert cm.get_analysis_result("k") is None
+
+
+def test_cache_configuration(guide_env):
+    ns = run(
+        """
+        from wtf_codebot.performance.cache import AnalysisCache, PersistentCache
+
+        # Configure memory cache
+        memory_cache = AnalysisCache(
+            max_size=1000,      # Maximum entries
+            default_ttl=3600    # Default TTL in seconds
+        )
+
+        # Configure persistent cache
+        persistent_cache = PersistentCache(
+            db_path="./cache/analysis.db",
+            default_ttl=24*3600  # 24 hours
+        )
+        """
+    )
+    ns["memory_cache"].set("a", {"x": [1, 2]})
+    assert ns["memory_cache"].get("a") == {"x": [1, 2]}
+    ns["persistent_cache"].set("b", "text")
+    assert ns["persistent_cache"].get("b") == "text"
+    assert (guide_env.work / "cache").is_dir()
+
+
+PARALLEL_SNIPPET = """
+    from wtf_codebot.performance.parallel import ParallelScanner, ParallelAnalyzer
+    from pathlib import Path
+
+    # Parallel file scanning
+    scanner = ParallelScanner(
+        num_processes=4,  # Use 4 processes
+        chunk_size=100    # Process 100 files per chunk
+    )
+
+    codebase = scanner.scan_directory_parallel(
+        root_path=Path("/large/project"),
+        include_content=True,
+        parse_ast=True,
+        max_file_size=10*1024*1024  # 10MB max file size
+    )
+
+    print(f"Scanned {codebase.total_files} files")
+    print(f"Errors: {len(codebase.scan_errors)}")
+
+    # Parallel analysis
+    from wtf_codebot.analyzers.registry import AnalyzerRegistry
+
+    registry = AnalyzerRegistry()
+    analyzers = {
+        'python': registry.get_analyzer('python'),
+        'javascript': registry.get_analyzer('javascript')
+    }
+
+    parallel_analyzer = ParallelAnalyzer(num_processes=4)
+    results = parallel_analyzer.analyze_codebase_parallel(codebase, analyzers)
+
+    for analyzer_name, result in results.items():
+        print(f"{analyzer_name}: {len(result.findings)} findings")
+    """
+
+
+def test_parallel_scanner_and_analyzer(guide_env, capsys):
+    ns = run(PARALLEL_SNIPPET.replace("/large/project", str(guide_env.project)))
+    out = capsys.readouterr().out
+    assert f"Scanned {len(TREE)} files" in out and "Errors: 0" in out
+    assert "python: 1 findings" in out and "javascript: 1 findings" in out
+    assert ns["results"]["python"].findings == [{"file": "src/app.py", "line": 4, "message": "TODO left"}]
+
+
+def test_parallel_analyzer_with_cache_second_run_all_cached(guide_env, capsys):
+    snippet = PARALLEL_SNIPPET.replace("/large/project", str(guide_env.project)).replace(
+        "ParallelAnalyzer(num_processes=4)",
+        "ParallelAnalyzer(num_processes=4, cache=CacheManager(cache_dir='./cache'))",
+    )
+    from wtf_codebot.performance.cache import CacheManager
+
+    first = run(snippet, CacheManager=CacheManager)
+    out1 = capsys.readouterr().out
+    second = run(snippet, CacheManager=CacheManager)
+    out2 = capsys.readouterr().out
+    assert out1 == out2 and "python: 1 findings" in out2
+    for name in ("python", "javascript"):
+        r1, r2 = first["results"][name], second["results"][name]
+        assert r2.findings == r1.findings and r2.metrics == r1.metrics
+        assert r1.files_cached == 0
+        assert r2.files_cached == r2.files_analyzed == r1.files_analyzed > 0
+    assert second["parallel_analyzer"].last_summary.cache_hits == len(TREE)
+
+
+def test_performance_debugging(capsys):
+    run(
+        """
+        # Profile with detailed memory tracing
+        profiler = PerformanceProfiler(trace_memory=True)
+        # ... run analysis ...
+        profile_result = profiler.stop_monitoring()
+
+        if profile_result.memory_traces:
+            for trace in profile_result.memory_traces[:5]:
+                print(f"Memory trace: {trace}")
+        """,
+        PerformanceProfiler=wtfperf.PerformanceProfiler,
+    )
+    profiler = wtfperf.PerformanceProfiler(trace_memory=True)
+    profiler.start_monitoring()
+    data = [bytes(1000) for _ in range(1000)]
+    profile_result = profiler.stop_monitoring()
+    del data
+    for trace in profile_result.memory_traces[:5]:
+        print(f"Memory trace: {trace}")
+    assert "Memory trace: " in capsys.readouterr().out
+
+
+def test_package_level_imports():
+    ns = run(
+        """
+        from wtf_codebot.performance import (
+            PerformanceProfiler, CacheManager, ParallelScanner
+        )
+        from wtfperf import (
+            PerformanceProfiler, ProfileManager, ProfileResult, profile_performance,
+            CacheManager, AnalysisCache, PersistentCache, ParallelScanner, ParallelAnalyzer,
+            BenchmarkSuite, run_performance_benchmarks,
+        )
+        """
+    )
+    assert ns["PerformanceProfiler"] is wtfperf.PerformanceProfiler

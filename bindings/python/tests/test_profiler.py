@@ -1,0 +1,163 @@
+import json
+import time
+import tracemalloc
+
+import pytest
+
+import wtfperf
+from wtfperf import PerformanceProfiler, ProfileManager, ProfileResult, profile_performance
+
+
+def busy(seconds):
+    end = time.perf_counter() + seconds
+    n = 0
+    while time.perf_counter() < end:
+        n += 1
+    return n
+
+
+def test_profile_a_workload():
+    with PerformanceProfiler(sample_interval=0.01) as profiler:
+        profiler.start_monitoring()
+        assert profiler.monitoring
+        block = bytearray(64 * 1024 * 1024)  # 64 MiB, touched so it is resident
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        busy(0.3)
+        result = profiler.stop_monitoring()
+        del block
+    assert not profiler.monitoring
+    assert isinstance(result, ProfileResult)
+    assert result.duration >= 0.3
+    # Peak RSS covers the 64 MiB block on top of what the interpreter had.
+    assert result.peak_memory_mb >= 64
+    assert result.peak_memory_mb >= max(result.memory_timeline) - 1e-6
+    assert 0 < result.avg_memory_mb <= result.peak_memory_mb + 1e-6
+    assert result.avg_cpu_percent > 0
+    assert len(result.memory_timeline) >= 5
+    assert len(result.cpu_timeline) == len(result.memory_timeline) == len(result.timestamps)
+    assert result.timestamps == sorted(result.timestamps)
+    assert result.cpu_time_s > 0
+    doc = result.to_json()
+    assert doc["schema"] == "wtfperf.profile"
+    assert abs(doc["duration_s"] - result.duration) < 1e-9
+    trace = json.loads(result.to_chrome_trace())
+    assert isinstance(trace, (list, dict))
+    assert result.to_dict()["sample_count"] == len(result.memory_timeline)
+    result.close()
+    result.close()  # idempotent
+    with pytest.raises(wtfperf.ClosedError):
+        result.to_json()
+    assert result.duration >= 0.3  # figures stay readable
+
+
+def test_scopes_and_sample_now():
+    with PerformanceProfiler(sample_interval=0.05) as profiler:
+        profiler.start_monitoring()
+        with profiler.scope("outer"):
+            with profiler.scope("inner"):
+                busy(0.02)
+            s = profiler.sample_now()
+            assert s.rss_bytes > 0
+        result = profiler.stop_monitoring()
+    names = {s["name"]: s for s in result.scopes}
+    assert names["outer"]["count"] == 1 and names["inner"]["count"] == 1
+    assert names["outer"]["total_s"] >= names["inner"]["total_s"] >= 0.02
+
+
+def test_stop_without_start_and_double_start():
+    with PerformanceProfiler() as profiler:
+        empty = profiler.stop_monitoring()
+        assert empty.duration == 0 and empty.peak_memory_mb == 0 and empty.memory_timeline == []
+        profiler.start_monitoring()
+        profiler.start_monitoring()  # no-op, as wtf_codebot's profiler
+        r = profiler.stop_monitoring()
+        assert r.duration >= 0
+        with pytest.raises(wtfperf.StateError) as info:
+            profiler.sample_now()  # not running
+        assert info.value.status == wtfperf.ERR_STATE and info.value.message
+
+
+def test_trace_memory_uses_tracemalloc():
+    tracemalloc.stop()
+    with PerformanceProfiler(sample_interval=0.05, trace_memory=True) as profiler:
+        profiler.start_monitoring()
+        assert tracemalloc.is_tracing()
+        junk = [str(i) * 10 for i in range(20000)]
+        r = profiler.stop_monitoring()
+        del junk
+    assert not tracemalloc.is_tracing()
+    assert r.memory_traces and isinstance(r.memory_traces[0], tracemalloc.Statistic)
+
+
+def test_bad_interval_is_invalid_argument():
+    with pytest.raises(wtfperf.InvalidArgumentError) as info:
+        PerformanceProfiler(sample_interval=0)
+    assert info.value.status == wtfperf.ERR_INVALID
+    assert "sample_interval" in info.value.message
+
+
+def test_use_after_close():
+    p = PerformanceProfiler()
+    p.close()
+    p.close()
+    assert p.closed
+    with pytest.raises(wtfperf.ClosedError) as info:
+        p.start_monitoring()
+    assert isinstance(info.value, wtfperf.StateError)
+
+
+def test_decorator_keeps_runs():
+    @profile_performance(sample_interval=0.01)
+    def work(n):
+        busy(0.02)
+        return n * 2
+
+    assert work(3) == 6
+    assert work(4) == 8
+    runs = work._profile_results
+    assert len(runs) == 2
+    assert runs[-1].function_name == "work" and runs[-1].duration >= 0.02
+
+
+def test_decorator_propagates_exceptions_and_recursion():
+    profiler = PerformanceProfiler(sample_interval=0.01)
+
+    @profiler.profile_function
+    def fails():
+        raise KeyError("nope")
+
+    with pytest.raises(KeyError):
+        fails()
+    assert not profiler.monitoring and fails._profile_results == []
+
+    @profiler.profile_function
+    def fact(n):
+        return 1 if n <= 1 else n * fact(n - 1)
+
+    assert fact(5) == 120
+    assert len(fact._profile_results) == 1  # inner calls ran inside the outer window
+    profiler.close()
+
+
+def test_profile_manager_summary():
+    manager = ProfileManager()
+    with PerformanceProfiler(sample_interval=0.01) as profiler:
+        for _ in range(3):
+            profiler.start_monitoring()
+            busy(0.01)
+            manager.add_profile("loop", profiler.stop_monitoring())
+        profiler.start_monitoring()
+        manager.add_profile("once", profiler.stop_monitoring())
+    summary = manager.get_summary()
+    assert set(summary) == {"loop", "once"}
+    assert summary["loop"]["count"] == 3 and summary["once"]["count"] == 1
+    d = summary["loop"]["duration"]
+    assert d["min"] <= d["avg"] <= d["max"] and d["min"] >= 0.01
+    assert abs(d["total"] - 3 * d["avg"]) < 1e-9
+    assert summary["loop"]["peak_memory_mb"]["max"] > 0
+    native = manager.summary_json()
+    assert native["schema"] == "wtfperf.profile_summary" and native["runs"] == 4
+    manager.close()
+    with pytest.raises(wtfperf.ClosedError):
+        manager.get_summary()

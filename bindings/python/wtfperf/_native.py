@@ -1,0 +1,299 @@
+"""Loading libwtfperf and declaring its C API for ctypes.
+
+Lookup order: ``$WTFPERF_LIB`` (a path to the shared library) when set; else
+the build tree this binding sits in (``<repo>/target/release``, then
+``<repo>/target/debug``); else the system library path. At load the library's
+``wtfperf_version()`` must have the MAJOR.MINOR this binding was written for.
+
+Everything here mirrors ``include/wtfperf.h`` exactly: structs keep the
+header's field order, including fields added after DESIGN.md's.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+import weakref
+from ctypes import POINTER, c_char_p, c_int32, c_size_t, c_uint8, c_void_p
+from pathlib import Path
+from typing import Any, Callable, List, Optional, Sequence, Union
+
+from . import errors
+from .errors import ClosedError, LibraryError, WtfperfError, error_for
+
+#: The API version this binding was written against (MAJOR, MINOR).
+API_VERSION = (0, 1)
+
+if sys.platform == "darwin":
+    _LIB_NAME = "libwtfperf.dylib"
+elif sys.platform == "win32":
+    _LIB_NAME = "wtfperf.dll"
+else:
+    _LIB_NAME = "libwtfperf.so"
+
+status_t = c_int32
+
+
+# ---------------------------------------------------------------- structs
+
+
+class wtfperf_buf(ctypes.Structure):
+    _fields_ = [("data", POINTER(c_uint8)), ("len", c_size_t)]
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _candidates() -> List[str]:
+    env = os.environ.get("WTFPERF_LIB")
+    if env:
+        # An explicit choice is never second-guessed by a silent fallback.
+        return [env]
+    found = []
+    repo = Path(__file__).resolve().parents[3]
+    for profile in ("release", "debug"):
+        p = repo / "target" / profile / _LIB_NAME
+        if p.is_file():
+            found.append(str(p))
+    found.append(_LIB_NAME)  # the system search path (LD_LIBRARY_PATH, ldconfig)
+    return found
+
+
+def _load() -> ctypes.CDLL:
+    tried = []
+    for cand in _candidates():
+        try:
+            lib = ctypes.CDLL(cand)
+        except OSError as exc:
+            tried.append(f"{cand}: {exc}")
+            continue
+        lib.wtfperf_version.restype = c_char_p
+        lib.wtfperf_version.argtypes = []
+        version = lib.wtfperf_version().decode("ascii", "replace")
+        try:
+            major, minor = (int(x) for x in version.split(".")[:2])
+        except ValueError:
+            major, minor = -1, -1
+        if (major, minor) != API_VERSION:
+            raise LibraryError(
+                f"libwtfperf at {cand} has version {version}; this binding needs "
+                f"{API_VERSION[0]}.{API_VERSION[1]}.x (set WTFPERF_LIB to a matching build)"
+            )
+        lib._wtfperf_path = cand  # type: ignore[attr-defined]
+        return lib
+    raise LibraryError(
+        "cannot load libwtfperf (set WTFPERF_LIB to the path of "
+        f"{_LIB_NAME}, or run `cargo build` in the repository): " + "; ".join(tried)
+    )
+
+
+lib = _load()
+#: Where the library was loaded from.
+LIB_PATH: str = lib._wtfperf_path  # type: ignore[attr-defined]
+
+
+class _Missing:
+    """Stands in for a function this build of the library does not export."""
+
+    def __init__(self, name: str):
+        self.__name__ = name
+
+    def __call__(self, *args: Any) -> Any:
+        raise LibraryError(f"libwtfperf at {LIB_PATH} does not export {self.__name__}")
+
+
+def _declare(name: str, restype: Any, argtypes: Sequence[Any]) -> Any:
+    try:
+        fn = getattr(lib, name)
+    except AttributeError:
+        return _Missing(name)
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+    return fn
+
+
+# ---------------------------------------------------------------- core API
+
+wtfperf_version = _declare("wtfperf_version", c_char_p, [])
+wtfperf_status_str = _declare("wtfperf_status_str", c_char_p, [status_t])
+wtfperf_last_error = _declare("wtfperf_last_error", c_char_p, [])
+wtfperf_buf_free = _declare("wtfperf_buf_free", None, [POINTER(wtfperf_buf)])
+wtfperf_debug_force_panic = _declare("wtfperf_debug_force_panic", status_t, [c_char_p])
+
+
+def version() -> str:
+    """The loaded library's version string, e.g. ``"0.1.0"``."""
+    return wtfperf_version().decode("ascii", "replace")
+
+
+def check(status: int) -> int:
+    """Return ``status`` when it is not an error; raise its exception otherwise.
+
+    Must be called right after the native call, on the same thread, so the
+    thread-local last error still describes it.
+    """
+    if status >= 0:
+        return status
+    raw = wtfperf_last_error()
+    message = raw.decode("utf-8", "replace") if raw else ""
+    raise error_for(status, message)
+
+
+def take_buf(buf: wtfperf_buf) -> bytes:
+    """Copy a library-owned buffer into ``bytes`` and free it."""
+    try:
+        if not buf.data:
+            return b""
+        return ctypes.string_at(buf.data, buf.len)
+    finally:
+        wtfperf_buf_free(ctypes.byref(buf))
+
+
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+
+def cpath(path: PathLike) -> bytes:
+    """A path as the NUL-terminated bytes the C API takes."""
+    b = os.fsencode(path)
+    if b"\0" in b:
+        raise errors.InvalidArgumentError("path contains a NUL byte", errors.ERR_INVALID)
+    return b
+
+
+def ckey(key: Union[str, bytes, bytearray, memoryview]) -> bytes:
+    """A cache key as bytes (text keys are UTF-8)."""
+    if isinstance(key, str):
+        return key.encode("utf-8")
+    if isinstance(key, (bytes, bytearray, memoryview)):
+        return bytes(key)
+    raise TypeError(f"key must be str or bytes, not {type(key).__name__}")
+
+
+class CStrArray:
+    """A ``const char *const *`` array that keeps its strings alive."""
+
+    def __init__(self, items: Sequence[bytes]):
+        self._items = [c_char_p(b) for b in items]
+        self.array = (c_char_p * len(items))(*items) if items else None
+        self.len = len(items)
+
+    @property
+    def ptr(self) -> Any:
+        return ctypes.cast(self.array, POINTER(c_char_p)) if self.array is not None else None
+
+
+# ---------------------------------------------------------------- handles
+
+
+class Handle:
+    """An owned native handle: idempotent ``close()``, context manager,
+    :class:`ClosedError` on use after close, ``weakref.finalize`` backstop.
+
+    Native calls run without the GIL, so ``close()`` on one thread could race
+    a call on another: calls take the pointer through :meth:`_acquire` /
+    :meth:`_release`, and ``close()`` waits until no call is in flight.
+    """
+
+    _kind = "handle"
+
+    def __init__(self, ptr: c_void_p, free: Callable[[c_void_p], None]):
+        self._ptr = ptr
+        self._cond = threading.Condition(threading.Lock())
+        self._busy: dict = {}
+        self._finalizer = weakref.finalize(self, free, ptr)
+
+    def _acquire(self) -> c_void_p:
+        with self._cond:
+            if not self._finalizer.alive:
+                raise ClosedError(self._kind)
+            me = threading.get_ident()
+            self._busy[me] = self._busy.get(me, 0) + 1
+            return self._ptr
+
+    def _release(self) -> None:
+        with self._cond:
+            me = threading.get_ident()
+            n = self._busy[me] - 1
+            if n:
+                self._busy[me] = n
+            else:
+                del self._busy[me]
+            if not self._busy:
+                self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def close(self) -> None:
+        """Free the native object. Idempotent; waits for calls in flight on
+        other threads; raises :class:`StateError` when called from inside a
+        callback of a call that uses this handle."""
+        with self._cond:
+            if not self._finalizer.alive:
+                return
+            if threading.get_ident() in self._busy:
+                raise errors.StateError(
+                    f"cannot close a {self._kind} from inside a call that uses it",
+                    errors.ERR_STATE,
+                )
+            while self._busy:
+                self._cond.wait()
+            self._finalizer()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------- callbacks
+
+
+class CallbackGuard:
+    """Catches exceptions raised by Python callbacks so they never unwind
+    through native frames; the first one is re-raised after the native call.
+
+    ``wrap(fn, on_error)`` gives a function for a ctypes trampoline: it calls
+    ``fn`` and, when it raises, records the exception and returns
+    ``on_error`` (e.g. 1 = "stop" for callbacks returning int).
+    """
+
+    def __init__(self) -> None:
+        self.exc: Optional[BaseException] = None
+
+    def wrap(self, fn: Callable[..., Any], on_error: Any = None) -> Callable[..., Any]:
+        def trampoline(*args: Any) -> Any:
+            if self.exc is not None:
+                return on_error
+            try:
+                return fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - re-raised after the call
+                self.exc = exc
+                return on_error
+
+        return trampoline
+
+    def reraise(self) -> None:
+        exc, self.exc = self.exc, None
+        if exc is not None:
+            raise exc.with_traceback(exc.__traceback__)
+
+
+__all__ = [
+    "API_VERSION",
+    "LIB_PATH",
+    "CallbackGuard",
+    "CStrArray",
+    "Handle",
+    "WtfperfError",
+    "check",
+    "ckey",
+    "cpath",
+    "lib",
+    "take_buf",
+    "version",
+]

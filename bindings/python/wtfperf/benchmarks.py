@@ -1,0 +1,253 @@
+"""Benchmark suite (``wtfperf_bench_run``): sequential, parallel and cached
+scans and analyses of generated or given projects, measured natively, with
+Markdown / JSON reports and recommendations.
+
+Mirrors ``wtf_codebot.performance.benchmarks``: :class:`BenchmarkSuite`,
+:class:`BenchmarkResult`, :func:`run_performance_benchmarks`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import json
+import os
+from ctypes import POINTER, c_bool, c_char_p, c_double, c_size_t, c_uint64
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Union
+
+from . import _native as N
+from ._native import check, cpath, status_t, take_buf, wtfperf_buf
+
+
+class wtfperf_bench_options(ctypes.Structure):
+    _fields_ = [
+        ("project", c_char_p),
+        ("parallel", c_size_t),
+        ("cache", c_bool),
+        ("full_suite", c_bool),
+        ("output_dir", c_char_p),
+        ("runs", c_size_t),
+        ("warmup", c_size_t),
+        ("formats", c_char_p),
+        ("baseline", c_char_p),
+        ("seed", c_uint64),
+        ("generate_files", c_size_t),
+        ("threshold", c_double),
+        ("cold_page_cache", c_bool),
+        ("sample_interval_s", c_double),
+        ("incremental_fraction", c_double),
+        ("work_dir", c_char_p),
+    ]
+
+
+wtfperf_bench_options_default = N._declare("wtfperf_bench_options_default", wtfperf_bench_options, [])
+wtfperf_bench_run = N._declare(
+    "wtfperf_bench_run", status_t, [POINTER(wtfperf_bench_options), POINTER(wtfperf_buf)]
+)
+wtfperf_bench_generate = N._declare(
+    "wtfperf_bench_generate", status_t, [c_char_p, c_size_t, c_uint64, c_uint64, POINTER(c_uint64)]
+)
+
+PathArg = Union[str, "os.PathLike[str]"]
+
+
+def bench_run(
+    project: Optional[PathArg] = None,
+    parallel: Optional[int] = None,
+    cache: Optional[bool] = None,
+    full_suite: Optional[bool] = None,
+    output_dir: Optional[PathArg] = None,
+    **fields: Any,
+) -> Dict[str, Any]:
+    """Run the native suite and return its JSON report (parsed).
+
+    ``project=None`` benchmarks generated projects; ``output_dir`` receives
+    the Markdown and JSON reports. Other keyword arguments set fields of
+    ``wtfperf_bench_options`` by name.
+    """
+    o = wtfperf_bench_options_default()
+    keep = []
+    if project is not None:
+        keep.append(cpath(project))
+        o.project = keep[-1]
+    if output_dir is not None:
+        keep.append(cpath(output_dir))
+        o.output_dir = keep[-1]
+    if parallel is not None:
+        o.parallel = int(parallel)
+    if cache is not None:
+        o.cache = bool(cache)
+    if full_suite is not None:
+        o.full_suite = bool(full_suite)
+    for name, value in fields.items():
+        if name not in {f[0] for f in wtfperf_bench_options._fields_}:
+            raise TypeError(f"unknown bench option {name!r}")
+        if isinstance(value, (str, os.PathLike)):
+            keep.append(cpath(value))
+            value = keep[-1]
+        setattr(o, name, value)
+    buf = wtfperf_buf()
+    check(wtfperf_bench_run(ctypes.byref(o), ctypes.byref(buf)))
+    return json.loads(take_buf(buf))
+
+
+def generate_project(root: PathArg, files: int, seed: int = 42, max_file_size: int = 0) -> int:
+    """Write a synthetic project into ``root`` (absent or empty): a
+    deterministic mix of languages, sizes and depths, a ``.gitignore`` with
+    the files it hides, a few binary and (from 20 files on) oversize files.
+    Returns the number of files a scan should meet."""
+    out = c_uint64()
+    check(wtfperf_bench_generate(cpath(root), int(files), int(seed), int(max_file_size), ctypes.byref(out)))
+    return out.value
+
+
+@dataclasses.dataclass
+class BenchmarkResult:
+    """One scenario's figures (the shape of wtf_codebot's BenchmarkResult):
+    ``duration`` is the median of the measured runs, ``memory_peak_mb`` the
+    highest peak RSS; ``lines_of_code`` and ``throughput_loc_per_sec`` are 0
+    (not measured natively). ``metadata`` has the scenario's id, title,
+    kind, threads, cache state, MB/s, speedups and duration statistics."""
+
+    name: str
+    duration: float
+    memory_peak_mb: float
+    memory_avg_mb: float
+    cpu_avg_percent: float
+    files_processed: int
+    lines_of_code: int
+    throughput_files_per_sec: float
+    throughput_loc_per_sec: float
+    cache_hit_rate: float = 0.0
+    error_count: int = 0
+    metadata: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_scenario(cls, name: str, s: Dict[str, Any]) -> "BenchmarkResult":
+        dur = s.get("duration_s") or {}
+        duration = dur.get("median", 0.0) if isinstance(dur, dict) else float(dur)
+        meta = {
+            k: s.get(k)
+            for k in ("id", "title", "kind", "threads", "cache", "page_cache", "mb_per_s", "speedup_vs_sequential")
+            if k in s
+        }
+        meta["duration_s"] = dur
+        return cls(
+            name=name,
+            duration=duration,
+            memory_peak_mb=s.get("peak_rss_mb", 0.0),
+            memory_avg_mb=s.get("avg_rss_mb", 0.0),
+            cpu_avg_percent=s.get("avg_cpu_percent", 0.0),
+            files_processed=s.get("files", 0),
+            lines_of_code=0,
+            throughput_files_per_sec=s.get("files_per_s", 0.0),
+            throughput_loc_per_sec=0.0,
+            cache_hit_rate=s.get("cache_hit_rate") or 0.0,
+            error_count=s.get("errors", 0),
+            metadata=meta,
+        )
+
+
+def results_of(report: Dict[str, Any]) -> Dict[str, List[BenchmarkResult]]:
+    """Per project name, one :class:`BenchmarkResult` per scenario
+    (named ``<project>_<scenario id>``)."""
+    return {
+        p["name"]: [BenchmarkResult.from_scenario(f"{p['name']}_{s['id']}", s) for s in p.get("scenarios", [])]
+        for p in report.get("projects", [])
+    }
+
+
+def _scenario(report: Dict[str, Any], want: Callable[[Dict[str, Any]], bool]) -> Optional[Dict[str, Any]]:
+    for p in report.get("projects", []):
+        for s in p.get("scenarios", []):
+            if want(s):
+                return s
+    return None
+
+
+class BenchmarkSuite:
+    """``BenchmarkSuite(output_dir=None, **options)``: Markdown / JSON / HTML
+    reports go to ``output_dir`` (default ``./benchmark_results``, created if
+    missing). ``options`` are fields of ``wtfperf_bench_options`` applied to
+    every run (``runs``, ``warmup``, ``generate_files``, ``formats``,
+    ``seed``, ``work_dir``...).
+
+    The last report (parsed JSON) stays in :attr:`last_report`; its advice
+    in :attr:`recommendations`.
+    """
+
+    def __init__(self, output_dir: Optional[PathArg] = None, **options: Any):
+        self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd() / "benchmark_results"
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.options = options
+        self.last_report: Optional[Dict[str, Any]] = None
+
+    @property
+    def recommendations(self) -> List[str]:
+        return [r["text"] for r in (self.last_report or {}).get("recommendations", [])]
+
+    def run(self, **options: Any) -> Dict[str, Any]:
+        """Run the native suite with these options; the parsed JSON report."""
+        merged = {"output_dir": self.output_dir, **self.options, **options}
+        self.last_report = bench_run(**merged)
+        return self.last_report
+
+    def run_full_benchmark_suite(self) -> Dict[str, List[BenchmarkResult]]:
+        """Every scenario over small, medium and large generated projects."""
+        return results_of(self.run(full_suite=True))
+
+    def benchmark_sequential_scanning(self, project_dir: PathArg, project_name: str) -> Optional[BenchmarkResult]:
+        """Scan ``project_dir`` on one thread (walk, read, hash every file)."""
+        report = self.run(project=project_dir, parallel=1, cache=False)
+        s = _scenario(report, lambda s: s.get("kind") == "scan" and s.get("threads") == 1)
+        return None if s is None else BenchmarkResult.from_scenario(f"{project_name}_sequential_scan", s)
+
+    def benchmark_parallel_scanning(
+        self, project_dir: PathArg, project_name: str, num_processes: int
+    ) -> Optional[BenchmarkResult]:
+        """Scan ``project_dir`` with ``num_processes`` threads (``speedup_vs_sequential`` in metadata)."""
+        report = self.run(project=project_dir, parallel=num_processes, cache=False)
+        s = _scenario(report, lambda s: s.get("kind") == "scan" and s.get("threads") == num_processes)
+        return None if s is None else BenchmarkResult.from_scenario(f"{project_name}_parallel_scan_{num_processes}p", s)
+
+    def benchmark_with_cache(self, project_dir: PathArg, project_name: str) -> Optional[BenchmarkResult]:
+        """Analyze ``project_dir`` with a warm cache (metadata: ``speedup`` over the cold run)."""
+        report = self.run(project=project_dir, cache=True)
+        warm = _scenario(report, lambda s: s.get("kind") == "analyze" and s.get("cache") == "warm")
+        cold = _scenario(report, lambda s: s.get("kind") == "analyze" and s.get("cache") == "cold")
+        if warm is None:
+            return None
+        r = BenchmarkResult.from_scenario(f"{project_name}_cached_scan", warm)
+        if cold is not None and r.duration > 0:
+            r.metadata["first_run_duration"] = cold["duration_s"]["median"]
+            r.metadata["speedup"] = cold["duration_s"]["median"] / r.duration
+        return r
+
+    def benchmark_analysis(self, project_dir: PathArg, project_name: str) -> Optional[BenchmarkResult]:
+        """Analyze ``project_dir`` from an empty cache (every file analyzed)."""
+        report = self.run(project=project_dir, cache=True)
+        s = _scenario(report, lambda s: s.get("kind") == "analyze" and s.get("cache") == "cold")
+        return None if s is None else BenchmarkResult.from_scenario(f"{project_name}_analysis", s)
+
+
+def run_performance_benchmarks(
+    output_dir: Optional[PathArg] = None, full_suite: bool = True, **options: Any
+) -> Dict[str, List[BenchmarkResult]]:
+    """Run the suite (the full suite by default: small, medium and large
+    generated projects, several minutes); reports are written to ``output_dir``."""
+    suite = BenchmarkSuite(output_dir=output_dir, **options)
+    return results_of(suite.run(full_suite=full_suite))
+
+
+__all__ = [
+    "BenchmarkResult",
+    "BenchmarkSuite",
+    "bench_run",
+    "generate_project",
+    "results_of",
+    "run_performance_benchmarks",
+]

@@ -1,0 +1,423 @@
+"""``ParallelScanner`` and ``ParallelAnalyzer`` of wtf_codebot, on wtfperf's
+native parallel scan and incremental analysis.
+
+Reading and hashing run on native worker threads (``num_processes`` of
+them); Python code (your analyzers) runs on the calling thread, one file at
+a time. With a cache, :class:`ParallelAnalyzer` goes through
+``wtfperf_analyze``: an unchanged file is neither read nor analyzed again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import os
+from datetime import date, datetime
+from pathlib import Path, PurePath
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Union
+
+from .scanner import File, ScanError, ScanOptions, ScanSummary, analyze, decode_text, scan
+
+PathArg = Union[str, "os.PathLike[str]"]
+
+#: Directory names wtf_codebot's scanner left out by default.
+DEFAULT_IGNORE_DIRS = frozenset(
+    {
+        "__pycache__", ".git", ".hg", ".svn", "node_modules", ".venv", "venv", ".env", "env",
+        "dist", "build", ".tox", ".pytest_cache", ".coverage", ".mypy_cache", ".DS_Store",
+        "coverage", ".idea", ".vscode", "target", "bin", "obj",
+    }
+)
+#: File name patterns wtf_codebot's scanner left out by default.
+DEFAULT_IGNORE_FILES = frozenset(
+    {
+        "*.pyc", "*.pyo", "*.pyd", "*.so", "*.dylib", "*.dll", "*.exe", "*.log", "*.tmp",
+        "*.bak", "*.swp", "*.swo", "*~", ".DS_Store", "Thumbs.db",
+    }
+)
+
+
+class FileType(enum.Enum):
+    """File types of wtf_codebot (``file_type``); ``FileNode.language`` has
+    the library's finer language name."""
+
+    PYTHON = "python"
+    JAVASCRIPT = "javascript"
+    TYPESCRIPT = "typescript"
+    HTML = "html"
+    CSS = "css"
+    JSON = "json"
+    YAML = "yaml"
+    MARKDOWN = "markdown"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def of(cls, language: Optional[str]) -> "FileType":
+        if language in ("scss", "less"):
+            return cls.CSS
+        try:
+            return cls(language)
+        except ValueError:
+            return cls.UNKNOWN
+
+
+@dataclasses.dataclass
+class FileNode:
+    """A scanned file (the shape of wtf_codebot's ``FileNode``).
+
+    ``path`` is relative to the scan root; ``full_path`` absolute (root
+    joined with it); ``content`` the text (UTF-8, else Latin-1) when read;
+    ``content_hash`` the XXH3-128 hex digest.
+    """
+
+    path: Path
+    file_type: FileType
+    size: int
+    last_modified: float
+    content: Optional[str] = None
+    full_path: Optional[Path] = None
+    language: Optional[str] = None
+    content_hash: str = ""
+    mtime_ns: int = 0
+    content_bytes: Optional[bytes] = dataclasses.field(default=None, repr=False)
+
+    @property
+    def relative_path(self) -> str:
+        return str(self.path)
+
+    @property
+    def extension(self) -> str:
+        return self.path.suffix.lower()
+
+    @classmethod
+    def from_file(cls, f: File) -> "FileNode":
+        return cls(
+            path=Path(f.rel_path),
+            file_type=FileType.of(f.language),
+            size=f.size,
+            last_modified=f.mtime_ns / 1e9,
+            content=decode_text(f.content),
+            full_path=Path(f.path),
+            language=f.language,
+            content_hash=f.hash_hex,
+            mtime_ns=f.mtime_ns,
+            content_bytes=f.content,
+        )
+
+
+@dataclasses.dataclass
+class Codebase:
+    """A scanned tree (the shape of wtf_codebot's ``CodebaseGraph``).
+
+    ``files`` maps the relative path to its :class:`FileNode`;
+    ``scan_errors`` lists the files that failed (each a ``str`` with
+    ``.path``, ``.status``, ``.message``); ``skipped_files`` those over
+    ``max_file_size``; ``summary`` the native counts.
+    """
+
+    root_path: Path
+    files: Dict[str, FileNode] = dataclasses.field(default_factory=dict)
+    file_types: Dict[FileType, List[str]] = dataclasses.field(default_factory=dict)
+    total_files: int = 0
+    total_size: int = 0
+    scan_errors: List[ScanError] = dataclasses.field(default_factory=list)
+    skipped_files: List[ScanError] = dataclasses.field(default_factory=list)
+    summary: ScanSummary = dataclasses.field(default_factory=ScanSummary)
+    scan_options: Optional[ScanOptions] = None
+
+    @property
+    def scan_duration(self) -> float:
+        return self.summary.duration_s
+
+    def add_file(self, node: FileNode) -> None:
+        key = str(node.path)
+        self.files[key] = node
+        self.file_types.setdefault(node.file_type, []).append(key)
+        self.total_files += 1
+        self.total_size += node.size
+
+    def get_files_by_type(self, file_type: FileType) -> List[FileNode]:
+        return [self.files[p] for p in self.file_types.get(file_type, [])]
+
+    def get_file_by_path(self, path: PathArg) -> Optional[FileNode]:
+        return self.files.get(str(path))
+
+    def get_statistics(self) -> Dict[str, Any]:
+        return {
+            "total_files": self.total_files,
+            "total_size": self.total_size,
+            "file_types": {ft.value: len(v) for ft, v in self.file_types.items()},
+            "scan_errors": len(self.scan_errors),
+            "skipped_files": len(self.skipped_files),
+        }
+
+
+CodebaseGraph = Codebase
+
+
+def _is_too_large(err: ScanError) -> bool:
+    return err.skipped
+
+
+class ParallelScanner:
+    """``ParallelScanner(num_processes=None, chunk_size=100)``: native worker
+    threads read and hash files (``num_processes`` of them; ``None``: one per
+    core); ``chunk_size`` bounds each worker's files in flight.
+
+    Keyword ``scan_options`` (a :class:`ScanOptions`) sets anything else
+    (``respect_ignore_files``, ``include_hidden``, ``sorted``...).
+    """
+
+    def __init__(
+        self,
+        num_processes: Optional[int] = None,
+        chunk_size: int = 100,
+        *,
+        scan_options: Optional[ScanOptions] = None,
+    ):
+        self.num_processes = num_processes or os.cpu_count() or 1
+        self.chunk_size = chunk_size
+        self.scan_options = scan_options
+
+    def _options(
+        self,
+        include_content: bool,
+        ignore_dirs: Optional[Iterable[str]],
+        ignore_files: Optional[Iterable[str]],
+        max_file_size: int,
+    ) -> ScanOptions:
+        base = self.scan_options or ScanOptions(sorted=True)
+        dirs = DEFAULT_IGNORE_DIRS if ignore_dirs is None else ignore_dirs
+        files = DEFAULT_IGNORE_FILES if ignore_files is None else ignore_files
+        return dataclasses.replace(
+            base,
+            threads=self.num_processes,
+            chunk_size=self.chunk_size,
+            include_content=include_content,
+            max_file_size=max_file_size,
+            exclude=list(base.exclude) + sorted(dirs) + sorted(files),
+        )
+
+    def scan_directory_parallel(
+        self,
+        root_path: PathArg,
+        include_content: bool = True,
+        parse_ast: bool = True,
+        ignore_dirs: Optional[Set[str]] = None,
+        ignore_files: Optional[Set[str]] = None,
+        max_file_size: int = 10 * 1024 * 1024,
+        progress: Optional[Callable[[Any], Any]] = None,
+    ) -> Codebase:
+        """Scan ``root_path`` into a :class:`Codebase`.
+
+        ``ignore_dirs`` / ``ignore_files`` default to wtf_codebot's lists
+        (pass ``set()`` to keep everything); ``.gitignore`` files are honoured
+        too. ``parse_ast`` is accepted for compatibility: no AST is built.
+        ``progress`` gets :class:`wtfperf.Progress` reports.
+        """
+        root = Path(root_path)
+        if not root.exists():
+            raise FileNotFoundError(f"Directory not found: {root}")
+        if not root.is_dir():
+            raise ValueError(f"Path is not a directory: {root}")
+        opts = self._options(include_content, ignore_dirs, ignore_files, max_file_size)
+        codebase = Codebase(root_path=root, scan_options=opts)
+
+        def on_error(err: ScanError) -> None:
+            (codebase.skipped_files if _is_too_large(err) else codebase.scan_errors).append(err)
+
+        codebase.summary = scan(
+            root,
+            lambda f: codebase.add_file(FileNode.from_file(f)),
+            on_error=on_error,
+            on_progress=progress,
+            options=opts,
+        )
+        return codebase
+
+
+@dataclasses.dataclass
+class AnalysisResult:
+    """What one analyzer found over a codebase: ``findings`` and ``metrics``
+    (JSON-able items, as stored), per-file results in ``file_results``
+    (relative path -> ``{"findings", "metrics"}``), ``files_analyzed`` (files
+    it applied to), ``files_cached`` (of those, served from the cache)."""
+
+    name: str = ""
+    findings: List[Any] = dataclasses.field(default_factory=list)
+    metrics: List[Any] = dataclasses.field(default_factory=list)
+    file_results: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    files_analyzed: int = 0
+    files_cached: int = 0
+    errors: List[ScanError] = dataclasses.field(default_factory=list)
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "to_dict") and callable(obj.to_dict):
+        return obj.to_dict()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, PurePath):
+        return str(obj)
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
+    if isinstance(obj, (datetime, date)):
+        return obj.isoformat()
+    raise TypeError(f"analyzer results must be JSON-able; got {type(obj).__name__}")
+
+
+_LANGUAGE_ALIASES = {"py": "python", "js": "javascript", "ts": "typescript", "rb": "ruby"}
+
+
+def _identity(obj: Any) -> str:
+    fn = obj if callable(obj) and not hasattr(obj, "analyze_file") and not hasattr(obj, "analyze") else type(obj)
+    name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+    version = getattr(obj, "version", None) or getattr(obj, "__version__", None)
+    return f"{name}@{version}" if version else name
+
+
+class _Runner:
+    """One analyzer of a run: when it applies, how it is called."""
+
+    def __init__(self, name: str, analyzer: Any):
+        self.name = name
+        self.analyzer = analyzer
+        if hasattr(analyzer, "analyze_file"):
+            self.call = analyzer.analyze_file
+        elif hasattr(analyzer, "analyze"):
+            self.call = analyzer.analyze
+        elif callable(analyzer):
+            self.call = analyzer
+        else:
+            raise TypeError(
+                f"analyzer {name!r} must be callable or have analyze_file()/analyze(), "
+                f"not {type(analyzer).__name__}"
+            )
+        self.supports = getattr(analyzer, "supports_file", None)
+        lang = name.lower()
+        self.language = _LANGUAGE_ALIASES.get(lang, lang)
+
+    def applies(self, node: FileNode) -> bool:
+        if self.supports is not None:
+            return bool(self.supports(node))
+        return self.language in ("*", "all") or node.language == self.language
+
+
+def _normalize(out: Any) -> Dict[str, Any]:
+    if out is None:
+        return {"findings": [], "metrics": []}
+    if isinstance(out, Mapping):
+        d = dict(out)
+        d["findings"] = list(d.get("findings") or [])
+        d["metrics"] = list(d.get("metrics") or [])
+        return d
+    if isinstance(out, (list, tuple)):
+        return {"findings": list(out), "metrics": []}
+    if hasattr(out, "findings"):
+        return {"findings": list(out.findings or []), "metrics": list(getattr(out, "metrics", None) or [])}
+    raise TypeError(f"an analyzer returns None, a dict, a list, or an object with .findings; got {type(out).__name__}")
+
+
+class ParallelAnalyzer:
+    """``ParallelAnalyzer(num_processes=None, cache=None)``.
+
+    :meth:`analyze_codebase_parallel` runs every analyzer that applies to a
+    file (one with ``supports_file(file)`` decides; otherwise the analyzer's
+    key is the language, e.g. ``'python'``, ``'javascript'``, or ``'*'`` for
+    every file). An analyzer is a callable, or an object with
+    ``analyze_file(file)`` or ``analyze(file)``, given a :class:`FileNode` and
+    returning ``None``, a list of findings, a dict with ``findings`` /
+    ``metrics``, or an object with ``.findings`` (and ``.metrics``); items
+    must be JSON-able (dataclasses, enums, paths, ``to_dict()`` are converted).
+
+    With a ``cache`` (a :class:`CacheManager` or :class:`Cache`), results are
+    stored per file under the analyzers' identity (class, ``version``
+    attribute) and content hash: a second run over unchanged files is served
+    from the cache without reading or analyzing them.
+    """
+
+    ID_PREFIX = "wtfperf.python.analyzers/1"
+
+    def __init__(self, num_processes: Optional[int] = None, cache: Any = None):
+        self.num_processes = num_processes or os.cpu_count() or 1
+        self.cache = cache
+        self.last_summary: Optional[ScanSummary] = None
+
+    def analyzer_id(self, analyzers: Mapping[str, Any]) -> str:
+        parts = [f"{name}={_identity(a)}" for name, a in sorted(analyzers.items())]
+        return self.ID_PREFIX + ";" + ";".join(parts)
+
+    def analyze_codebase_parallel(
+        self,
+        codebase: Union[Codebase, PathArg],
+        analyzers: Mapping[str, Any],
+        cache: Any = None,
+        *,
+        analyzer_id: Optional[str] = None,
+        progress: Optional[Callable[[Any], Any]] = None,
+    ) -> Dict[str, AnalysisResult]:
+        """Analyze ``codebase`` (a :class:`Codebase` from
+        :class:`ParallelScanner`, or a directory) and return one
+        :class:`AnalysisResult` per analyzer name. The tree is walked again
+        with the scan's options, so files changed since the scan are seen as
+        they are now. Exceptions raised by an analyzer stop the run and are
+        re-raised (raise :class:`wtfperf.SkipFile` to fail one file only)."""
+        cache = cache if cache is not None else self.cache
+        runners = [_Runner(name, a) for name, a in analyzers.items() if a is not None]
+        if isinstance(codebase, (str, os.PathLike)):
+            root, base = Path(codebase), ScanOptions(sorted=True)
+        else:
+            root = Path(codebase.root_path)
+            base = getattr(codebase, "scan_options", None) or ScanOptions(sorted=True)
+        opts = dataclasses.replace(base, threads=self.num_processes, include_content=True)
+        results = {r.name: AnalysisResult(name=r.name) for r in runners}
+        errors: List[ScanError] = []
+
+        def run(f: File) -> bytes:
+            node = FileNode.from_file(f)
+            payload = {r.name: _normalize(r.call(node)) for r in runners if r.applies(node)}
+            return json.dumps(payload, default=_json_default, separators=(",", ":")).encode("utf-8")
+
+        def on_result(f: File, data: bytes, cached: bool) -> None:
+            payload = json.loads(data) if data else {}
+            for name, res in payload.items():
+                r = results.get(name)
+                if r is None:
+                    continue
+                r.findings.extend(res.get("findings", []))
+                r.metrics.extend(res.get("metrics", []))
+                r.file_results[f.rel_path] = res
+                r.files_analyzed += 1
+                r.files_cached += 1 if cached else 0
+
+        def on_error(err: ScanError) -> None:
+            if not _is_too_large(err):
+                errors.append(err)
+
+        self.last_summary = analyze(
+            root,
+            run,
+            analyzer_id=analyzer_id or self.analyzer_id(analyzers),
+            cache=cache,
+            on_result=on_result,
+            on_error=on_error,
+            on_progress=progress,
+            options=opts,
+        )
+        for r in results.values():
+            r.errors = list(errors)
+        return results
+
+
+__all__ = [
+    "AnalysisResult",
+    "Codebase",
+    "CodebaseGraph",
+    "FileNode",
+    "FileType",
+    "ParallelAnalyzer",
+    "ParallelScanner",
+]
