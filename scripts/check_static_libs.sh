@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 reported=$(cargo rustc -q --lib --crate-type staticlib -- --print native-static-libs 2>&1 \
     | sed -n 's/.*native-static-libs: //p' | tail -1)
-documented=$(grep -A1 'libwtfperf.a \\' README.md | tail -1 | sed 's/^ *//')
+documented=$(grep -m1 -A1 'cc -std=c11 -Iinclude my_tool.c target/release/libwtfperf.a' README.md | tail -1 | sed 's/^ *//')
 if [[ -z "$reported" || "$reported" != "$documented" ]]; then
     echo "README static link line: '$documented'"
     echo "rustc reports:           '$reported'"
