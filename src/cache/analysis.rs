@@ -24,6 +24,34 @@ pub struct AnalysisRecord {
 
 type Records = HashMap<Vec<u8>, AnalysisRecord>;
 
+/// Bytes of a stored stamp.
+pub const STAMP_LEN: usize = 48;
+
+/// The stored form of a stamp: size, mtime_ns, inode, hash, recorded_ns,
+/// integers big-endian (what schema migration 4 builds from the old columns).
+pub fn encode_stamp(s: &FileStamp) -> [u8; STAMP_LEN] {
+    let mut out = [0; STAMP_LEN];
+    out[0..8].copy_from_slice(&s.size.to_be_bytes());
+    out[8..16].copy_from_slice(&s.mtime_ns.to_be_bytes());
+    out[16..24].copy_from_slice(&s.inode.to_be_bytes());
+    out[24..40].copy_from_slice(&s.hash);
+    out[40..48].copy_from_slice(&s.recorded_ns.to_be_bytes());
+    out
+}
+
+/// A stamp from its stored form (`None` unless [`STAMP_LEN`] bytes).
+pub fn decode_stamp(b: &[u8]) -> Option<FileStamp> {
+    let b: &[u8; STAMP_LEN] = b.try_into().ok()?;
+    let word = |i: usize| -> [u8; 8] { b[i..i + 8].try_into().expect("8 bytes") };
+    Some(FileStamp {
+        size: u64::from_be_bytes(word(0)),
+        mtime_ns: i64::from_be_bytes(word(8)),
+        inode: u64::from_be_bytes(word(16)),
+        hash: b[24..40].try_into().expect("16 bytes"),
+        recorded_ns: i64::from_be_bytes(word(40)),
+    })
+}
+
 /// Analysis results of a memory-only cache (kept for the handle's life).
 #[derive(Default)]
 pub struct MemoryAnalysis {
@@ -79,27 +107,23 @@ impl Cache {
         let now = now_ns();
         store.read(|c| {
             let mut st = c.prepare_cached(
-                "SELECT rel_path, size, mtime_ns, inode, hash, recorded_ns, value FROM analysis
+                "SELECT rel_path, stamp, value FROM analysis
                  WHERE analyzer_id = ?1 AND namespace = ?2 AND expires_ns > ?3",
             )?;
-            let rows = st.query_map(params![analyzer_id, namespace, now], |r| {
-                let hash: Vec<u8> = r.get(4)?;
-                Ok(AnalysisRecord {
-                    rel_path: r.get(0)?,
-                    stamp: FileStamp {
-                        size: r.get::<_, i64>(1)? as u64,
-                        mtime_ns: r.get(2)?,
-                        inode: r.get::<_, i64>(3)? as u64,
-                        hash: hash.try_into().unwrap_or([0; 16]),
-                        recorded_ns: r.get(5)?,
-                    },
-                    value: r.get(6)?,
-                })
-            })?;
+            let mut rows = st.query(params![analyzer_id, namespace, now])?;
             let mut out = HashMap::new();
-            for rec in rows {
-                let rec = rec?;
-                out.insert(rec.rel_path.clone(), rec);
+            while let Some(r) = rows.next()? {
+                // A malformed stamp is no record: the file is analyzed again.
+                let Some(stamp) = decode_stamp(r.get_ref(1)?.as_blob()?) else {
+                    continue;
+                };
+                let rel_path = r.get_ref(0)?.as_blob()?;
+                let record = AnalysisRecord {
+                    rel_path: rel_path.to_vec(),
+                    stamp,
+                    value: r.get_ref(2)?.as_blob()?.to_vec(),
+                };
+                out.insert(rel_path.to_vec(), record);
             }
             Ok(out)
         })
@@ -133,20 +157,16 @@ impl Cache {
         };
         self.write(false, |c| {
             let mut st = c.prepare_cached(
-                "INSERT OR REPLACE INTO analysis(analyzer_id, namespace, rel_path, size, mtime_ns,
-                    inode, hash, recorded_ns, value, expires_ns)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT OR REPLACE INTO analysis(analyzer_id, namespace, rel_path, stamp, value,
+                    expires_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for r in records {
                 st.execute(params![
                     analyzer_id,
                     namespace,
                     r.rel_path,
-                    r.stamp.size as i64,
-                    r.stamp.mtime_ns,
-                    r.stamp.inode as i64,
-                    &r.stamp.hash[..],
-                    r.stamp.recorded_ns,
+                    &encode_stamp(&r.stamp)[..],
                     r.value,
                     expires
                 ])?;

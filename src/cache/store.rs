@@ -73,6 +73,29 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE TRIGGER entries_changes_del AFTER DELETE ON entries BEGIN
        INSERT INTO changes(key, at_ns)
        VALUES (old.key, CAST(unixepoch('subsec') * 1000000000 AS INTEGER)); END;",
+    // 4: analysis results as one B-tree keyed by (analyzer, namespace, path)
+    // (a load is a range walk, not an index walk plus a rowid lookup per
+    // row) with the stamp packed in one 48-byte blob (see
+    // `analysis::encode_stamp`: size, mtime_ns, inode, hash, recorded_ns,
+    // big-endian). Stored results are kept.
+    "CREATE TABLE analysis_v4(
+        analyzer_id TEXT NOT NULL,
+        namespace BLOB NOT NULL,
+        rel_path BLOB NOT NULL,
+        stamp BLOB NOT NULL,
+        value BLOB NOT NULL,
+        expires_ns INTEGER NOT NULL,
+        PRIMARY KEY(analyzer_id, namespace, rel_path)) WITHOUT ROWID;
+     INSERT INTO analysis_v4
+       SELECT analyzer_id, namespace, rel_path,
+              CAST(unhex(printf('%016x%016x%016x', size, mtime_ns, inode))
+                   || CASE WHEN typeof(hash) = 'blob' AND length(hash) = 16
+                           THEN hash ELSE zeroblob(16) END
+                   || unhex(printf('%016x', recorded_ns)) AS BLOB),
+              value, expires_ns
+       FROM analysis;
+     DROP TABLE analysis;
+     ALTER TABLE analysis_v4 RENAME TO analysis;",
 ];
 
 /// A stored entry as read back.
@@ -844,6 +867,54 @@ mod tests {
         assert_eq!(v as usize, MIGRATIONS.len());
         assert_eq!(store.read(totals).unwrap(), (1, 3));
         assert_eq!(store.read(|c| get(c, &[1])).unwrap().unwrap().value, [2, 3]);
+    }
+
+    #[test]
+    fn analysis_results_survive_the_packed_stamp_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let old = Store::open_at_schema(dir.path(), 3).unwrap();
+            old.write(|c| {
+                c.execute(
+                    "INSERT INTO analysis VALUES ('a@1', x'2e', x'ff2f61', 12, -5, 77,
+                        x'000102030405060708090a0b0c0d0e0f', 9000000000, x'00', 123)",
+                    [],
+                )
+            })
+            .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let row = store
+            .read(|c| {
+                c.query_row(
+                    "SELECT analyzer_id, namespace, rel_path, stamp, value, expires_ns FROM analysis",
+                    [],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Vec<u8>>(1)?,
+                            r.get::<_, Vec<u8>>(2)?,
+                            r.get::<_, Vec<u8>>(3)?, // a blob, not text
+                            r.get::<_, Vec<u8>>(4)?,
+                            r.get::<_, i64>(5)?,
+                        ))
+                    },
+                )
+            })
+            .unwrap();
+        let stamp = crate::cache::FileStamp {
+            size: 12,
+            mtime_ns: -5,
+            inode: 77,
+            hash: std::array::from_fn(|i| i as u8),
+            recorded_ns: 9_000_000_000,
+        };
+        assert_eq!(row.0, "a@1");
+        assert_eq!(row.1, b".");
+        assert_eq!(row.2, b"\xff/a");
+        assert_eq!(row.3, super::super::analysis::encode_stamp(&stamp));
+        assert_eq!(super::super::analysis::decode_stamp(&row.3), Some(stamp));
+        assert_eq!((row.4, row.5), (vec![0], 123));
     }
 
     #[test]
