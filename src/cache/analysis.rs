@@ -26,11 +26,11 @@ pub struct AnalysisRecord {
 type Records = HashMap<Vec<u8>, AnalysisRecord>;
 
 /// Bytes of a stored stamp.
-pub const STAMP_LEN: usize = 48;
+const STAMP_LEN: usize = 48;
 
 /// The stored form of a stamp: size, mtime_ns, inode, hash, recorded_ns,
 /// integers big-endian (what schema migration 4 builds from the old columns).
-pub fn encode_stamp(s: &FileStamp) -> [u8; STAMP_LEN] {
+pub(crate) fn encode_stamp(s: &FileStamp) -> [u8; STAMP_LEN] {
     let mut out = [0; STAMP_LEN];
     out[0..8].copy_from_slice(&s.size.to_be_bytes());
     out[8..16].copy_from_slice(&s.mtime_ns.to_be_bytes());
@@ -41,7 +41,7 @@ pub fn encode_stamp(s: &FileStamp) -> [u8; STAMP_LEN] {
 }
 
 /// A stamp from its stored form (`None` unless [`STAMP_LEN`] bytes).
-pub fn decode_stamp(b: &[u8]) -> Option<FileStamp> {
+pub(crate) fn decode_stamp(b: &[u8]) -> Option<FileStamp> {
     let b: &[u8; STAMP_LEN] = b.try_into().ok()?;
     let word = |i: usize| -> [u8; 8] { b[i..i + 8].try_into().expect("8 bytes") };
     Some(FileStamp {
