@@ -9,6 +9,7 @@ use super::stats::Counters;
 use crate::error::Result;
 use rusqlite::params;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Mutex;
@@ -23,6 +24,156 @@ pub struct AnalysisRecord {
 }
 
 type Records = HashMap<Vec<u8>, AnalysisRecord>;
+
+/// Bytes of a stored stamp.
+const STAMP_LEN: usize = 48;
+
+/// The stored form of a stamp: size, mtime_ns, inode, hash, recorded_ns,
+/// integers big-endian (what schema migration 4 builds from the old columns).
+pub(crate) fn encode_stamp(s: &FileStamp) -> [u8; STAMP_LEN] {
+    let mut out = [0; STAMP_LEN];
+    out[0..8].copy_from_slice(&s.size.to_be_bytes());
+    out[8..16].copy_from_slice(&s.mtime_ns.to_be_bytes());
+    out[16..24].copy_from_slice(&s.inode.to_be_bytes());
+    out[24..40].copy_from_slice(&s.hash);
+    out[40..48].copy_from_slice(&s.recorded_ns.to_be_bytes());
+    out
+}
+
+/// A stamp from its stored form (`None` unless [`STAMP_LEN`] bytes).
+pub(crate) fn decode_stamp(b: &[u8]) -> Option<FileStamp> {
+    let b: &[u8; STAMP_LEN] = b.try_into().ok()?;
+    let word = |i: usize| -> [u8; 8] { b[i..i + 8].try_into().expect("8 bytes") };
+    Some(FileStamp {
+        size: u64::from_be_bytes(word(0)),
+        mtime_ns: i64::from_be_bytes(word(8)),
+        inode: u64::from_be_bytes(word(16)),
+        hash: b[24..40].try_into().expect("16 bytes"),
+        recorded_ns: i64::from_be_bytes(word(40)),
+    })
+}
+
+/// Stored results of one analyzer under one namespace, as `analyze` looks
+/// them up: every path and value in one buffer, stamps in one array, and a
+/// table from a 64-bit hash of the path to its slot (three allocations in
+/// all, instead of three per record; no SipHash per path).
+#[derive(Default)]
+pub struct AnalysisIndex {
+    bytes: Vec<u8>,
+    slots: Vec<Slot>,
+    heads: HashMap<u64, u32, BuildHasherDefault<HashIsKey>>,
+}
+
+struct Slot {
+    stamp: FileStamp,
+    /// Offset of the path in `bytes`; the value follows it.
+    start: usize,
+    path_len: u32,
+    value_len: u32,
+    /// The next slot with the same path hash (`u32::MAX`: none).
+    next: u32,
+}
+
+/// One record of an [`AnalysisIndex`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownRecord<'a> {
+    pub rel_path: &'a [u8],
+    pub stamp: &'a FileStamp,
+    pub value: &'a [u8],
+}
+
+/// The keys of [`AnalysisIndex::heads`] are hashes already.
+#[derive(Default)]
+pub struct HashIsKey(u64);
+
+impl std::hash::Hasher for HashIsKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+fn path_hash(path: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(path)
+}
+
+impl AnalysisIndex {
+    /// Adds a record (a path added twice: the later one is found).
+    pub fn push(&mut self, rel_path: &[u8], stamp: FileStamp, value: &[u8]) {
+        let (Ok(path_len), Ok(value_len), Ok(index)) = (
+            u32::try_from(rel_path.len()),
+            u32::try_from(value.len()),
+            u32::try_from(self.slots.len()),
+        ) else {
+            return; // not representable: treated as not stored
+        };
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(rel_path);
+        self.bytes.extend_from_slice(value);
+        let next = self
+            .heads
+            .insert(path_hash(rel_path), index)
+            .unwrap_or(u32::MAX);
+        self.slots.push(Slot {
+            stamp,
+            start,
+            path_len,
+            value_len,
+            next,
+        });
+    }
+
+    /// An index of `records` (tests, memory-only caches).
+    pub fn from_records<'r>(records: impl IntoIterator<Item = &'r AnalysisRecord>) -> Self {
+        let mut index = AnalysisIndex::default();
+        for r in records {
+            index.push(&r.rel_path, r.stamp, &r.value);
+        }
+        index
+    }
+
+    fn record<'a>(&'a self, slot: &'a Slot) -> KnownRecord<'a> {
+        let path_end = slot.start + slot.path_len as usize;
+        KnownRecord {
+            rel_path: &self.bytes[slot.start..path_end],
+            stamp: &slot.stamp,
+            value: &self.bytes[path_end..path_end + slot.value_len as usize],
+        }
+    }
+
+    /// The record of `rel_path`, if any.
+    pub fn get(&self, rel_path: &[u8]) -> Option<KnownRecord<'_>> {
+        let mut at = *self.heads.get(&path_hash(rel_path))?;
+        while let Some(slot) = self.slots.get(at as usize) {
+            let record = self.record(slot);
+            if record.rel_path == rel_path {
+                return Some(record);
+            }
+            at = slot.next;
+        }
+        None
+    }
+
+    /// Every record (a path added twice appears twice).
+    pub fn iter(&self) -> impl Iterator<Item = KnownRecord<'_>> {
+        self.slots.iter().map(|s| self.record(s))
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}
 
 /// Analysis results of a memory-only cache (kept for the handle's life).
 #[derive(Default)]
@@ -69,37 +220,47 @@ impl Cache {
     /// Every stored result of `analyzer_id` under `namespace`, loaded in ONE pass over the
     /// table (one SELECT; no per-key lookups), keyed by rel_path. Expired rows excluded.
     pub fn load_analysis(&self, analyzer_id: &str, namespace: &[u8]) -> Result<Records> {
+        let index = self.load_analysis_index(analyzer_id, namespace)?;
+        let mut out = HashMap::with_capacity(index.len());
+        for r in index.iter() {
+            let record = AnalysisRecord {
+                rel_path: r.rel_path.to_vec(),
+                stamp: *r.stamp,
+                value: r.value.to_vec(),
+            };
+            out.insert(r.rel_path.to_vec(), record);
+        }
+        Ok(out)
+    }
+
+    /// What [`Cache::load_analysis`] loads, in the compact form `analyze`
+    /// uses (the same one pass over the table).
+    pub fn load_analysis_index(
+        &self,
+        analyzer_id: &str,
+        namespace: &[u8],
+    ) -> Result<AnalysisIndex> {
         let Some(store) = &self.store else {
             let map = self.analysis_mem.lock();
-            return Ok(map
-                .get(&(analyzer_id.to_string(), namespace.to_vec()))
-                .cloned()
-                .unwrap_or_default());
+            let slot = map.get(&(analyzer_id.to_string(), namespace.to_vec()));
+            return Ok(AnalysisIndex::from_records(
+                slot.into_iter().flat_map(|m| m.values()),
+            ));
         };
         let now = now_ns();
         store.read(|c| {
             let mut st = c.prepare_cached(
-                "SELECT rel_path, size, mtime_ns, inode, hash, recorded_ns, value FROM analysis
+                "SELECT rel_path, stamp, value FROM analysis
                  WHERE analyzer_id = ?1 AND namespace = ?2 AND expires_ns > ?3",
             )?;
-            let rows = st.query_map(params![analyzer_id, namespace, now], |r| {
-                let hash: Vec<u8> = r.get(4)?;
-                Ok(AnalysisRecord {
-                    rel_path: r.get(0)?,
-                    stamp: FileStamp {
-                        size: r.get::<_, i64>(1)? as u64,
-                        mtime_ns: r.get(2)?,
-                        inode: r.get::<_, i64>(3)? as u64,
-                        hash: hash.try_into().unwrap_or([0; 16]),
-                        recorded_ns: r.get(5)?,
-                    },
-                    value: r.get(6)?,
-                })
-            })?;
-            let mut out = HashMap::new();
-            for rec in rows {
-                let rec = rec?;
-                out.insert(rec.rel_path.clone(), rec);
+            let mut rows = st.query(params![analyzer_id, namespace, now])?;
+            let mut out = AnalysisIndex::default();
+            while let Some(r) = rows.next()? {
+                // A malformed stamp is no record: the file is analyzed again.
+                let Some(stamp) = decode_stamp(r.get_ref(1)?.as_bytes()?) else {
+                    continue;
+                };
+                out.push(r.get_ref(0)?.as_bytes()?, stamp, r.get_ref(2)?.as_bytes()?);
             }
             Ok(out)
         })
@@ -133,20 +294,16 @@ impl Cache {
         };
         self.write(false, |c| {
             let mut st = c.prepare_cached(
-                "INSERT OR REPLACE INTO analysis(analyzer_id, namespace, rel_path, size, mtime_ns,
-                    inode, hash, recorded_ns, value, expires_ns)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT OR REPLACE INTO analysis(analyzer_id, namespace, rel_path, stamp, value,
+                    expires_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for r in records {
                 st.execute(params![
                     analyzer_id,
                     namespace,
                     r.rel_path,
-                    r.stamp.size as i64,
-                    r.stamp.mtime_ns,
-                    r.stamp.inode as i64,
-                    &r.stamp.hash[..],
-                    r.stamp.recorded_ns,
+                    &encode_stamp(&r.stamp)[..],
                     r.value,
                     expires
                 ])?;
@@ -228,6 +385,13 @@ mod tests {
         let got = cache.load_analysis("lint@1", &ns).unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got[&b"a.py".to_vec()], rec(b"a.py", b"ok"));
+        let index = cache.load_analysis_index("lint@1", &ns).unwrap();
+        assert_eq!(index.len(), 2);
+        let a = index.get(b"a.py").unwrap();
+        assert_eq!((a.rel_path, a.value), (&b"a.py"[..], &b"ok"[..]));
+        assert_eq!(*a.stamp, rec(b"a.py", b"ok").stamp);
+        assert_eq!(index.get(b"b/\xff.py").unwrap().value, b"\0bin");
+        assert!(index.get(b"a.p").is_none());
         assert_eq!(got[&b"b/\xff.py".to_vec()].value, b"\0bin");
         // Replace one, remove one.
         cache
@@ -252,6 +416,42 @@ mod tests {
         assert_eq!(s.analysis_entries, 2);
         cache.clear().unwrap();
         assert!(cache.load_analysis("lint@1", &ns).unwrap().is_empty());
+    }
+
+    #[test]
+    fn index_finds_every_path_and_the_latest_of_a_duplicate() {
+        let mut index = AnalysisIndex::default();
+        assert!(index.is_empty() && index.get(b"").is_none());
+        let paths: Vec<Vec<u8>> = (0..5000)
+            .map(|i| format!("d{}/f{i}.c", i % 7).into_bytes())
+            .collect();
+        for (i, p) in paths.iter().enumerate() {
+            index.push(p, rec(p, b"").stamp, &i.to_le_bytes());
+        }
+        index.push(b"", rec(b"", b"").stamp, b"empty");
+        index.push(b"d0/f0.c", rec(b"", b"").stamp, b"again");
+        for (i, p) in paths.iter().enumerate().skip(1) {
+            let r = index.get(p).unwrap();
+            assert_eq!((r.rel_path, r.value), (&p[..], &i.to_le_bytes()[..]));
+        }
+        assert_eq!(index.get(b"d0/f0.c").unwrap().value, b"again");
+        assert_eq!(index.get(b"").unwrap().value, b"empty");
+        assert!(index.get(b"d0/f5000.c").is_none());
+        assert_eq!(index.len(), 5002);
+        assert_eq!(index.iter().count(), 5002);
+    }
+
+    #[test]
+    fn stamps_round_trip_through_their_stored_form() {
+        let s = FileStamp {
+            size: u64::MAX - 1,
+            mtime_ns: -3,
+            inode: 1 << 40,
+            hash: [9; 16],
+            recorded_ns: i64::MIN + 7,
+        };
+        assert_eq!(decode_stamp(&encode_stamp(&s)), Some(s));
+        assert_eq!(decode_stamp(&encode_stamp(&s)[..47]), None);
     }
 
     #[test]

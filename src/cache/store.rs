@@ -73,6 +73,29 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE TRIGGER entries_changes_del AFTER DELETE ON entries BEGIN
        INSERT INTO changes(key, at_ns)
        VALUES (old.key, CAST(unixepoch('subsec') * 1000000000 AS INTEGER)); END;",
+    // 4: analysis results as one B-tree keyed by (analyzer, namespace, path)
+    // (a load is a range walk, not an index walk plus a rowid lookup per
+    // row) with the stamp packed in one 48-byte blob (see
+    // `analysis::encode_stamp`: size, mtime_ns, inode, hash, recorded_ns,
+    // big-endian). Stored results are kept.
+    "CREATE TABLE analysis_v4(
+        analyzer_id TEXT NOT NULL,
+        namespace BLOB NOT NULL,
+        rel_path BLOB NOT NULL,
+        stamp BLOB NOT NULL,
+        value BLOB NOT NULL,
+        expires_ns INTEGER NOT NULL,
+        PRIMARY KEY(analyzer_id, namespace, rel_path)) WITHOUT ROWID;
+     INSERT INTO analysis_v4
+       SELECT analyzer_id, namespace, rel_path,
+              CAST(unhex(printf('%016x%016x%016x', size, mtime_ns, inode))
+                   || CASE WHEN typeof(hash) = 'blob' AND length(hash) = 16
+                           THEN hash ELSE zeroblob(16) END
+                   || unhex(printf('%016x', recorded_ns)) AS BLOB),
+              value, expires_ns
+       FROM analysis;
+     DROP TABLE analysis;
+     ALTER TABLE analysis_v4 RENAME TO analysis;",
 ];
 
 /// A stored entry as read back.
@@ -186,8 +209,7 @@ fn open_db_retrying(path: &Path, schema: usize) -> rusqlite::Result<Connection> 
 fn open_db(path: &Path, schema: usize) -> rusqlite::Result<Connection> {
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
-    // Reading the schema fails on a file that is not a database; a small
-    // database is also checked page by page (cheap, and catches torn pages).
+    // Reading the header fails on a file that is not a database.
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version as usize > MIGRATIONS.len() {
         return Err(rusqlite::Error::SqliteFailure(
@@ -198,20 +220,53 @@ fn open_db(path: &Path, schema: usize) -> rusqlite::Result<Connection> {
             )),
         ));
     }
-    let small = std::fs::metadata(path)
-        .map(|m| m.len() < 64 << 20)
-        .unwrap_or(true);
-    if small {
+    // A full page-by-page check costs a pass over the whole file (tens of
+    // ms for a 20 MB database, on every open). It runs only after a
+    // statement of some handle met corruption (the marker file); every open
+    // reads the header and schema (above) and the root and leftmost pages of
+    // every table (a few pages each), which catches a torn or overwritten
+    // start of the file. Corruption elsewhere fails the statement that meets
+    // it, which leaves the marker for the next open.
+    let marker = check_marker(path);
+    if marker.exists() {
         let verdict: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
         if verdict != "ok" {
-            return Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
-                Some(verdict),
-            ));
+            return Err(corrupt(verdict));
         }
+        let _ = std::fs::remove_file(&marker);
+    } else {
+        probe_tables(&conn)?;
     }
     migrate(&mut conn, schema)?;
     Ok(conn)
+}
+
+fn corrupt(message: String) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+        Some(message),
+    )
+}
+
+/// The file whose presence asks the next open for a full check.
+fn check_marker(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-check");
+    PathBuf::from(name)
+}
+
+/// Opens a cursor on every table (its root and leftmost pages): cheap, and
+/// fails with `SQLITE_CORRUPT` on a table whose first pages are damaged.
+fn probe_tables(conn: &Connection) -> rusqlite::Result<()> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for name in names {
+        let sql = format!("SELECT 1 FROM \"{}\" LIMIT 1", name.replace('"', "\"\""));
+        conn.prepare(&sql)?.exists([])?;
+    }
+    Ok(())
 }
 
 /// Creates `dir` (mode 0700, parents too) if missing.
@@ -277,7 +332,16 @@ impl Store {
 
     /// Runs `f` on the connection (reads; autocommit).
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
-        f(&self.lock()).map_err(|e| store_err("cache read", e))
+        f(&self.lock()).map_err(|e| self.fail("cache read", e))
+    }
+
+    /// Maps a statement's error; corruption leaves the marker that makes
+    /// the next open check the whole database (and replace it if corrupt).
+    fn fail(&self, what: &str, err: rusqlite::Error) -> Error {
+        if is_corruption(&err) {
+            let _ = std::fs::File::create(check_marker(&self.path));
+        }
+        store_err(what, err)
     }
 
     /// Runs `f` in one immediate transaction and commits it; pending
@@ -300,7 +364,7 @@ impl Store {
             tx.commit()?;
             Ok(out)
         };
-        run(&mut conn).map_err(|e| store_err("cache write", e))
+        run(&mut conn).map_err(|e| self.fail("cache write", e))
     }
 
     /// Runs one statement `f` in autocommit mode (SQLite makes a single
@@ -316,7 +380,7 @@ impl Store {
         if pending {
             return self.write(f);
         }
-        f(&self.lock()).map_err(|e| store_err("cache write", e))
+        f(&self.lock()).map_err(|e| self.fail("cache write", e))
     }
 
     /// Remembers that `key` was read at `now` (written with the next
@@ -735,6 +799,54 @@ mod tests {
     }
 
     #[test]
+    fn corruption_met_by_a_statement_is_recovered_at_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let value = vec![7u8; 500];
+            store
+                .write(|c| {
+                    for i in 0..2000u32 {
+                        let key = i.to_be_bytes();
+                        let p = Put {
+                            key: &key,
+                            value: &value,
+                            expires_ns: i64::MAX,
+                            file: None,
+                            deps: &[],
+                        };
+                        put(c, &p, 1)?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            store
+                .read(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"))
+                .unwrap();
+        }
+        // Smash the last page (a leaf at the end of the entries): the open's
+        // probe of the first pages does not see it, a full scan does.
+        let path = dir.path().join(DB_NAME);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let len = bytes.len();
+        bytes[len - 4096..].fill(0xee);
+        std::fs::write(&path, bytes).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.recovered.is_none(), "the cheap open check passed");
+        assert!(!check_marker(&path).exists());
+        let err = store.read(totals).unwrap_err();
+        assert!(err.to_string().contains("malformed"), "{err}");
+        assert!(check_marker(&path).exists(), "the failure asks for a check");
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.recovered.as_deref().unwrap().contains("moved aside"));
+        assert_eq!(store.read(totals).unwrap(), (0, 0));
+        assert!(!check_marker(&path).exists());
+        drop(store);
+        assert!(Store::open(dir.path()).unwrap().recovered.is_none());
+    }
+
+    #[test]
     fn migrates_old_schema_keeping_data() {
         let dir = tempfile::tempdir().unwrap();
         {
@@ -755,6 +867,54 @@ mod tests {
         assert_eq!(v as usize, MIGRATIONS.len());
         assert_eq!(store.read(totals).unwrap(), (1, 3));
         assert_eq!(store.read(|c| get(c, &[1])).unwrap().unwrap().value, [2, 3]);
+    }
+
+    #[test]
+    fn analysis_results_survive_the_packed_stamp_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let old = Store::open_at_schema(dir.path(), 3).unwrap();
+            old.write(|c| {
+                c.execute(
+                    "INSERT INTO analysis VALUES ('a@1', x'2e', x'ff2f61', 12, -5, 77,
+                        x'000102030405060708090a0b0c0d0e0f', 9000000000, x'00', 123)",
+                    [],
+                )
+            })
+            .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let row = store
+            .read(|c| {
+                c.query_row(
+                    "SELECT analyzer_id, namespace, rel_path, stamp, value, expires_ns FROM analysis",
+                    [],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Vec<u8>>(1)?,
+                            r.get::<_, Vec<u8>>(2)?,
+                            r.get::<_, Vec<u8>>(3)?, // a blob, not text
+                            r.get::<_, Vec<u8>>(4)?,
+                            r.get::<_, i64>(5)?,
+                        ))
+                    },
+                )
+            })
+            .unwrap();
+        let stamp = crate::cache::FileStamp {
+            size: 12,
+            mtime_ns: -5,
+            inode: 77,
+            hash: std::array::from_fn(|i| i as u8),
+            recorded_ns: 9_000_000_000,
+        };
+        assert_eq!(row.0, "a@1");
+        assert_eq!(row.1, b".");
+        assert_eq!(row.2, b"\xff/a");
+        assert_eq!(row.3, super::super::analysis::encode_stamp(&stamp));
+        assert_eq!(super::super::analysis::decode_stamp(&row.3), Some(stamp));
+        assert_eq!((row.4, row.5), (vec![0], 123));
     }
 
     #[test]

@@ -34,6 +34,37 @@ pub unsafe fn opt_ref<'a, T>(ptr: *const T) -> Option<&'a T> {
     unsafe { ptr.as_ref() }
 }
 
+/// Copies a C options struct (NULL gives `None`), first normalizing its
+/// `bool` fields, given by byte offset, to 0 or 1.
+///
+/// A C host, or a binding writing raw memory, may store any byte in a
+/// `bool` field, and a Rust `bool` other than 0 or 1 is undefined behaviour;
+/// here any nonzero byte reads as true, as C's `if (flag)` would.
+///
+/// # Safety
+/// `ptr` is NULL or valid for reads of `size_of::<T>()` bytes, and
+/// `bool_offsets` are the offsets of `T`'s `bool` fields (use `offset_of!`);
+/// every other field of `T` is valid for any bit pattern C can store.
+pub unsafe fn read_options<T: Copy>(ptr: *const T, bool_offsets: &[usize]) -> Option<T> {
+    if ptr.is_null() {
+        return None;
+    }
+    let mut copy = std::mem::MaybeUninit::<T>::uninit();
+    let bytes = copy.as_mut_ptr().cast::<u8>();
+    // SAFETY: `ptr` is valid for `size_of::<T>()` bytes (contract), `copy`
+    // has room for them; the offsets lie inside `T`; after the bools are
+    // normalized every field holds a valid value, so `assume_init` is sound.
+    unsafe {
+        std::ptr::copy_nonoverlapping(ptr.cast::<u8>(), bytes, std::mem::size_of::<T>());
+        for &offset in bool_offsets {
+            debug_assert!(offset < std::mem::size_of::<T>());
+            let b = bytes.add(offset);
+            *b = u8::from(*b != 0);
+        }
+        Some(copy.assume_init())
+    }
+}
+
 /// Checks an out-param is not NULL, before any work is done.
 pub fn out_ptr<T>(ptr: *mut T, name: &str) -> Result<*mut T> {
     if ptr.is_null() {

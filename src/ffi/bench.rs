@@ -143,10 +143,16 @@ pub unsafe extern "C" fn wtfperf_bench_run(
 ) -> wtfperf_status {
     guard(|| {
         let out = args::out_ptr(json_report, "json_report")?;
-        // SAFETY: NULL or valid options per the contract.
-        let options = match unsafe { args::opt_ref(options) } {
+        let flags = [
+            std::mem::offset_of!(wtfperf_bench_options, cache),
+            std::mem::offset_of!(wtfperf_bench_options, full_suite),
+            std::mem::offset_of!(wtfperf_bench_options, cold_page_cache),
+        ];
+        // SAFETY: NULL or valid options per the contract; `flags` are exactly
+        // its bool fields.
+        let options = match unsafe { args::read_options(options, &flags) } {
             // SAFETY: string fields are NULL or valid per the contract.
-            Some(o) => unsafe { convert(o)? },
+            Some(o) => unsafe { convert(&o)? },
             None => BenchOptions::default(),
         };
         let report = bench::run(&options, &mut |_| {})?;

@@ -144,9 +144,13 @@ pub unsafe extern "C" fn wtfperf_profiler_new(
 ) -> wtfperf_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
-        // SAFETY: NULL or a valid options struct per the contract.
-        let options = unsafe { args::opt_ref(options) }
-            .copied()
+        let flags = [
+            std::mem::offset_of!(wtfperf_profiler_options, trace_memory),
+            std::mem::offset_of!(wtfperf_profiler_options, include_children),
+        ];
+        // SAFETY: NULL or a valid options struct per the contract; `flags`
+        // are exactly its bool fields.
+        let options = unsafe { args::read_options(options, &flags) }
             .map(ProfilerOptions::from)
             .unwrap_or_default();
         let profiler = Profiler::new(options)?;

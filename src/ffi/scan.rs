@@ -196,8 +196,19 @@ pub extern "C" fn wtfperf_scan_options_default() -> wtfperf_scan_options {
 /// # Safety
 /// `opts` is NULL or valid, with glob arrays as documented.
 pub(crate) unsafe fn options(opts: *const wtfperf_scan_options) -> Result<ScanOptions> {
-    // SAFETY: NULL or a valid struct per the caller's contract.
-    let Some(o) = (unsafe { args::opt_ref(opts) }) else {
+    use std::mem::offset_of;
+    let flags = [
+        offset_of!(wtfperf_scan_options, include_content),
+        offset_of!(wtfperf_scan_options, follow_links),
+        offset_of!(wtfperf_scan_options, respect_ignore_files),
+        offset_of!(wtfperf_scan_options, include_hidden),
+        offset_of!(wtfperf_scan_options, callbacks_parallel),
+        offset_of!(wtfperf_scan_options, sorted),
+        offset_of!(wtfperf_scan_options, same_file_system),
+    ];
+    // SAFETY: NULL or a valid struct per the caller's contract; `flags` are
+    // exactly its bool fields.
+    let Some(o) = (unsafe { args::read_options(opts, &flags) }) else {
         return Ok(ScanOptions::default());
     };
     let owned = |v: Vec<&str>| v.into_iter().map(str::to_owned).collect();

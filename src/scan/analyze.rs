@@ -17,9 +17,9 @@ use super::read::FileStat;
 use super::scanner::{ScanProcess, Scanned, too_large};
 use super::summary::Counters;
 use super::{Control, FileEntry, IssueKind, Progress, ScanIssue, ScanOptions, ScanSummary};
+use crate::cache::analysis::{AnalysisIndex, KnownRecord};
 use crate::cache::{AnalysisRecord, Cache, FileStamp};
 use crate::error::{Error, Result};
-use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -89,13 +89,13 @@ pub(crate) struct Analyzed<'k> {
     /// When the content was hashed (ns since the epoch).
     hashed_ns: i64,
     /// The answer from the cache, if any.
-    cached: Option<&'k AnalysisRecord>,
+    cached: Option<KnownRecord<'k>>,
     /// A cache hit whose record needs the new stamp stored.
     refresh: bool,
 }
 
-/// The stored records as the cache loads them (used as is: no copy).
-type KnownMap = HashMap<Vec<u8>, AnalysisRecord>;
+/// The stored records, in the cache's compact form (used as is: no copy).
+type KnownMap = AnalysisIndex;
 
 /// At most this many files wait for the records to load.
 const DEFER_MAX: usize = 1 << 16;
@@ -123,7 +123,7 @@ impl Loading {
     fn set(&self, loaded: Result<KnownMap>) {
         let map = loaded.unwrap_or_else(|err| {
             lock(&self.error).get_or_insert(err);
-            HashMap::new()
+            AnalysisIndex::default()
         });
         let _ = self.map.set(map);
         let _guard = lock(&self.lock);
@@ -160,7 +160,7 @@ impl<'k> AnalyzeProcess<'k> {
         &self,
         found: Found,
         ctx: &Ctx<'_>,
-        prior: Option<&'k AnalysisRecord>,
+        prior: Option<KnownRecord<'k>>,
     ) -> Option<Event<Analyzed<'k>>> {
         let hashed_ns = crate::cache::stamp::now_ns();
         match self.scan.read(found, ctx)? {
@@ -346,9 +346,9 @@ impl Run<'_> {
         if let Some(record) = item.cached {
             Counters::add(&self.counters.cache_hits, 1);
             Counters::add(&self.counters.scanned, 1);
-            let control = host.on_result(&entry, &record.value, true);
+            let control = host.on_result(&entry, record.value, true);
             if item.refresh {
-                self.record(&item.file, item.hashed_ns, record.value.clone());
+                self.record(&item.file, item.hashed_ns, record.value.to_vec());
             }
             return if self.failed() {
                 Control::Stop
@@ -399,14 +399,13 @@ impl Run<'_> {
         // Some records were not met: look for their files (deleted ones lose
         // their record; filtered-out ones keep it).
         if complete && (self.process.matched.load(Relaxed) as usize) < known.len() {
-            for rel in known.keys() {
+            for record in known.iter() {
+                let rel = record.rel_path;
+                let path = root.join(std::ffi::OsStr::from_bytes(rel));
+                if let Err(e) = std::fs::symlink_metadata(&path)
+                    && e.kind() == std::io::ErrorKind::NotFound
                 {
-                    let path = root.join(std::ffi::OsStr::from_bytes(rel));
-                    if let Err(e) = std::fs::symlink_metadata(&path)
-                        && e.kind() == std::io::ErrorKind::NotFound
-                    {
-                        gone.push(rel.clone());
-                    }
+                    gone.push(rel.to_vec());
                 }
             }
         }
@@ -444,9 +443,9 @@ fn run_analyze(
         .map(|c| c.analysis_namespace(root))
         .unwrap_or_default();
     let known = Loading::new();
-    let load = |c: &Cache| c.load_analysis(analyzer_id, &namespace);
+    let load = |c: &Cache| c.load_analysis_index(analyzer_id, &namespace);
     if cache.is_none() {
-        known.set(Ok(HashMap::new()));
+        known.set(Ok(AnalysisIndex::default()));
     }
     let read_opts = ScanOptions {
         include_content: true,
@@ -584,7 +583,7 @@ mod tests {
             },
             value: b"A".to_vec(),
         };
-        loading.set(Ok([(b"a".to_vec(), record)].into_iter().collect()));
+        loading.set(Ok(AnalysisIndex::from_records([&record])));
         process.drain(&ctx, false, &mut |ev| got.push(ev));
         assert_eq!(got.len(), 2);
         let mut hits = 0;

@@ -228,6 +228,27 @@ static void scan_roots(void) {
     CHECK_STATUS(wtfperf_scan(tmp, &o, NULL, &sum), WTFPERF_ERR_NULL);
 }
 
+/* Flags holding bytes other than 0/1 (memset, raw memory from a binding):
+ * any nonzero byte is true, never undefined behaviour. */
+static void odd_flag_bytes(void) {
+    wtfperf_scan_options o = wtfperf_scan_options_default();
+    unsigned char *raw = (unsigned char *)&o.include_content;
+    *raw = 0x7f;
+    raw = (unsigned char *)&o.sorted;
+    *raw = 0xff;
+    int n = 0;
+    wtfperf_scan_callbacks cb = {count_file, NULL, NULL, &n};
+    wtfperf_scan_summary sum;
+    CHECK_OK(wtfperf_scan(tmp, &o, &cb, &sum));
+    CHECK(sum.bytes_read > 0); /* include_content read as true */
+    wtfperf_profiler_options po = wtfperf_profiler_options_default();
+    raw = (unsigned char *)&po.trace_memory;
+    *raw = 0x42;
+    wtfperf_profiler *p = NULL;
+    CHECK_OK(wtfperf_profiler_new(&po, &p));
+    wtfperf_profiler_free(p);
+}
+
 static void analyzer_ids(void) {
     wtfperf_scan_summary sum;
     const char bad_utf8[] = {(char)0xff, (char)0xfe, 0};
@@ -311,6 +332,7 @@ int main(void) {
     cache_dirs();
     cache_numbers_and_text();
     scan_roots();
+    odd_flag_bytes();
     analyzer_ids();
     profiler_numbers();
     char cmd[1200];

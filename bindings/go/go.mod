@@ -1,0 +1,3 @@
+module github.com/wtfperf/wtfperf/bindings/go
+
+go 1.19
