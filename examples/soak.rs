@@ -14,15 +14,11 @@ use wtfperf::ffi::cache::*;
 use wtfperf::ffi::profiler::*;
 use wtfperf::ffi::scan::*;
 use wtfperf::ffi::*;
+use wtfperf::profiler::procfs::RssReader;
 
-fn rss_mb() -> f64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: f64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0.0);
-    pages * 4096.0 / 1e6
+/// Resident MB, through the profiler's own reader (kept-open statm, real page size).
+fn rss_mb(reader: &mut RssReader) -> f64 {
+    reader.rss_bytes().unwrap_or(0) as f64 / 1e6
 }
 
 fn open_fds() -> usize {
@@ -159,11 +155,13 @@ fn main() {
     let root = CString::new(tree.path().to_str().unwrap()).unwrap();
     let cache_dir = CString::new(cache.path().to_str().unwrap()).unwrap();
 
+    // Opened before the first count, so its fd is in both.
+    let mut rss = RssReader::open();
     // Warm-up: thread pools, SQLite page cache, allocator arenas settle.
     for _ in 0..5 {
         cycle(&root, &cache_dir, files);
     }
-    let (rss0, fds0) = (rss_mb(), open_fds());
+    let (rss0, fds0) = (rss_mb(&mut rss), open_fds());
     let started = Instant::now();
     let mut cycles = 0u64;
     while started.elapsed() < Duration::from_secs_f64(seconds) {
@@ -174,7 +172,7 @@ fn main() {
         );
         cycles += 1;
     }
-    let (rss1, fds1) = (rss_mb(), open_fds());
+    let (rss1, fds1) = (rss_mb(&mut rss), open_fds());
     println!(
         "soak: {cycles} cycles (scan + analyze + profile, {files} files each) in {:.1} s; \
          RSS {rss0:.1} MB -> {rss1:.1} MB; open fds {fds0} -> {fds1}",
