@@ -3,7 +3,7 @@
 //! RSS/CPU timeline of each scenario's median run).
 
 use super::report::{Report, ScenarioResult, TimelinePoint, Verdict};
-use super::report_md::{fmt_count, fmt_duration};
+use super::report_md::{fmt_count, fmt_duration, hit_rate, speedup};
 use std::fmt::Write;
 
 /// Escapes text for HTML content and attribute values.
@@ -254,17 +254,13 @@ pub fn render(report: &Report) -> String {
                 s.peak_rss_mb,
                 s.avg_rss_mb,
                 s.avg_cpu_percent,
-                s.cache_hit_rate
-                    .map(|r| format!("{:.1} %", r * 100.0))
-                    .unwrap_or_else(|| "–".into()),
+                hit_rate(s),
                 if s.errors > 0 {
                     format!("<span class=\"bad\">{}</span>", s.errors)
                 } else {
                     "0".into()
                 },
-                s.speedup_vs_sequential
-                    .map(|x| format!("{x:.2}×"))
-                    .unwrap_or_else(|| "–".into())
+                speedup(s)
             );
         }
         out.push_str("</table>\n");

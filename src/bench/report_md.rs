@@ -26,13 +26,15 @@ pub fn fmt_count(x: f64) -> String {
     }
 }
 
-fn hit_rate(s: &ScenarioResult) -> String {
+/// "97.5 %", or "–" for scenarios without a cache (shared with the HTML report).
+pub fn hit_rate(s: &ScenarioResult) -> String {
     s.cache_hit_rate
         .map(|r| format!("{:.1} %", r * 100.0))
         .unwrap_or_else(|| "–".into())
 }
 
-fn speedup(s: &ScenarioResult) -> String {
+/// "1.74×" against the sequential scan, or "–" (shared with the HTML report).
+pub fn speedup(s: &ScenarioResult) -> String {
     s.speedup_vs_sequential
         .map(|x| format!("{x:.2}×"))
         .unwrap_or_else(|| "–".into())
