@@ -168,6 +168,29 @@ fn changed_touched_new_and_deleted_files() {
 }
 
 #[test]
+fn filtered_out_files_keep_their_records_deleted_ones_lose_them() {
+    let dir = tree(10);
+    let cache = memory_cache();
+    go(dir.path(), Some(&cache), "lines/1");
+    std::fs::remove_file(dir.path().join("src/m001.rs")).unwrap();
+    // A run that filters most files out: only met files are answered, the
+    // unmet ones are looked for once; excluded files keep their records.
+    let opts = ScanOptions {
+        exclude_globs: vec!["src/m00[5-9].rs".into()],
+        ..ScanOptions::default()
+    };
+    let mut host = Lines::default();
+    let s = scan::analyze(dir.path(), &opts, Some(&cache), "lines/1", &mut host).unwrap();
+    assert!(host.analyzed.is_empty());
+    assert_eq!(s.cache_hits, 4);
+    let ns = cache.analysis_namespace(dir.path());
+    let stored = cache.load_analysis("lines/1", &ns).unwrap();
+    assert!(!stored.contains_key(b"src/m001.rs".as_slice()));
+    assert!(stored.contains_key(b"src/m007.rs".as_slice()));
+    assert_eq!(stored.len(), 9);
+}
+
+#[test]
 fn failures_are_reported_and_not_cached() {
     let dir = tree(5);
     write(dir.path(), "fail_me.rs", "oops\n");

@@ -150,11 +150,17 @@ impl AnalysisIndex {
 
     /// The record of `rel_path`, if any.
     pub fn get(&self, rel_path: &[u8]) -> Option<KnownRecord<'_>> {
+        self.get_slot(rel_path).map(|(_, record)| record)
+    }
+
+    /// The record of `rel_path` with its position in [`iter`](Self::iter)
+    /// order (`0..len()`), so a caller can mark which records it met.
+    pub fn get_slot(&self, rel_path: &[u8]) -> Option<(usize, KnownRecord<'_>)> {
         let mut at = *self.heads.get(&path_hash(rel_path))?;
         while let Some(slot) = self.slots.get(at as usize) {
             let record = self.record(slot);
             if record.rel_path == rel_path {
-                return Some(record);
+                return Some((at as usize, record));
             }
             at = slot.next;
         }

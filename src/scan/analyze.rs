@@ -105,6 +105,9 @@ const DEFER_MAX: usize = 1 << 16;
 /// the first `stat`s instead of preceding them).
 struct Loading {
     map: OnceLock<KnownMap>,
+    /// One bit per record of `map`: set when this run met its file. Set
+    /// before `map`, so it is there whenever `map` is.
+    met: OnceLock<Vec<AtomicU64>>,
     error: Mutex<Option<Error>>,
     lock: Mutex<()>,
     ready: Condvar,
@@ -114,6 +117,7 @@ impl Loading {
     fn new() -> Loading {
         Loading {
             map: OnceLock::new(),
+            met: OnceLock::new(),
             error: Mutex::new(None),
             lock: Mutex::new(()),
             ready: Condvar::new(),
@@ -125,9 +129,31 @@ impl Loading {
             lock(&self.error).get_or_insert(err);
             AnalysisIndex::default()
         });
+        let words = map.len().div_ceil(64);
+        let _ = self
+            .met
+            .set((0..words).map(|_| AtomicU64::new(0)).collect());
         let _ = self.map.set(map);
         let _guard = lock(&self.lock);
         self.ready.notify_all();
+    }
+
+    /// Notes that this run met the file of record `slot`.
+    fn mark_met(&self, slot: usize) {
+        if let Some(word) = self.met.get().and_then(|m| m.get(slot / 64)) {
+            word.fetch_or(1 << (slot % 64), Relaxed);
+        }
+    }
+
+    /// The records whose file this run did not meet (once the map is set).
+    fn unmet<'a>(&'a self, map: &'a KnownMap) -> impl Iterator<Item = KnownRecord<'a>> {
+        let met = self.met.get().map(Vec::as_slice).unwrap_or(&[]);
+        map.iter().enumerate().filter_map(move |(i, record)| {
+            let seen = met
+                .get(i / 64)
+                .is_some_and(|w| w.load(Relaxed) & (1 << (i % 64)) != 0);
+            (!seen).then_some(record)
+        })
     }
 
     fn wait(&self) -> &KnownMap {
@@ -151,8 +177,6 @@ struct AnalyzeProcess<'k> {
     /// Files `stat`ed before the records were loaded, resolved once they are.
     deferred: Mutex<Vec<(Found, FileStat)>>,
     has_deferred: AtomicBool,
-    /// Records whose file this run met (each path is met once).
-    matched: AtomicU64,
 }
 
 impl<'k> AnalyzeProcess<'k> {
@@ -192,10 +216,10 @@ impl<'k> AnalyzeProcess<'k> {
         map: &'k KnownMap,
         ctx: &Ctx<'_>,
     ) -> Option<Event<Analyzed<'k>>> {
-        let Some(record) = map.get(found.rel_path().as_os_str().as_bytes()) else {
+        let Some((slot, record)) = map.get_slot(found.rel_path().as_os_str().as_bytes()) else {
             return self.read(found, ctx, None);
         };
-        self.matched.fetch_add(1, Relaxed);
+        self.known.mark_met(slot);
         let stat = match stat.map_or_else(|| self.scan.stat(&found), Ok) {
             Ok(stat) => stat,
             Err(message) => {
@@ -396,10 +420,11 @@ impl Run<'_> {
         let last = std::mem::take(&mut *lock(&self.batch));
         self.store(cache, &last);
         let mut gone = std::mem::take(&mut *lock(&self.removed));
-        // Some records were not met: look for their files (deleted ones lose
-        // their record; filtered-out ones keep it).
-        if complete && (self.process.matched.load(Relaxed) as usize) < known.len() {
-            for record in known.iter() {
+        // Records whose file was not met: look for it (a deleted file loses
+        // its record; a filtered-out one keeps it). Met files are not
+        // stat'ed again.
+        if complete {
+            for record in self.process.known.unmet(known) {
                 let rel = record.rel_path;
                 let path = root.join(std::ffi::OsStr::from_bytes(rel));
                 if let Err(e) = std::fs::symlink_metadata(&path)
@@ -456,7 +481,6 @@ fn run_analyze(
         known: &known,
         deferred: Mutex::new(Vec::new()),
         has_deferred: AtomicBool::new(false),
-        matched: AtomicU64::new(0),
     };
     let counters = Counters::default();
     let run = Run {
@@ -558,7 +582,6 @@ mod tests {
             known: &loading,
             deferred: Mutex::new(Vec::new()),
             has_deferred: AtomicBool::new(false),
-            matched: AtomicU64::new(0),
         };
         let counters = Counters::default();
         let stop = AtomicBool::new(false);
