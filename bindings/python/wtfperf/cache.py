@@ -500,16 +500,10 @@ class CacheManager:
         self.close()
 
 
-class AnalysisCache:
-    """The memory tier alone: ``AnalysisCache(max_size=1000, default_ttl=3600)``.
+class _Tier:
+    """What the single-tier classes share: JSON values over one `Cache`."""
 
-    Values are JSON-able objects (``get`` returns an equal one, or ``None``).
-    """
-
-    def __init__(self, max_size: int = 1000, default_ttl: float = 3600, **options: Any):
-        self.max_size = max_size
-        self.default_ttl = default_ttl
-        self.cache = Cache(None, memory_max_entries=max_size, memory_ttl=default_ttl, **options)
+    cache: Cache
 
     def get(self, key: Key) -> Any:
         return self.cache.get_json(key)
@@ -538,6 +532,27 @@ class AnalysisCache:
     def clear(self) -> None:
         self.cache.clear()
 
+    def close(self) -> None:
+        self.cache.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class AnalysisCache(_Tier):
+    """The memory tier alone: ``AnalysisCache(max_size=1000, default_ttl=3600)``.
+
+    Values are JSON-able objects (``get`` returns an equal one, or ``None``).
+    """
+
+    def __init__(self, max_size: int = 1000, default_ttl: float = 3600, **options: Any):
+        self.max_size = max_size
+        self.default_ttl = default_ttl
+        self.cache = Cache(None, memory_max_entries=max_size, memory_ttl=default_ttl, **options)
+
     def stats(self) -> Dict[str, Any]:
         s = self.cache.statistics()
         return {
@@ -549,17 +564,8 @@ class AnalysisCache:
             "total_requests": s.memory_hits + s.memory_misses,
         }
 
-    def close(self) -> None:
-        self.cache.close()
 
-    def __enter__(self) -> "AnalysisCache":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-
-class PersistentCache:
+class PersistentCache(_Tier):
     """The SQLite tier alone: ``PersistentCache(db_path, default_ttl=3600)``.
 
     The native store keeps its database inside a directory: the directory of
@@ -574,33 +580,6 @@ class PersistentCache:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.cache = Cache(self.dir, memory_max_entries=0, persistent_ttl=default_ttl, **options)
 
-    def get(self, key: Key) -> Any:
-        return self.cache.get_json(key)
-
-    def set(
-        self,
-        key: Key,
-        value: Any,
-        ttl: Optional[float] = None,
-        file_path: Optional[PathArg] = None,
-        dependencies: Optional[Sequence[PathArg]] = None,
-    ) -> None:
-        self.cache.set_json(key, value, ttl=ttl, file_path=file_path, dependencies=dependencies)
-
-    def invalidate(self, key: Key) -> None:
-        self.cache.invalidate(key)
-
-    def invalidate_file(self, file_path: PathArg) -> int:
-        return self.cache.invalidate_file(file_path)
-
-    invalidate_by_dependency = invalidate_file
-
-    def clear(self) -> None:
-        self.cache.clear()
-
-    def cleanup_expired(self) -> int:
-        return self.cache.cleanup_expired()
-
     def stats(self) -> Dict[str, Any]:
         s = self.cache.statistics()
         return {
@@ -610,15 +589,6 @@ class PersistentCache:
             "hit_rate": _rate(s.persistent_hits, s.persistent_misses),
             "db_dir": str(self.dir),
         }
-
-    def close(self) -> None:
-        self.cache.close()
-
-    def __enter__(self) -> "PersistentCache":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
 
 __all__ = ["AnalysisCache", "Cache", "CacheManager", "PersistentCache"]
