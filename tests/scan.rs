@@ -539,18 +539,39 @@ fn callbacks_run_on_the_calling_thread_by_default() {
     )
     .unwrap();
     assert_eq!(others.load(Ordering::SeqCst), 240);
+    // One thread: everything happens on the calling thread, in every mode.
+    for (sorted, parallel) in [(false, false), (true, false), (false, true)] {
+        let on_caller = AtomicUsize::new(0);
+        scan::scan_parallel(
+            dir.path(),
+            &ScanOptions {
+                threads: 1,
+                sorted,
+                callbacks_parallel: parallel,
+                ..Default::default()
+            },
+            &|ev| {
+                if matches!(ev, ScanEvent::File(_)) && std::thread::current().id() == me {
+                    on_caller.fetch_add(1, Ordering::SeqCst);
+                }
+                Control::Continue
+            },
+        )
+        .unwrap();
+        assert_eq!(on_caller.load(Ordering::SeqCst), 240);
+    }
 }
 
 #[test]
 fn a_panic_stops_the_scan_cleanly() {
     let dir = wide_tree(10, 30);
-    for sorted in [false, true] {
+    for (sorted, threads) in [(false, 2), (true, 2), (false, 1), (true, 1)] {
         let mut n = 0;
         let err = scan::scan(
             dir.path(),
             &ScanOptions {
                 sorted,
-                threads: 2,
+                threads,
                 chunk_size: 1,
                 ..Default::default()
             },

@@ -288,6 +288,15 @@ pub(crate) fn run<P: Process>(
         next_emit: AtomicU64::new(0),
     };
     let builder = walk::builder(root, opts, Arc::new(filters));
+    if opts.worker_threads() == 1 {
+        // One thread means one: walk, process and deliver on the calling
+        // thread (no hop, no helper thread competing for the core).
+        match delivery {
+            Delivery::Host(f) => run_inline(&shared, &builder, f),
+            Delivery::Workers(f) => run_inline(&shared, &builder, &mut |ev| f(ev)),
+        }
+        return shared.outcome();
+    }
     match (opts.sorted, delivery) {
         (true, Delivery::Host(f)) => run_sorted(&shared, &builder, f),
         (true, Delivery::Workers(f)) => run_sorted(&shared, &builder, &mut |ev| f(ev)),
@@ -312,6 +321,78 @@ fn final_progress<P: Process>(
     }
     let p = shared.counters.progress();
     shared.call(|| deliver(Event::Progress(p)));
+}
+
+/// `threads = 1`: walks sequentially (in path order when sorted) and
+/// processes and delivers each file on the calling thread as it is found.
+fn run_inline<P: Process>(
+    shared: &Shared<'_, P>,
+    builder: &ignore::WalkBuilder,
+    f: &mut dyn FnMut(Event<P::Item>) -> Control,
+) {
+    let mut deliver = |ev: Event<P::Item>| -> Control {
+        shared.account(&ev);
+        shared.call(|| f(ev))
+    };
+    let mut walker = builder.clone();
+    if shared.opts.sorted {
+        walker.sort_by_file_name(|a, b| a.cmp(b));
+    }
+    let mut seq = 0u64;
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        for item in walker.build() {
+            if shared.stopping() {
+                return;
+            }
+            let mut control = Control::Continue;
+            let step = walk::step(item, &mut |issue| {
+                if control == Control::Continue {
+                    control = deliver(Event::Issue { issue, file: false });
+                }
+            });
+            if control == Control::Continue {
+                control = match step {
+                    Step::File(path) => {
+                        // Sorted: this file is always the one due next.
+                        let turn = shared.opts.sorted.then_some(seq);
+                        shared.next_emit.store(seq, Relaxed);
+                        seq += 1;
+                        match shared.process(shared.found(path), turn) {
+                            Some(ev) => deliver(ev),
+                            None => Control::Continue,
+                        }
+                    }
+                    Step::Issue(issue) => deliver(Event::Issue { issue, file: false }),
+                    Step::Nothing => Control::Continue,
+                };
+            }
+            if control == Control::Continue {
+                shared.drain(false, &mut |ev| {
+                    if control == Control::Continue {
+                        control = deliver(ev);
+                    }
+                });
+            }
+            if control == Control::Continue && shared.throttle.due() {
+                deliver(Event::Progress(shared.counters.progress()));
+            }
+            if shared.stopping() {
+                return;
+            }
+        }
+    }));
+    if let Err(payload) = ran {
+        shared.fail(&*payload);
+    }
+    if !shared.stopping() {
+        shared.drain(true, &mut |ev| {
+            if !shared.stopping() {
+                deliver(ev);
+            }
+        });
+    }
+    shared.counters.walk_done.store(true, Relaxed);
+    final_progress(shared, f);
 }
 
 /// Walks in parallel, calling the host from the walker threads.
