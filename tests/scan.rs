@@ -695,3 +695,99 @@ fn same_file_system_stays_on_the_root_device() {
     let r = run(dir.path(), &same);
     assert_eq!(r.names(), ["here.txt".to_string()].into_iter().collect());
 }
+
+/// What the `ignore` crate's own walker (as ripgrep and fd use it) yields
+/// for the same settings: the oracle for our walker's rule handling.
+fn ignore_crate_files(root: &Path, hidden: bool, ignores: bool, sorted: bool) -> Vec<PathBuf> {
+    let mut b = ignore::WalkBuilder::new(root);
+    b.standard_filters(false)
+        .hidden(!hidden)
+        .parents(ignores)
+        .ignore(ignores)
+        .git_ignore(ignores)
+        .git_global(ignores)
+        .git_exclude(ignores)
+        .require_git(false);
+    if ignores && hidden {
+        b.filter_entry(|d| d.depth() == 0 || d.file_name() != ".git");
+    }
+    if sorted {
+        b.sort_by_file_name(|a, b| a.cmp(b));
+    }
+    b.build()
+        .filter_map(Result::ok)
+        .filter(|d| d.file_type().is_some_and(|t| t.is_file()))
+        .map(|d| d.path().strip_prefix(root).unwrap().to_path_buf())
+        .collect()
+}
+
+#[test]
+fn ignore_rules_match_the_ignore_crate_walker() {
+    let top = tempfile::tempdir().unwrap();
+    // A parent of the root with rules, then the scanned tree.
+    write(top.path(), ".gitignore", b"*.parent\n");
+    let r = &top.path().join("proj");
+    let files: &[(&str, &[u8])] = &[
+        (
+            ".gitignore",
+            b"*.o\n/anchored.txt\nbuild/\n!keep.o\ndocs/**/*.tmp\n",
+        ),
+        (".ignore", b"*.log\n!important.log\n"),
+        ("a.o", b""),
+        ("keep.o", b""),
+        ("anchored.txt", b""),
+        ("sub/anchored.txt", b""),
+        ("x.parent", b""),
+        ("app.log", b""),
+        ("important.log", b""),
+        ("build/out.bin", b""),
+        ("sub/build/deep.bin", b""),
+        ("docs/a/b/c.tmp", b""),
+        ("docs/a/b/c.md", b""),
+        ("sub/.gitignore", b"!a.o\n*.md\n"),
+        ("sub/a.o", b""),
+        ("sub/readme.md", b""),
+        ("sub/x.log", b""),
+        // A nested repository: rules of .gitignore files above it stop at
+        // its root; .ignore rules do not.
+        ("nested/.git/info/exclude", b"excluded.txt\n"),
+        ("nested/.git/HEAD", b"ref: refs/heads/main\n"),
+        ("nested/a.o", b""),
+        ("nested/excluded.txt", b""),
+        ("nested/y.log", b""),
+        ("nested/x.parent", b""),
+        (".hidden/h.txt", b""),
+        (".dotfile", b""),
+        ("plain.rs", b""),
+    ];
+    for (rel, content) in files {
+        write(r, rel, content);
+    }
+    for hidden in [false, true] {
+        for ignores in [true, false] {
+            for sorted in [false, true] {
+                for threads in [1, 2, 3] {
+                    let opts = ScanOptions {
+                        include_hidden: hidden,
+                        respect_ignore_files: ignores,
+                        sorted,
+                        threads,
+                        ..Default::default()
+                    };
+                    let got = run(r, &opts);
+                    let mut want = ignore_crate_files(r, hidden, ignores, sorted);
+                    let label = format!(
+                        "hidden={hidden} ignores={ignores} sorted={sorted} threads={threads}"
+                    );
+                    if sorted {
+                        assert_eq!(got.order, want, "{label}");
+                    }
+                    want.sort();
+                    let mut got: Vec<PathBuf> = got.files.keys().cloned().collect();
+                    got.sort();
+                    assert_eq!(got, want, "{label}");
+                }
+            }
+        }
+    }
+}

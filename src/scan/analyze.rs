@@ -264,6 +264,10 @@ impl<'k> Process for AnalyzeProcess<'k> {
         // (up to DEFER_MAX files, then wait: memory stays bounded).
         match self.scan.stat(&found) {
             Ok(stat) => {
+                // Put off by path: up to DEFER_MAX files must not pin as
+                // many open directories.
+                let mut found = found;
+                found.dir = None;
                 let mut deferred = lock(&self.deferred);
                 if deferred.len() >= DEFER_MAX {
                     drop(deferred);

@@ -18,67 +18,17 @@
 
 use super::options::ScanOptions;
 use super::summary::{Counters, PROGRESS_PERIOD, Progress, Throttle};
-use super::walk::{self, Step};
+use super::walker::{Entry, Flow, Walker};
 use super::{Control, IssueKind, ScanIssue};
 use crate::error::{Error, Result};
 use crossbeam_channel::{RecvTimeoutError, bounded, unbounded};
-use ignore::WalkState;
 use std::collections::VecDeque;
-use std::os::unix::ffi::OsStringExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
-/// A regular file the walk found: its path (NUL-terminated bytes) and where
-/// the part relative to the root starts.
-pub(crate) struct Found {
-    pub path: Vec<u8>,
-    pub rel_start: usize,
-}
-
-impl Found {
-    pub(crate) fn new(root: &Path, path: PathBuf) -> Found {
-        use std::os::unix::ffi::OsStrExt;
-        let (r, p) = (root.as_os_str().as_bytes(), path.as_os_str().as_bytes());
-        // The walker joins names to the root: usually a byte prefix.
-        let fast = match r.last() {
-            Some(b'/') => r.len(),
-            _ => r.len() + 1,
-        };
-        let rel_len =
-            if p.len() > fast && p.starts_with(r) && p[fast - 1] == b'/' && p[fast] != b'/' {
-                p.len() - fast
-            } else {
-                match path.strip_prefix(root) {
-                    Ok(rel) if !rel.as_os_str().is_empty() => rel.as_os_str().len(),
-                    // The root itself is a file: its relative path is its name.
-                    _ => path.file_name().map_or(0, |n| n.len()),
-                }
-            };
-        let mut bytes = path.into_os_string().into_vec();
-        let rel_start = bytes.len() - rel_len;
-        bytes.push(0);
-        Found {
-            path: bytes,
-            rel_start,
-        }
-    }
-
-    /// The path without its NUL.
-    pub(crate) fn path(&self) -> &Path {
-        bytes_path(&self.path[..self.path.len() - 1])
-    }
-
-    pub(crate) fn rel_path(&self) -> &Path {
-        bytes_path(&self.path[self.rel_start..self.path.len() - 1])
-    }
-}
-
-pub(crate) fn bytes_path(bytes: &[u8]) -> &Path {
-    use std::os::unix::ffi::OsStrExt;
-    Path::new(std::ffi::OsStr::from_bytes(bytes))
-}
+pub(crate) use super::walker::Found;
 
 /// What travels to the host.
 pub(crate) enum Event<T> {
@@ -149,7 +99,6 @@ pub(crate) enum Delivery<'a, T> {
 }
 
 struct Shared<'a, P> {
-    root: &'a Path,
     opts: &'a ScanOptions,
     process: &'a P,
     counters: &'a Counters,
@@ -212,9 +161,9 @@ impl<P: Process> Shared<'_, P> {
         }
     }
 
-    fn found(&self, path: PathBuf) -> Found {
+    fn found(&self, found: Found) -> Found {
         Counters::add(&self.counters.seen, 1);
-        Found::new(self.root, path)
+        found
     }
 
     /// Processes a found file under `catch_unwind`.
@@ -277,7 +226,6 @@ pub(crate) fn run<P: Process>(
     delivery: Delivery<'_, P::Item>,
 ) -> Result<bool> {
     let shared = Shared {
-        root,
         opts,
         process,
         counters,
@@ -287,7 +235,7 @@ pub(crate) fn run<P: Process>(
         throttle: Throttle::new(PROGRESS_PERIOD),
         next_emit: AtomicU64::new(0),
     };
-    let builder = walk::builder(root, opts, Arc::new(filters));
+    let builder = Walker::new(root, opts, Arc::new(filters));
     if opts.worker_threads() == 1 {
         // One thread means one: walk, process and deliver on the calling
         // thread (no hop, no helper thread competing for the core).
@@ -327,45 +275,33 @@ fn final_progress<P: Process>(
 /// processes and delivers each file on the calling thread as it is found.
 fn run_inline<P: Process>(
     shared: &Shared<'_, P>,
-    builder: &ignore::WalkBuilder,
+    walker: &Walker,
     f: &mut dyn FnMut(Event<P::Item>) -> Control,
 ) {
     let mut deliver = |ev: Event<P::Item>| -> Control {
         shared.account(&ev);
         shared.call(|| f(ev))
     };
-    let mut walker = builder.clone();
-    if shared.opts.sorted {
-        walker.sort_by_file_name(|a, b| a.cmp(b));
-    }
+    let sorted = shared.opts.sorted;
     let mut seq = 0u64;
     let ran = catch_unwind(AssertUnwindSafe(|| {
-        for item in walker.build() {
+        walker.run_sequential(sorted, &mut |entry| {
             if shared.stopping() {
-                return;
+                return Flow::Quit;
             }
-            let mut control = Control::Continue;
-            let step = walk::step(item, &mut |issue| {
-                if control == Control::Continue {
-                    control = deliver(Event::Issue { issue, file: false });
-                }
-            });
-            if control == Control::Continue {
-                control = match step {
-                    Step::File(path) => {
-                        // Sorted: this file is always the one due next.
-                        let turn = shared.opts.sorted.then_some(seq);
-                        shared.next_emit.store(seq, Relaxed);
-                        seq += 1;
-                        match shared.process(shared.found(path), turn) {
-                            Some(ev) => deliver(ev),
-                            None => Control::Continue,
-                        }
+            let mut control = match entry {
+                Entry::File(found) => {
+                    // Sorted: this file is always the one due next.
+                    let turn = sorted.then_some(seq);
+                    shared.next_emit.store(seq, Relaxed);
+                    seq += 1;
+                    match shared.process(shared.found(found), turn) {
+                        Some(ev) => deliver(ev),
+                        None => Control::Continue,
                     }
-                    Step::Issue(issue) => deliver(Event::Issue { issue, file: false }),
-                    Step::Nothing => Control::Continue,
-                };
-            }
+                }
+                Entry::Issue(issue) => deliver(Event::Issue { issue, file: false }),
+            };
             if control == Control::Continue {
                 shared.drain(false, &mut |ev| {
                     if control == Control::Continue {
@@ -377,9 +313,11 @@ fn run_inline<P: Process>(
                 deliver(Event::Progress(shared.counters.progress()));
             }
             if shared.stopping() {
-                return;
+                Flow::Quit
+            } else {
+                Flow::Continue
             }
-        }
+        });
     }));
     if let Err(payload) = ran {
         shared.fail(&*payload);
@@ -398,37 +336,26 @@ fn run_inline<P: Process>(
 /// Walks in parallel, calling the host from the walker threads.
 fn run_workers<P: Process>(
     shared: &Shared<'_, P>,
-    builder: &ignore::WalkBuilder,
+    walker: &Walker,
     f: &(dyn Fn(Event<P::Item>) -> Control + Sync),
 ) {
     let deliver = |ev: Event<P::Item>| -> Control {
         shared.account(&ev);
         shared.call(|| f(ev))
     };
-    let walker = builder
-        .clone()
-        .threads(shared.opts.worker_threads())
-        .build_parallel();
     let ran = catch_unwind(AssertUnwindSafe(|| {
-        walker.run(|| {
-            Box::new(|item| {
+        walker.run_parallel(shared.opts.worker_threads(), false, &shared.stop, &|| {
+            Box::new(|entry| {
                 if shared.stopping() {
-                    return WalkState::Quit;
+                    return Flow::Quit;
                 }
-                let mut control = Control::Continue;
-                let step = walk::step(item, &mut |issue| {
-                    control = deliver(Event::Issue { issue, file: false });
-                });
-                if control == Control::Continue {
-                    control = match step {
-                        Step::File(path) => match shared.process(shared.found(path), None) {
-                            Some(ev) => deliver(ev),
-                            None => Control::Continue,
-                        },
-                        Step::Issue(issue) => deliver(Event::Issue { issue, file: false }),
-                        Step::Nothing => Control::Continue,
-                    };
-                }
+                let mut control = match entry {
+                    Entry::File(found) => match shared.process(shared.found(found), None) {
+                        Some(ev) => deliver(ev),
+                        None => Control::Continue,
+                    },
+                    Entry::Issue(issue) => deliver(Event::Issue { issue, file: false }),
+                };
                 if control == Control::Continue {
                     shared.drain(false, &mut |ev| {
                         if control == Control::Continue {
@@ -440,9 +367,9 @@ fn run_workers<P: Process>(
                     control = deliver(Event::Progress(shared.counters.progress()));
                 }
                 if control == Control::Stop || shared.stopping() {
-                    WalkState::Quit
+                    Flow::Quit
                 } else {
-                    WalkState::Continue
+                    Flow::Continue
                 }
             })
         })
@@ -465,40 +392,32 @@ fn run_workers<P: Process>(
 /// channel and runs the callbacks.
 fn run_host<P: Process>(
     shared: &Shared<'_, P>,
-    builder: &ignore::WalkBuilder,
+    walker: &Walker,
     f: &mut dyn FnMut(Event<P::Item>) -> Control,
 ) {
     let (tx, rx) = bounded::<Event<P::Item>>(shared.opts.window());
-    let walker = builder
-        .clone()
-        .threads(shared.opts.worker_threads())
-        .build_parallel();
     std::thread::scope(|s| {
         s.spawn(move || {
             let ran = catch_unwind(AssertUnwindSafe(|| {
-                walker.run(|| {
+                walker.run_parallel(shared.opts.worker_threads(), true, &shared.stop, &|| {
                     let tx = tx.clone();
-                    Box::new(move |item| {
+                    Box::new(move |entry| {
                         if shared.stopping() {
-                            return WalkState::Quit;
+                            return Flow::Quit;
                         }
                         let mut sent = true;
-                        let step = walk::step(item, &mut |issue| {
-                            sent &= tx.send(Event::Issue { issue, file: false }).is_ok();
-                        });
-                        let ev = match step {
-                            Step::File(path) => shared.process(shared.found(path), None),
-                            Step::Issue(issue) => Some(Event::Issue { issue, file: false }),
-                            Step::Nothing => None,
+                        let ev = match entry {
+                            Entry::File(found) => shared.process(shared.found(found), None),
+                            Entry::Issue(issue) => Some(Event::Issue { issue, file: false }),
                         };
                         if let Some(ev) = ev {
                             sent &= tx.send(ev).is_ok();
                         }
                         shared.drain(false, &mut |ev| sent &= tx.send(ev).is_ok());
                         if sent && !shared.stopping() {
-                            WalkState::Continue
+                            Flow::Continue
                         } else {
-                            WalkState::Quit
+                            Flow::Quit
                         }
                     })
                 })
@@ -549,18 +468,17 @@ fn host_loop<P: Process>(
 /// Lists sequentially in path order, reads in parallel, delivers in order.
 fn run_sorted<P: Process>(
     shared: &Shared<'_, P>,
-    builder: &ignore::WalkBuilder,
+    walker: &Walker,
     f: &mut dyn FnMut(Event<P::Item>) -> Control,
 ) {
     let window = shared.opts.window();
-    let (work_tx, work_rx) = bounded::<(u64, PathBuf)>(window);
+    let (work_tx, work_rx) = bounded::<(u64, Found)>(window);
     let (res_tx, res_rx) = unbounded::<(u64, Event<P::Item>)>();
     let (slot_tx, slot_rx) = bounded::<()>(window);
     for _ in 0..window {
         let _ = slot_tx.send(());
     }
     let mut slot_tx = Some(slot_tx);
-    let walker = builder.clone().sort_by_file_name(|a, b| a.cmp(b)).build();
     std::thread::scope(|s| {
         let lister_res = res_tx.clone();
         s.spawn(move || {
@@ -574,27 +492,18 @@ fn run_sorted<P: Process>(
                     seq += 1;
                     Some(seq - 1)
                 };
-                for item in walker {
-                    let mut soft = Vec::new();
-                    let step = walk::step(item, &mut |issue| soft.push(issue));
-                    for issue in soft {
-                        let Some(n) = next_seq() else { return };
-                        let _ = lister_res.send((n, Event::Issue { issue, file: false }));
-                    }
-                    match step {
-                        Step::File(path) => {
-                            let Some(n) = next_seq() else { return };
-                            if work_tx.send((n, path)).is_err() {
-                                return;
-                            }
-                        }
-                        Step::Issue(issue) => {
-                            let Some(n) = next_seq() else { return };
-                            let _ = lister_res.send((n, Event::Issue { issue, file: false }));
-                        }
-                        Step::Nothing => {}
-                    }
-                }
+                walker.run_sequential(true, &mut |entry| {
+                    let Some(n) = next_seq() else {
+                        return Flow::Quit;
+                    };
+                    let sent = match entry {
+                        Entry::File(found) => work_tx.send((n, found)).is_ok(),
+                        Entry::Issue(issue) => lister_res
+                            .send((n, Event::Issue { issue, file: false }))
+                            .is_ok(),
+                    };
+                    if sent { Flow::Continue } else { Flow::Quit }
+                });
             }));
             if let Err(payload) = ran {
                 shared.fail(&*payload);
@@ -605,12 +514,12 @@ fn run_sorted<P: Process>(
             let work_rx = work_rx.clone();
             let res_tx = res_tx.clone();
             s.spawn(move || {
-                for (n, path) in work_rx {
+                for (n, found) in work_rx {
                     if shared.stopping() {
                         break;
                     }
                     let ev = shared
-                        .process(shared.found(path), Some(n))
+                        .process(shared.found(found), Some(n))
                         .unwrap_or(Event::Progress(Progress::default()));
                     if res_tx.send((n, ev)).is_err() {
                         break;
@@ -669,6 +578,7 @@ fn run_sorted<P: Process>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn relative_paths() {

@@ -17,6 +17,7 @@ mod read;
 mod scanner;
 mod summary;
 mod walk;
+mod walker;
 
 pub use analyze::{
     AnalyzeHost, ParallelAnalyzeHost, STORE_BATCH, Verdict, analyze, analyze_parallel,

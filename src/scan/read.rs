@@ -1,7 +1,10 @@
 //! Reading and hashing files on worker threads, with reused buffers.
 
+use rustix::fs::{AtFlags, Mode, OFlags};
+use std::ffi::CStr;
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
+use std::os::fd::BorrowedFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
@@ -35,6 +38,53 @@ pub fn content_hash(bytes: &[u8]) -> [u8; 16] {
     twox_hash::XxHash3_128::oneshot(bytes).to_be_bytes()
 }
 
+/// Where a file is: a path, or a name in an open directory (then `stat`
+/// and `open` resolve one name, not the whole path).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum At<'a> {
+    Path(&'a Path),
+    Dir(BorrowedFd<'a>, &'a CStr),
+}
+
+impl At<'_> {
+    /// Opens for reading, never blocking on a FIFO swapped in since the
+    /// walk and never becoming the controlling terminal.
+    pub(crate) fn open(&self) -> io::Result<File> {
+        match *self {
+            At::Path(path) => OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+                .open(path),
+            At::Dir(dir, name) => {
+                let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+                Ok(File::from(rustix::fs::openat(
+                    dir,
+                    name,
+                    flags,
+                    Mode::empty(),
+                )?))
+            }
+        }
+    }
+
+    /// `stat` (following a symbolic link).
+    pub(crate) fn stat(&self) -> io::Result<FileStat> {
+        match *self {
+            At::Path(path) => std::fs::metadata(path).map(|m| FileStat::of(&m)),
+            At::Dir(dir, name) => {
+                let st = rustix::fs::statat(dir, name, AtFlags::empty())?;
+                Ok(FileStat {
+                    size: st.st_size as u64,
+                    mtime_ns: (st.st_mtime as i64)
+                        .saturating_mul(1_000_000_000)
+                        .saturating_add(st.st_mtime_nsec as i64),
+                    inode: st.st_ino,
+                })
+            }
+        }
+    }
+}
+
 /// The result of [`read_file`].
 #[derive(Debug)]
 pub(crate) enum ReadOutcome {
@@ -51,15 +101,12 @@ pub(crate) enum ReadOutcome {
 /// `max`. `charge` is told the size before the content is read (it may wait
 /// for room in the memory budget, or swap in a buffer that fits).
 pub(crate) fn read_file(
-    path: &Path,
+    at: At<'_>,
     max: u64,
     buf: &mut Vec<u8>,
     charge: &mut dyn FnMut(u64, &mut Vec<u8>),
 ) -> io::Result<ReadOutcome> {
-    let file: File = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)?;
+    let file = at.open()?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Ok(ReadOutcome::NotRegular);
@@ -201,16 +248,16 @@ impl Buffers {
         *self.used.lock().unwrap()
     }
 
-    /// Reads `path` into a pooled buffer charged to the budget.
+    /// Reads a file into a pooled buffer charged to the budget.
     pub(crate) fn read(
         self: &Arc<Self>,
-        path: &Path,
+        at: At<'_>,
         max: u64,
         go_ahead: &dyn Fn() -> bool,
     ) -> io::Result<(ReadOutcome, Option<Content>)> {
         let mut buf = self.take();
         let mut charged = 0;
-        let outcome = read_file(path, max, &mut buf, &mut |n, buf| {
+        let outcome = read_file(at, max, &mut buf, &mut |n, buf| {
             self.charge(n, go_ahead);
             charged = n;
             if n as usize > POOLED_BUFFER_MAX
@@ -292,18 +339,26 @@ mod tests {
         std::fs::write(&p, b"hello world").unwrap();
         let mut buf = Vec::new();
         let mut charged = 0;
-        match read_file(&p, 100, &mut buf, &mut |n, _| charged += n).unwrap() {
+        match read_file(At::Path(&p), 100, &mut buf, &mut |n, _| charged += n).unwrap() {
             ReadOutcome::Done(s) => assert_eq!(s.size, 11),
             other => panic!("{other:?}"),
         }
         assert_eq!((&buf[..], charged), (&b"hello world"[..], 11));
         assert!(matches!(
-            read_file(&p, 5, &mut buf, &mut |_, _| ()).unwrap(),
+            read_file(At::Path(&p), 5, &mut buf, &mut |_, _| ()).unwrap(),
             ReadOutcome::TooLarge(s) if s.size == 11
         ));
-        assert!(read_file(&dir.path().join("missing"), 5, &mut buf, &mut |_, _| ()).is_err());
+        assert!(
+            read_file(
+                At::Path(&dir.path().join("missing")),
+                5,
+                &mut buf,
+                &mut |_, _| ()
+            )
+            .is_err()
+        );
         assert!(matches!(
-            read_file(dir.path(), 5, &mut buf, &mut |_, _| ()).unwrap(),
+            read_file(At::Path(dir.path()), 5, &mut buf, &mut |_, _| ()).unwrap(),
             ReadOutcome::NotRegular
         ));
     }
@@ -314,14 +369,20 @@ mod tests {
         let p = dir.path().join("f");
         std::fs::write(&p, vec![1u8; 1000]).unwrap();
         let bufs = Buffers::new(1500);
-        let (_, a) = bufs.read(&p, 10_000, &|| false).unwrap();
+        let (_, a) = bufs.read(At::Path(&p), 10_000, &|| false).unwrap();
         let a = a.unwrap();
         assert_eq!((a.len(), bufs.in_flight()), (1000, 1000));
         // Over budget: waits until `a` is dropped by another thread.
         let t = {
             let bufs = Arc::clone(&bufs);
             let p = p.clone();
-            std::thread::spawn(move || bufs.read(&p, 10_000, &|| false).unwrap().1.unwrap().len())
+            std::thread::spawn(move || {
+                bufs.read(At::Path(&p), 10_000, &|| false)
+                    .unwrap()
+                    .1
+                    .unwrap()
+                    .len()
+            })
         };
         std::thread::sleep(Duration::from_millis(50));
         assert!(!t.is_finished());
@@ -329,8 +390,8 @@ mod tests {
         assert_eq!(t.join().unwrap(), 1000);
         assert_eq!(bufs.in_flight(), 0);
         // A go-ahead read never waits.
-        let (_, a) = bufs.read(&p, 10_000, &|| false).unwrap();
-        let (_, b) = bufs.read(&p, 10_000, &|| true).unwrap();
+        let (_, a) = bufs.read(At::Path(&p), 10_000, &|| false).unwrap();
+        let (_, b) = bufs.read(At::Path(&p), 10_000, &|| true).unwrap();
         assert_eq!(bufs.in_flight(), 2000);
         drop((a, b));
         assert_eq!(bufs.in_flight(), 0);

@@ -64,10 +64,7 @@ impl ScanProcess {
     /// Reads and hashes `found` into a pooled buffer (stat comes from fstat).
     pub(crate) fn read(&self, found: Found, ctx: &Ctx<'_>) -> Option<Event<Scanned>> {
         let go_ahead = || ctx.go_ahead();
-        match self
-            .buffers
-            .read(found.path(), self.max_file_size, &go_ahead)
-        {
+        match self.buffers.read(found.at(), self.max_file_size, &go_ahead) {
             Ok((ReadOutcome::Done(stat), Some(buf))) => {
                 Counters::add(&ctx.counters.bytes, stat.size);
                 let hash = read::content_hash(&buf);
@@ -97,9 +94,7 @@ impl ScanProcess {
 
     /// `stat` only: size, mtime and inode; nothing read or hashed.
     pub(crate) fn stat(&self, found: &Found) -> Result<FileStat, String> {
-        std::fs::metadata(found.path())
-            .map(|m| FileStat::of(&m))
-            .map_err(|e| format!("cannot stat: {e}"))
+        found.at().stat().map_err(|e| format!("cannot stat: {e}"))
     }
 }
 

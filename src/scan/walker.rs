@@ -1,0 +1,964 @@
+//! The walker: directories read with `getdents64` through an open
+//! directory descriptor, files handed on with that descriptor so they are
+//! `stat`ed and opened relative to it (`fstatat`/`openat`: no path lookup
+//! from the root per file), gitignore rules matched with the `ignore`
+//! crate's own matchers ([`ignore::gitignore::Gitignore`]) under the same
+//! precedence its walker applies (`.ignore` over `.gitignore` over
+//! `.git/info/exclude` over the global excludes file; the deepest rule
+//! wins; parents of the root count; `tests/scan.rs` checks the result
+//! against the `ignore` crate's walker).
+//!
+//! Why not `ignore::WalkParallel` itself: it queues every file as a work
+//! item of its own (an allocation, an `Arc` and a queue operation per file)
+//! and hands out paths only, so every `stat` and `open` resolves the whole
+//! path again. On the Linux source tree the two together cost ~30 % of a
+//! walk + stat (see `examples/scan_bench.rs`).
+//!
+//! Parallel walks share a LIFO stack of directories between threads; a
+//! thread reads a directory, pushes its subdirectories (so idle threads get
+//! work at once) and then processes the directory's files itself; files of
+//! a large directory are split into chunks other threads can take. Pending
+//! directories hold a path, not a descriptor, so open descriptors stay
+//! bounded by the threads and the files in flight, never by the tree.
+
+use super::filter::Filters;
+use super::options::ScanOptions;
+use super::walk::issue_of;
+use super::{IssueKind, ScanIssue};
+use ignore::Match;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, openat, statat};
+use std::ffi::{CStr, OsStr};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Condvar, Mutex};
+
+/// Files of one directory processed by the thread that read it; the rest
+/// of a larger directory is split into chunks of this many for others.
+const FILES_CHUNK: usize = 256;
+
+/// An open directory that found files are `stat`ed and opened relative to.
+#[derive(Debug)]
+pub(crate) struct DirFd(OwnedFd);
+
+impl DirFd {
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+/// A regular file the walk found: its path as walked (NUL-terminated
+/// bytes), where the part relative to the root starts, and (when the walk
+/// had it open) the directory it is in, with where its name starts.
+pub(crate) struct Found {
+    pub path: Vec<u8>,
+    pub rel_start: usize,
+    pub dir: Option<Arc<DirFd>>,
+    pub name_start: usize,
+}
+
+impl Found {
+    /// A file known by path only (the root itself, tests).
+    pub(crate) fn new(root: &Path, path: PathBuf) -> Found {
+        let (r, p) = (root.as_os_str().as_bytes(), path.as_os_str().as_bytes());
+        // The walker joins names to the root: usually a byte prefix.
+        let fast = match r.last() {
+            Some(b'/') => r.len(),
+            _ => r.len() + 1,
+        };
+        let rel_len =
+            if p.len() > fast && p.starts_with(r) && p[fast - 1] == b'/' && p[fast] != b'/' {
+                p.len() - fast
+            } else {
+                match path.strip_prefix(root) {
+                    Ok(rel) if !rel.as_os_str().is_empty() => rel.as_os_str().len(),
+                    // The root itself is a file: its relative path is its name.
+                    _ => path.file_name().map_or(0, |n| n.len()),
+                }
+            };
+        let mut bytes = path.into_os_string().into_vec();
+        let rel_start = bytes.len() - rel_len;
+        bytes.push(0);
+        Found {
+            path: bytes,
+            rel_start,
+            dir: None,
+            name_start: 0,
+        }
+    }
+
+    /// The path without its NUL.
+    pub(crate) fn path(&self) -> &Path {
+        bytes_path(&self.path[..self.path.len() - 1])
+    }
+
+    pub(crate) fn rel_path(&self) -> &Path {
+        bytes_path(&self.path[self.rel_start..self.path.len() - 1])
+    }
+
+    /// Where to `stat` or open the file: relative to its open directory
+    /// when there is one, else by path.
+    pub(crate) fn at(&self) -> super::read::At<'_> {
+        match &self.dir {
+            Some(dir) => match CStr::from_bytes_with_nul(&self.path[self.name_start..]) {
+                Ok(name) => super::read::At::Dir(dir.fd(), name),
+                Err(_) => super::read::At::Path(self.path()),
+            },
+            None => super::read::At::Path(self.path()),
+        }
+    }
+}
+
+use std::os::unix::ffi::OsStringExt;
+
+pub(crate) fn bytes_path(bytes: &[u8]) -> &Path {
+    Path::new(OsStr::from_bytes(bytes))
+}
+
+/// What the walk hands to a visitor.
+pub(crate) enum Entry {
+    File(Found),
+    Issue(ScanIssue),
+}
+
+/// Whether the walk goes on after a visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    Quit,
+}
+
+/// The ignore rules of one directory level (only levels with rules or a
+/// `.git` exist; the others share their parent's chain).
+struct Level {
+    ignore: Option<Gitignore>,
+    git_ignore: Option<Gitignore>,
+    git_exclude: Option<Gitignore>,
+    /// A parent of the root: matched against absolute paths.
+    absolute: bool,
+    parent: Option<Arc<Level>>,
+}
+
+/// (device, inode) of the directories above one, when following links.
+struct Ancestor {
+    dev: u64,
+    ino: u64,
+    path: PathBuf,
+    parent: Option<Arc<Ancestor>>,
+}
+
+/// A directory waiting to be read.
+struct DirWork {
+    /// Path as walked, without NUL.
+    path: Vec<u8>,
+    depth: usize,
+    levels: Option<Arc<Level>>,
+    ancestors: Option<Arc<Ancestor>>,
+}
+
+/// Files of a large directory left for any thread.
+struct FilesWork {
+    dir: Arc<DirFd>,
+    path: Arc<[u8]>,
+    names: Vec<Vec<u8>>,
+}
+
+enum Work {
+    Dir(DirWork),
+    Files(FilesWork),
+}
+
+/// The walk's configuration.
+pub(crate) struct Walker {
+    root: PathBuf,
+    /// Canonical absolute root (for the rules of the root's parents).
+    abs_root: PathBuf,
+    ignores: bool,
+    hidden: bool,
+    follow: bool,
+    same_fs: Option<u64>,
+    max_depth: Option<usize>,
+    filters: Arc<Filters>,
+    no_globs: bool,
+    global: Option<Gitignore>,
+    root_levels: Option<Arc<Level>>,
+    /// Problems met while configuring (unreadable global excludes...).
+    setup_issues: Vec<ScanIssue>,
+}
+
+fn matched(gi: &Option<Gitignore>, path: &Path, is_dir: bool) -> Match<()> {
+    match gi {
+        Some(gi) => match gi.matched(path, is_dir) {
+            Match::None => Match::None,
+            Match::Ignore(_) => Match::Ignore(()),
+            Match::Whitelist(_) => Match::Whitelist(()),
+        },
+        None => Match::None,
+    }
+}
+
+fn or(a: Match<()>, b: impl FnOnce() -> Match<()>) -> Match<()> {
+    if a.is_none() { b() } else { a }
+}
+
+/// A matcher from one ignore file, with any problem as an issue.
+fn load_rules(dir: &Path, file: &Path, issues: &mut Vec<ScanIssue>) -> Option<Gitignore> {
+    let mut b = GitignoreBuilder::new(dir);
+    if let Some(err) = b.add(file) {
+        issues.push(issue_of(&err, Some(file)));
+    }
+    match b.build() {
+        Ok(gi) if gi.is_empty() => None,
+        Ok(gi) => Some(gi),
+        Err(err) => {
+            issues.push(issue_of(&err, Some(file)));
+            None
+        }
+    }
+}
+
+/// Which rule files a directory has (from its listing: no extra syscalls).
+#[derive(Default, Clone, Copy)]
+struct RuleFiles {
+    ignore: bool,
+    gitignore: bool,
+    git: bool,
+}
+
+impl RuleFiles {
+    fn note(&mut self, name: &[u8]) {
+        match name {
+            b".ignore" => self.ignore = true,
+            b".gitignore" => self.gitignore = true,
+            b".git" => self.git = true,
+            _ => {}
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.ignore || self.gitignore || self.git
+    }
+}
+
+/// The level for directory `dir` with rule files `files` (None: no rules).
+fn level(
+    dir: &Path,
+    files: RuleFiles,
+    absolute: bool,
+    parent: Option<Arc<Level>>,
+    issues: &mut Vec<ScanIssue>,
+) -> Option<Arc<Level>> {
+    if !files.any() {
+        return parent;
+    }
+    let ignore = files
+        .ignore
+        .then(|| load_rules(dir, &dir.join(".ignore"), issues))
+        .flatten();
+    let git_ignore = files
+        .gitignore
+        .then(|| load_rules(dir, &dir.join(".gitignore"), issues))
+        .flatten();
+    let git_exclude = if files.git {
+        let exclude = dir.join(".git/info/exclude");
+        exclude
+            .is_file()
+            .then(|| load_rules(dir, &exclude, issues))
+            .flatten()
+    } else {
+        None
+    };
+    Some(Arc::new(Level {
+        ignore,
+        git_ignore,
+        git_exclude,
+        absolute,
+        parent,
+    }))
+}
+
+fn rule_files_at(dir: &Path) -> RuleFiles {
+    RuleFiles {
+        ignore: dir.join(".ignore").is_file(),
+        gitignore: dir.join(".gitignore").is_file(),
+        git: dir.join(".git").exists(),
+    }
+}
+
+fn dev_ino(st: &rustix::fs::Stat) -> (u64, u64) {
+    (st.st_dev, st.st_ino)
+}
+
+/// A directory entry as listed: name and what `getdents` says it is.
+struct Listed {
+    name: Vec<u8>,
+    kind: FileType,
+}
+
+impl Walker {
+    pub(crate) fn new(root: &Path, opts: &ScanOptions, filters: Arc<Filters>) -> Walker {
+        let ignores = opts.respect_ignore_files;
+        let abs_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        let mut setup_issues = Vec::new();
+        let global = if ignores {
+            let (gi, err) = GitignoreBuilder::new("").build_global();
+            if let Some(err) = err {
+                setup_issues.push(issue_of(&err, None));
+            }
+            (!gi.is_empty()).then_some(gi)
+        } else {
+            None
+        };
+        let mut root_levels = None;
+        if ignores {
+            // Rules of the root's parents, outermost first.
+            let mut parents: Vec<&Path> = abs_root.ancestors().skip(1).collect();
+            parents.reverse();
+            for p in parents {
+                root_levels = level(p, rule_files_at(p), true, root_levels, &mut setup_issues);
+            }
+        }
+        let same_fs = if opts.same_file_system {
+            rustix::fs::stat(root).ok().map(|st| st.st_dev)
+        } else {
+            None
+        };
+        Walker {
+            root: root.to_path_buf(),
+            abs_root,
+            ignores,
+            hidden: !opts.include_hidden,
+            follow: opts.follow_links,
+            same_fs,
+            max_depth: (opts.max_depth > 0).then_some(opts.max_depth),
+            no_globs: filters.is_empty(),
+            filters,
+            global,
+            root_levels,
+            setup_issues,
+        }
+    }
+
+    /// Whether an entry (path as walked, relative path, name) is skipped by
+    /// the ignore rules, the hidden-file rule or the globs.
+    fn skip(
+        &self,
+        levels: &Option<Arc<Level>>,
+        path: &Path,
+        rel: &Path,
+        name: &[u8],
+        is_dir: bool,
+    ) -> bool {
+        let mut whitelisted = false;
+        if self.ignores {
+            let m = self.ignore_match(levels, path, rel, is_dir);
+            if m.is_ignore() {
+                return true;
+            }
+            whitelisted = m.is_whitelist();
+        }
+        if self.hidden && !whitelisted && name.first() == Some(&b'.') {
+            return true;
+        }
+        if self.no_globs {
+            return is_dir && self.ignores && name == b".git";
+        }
+        let name = OsStr::from_bytes(name);
+        if is_dir {
+            // `.git` is never walked when ignore files are respected (git
+            // never tracks it; fd and ripgrep skip it too).
+            (self.ignores && name == ".git") || !self.filters.enter_dir(rel, name)
+        } else {
+            !self.filters.keep_file(rel, name)
+        }
+    }
+
+    /// The `ignore` crate's precedence: per kind, the deepest level with a
+    /// match decides; `.ignore` > `.gitignore` > `exclude` > global. As
+    /// with its `require_git(false)` (no git repository needed for rules to
+    /// apply), a nested repository does not cut off the rules above it.
+    fn ignore_match(
+        &self,
+        levels: &Option<Arc<Level>>,
+        path: &Path,
+        rel: &Path,
+        is_dir: bool,
+    ) -> Match<()> {
+        let (mut m_ig, mut m_gi, mut m_ex) = (Match::None, Match::None, Match::None);
+        let mut abs: Option<PathBuf> = None;
+        let mut cur = levels.as_deref();
+        while let Some(lvl) = cur {
+            let p: &Path = if lvl.absolute {
+                abs.get_or_insert_with(|| self.abs_root.join(rel))
+            } else {
+                path
+            };
+            if m_ig.is_none() {
+                m_ig = matched(&lvl.ignore, p, is_dir);
+            }
+            if m_gi.is_none() {
+                m_gi = matched(&lvl.git_ignore, p, is_dir);
+            }
+            if m_ex.is_none() {
+                m_ex = matched(&lvl.git_exclude, p, is_dir);
+            }
+            cur = lvl.parent.as_deref();
+        }
+        or(or(or(m_ig, || m_gi), || m_ex), || {
+            matched(&self.global, path, is_dir)
+        })
+    }
+
+    fn root_work(&self) -> DirWork {
+        DirWork {
+            path: self.root.as_os_str().as_bytes().to_vec(),
+            depth: 0,
+            levels: self.root_levels.clone(),
+            ancestors: None,
+        }
+    }
+
+    fn rel_start(&self) -> usize {
+        let r = self.root.as_os_str().as_bytes();
+        match r.last() {
+            Some(b'/') => r.len(),
+            _ => r.len() + 1,
+        }
+    }
+
+    /// Opens and lists a directory: its descriptor, its entries, and the
+    /// rules and ancestry its children inherit. Problems go to `issues`.
+    #[allow(clippy::type_complexity)]
+    fn open_dir(
+        &self,
+        work: &DirWork,
+        issues: &mut Vec<ScanIssue>,
+        sort: bool,
+    ) -> Option<(
+        Arc<DirFd>,
+        Vec<Listed>,
+        Option<Arc<Level>>,
+        Option<Arc<Ancestor>>,
+    )> {
+        let path = bytes_path(&work.path);
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = match openat(rustix::fs::CWD, path, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(e) => {
+                issues.push(dir_issue(path, e.into()));
+                return None;
+            }
+        };
+        let ancestors = if self.follow {
+            match rustix::fs::fstat(&fd) {
+                Ok(st) => {
+                    let (dev, ino) = dev_ino(&st);
+                    Some(Arc::new(Ancestor {
+                        dev,
+                        ino,
+                        path: path.to_path_buf(),
+                        parent: work.ancestors.clone(),
+                    }))
+                }
+                Err(e) => {
+                    issues.push(dir_issue(path, e.into()));
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
+        let mut listed = Vec::new();
+        let mut rules = RuleFiles::default();
+        let mut dir = match Dir::read_from(&fd) {
+            Ok(d) => d,
+            Err(e) => {
+                issues.push(dir_issue(path, e.into()));
+                return None;
+            }
+        };
+        while let Some(item) = dir.read() {
+            let entry = match item {
+                Ok(e) => e,
+                Err(e) => {
+                    issues.push(dir_issue(path, e.into()));
+                    break;
+                }
+            };
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            rules.note(name);
+            let mut kind = entry.file_type();
+            if kind == FileType::Unknown {
+                // Some file systems do not fill d_type.
+                kind = statat(&fd, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW)
+                    .map(|st| FileType::from_raw_mode(st.st_mode))
+                    .unwrap_or(FileType::Unknown);
+            }
+            listed.push(Listed {
+                name: name.to_vec(),
+                kind,
+            });
+        }
+        drop(dir);
+        if sort {
+            listed.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        }
+        let levels = if self.ignores {
+            level(path, rules, false, work.levels.clone(), issues)
+        } else {
+            None
+        };
+        Some((Arc::new(DirFd(fd)), listed, levels, ancestors))
+    }
+
+    /// Sorts one listed entry: a file to visit, a directory to walk, an
+    /// issue, or nothing (skipped, not a regular file or directory).
+    fn classify(
+        &self,
+        dir: &DirFd,
+        parent: &DirWork,
+        levels: &Option<Arc<Level>>,
+        ancestors: &Option<Arc<Ancestor>>,
+        entry: &Listed,
+        path: &mut Vec<u8>,
+    ) -> Class {
+        let depth = parent.depth + 1;
+        if self.max_depth.is_some_and(|max| depth > max) {
+            return Class::Nothing;
+        }
+        path.clear();
+        path.extend_from_slice(&parent.path);
+        if path.last() != Some(&b'/') {
+            path.push(b'/');
+        }
+        path.extend_from_slice(&entry.name);
+        let full = bytes_path(path);
+        let rel_start = self.rel_start().min(path.len());
+        let rel = bytes_path(&path[rel_start..]);
+        let mut kind = entry.kind;
+        let mut target: Option<(u64, u64)> = None;
+        if kind == FileType::Symlink {
+            if !self.follow {
+                return Class::Nothing;
+            }
+            match statat(dir.fd(), OsStr::from_bytes(&entry.name), AtFlags::empty()) {
+                Ok(st) => {
+                    kind = FileType::from_raw_mode(st.st_mode);
+                    target = Some(dev_ino(&st));
+                }
+                Err(e) => return Class::Issue(dir_issue(full, e.into())),
+            }
+        }
+        let is_dir = kind == FileType::Directory;
+        if !is_dir && kind != FileType::RegularFile {
+            return Class::Nothing; // FIFOs, sockets, devices: never opened
+        }
+        if self.skip(levels, full, rel, &entry.name, is_dir) {
+            return Class::Nothing;
+        }
+        if !is_dir {
+            return Class::File;
+        }
+        if self.same_fs.is_some() || target.is_some() {
+            let (dev, ino) = match target {
+                Some(t) => t,
+                None => match statat(
+                    dir.fd(),
+                    OsStr::from_bytes(&entry.name),
+                    AtFlags::SYMLINK_NOFOLLOW,
+                ) {
+                    Ok(st) => dev_ino(&st),
+                    Err(e) => return Class::Issue(dir_issue(full, e.into())),
+                },
+            };
+            if self.same_fs.is_some_and(|root_dev| root_dev != dev) {
+                return Class::Nothing;
+            }
+            if target.is_some() {
+                let mut cur = ancestors.as_deref();
+                while let Some(a) = cur {
+                    if (a.dev, a.ino) == (dev, ino) {
+                        return Class::Issue(ScanIssue {
+                            path: full.to_path_buf(),
+                            kind: IssueKind::Loop,
+                            message: format!(
+                                "File system loop found: {} points to an ancestor {}",
+                                full.display(),
+                                a.path.display()
+                            ),
+                        });
+                    }
+                    cur = a.parent.as_deref();
+                }
+            }
+        }
+        Class::Dir(DirWork {
+            path: path.clone(),
+            depth,
+            levels: levels.clone(),
+            ancestors: ancestors.clone(),
+        })
+    }
+
+    fn found(&self, dir: &Arc<DirFd>, dir_path: &[u8], name: &[u8]) -> Found {
+        let mut path = Vec::with_capacity(dir_path.len() + name.len() + 2);
+        path.extend_from_slice(dir_path);
+        if path.last() != Some(&b'/') {
+            path.push(b'/');
+        }
+        let name_start = path.len();
+        path.extend_from_slice(name);
+        path.push(0);
+        Found {
+            rel_start: self.rel_start().min(name_start),
+            path,
+            dir: Some(Arc::clone(dir)),
+            name_start,
+        }
+    }
+
+    /// The root when it is not a directory: a file (visited) or nothing.
+    fn root_entry(&self) -> Option<Option<Entry>> {
+        match std::fs::metadata(&self.root) {
+            Ok(m) if m.is_dir() => None,
+            Ok(m) if m.is_file() => {
+                Some(Some(Entry::File(Found::new(&self.root, self.root.clone()))))
+            }
+            Ok(_) => Some(None),
+            Err(e) => Some(Some(Entry::Issue(dir_issue(&self.root, e)))),
+        }
+    }
+
+    /// Walks on the calling thread, depth first (each directory's entries
+    /// right after it, by name when `sort`), as `ignore::Walk` does.
+    pub(crate) fn run_sequential(&self, sort: bool, visit: &mut dyn FnMut(Entry) -> Flow) {
+        for issue in &self.setup_issues {
+            if visit(Entry::Issue(issue.clone())) == Flow::Quit {
+                return;
+            }
+        }
+        if let Some(entry) = self.root_entry() {
+            if let Some(e) = entry {
+                visit(e);
+            }
+            return;
+        }
+        struct Frame {
+            work: DirWork,
+            dir: Arc<DirFd>,
+            listed: std::vec::IntoIter<Listed>,
+            levels: Option<Arc<Level>>,
+            ancestors: Option<Arc<Ancestor>>,
+        }
+        let mut issues = Vec::new();
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut path = Vec::new();
+        let mut pending = Some(self.root_work());
+        loop {
+            if let Some(work) = pending.take() {
+                let opened = self.open_dir(&work, &mut issues, sort);
+                for issue in issues.drain(..) {
+                    if visit(Entry::Issue(issue)) == Flow::Quit {
+                        return;
+                    }
+                }
+                if let Some((dir, listed, levels, ancestors)) = opened {
+                    stack.push(Frame {
+                        work,
+                        dir,
+                        listed: listed.into_iter(),
+                        levels,
+                        ancestors,
+                    });
+                }
+            }
+            let Some(top) = stack.last_mut() else { return };
+            let Some(entry) = top.listed.next() else {
+                stack.pop();
+                continue;
+            };
+            let class = self.classify(
+                &top.dir,
+                &top.work,
+                &top.levels,
+                &top.ancestors,
+                &entry,
+                &mut path,
+            );
+            let flow = match class {
+                Class::File => visit(Entry::File(self.found(
+                    &top.dir,
+                    &top.work.path,
+                    &entry.name,
+                ))),
+                Class::Dir(work) => {
+                    pending = Some(work);
+                    Flow::Continue
+                }
+                Class::Issue(issue) => visit(Entry::Issue(issue)),
+                Class::Nothing => Flow::Continue,
+            };
+            if flow == Flow::Quit {
+                return;
+            }
+        }
+    }
+
+    /// Walks with `threads` threads (the calling one among them when
+    /// `with_caller`, else it only waits); `make` gives each thread its
+    /// visitor. Stops when a visitor says so or `stop` is set.
+    pub(crate) fn run_parallel<'v>(
+        &self,
+        threads: usize,
+        with_caller: bool,
+        stop: &AtomicBool,
+        make: &(dyn Fn() -> Box<dyn FnMut(Entry) -> Flow + 'v> + Sync),
+    ) {
+        if !self.setup_issues.is_empty() || !std::fs::metadata(&self.root).is_ok_and(|m| m.is_dir())
+        {
+            let mut visit = make();
+            for issue in &self.setup_issues {
+                if visit(Entry::Issue(issue.clone())) == Flow::Quit {
+                    return;
+                }
+            }
+            if let Some(entry) = self.root_entry() {
+                if let Some(e) = entry {
+                    visit(e);
+                }
+                return;
+            }
+        }
+        let queue = Queue {
+            state: Mutex::new(QueueState {
+                work: vec![Work::Dir(self.root_work())],
+                active: 0,
+                quit: false,
+            }),
+            ready: Condvar::new(),
+        };
+        std::thread::scope(|s| {
+            let mut handles = Vec::new();
+            for _ in usize::from(with_caller)..threads.max(1) {
+                let queue = &queue;
+                handles.push(s.spawn(move || {
+                    let mut visit = make();
+                    self.worker(queue, stop, &mut *visit);
+                }));
+            }
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if with_caller {
+                    self.worker(&queue, stop, &mut *make());
+                }
+            }));
+            if caught.is_err() {
+                queue.quit();
+            }
+            for h in handles {
+                if let Err(payload) = h.join() {
+                    queue.quit();
+                    std::panic::resume_unwind(payload);
+                }
+            }
+            if let Err(payload) = caught {
+                std::panic::resume_unwind(payload);
+            }
+        });
+    }
+
+    fn worker(&self, queue: &Queue, stop: &AtomicBool, visit: &mut dyn FnMut(Entry) -> Flow) {
+        // Whatever ends this worker (a panic included) releases the others.
+        struct QuitOnUnwind<'q>(&'q Queue);
+        impl Drop for QuitOnUnwind<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.quit();
+                }
+            }
+        }
+        let _guard = QuitOnUnwind(queue);
+        let mut issues = Vec::new();
+        let mut path = Vec::new();
+        let mut subdirs = Vec::new();
+        let mut files: Vec<Vec<u8>> = Vec::new();
+        while let Some(work) = queue.pop() {
+            let flow = if stop.load(Relaxed) {
+                Flow::Quit
+            } else {
+                match work {
+                    Work::Dir(work) => self.walk_dir(
+                        queue,
+                        work,
+                        visit,
+                        &mut issues,
+                        &mut path,
+                        &mut subdirs,
+                        &mut files,
+                    ),
+                    Work::Files(chunk) => {
+                        let mut flow = Flow::Continue;
+                        for name in &chunk.names {
+                            if stop.load(Relaxed) {
+                                flow = Flow::Quit;
+                                break;
+                            }
+                            flow = visit(Entry::File(self.found(&chunk.dir, &chunk.path, name)));
+                            if flow == Flow::Quit {
+                                break;
+                            }
+                        }
+                        flow
+                    }
+                }
+            };
+            if flow == Flow::Quit || stop.load(Relaxed) {
+                queue.quit();
+                return;
+            }
+            queue.done();
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk_dir(
+        &self,
+        queue: &Queue,
+        work: DirWork,
+        visit: &mut dyn FnMut(Entry) -> Flow,
+        issues: &mut Vec<ScanIssue>,
+        path: &mut Vec<u8>,
+        subdirs: &mut Vec<Work>,
+        files: &mut Vec<Vec<u8>>,
+    ) -> Flow {
+        let opened = self.open_dir(&work, issues, false);
+        for issue in issues.drain(..) {
+            if visit(Entry::Issue(issue)) == Flow::Quit {
+                return Flow::Quit;
+            }
+        }
+        let Some((dir, listed, levels, ancestors)) = opened else {
+            return Flow::Continue;
+        };
+        files.clear();
+        for entry in listed {
+            match self.classify(&dir, &work, &levels, &ancestors, &entry, path) {
+                Class::File => files.push(entry.name),
+                Class::Dir(sub) => subdirs.push(Work::Dir(sub)),
+                Class::Issue(issue) => {
+                    if visit(Entry::Issue(issue)) == Flow::Quit {
+                        return Flow::Quit;
+                    }
+                }
+                Class::Nothing => {}
+            }
+        }
+        // Subdirectories first, so idle threads have work at once; then
+        // chunks of a large directory's files beyond the first.
+        let dir_path: Arc<[u8]> = Arc::from(&work.path[..]);
+        if files.len() > 2 * FILES_CHUNK {
+            for chunk in files[FILES_CHUNK..].chunks(FILES_CHUNK) {
+                subdirs.push(Work::Files(FilesWork {
+                    dir: Arc::clone(&dir),
+                    path: Arc::clone(&dir_path),
+                    names: chunk.to_vec(),
+                }));
+            }
+            files.truncate(FILES_CHUNK);
+        }
+        queue.push(subdirs);
+        for name in files.iter() {
+            if visit(Entry::File(self.found(&dir, &work.path, name))) == Flow::Quit {
+                return Flow::Quit;
+            }
+        }
+        Flow::Continue
+    }
+}
+
+enum Class {
+    File,
+    Dir(DirWork),
+    Issue(ScanIssue),
+    Nothing,
+}
+
+fn dir_issue(path: &Path, err: std::io::Error) -> ScanIssue {
+    ScanIssue {
+        path: path.to_path_buf(),
+        kind: IssueKind::Io,
+        message: format!("{}: {err}", path.display()),
+    }
+}
+
+struct QueueState {
+    work: Vec<Work>,
+    /// Threads holding work taken from the stack.
+    active: usize,
+    quit: bool,
+}
+
+/// The shared stack of work and the walk's end: no work left and no
+/// thread busy (which could still add some), or a quit.
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn pop(&self) -> Option<Work> {
+        let mut st = self.lock();
+        loop {
+            if st.quit {
+                return None;
+            }
+            if let Some(w) = st.work.pop() {
+                st.active += 1;
+                return Some(w);
+            }
+            if st.active == 0 {
+                st.quit = true;
+                self.ready.notify_all();
+                return None;
+            }
+            st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn push(&self, items: &mut Vec<Work>) {
+        if items.is_empty() {
+            return;
+        }
+        let n = items.len();
+        let mut st = self.lock();
+        // Reversed so the stack pops them in listing order.
+        st.work.extend(items.drain(..).rev());
+        drop(st);
+        if n == 1 {
+            self.ready.notify_one();
+        } else {
+            self.ready.notify_all();
+        }
+    }
+
+    fn done(&self) {
+        let mut st = self.lock();
+        st.active -= 1;
+        if st.active == 0 && st.work.is_empty() {
+            self.ready.notify_all();
+        }
+    }
+
+    fn quit(&self) {
+        self.lock().quit = true;
+        self.ready.notify_all();
+    }
+}
