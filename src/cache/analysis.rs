@@ -7,7 +7,7 @@ use super::paths::normalize;
 use super::stamp::{FileStamp, now_ns};
 use super::stats::Counters;
 use crate::error::Result;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::os::unix::ffi::OsStrExt;
@@ -51,6 +51,58 @@ pub(crate) fn decode_stamp(b: &[u8]) -> Option<FileStamp> {
         hash: b[24..40].try_into().expect("16 bytes"),
         recorded_ns: i64::from_be_bytes(word(40)),
     })
+}
+
+/// First bytes of a snapshot (format version 1).
+const SNAPSHOT_MAGIC: &[u8; 8] = b"WTFSNAP1";
+
+/// Bytes of a snapshot record's fixed part: path length, value length
+/// (u32), expiry (i64), stamp.
+const SNAPSHOT_FIXED: usize = 4 + 4 + 8 + STAMP_LEN;
+
+/// One blob holding every record of a set, in order: the magic, a record
+/// count (u64), then per record its path and value lengths (u32), expiry
+/// (i64, all little-endian), stored stamp, path and value.
+pub(crate) fn encode_snapshot<'a>(
+    records: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8], &'a [u8], i64)>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + records.len() * (SNAPSHOT_FIXED + 64));
+    out.extend_from_slice(SNAPSHOT_MAGIC);
+    out.extend_from_slice(&(records.len() as u64).to_le_bytes());
+    for (path, stamp, value, expires) in records {
+        out.extend_from_slice(&(path.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        out.extend_from_slice(&expires.to_le_bytes());
+        out.extend_from_slice(stamp);
+        out.extend_from_slice(path);
+        out.extend_from_slice(value);
+    }
+    out
+}
+
+/// The records of a snapshot not expired at `now` (`None`: malformed).
+pub(crate) fn decode_snapshot(data: &[u8], now: i64) -> Option<AnalysisIndex> {
+    let rest = data.strip_prefix(SNAPSHOT_MAGIC)?;
+    let (count, mut rest) = rest.split_at_checked(8)?;
+    let count = usize::try_from(u64::from_le_bytes(count.try_into().ok()?)).ok()?;
+    if count > rest.len() / SNAPSHOT_FIXED {
+        return None;
+    }
+    let mut index = AnalysisIndex::with_capacity(count, rest.len());
+    for _ in 0..count {
+        let (fixed, tail) = rest.split_at_checked(SNAPSHOT_FIXED)?;
+        let path_len = u32::from_le_bytes(fixed[0..4].try_into().ok()?) as usize;
+        let value_len = u32::from_le_bytes(fixed[4..8].try_into().ok()?) as usize;
+        let expires = i64::from_le_bytes(fixed[8..16].try_into().ok()?);
+        let stamp = decode_stamp(&fixed[16..])?;
+        let (path, tail) = tail.split_at_checked(path_len)?;
+        let (value, tail) = tail.split_at_checked(value_len)?;
+        if expires > now {
+            index.push(path, stamp, value);
+        }
+        rest = tail;
+    }
+    rest.is_empty().then_some(index)
 }
 
 /// Stored results of one analyzer under one namespace, as `analyze` looks
@@ -105,6 +157,16 @@ fn path_hash(path: &[u8]) -> u64 {
 }
 
 impl AnalysisIndex {
+    fn with_capacity(records: usize, bytes: usize) -> Self {
+        let mut heads = HashMap::default();
+        heads.reserve(records);
+        AnalysisIndex {
+            bytes: Vec::with_capacity(bytes),
+            slots: Vec::with_capacity(records),
+            heads,
+        }
+    }
+
     /// Adds a record (a path added twice: the later one is found).
     pub fn push(&mut self, rel_path: &[u8], stamp: FileStamp, value: &[u8]) {
         let (Ok(path_len), Ok(value_len), Ok(index)) = (
@@ -205,6 +267,43 @@ impl MemoryAnalysis {
     }
 }
 
+/// Every record of a set, one row at a time (no current snapshot).
+fn read_rows(
+    c: &rusqlite::Connection,
+    analyzer_id: &str,
+    namespace: &[u8],
+    now: i64,
+) -> rusqlite::Result<AnalysisIndex> {
+    let mut st = c.prepare_cached(
+        "SELECT rel_path, stamp, value FROM analysis
+         WHERE analyzer_id = ?1 AND namespace = ?2 AND expires_ns > ?3",
+    )?;
+    let mut rows = st.query(params![analyzer_id, namespace, now])?;
+    let mut out = AnalysisIndex::default();
+    while let Some(r) = rows.next()? {
+        // A malformed stamp is no record: the file is analyzed again.
+        let Some(stamp) = decode_stamp(r.get_ref(1)?.as_bytes()?) else {
+            continue;
+        };
+        out.push(r.get_ref(0)?.as_bytes()?, stamp, r.get_ref(2)?.as_bytes()?);
+    }
+    Ok(out)
+}
+
+/// Marks the set's results as changed (any snapshot of it is now stale).
+fn bump_generation(
+    c: &rusqlite::Connection,
+    analyzer_id: &str,
+    namespace: &[u8],
+) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO analysis_generation(analyzer_id, namespace, generation) VALUES (?1, ?2, 1)
+         ON CONFLICT(analyzer_id, namespace) DO UPDATE SET generation = generation + 1",
+    )?
+    .execute(params![analyzer_id, namespace])?;
+    Ok(())
+}
+
 impl Cache {
     /// The namespace key for a scan root: the root relative to the cache's `root` option when
     /// it is inside it (so a moved checkout still hits), else the canonical absolute path bytes.
@@ -255,20 +354,108 @@ impl Cache {
         };
         let now = now_ns();
         store.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT rel_path, stamp, value FROM analysis
-                 WHERE analyzer_id = ?1 AND namespace = ?2 AND expires_ns > ?3",
-            )?;
-            let mut rows = st.query(params![analyzer_id, namespace, now])?;
-            let mut out = AnalysisIndex::default();
-            while let Some(r) = rows.next()? {
-                // A malformed stamp is no record: the file is analyzed again.
-                let Some(stamp) = decode_stamp(r.get_ref(1)?.as_bytes()?) else {
-                    continue;
-                };
-                out.push(r.get_ref(0)?.as_bytes()?, stamp, r.get_ref(2)?.as_bytes()?);
+            // The snapshot, when it shows the set's current generation.
+            let snapshot = c
+                .prepare_cached(
+                    "SELECT s.data FROM analysis_snapshot s JOIN analysis_generation g
+                       ON g.analyzer_id = s.analyzer_id AND g.namespace = s.namespace
+                     WHERE s.analyzer_id = ?1 AND s.namespace = ?2
+                       AND s.generation = g.generation",
+                )?
+                .query_row(params![analyzer_id, namespace], |r| {
+                    Ok(decode_snapshot(r.get_ref(0)?.as_bytes()?, now))
+                })
+                .optional()?
+                .flatten();
+            match snapshot {
+                Some(index) => Ok(index),
+                None => read_rows(c, analyzer_id, namespace, now),
             }
-            Ok(out)
+        })
+    }
+
+    /// Whether a snapshot of the set shows its current generation.
+    pub fn analysis_snapshot_is_current(
+        &self,
+        analyzer_id: &str,
+        namespace: &[u8],
+    ) -> Result<bool> {
+        let Some(store) = &self.store else {
+            return Ok(false);
+        };
+        store.read(|c| {
+            c.prepare_cached(
+                "SELECT 1 FROM analysis_snapshot s JOIN analysis_generation g
+                   ON g.analyzer_id = s.analyzer_id AND g.namespace = s.namespace
+                 WHERE s.analyzer_id = ?1 AND s.namespace = ?2 AND s.generation = g.generation",
+            )?
+            .exists(params![analyzer_id, namespace])
+        })
+    }
+
+    /// Writes a snapshot of the set's results as they are now (read in the
+    /// same transaction, so it shows exactly the generation it is tagged
+    /// with), unless one already shows the current generation.
+    pub fn save_analysis_snapshot(&self, analyzer_id: &str, namespace: &[u8]) -> Result<()> {
+        if self.store.is_none() {
+            return Ok(());
+        }
+        self.write(false, |c| {
+            let generation: i64 = c
+                .prepare_cached(
+                    "SELECT generation FROM analysis_generation
+                     WHERE analyzer_id = ?1 AND namespace = ?2",
+                )?
+                .query_row(params![analyzer_id, namespace], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            let current: Option<i64> = c
+                .prepare_cached(
+                    "SELECT generation FROM analysis_snapshot
+                     WHERE analyzer_id = ?1 AND namespace = ?2",
+                )?
+                .query_row(params![analyzer_id, namespace], |r| r.get(0))
+                .optional()?;
+            if current == Some(generation) {
+                return Ok(());
+            }
+            if generation == 0 {
+                // Rows stored before generations existed: give them one.
+                c.prepare_cached(
+                    "INSERT INTO analysis_generation(analyzer_id, namespace, generation)
+                     VALUES (?1, ?2, 1)",
+                )?
+                .execute(params![analyzer_id, namespace])?;
+            }
+            let mut st = c.prepare_cached(
+                "SELECT rel_path, stamp, value, expires_ns FROM analysis
+                 WHERE analyzer_id = ?1 AND namespace = ?2",
+            )?;
+            let mut rows = st.query(params![analyzer_id, namespace])?;
+            let mut records: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, i64)> = Vec::new();
+            while let Some(r) = rows.next()? {
+                let stamp = r.get_ref(1)?.as_bytes()?;
+                if stamp.len() != STAMP_LEN {
+                    continue; // malformed: left out, the file is analyzed again
+                }
+                records.push((
+                    r.get_ref(0)?.as_bytes()?.to_vec(),
+                    stamp.to_vec(),
+                    r.get_ref(2)?.as_bytes()?.to_vec(),
+                    r.get(3)?,
+                ));
+            }
+            let data = encode_snapshot(
+                records
+                    .iter()
+                    .map(|(p, s, v, e)| (&p[..], &s[..], &v[..], *e)),
+            );
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO analysis_snapshot(analyzer_id, namespace, generation, data)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![analyzer_id, namespace, generation.max(1), data])?;
+            Ok(())
         })
     }
 
@@ -314,7 +501,7 @@ impl Cache {
                     expires
                 ])?;
             }
-            Ok(())
+            bump_generation(c, analyzer_id, namespace)
         })
     }
 
@@ -344,7 +531,7 @@ impl Cache {
             for p in rel_paths {
                 st.execute(params![analyzer_id, namespace, p])?;
             }
-            Ok(())
+            bump_generation(c, analyzer_id, namespace)
         })
     }
 
@@ -445,6 +632,71 @@ mod tests {
         assert!(index.get(b"d0/f5000.c").is_none());
         assert_eq!(index.len(), 5002);
         assert_eq!(index.iter().count(), 5002);
+    }
+
+    #[test]
+    fn snapshots_round_trip_drop_expired_records_and_refuse_damage() {
+        let stamp = encode_stamp(&rec(b"", b"").stamp);
+        let records: Vec<(&[u8], &[u8], &[u8], i64)> = vec![
+            (b"a.py", &stamp, b"one", 100),
+            (b"b/\xff.c", &stamp, b"", 50),
+            (b"", &stamp, b"\0two", i64::MAX),
+        ];
+        let data = encode_snapshot(records.iter().copied());
+        let index = decode_snapshot(&data, 60).unwrap();
+        assert_eq!(index.len(), 2, "the record expired at 50 is left out");
+        assert_eq!(index.get(b"a.py").unwrap().value, b"one");
+        assert_eq!(*index.get(b"a.py").unwrap().stamp, rec(b"", b"").stamp);
+        assert_eq!(index.get(b"").unwrap().value, b"\0two");
+        assert!(index.get(b"b/\xff.c").is_none());
+        assert_eq!(decode_snapshot(&data, 0).unwrap().len(), 3);
+        for cut in [0, 7, 8, 15, 16, 40, data.len() - 1] {
+            assert!(decode_snapshot(&data[..cut], 0).is_none(), "cut at {cut}");
+        }
+        let mut longer = data.clone();
+        longer.push(0);
+        assert!(decode_snapshot(&longer, 0).is_none());
+        let mut huge = data.clone();
+        huge[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(decode_snapshot(&huge, 0).is_none());
+    }
+
+    #[test]
+    fn snapshot_is_used_only_while_it_shows_the_current_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = CacheOptions {
+            dir: Some(dir.path().join("c")),
+            ..CacheOptions::default()
+        };
+        let a = Cache::open(opts.clone()).unwrap();
+        let b = Cache::open(opts).unwrap();
+        let ns = b"proj";
+        assert!(!a.analysis_snapshot_is_current("x", ns).unwrap());
+        a.store_analysis("x", ns, &[rec(b"f1", b"v1"), rec(b"f2", b"v2")])
+            .unwrap();
+        a.save_analysis_snapshot("x", ns).unwrap();
+        assert!(a.analysis_snapshot_is_current("x", ns).unwrap());
+        assert!(b.analysis_snapshot_is_current("x", ns).unwrap());
+        assert_eq!(b.load_analysis_index("x", ns).unwrap().len(), 2);
+        // Another handle (process) writes: the snapshot is stale at once,
+        // and the load reads the rows, seeing the write.
+        b.store_analysis("x", ns, &[rec(b"f3", b"v3")]).unwrap();
+        b.remove_analysis("x", ns, &[b"f1".to_vec()]).unwrap();
+        assert!(!a.analysis_snapshot_is_current("x", ns).unwrap());
+        let index = a.load_analysis_index("x", ns).unwrap();
+        let mut paths: Vec<&[u8]> = index.iter().map(|r| r.rel_path).collect();
+        paths.sort();
+        assert_eq!(paths, [&b"f2"[..], b"f3"]);
+        a.save_analysis_snapshot("x", ns).unwrap();
+        assert!(a.analysis_snapshot_is_current("x", ns).unwrap());
+        let index = b.load_analysis_index("x", ns).unwrap();
+        assert_eq!(index.get(b"f3").unwrap().value, b"v3");
+        assert!(index.get(b"f1").is_none());
+        // Other sets are apart; clear drops snapshots too.
+        assert!(a.load_analysis_index("y", ns).unwrap().is_empty());
+        a.clear().unwrap();
+        assert!(!a.analysis_snapshot_is_current("x", ns).unwrap());
+        assert!(b.load_analysis_index("x", ns).unwrap().is_empty());
     }
 
     #[test]

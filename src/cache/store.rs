@@ -96,6 +96,21 @@ pub const MIGRATIONS: &[&str] = &[
        FROM analysis;
      DROP TABLE analysis;
      ALTER TABLE analysis_v4 RENAME TO analysis;",
+    // 5: a generation per (analyzer, namespace), bumped by every write to
+    // its analysis results, and a snapshot of those results as one blob
+    // tagged with the generation it shows (see `analysis::encode_snapshot`):
+    // a warm `analyze` reads one blob instead of a row per file.
+    "CREATE TABLE analysis_generation(
+        analyzer_id TEXT NOT NULL,
+        namespace BLOB NOT NULL,
+        generation INTEGER NOT NULL,
+        PRIMARY KEY(analyzer_id, namespace)) WITHOUT ROWID;
+     CREATE TABLE analysis_snapshot(
+        analyzer_id TEXT NOT NULL,
+        namespace BLOB NOT NULL,
+        generation INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY(analyzer_id, namespace));",
 ];
 
 /// A stored entry as read back.
@@ -562,6 +577,8 @@ pub fn clear(conn: &Connection) -> rusqlite::Result<usize> {
     let n = conn.execute("DELETE FROM entries", [])?;
     conn.execute("DELETE FROM deps", [])?;
     conn.execute("DELETE FROM analysis", [])?;
+    conn.execute("DELETE FROM analysis_snapshot", [])?;
+    conn.execute("DELETE FROM analysis_generation", [])?;
     conn.execute("DELETE FROM watched", [])?;
     conn.execute("DELETE FROM changes", [])?;
     conn.execute(

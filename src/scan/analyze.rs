@@ -314,6 +314,8 @@ struct Run<'a> {
     removed: Mutex<Vec<Vec<u8>>>,
     store_error: Mutex<Option<Error>>,
     misses: AtomicU64,
+    /// Results were stored this run.
+    wrote: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -345,6 +347,9 @@ impl Run<'_> {
     }
 
     fn store(&self, cache: &Cache, records: &[AnalysisRecord]) {
+        if !records.is_empty() {
+            self.wrote.store(true, Relaxed);
+        }
         if let Err(err) = cache.store_analysis(self.analyzer_id, &self.namespace, records) {
             lock(&self.store_error).get_or_insert(err);
         }
@@ -441,6 +446,24 @@ impl Run<'_> {
         if let Err(err) = cache.remove_analysis(self.analyzer_id, &self.namespace, &gone) {
             lock(&self.store_error).get_or_insert(err);
         }
+        // The next run loads one blob instead of a row per file: write a
+        // snapshot when this run changed the results or found none current
+        // (an unchanged tree with a current snapshot writes nothing).
+        let wrote = self.wrote.load(Relaxed) || !gone.is_empty();
+        if lock(&self.store_error).is_none() {
+            let saved = match wrote {
+                true => cache.save_analysis_snapshot(self.analyzer_id, &self.namespace),
+                false => cache
+                    .analysis_snapshot_is_current(self.analyzer_id, &self.namespace)
+                    .and_then(|current| match current {
+                        true => Ok(()),
+                        false => cache.save_analysis_snapshot(self.analyzer_id, &self.namespace),
+                    }),
+            };
+            if let Err(err) = saved {
+                lock(&self.store_error).get_or_insert(err);
+            }
+        }
         let misses = self.misses.load(Relaxed);
         cache.record_analysis_lookups(self.counters.cache_hits.load(Relaxed), misses);
         match lock(&self.store_error).take() {
@@ -497,6 +520,7 @@ fn run_analyze(
         removed: Mutex::new(Vec::new()),
         store_error: Mutex::new(None),
         misses: AtomicU64::new(0),
+        wrote: AtomicBool::new(false),
     };
     let outcome = std::thread::scope(|s| {
         if let Some(c) = cache {
