@@ -60,24 +60,44 @@ const SNAPSHOT_MAGIC: &[u8; 8] = b"WTFSNAP1";
 /// (u32), expiry (i64), stamp.
 const SNAPSHOT_FIXED: usize = 4 + 4 + 8 + STAMP_LEN;
 
-/// One blob holding every record of a set, in order: the magic, a record
-/// count (u64), then per record its path and value lengths (u32), expiry
-/// (i64, all little-endian), stored stamp, path and value.
-pub(crate) fn encode_snapshot<'a>(
-    records: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8], &'a [u8], i64)>,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + records.len() * (SNAPSHOT_FIXED + 64));
-    out.extend_from_slice(SNAPSHOT_MAGIC);
-    out.extend_from_slice(&(records.len() as u64).to_le_bytes());
-    for (path, stamp, value, expires) in records {
-        out.extend_from_slice(&(path.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        out.extend_from_slice(&expires.to_le_bytes());
-        out.extend_from_slice(stamp);
-        out.extend_from_slice(path);
-        out.extend_from_slice(value);
+/// Builds one blob holding every record of a set, in order: the magic, a
+/// record count (u64), then per record its path and value lengths (u32),
+/// expiry (i64, all little-endian), stored stamp, path and value.
+pub(crate) struct SnapshotWriter {
+    out: Vec<u8>,
+    count: u64,
+}
+
+impl SnapshotWriter {
+    pub(crate) fn new() -> Self {
+        let mut out = Vec::with_capacity(1 << 16);
+        out.extend_from_slice(SNAPSHOT_MAGIC);
+        out.extend_from_slice(&0u64.to_le_bytes());
+        SnapshotWriter { out, count: 0 }
     }
-    out
+
+    /// Adds a record (`stamp` in its stored form, [`STAMP_LEN`] bytes).
+    pub(crate) fn push(&mut self, path: &[u8], stamp: &[u8], value: &[u8], expires_ns: i64) {
+        let (Ok(path_len), Ok(value_len)) = (u32::try_from(path.len()), u32::try_from(value.len()))
+        else {
+            return; // not representable: left out, the file is analyzed again
+        };
+        if stamp.len() != STAMP_LEN {
+            return;
+        }
+        self.out.extend_from_slice(&path_len.to_le_bytes());
+        self.out.extend_from_slice(&value_len.to_le_bytes());
+        self.out.extend_from_slice(&expires_ns.to_le_bytes());
+        self.out.extend_from_slice(stamp);
+        self.out.extend_from_slice(path);
+        self.out.extend_from_slice(value);
+        self.count += 1;
+    }
+
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.out[8..16].copy_from_slice(&self.count.to_le_bytes());
+        self.out
+    }
 }
 
 /// The records of a snapshot not expired at `now` (`None`: malformed).
@@ -432,24 +452,16 @@ impl Cache {
                  WHERE analyzer_id = ?1 AND namespace = ?2",
             )?;
             let mut rows = st.query(params![analyzer_id, namespace])?;
-            let mut records: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, i64)> = Vec::new();
+            let mut snapshot = SnapshotWriter::new();
             while let Some(r) = rows.next()? {
-                let stamp = r.get_ref(1)?.as_bytes()?;
-                if stamp.len() != STAMP_LEN {
-                    continue; // malformed: left out, the file is analyzed again
-                }
-                records.push((
-                    r.get_ref(0)?.as_bytes()?.to_vec(),
-                    stamp.to_vec(),
-                    r.get_ref(2)?.as_bytes()?.to_vec(),
+                snapshot.push(
+                    r.get_ref(0)?.as_bytes()?,
+                    r.get_ref(1)?.as_bytes()?,
+                    r.get_ref(2)?.as_bytes()?,
                     r.get(3)?,
-                ));
+                );
             }
-            let data = encode_snapshot(
-                records
-                    .iter()
-                    .map(|(p, s, v, e)| (&p[..], &s[..], &v[..], *e)),
-            );
+            let data = snapshot.finish();
             c.prepare_cached(
                 "INSERT OR REPLACE INTO analysis_snapshot(analyzer_id, namespace, generation, data)
                  VALUES (?1, ?2, ?3, ?4)",
@@ -637,12 +649,12 @@ mod tests {
     #[test]
     fn snapshots_round_trip_drop_expired_records_and_refuse_damage() {
         let stamp = encode_stamp(&rec(b"", b"").stamp);
-        let records: Vec<(&[u8], &[u8], &[u8], i64)> = vec![
-            (b"a.py", &stamp, b"one", 100),
-            (b"b/\xff.c", &stamp, b"", 50),
-            (b"", &stamp, b"\0two", i64::MAX),
-        ];
-        let data = encode_snapshot(records.iter().copied());
+        let mut w = SnapshotWriter::new();
+        w.push(b"a.py", &stamp, b"one", 100);
+        w.push(b"b/\xff.c", &stamp, b"", 50);
+        w.push(b"", &stamp, b"\0two", i64::MAX);
+        w.push(b"bad-stamp", &stamp[1..], b"", i64::MAX);
+        let data = w.finish();
         let index = decode_snapshot(&data, 60).unwrap();
         assert_eq!(index.len(), 2, "the record expired at 50 is left out");
         assert_eq!(index.get(b"a.py").unwrap().value, b"one");
