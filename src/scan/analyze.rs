@@ -253,6 +253,10 @@ impl<'k> AnalyzeProcess<'k> {
 impl<'k> Process for AnalyzeProcess<'k> {
     type Item = Analyzed<'k>;
 
+    fn weight(item: &Analyzed<'k>) -> u64 {
+        item.file.content.as_ref().map_or(0, |c| c.len() as u64)
+    }
+
     fn process(&self, found: Found, ctx: &Ctx<'_>) -> Option<Event<Analyzed<'k>>> {
         if let Some(map) = self.known.map.get() {
             return self.resolve(found, None, map, ctx);

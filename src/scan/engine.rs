@@ -30,6 +30,10 @@ use std::sync::{Arc, Mutex};
 
 pub(crate) use super::walker::Found;
 
+/// A batch on its way to the host is sent once it holds this many bytes
+/// of content (or `chunk_size` files).
+const BATCH_BYTES: u64 = 1 << 20;
+
 /// What travels to the host.
 pub(crate) enum Event<T> {
     /// A processed file.
@@ -50,6 +54,9 @@ pub(crate) struct Ctx<'a> {
     /// Sorted delivery: the sequence number the host needs next, and this
     /// file's.
     turn: Option<(&'a AtomicU64, u64)>,
+    /// The thread holds results not yet passed on (a batch): it must not
+    /// wait for memory they may be holding.
+    holding: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -62,6 +69,7 @@ impl<'a> Ctx<'a> {
             counters,
             stop,
             turn: None,
+            holding: false,
         }
     }
 
@@ -71,7 +79,8 @@ impl<'a> Ctx<'a> {
     }
 
     pub(crate) fn go_ahead(&self) -> bool {
-        self.stop.load(Relaxed)
+        self.holding
+            || self.stop.load(Relaxed)
             || self
                 .turn
                 .is_some_and(|(next, seq)| next.load(Relaxed) == seq)
@@ -87,6 +96,10 @@ pub(crate) trait Process: Sync {
     /// Processes files put off earlier (only when [`Ctx::can_defer`]) that
     /// can be now; when `last`, every one of them, waiting if needed.
     fn drain(&self, _ctx: &Ctx<'_>, _last: bool, _emit: &mut dyn FnMut(Event<Self::Item>)) {}
+    /// Bytes of content an item holds (what a batch may keep from the host).
+    fn weight(_item: &Self::Item) -> u64 {
+        0
+    }
 }
 
 /// Where callbacks run.
@@ -168,10 +181,21 @@ impl<P: Process> Shared<'_, P> {
 
     /// Processes a found file under `catch_unwind`.
     fn process(&self, found: Found, seq: Option<u64>) -> Option<Event<P::Item>> {
+        self.process_holding(found, seq, false)
+    }
+
+    /// [`Shared::process`] by a thread that may hold unsent results.
+    fn process_holding(
+        &self,
+        found: Found,
+        seq: Option<u64>,
+        holding: bool,
+    ) -> Option<Event<P::Item>> {
         let ctx = Ctx {
             counters: self.counters,
             stop: &self.stop,
             turn: seq.map(|s| (&self.next_emit, s)),
+            holding,
         };
         match catch_unwind(AssertUnwindSafe(|| self.process.process(found, &ctx))) {
             Ok(ev) => ev,
@@ -188,6 +212,7 @@ impl<P: Process> Shared<'_, P> {
             counters: self.counters,
             stop: &self.stop,
             turn: None,
+            holding: false,
         };
         if let Err(payload) =
             catch_unwind(AssertUnwindSafe(|| self.process.drain(&ctx, last, emit)))
@@ -301,6 +326,7 @@ fn run_inline<P: Process>(
                     }
                 }
                 Entry::Issue(issue) => deliver(Event::Issue { issue, file: false }),
+                Entry::Idle => Control::Continue,
             };
             if control == Control::Continue {
                 shared.drain(false, &mut |ev| {
@@ -355,6 +381,7 @@ fn run_workers<P: Process>(
                         None => Control::Continue,
                     },
                     Entry::Issue(issue) => deliver(Event::Issue { issue, file: false }),
+                    Entry::Idle => Control::Continue,
                 };
                 if control == Control::Continue {
                     shared.drain(false, &mut |ev| {
@@ -395,25 +422,52 @@ fn run_host<P: Process>(
     walker: &Walker,
     f: &mut dyn FnMut(Event<P::Item>) -> Control,
 ) {
-    let (tx, rx) = bounded::<Event<P::Item>>(shared.opts.window());
+    // Results travel in batches (up to `chunk_size` files or
+    // BATCH_BYTES of content, and whatever a thread holds when it finishes
+    // a directory): one channel operation, not one per file, each way.
+    let chunk = shared.opts.chunk_size.max(1);
+    let (tx, rx) = bounded::<Vec<Event<P::Item>>>(shared.opts.worker_threads());
     std::thread::scope(|s| {
         s.spawn(move || {
             let ran = catch_unwind(AssertUnwindSafe(|| {
                 walker.run_parallel(shared.opts.worker_threads(), true, &shared.stop, &|| {
                     let tx = tx.clone();
+                    let mut batch: Vec<Event<P::Item>> = Vec::new();
+                    let mut bytes = 0u64;
                     Box::new(move |entry| {
                         if shared.stopping() {
                             return Flow::Quit;
                         }
-                        let mut sent = true;
-                        let ev = match entry {
-                            Entry::File(found) => shared.process(shared.found(found), None),
-                            Entry::Issue(issue) => Some(Event::Issue { issue, file: false }),
+                        let holding = !batch.is_empty();
+                        let mut push = |ev: Event<P::Item>| {
+                            if let Event::Item(item) = &ev {
+                                bytes += P::weight(item);
+                            }
+                            batch.push(ev);
                         };
-                        if let Some(ev) = ev {
-                            sent &= tx.send(ev).is_ok();
+                        let idle = match entry {
+                            Entry::File(found) => {
+                                let found = shared.found(found);
+                                if let Some(ev) = shared.process_holding(found, None, holding) {
+                                    push(ev);
+                                }
+                                false
+                            }
+                            Entry::Issue(issue) => {
+                                push(Event::Issue { issue, file: false });
+                                false
+                            }
+                            Entry::Idle => true,
+                        };
+                        shared.drain(false, &mut push);
+                        let mut sent = true;
+                        if !batch.is_empty()
+                            && (idle || batch.len() >= chunk || bytes >= BATCH_BYTES)
+                        {
+                            let full = std::mem::replace(&mut batch, Vec::with_capacity(chunk));
+                            bytes = 0;
+                            sent = tx.send(full).is_ok();
                         }
-                        shared.drain(false, &mut |ev| sent &= tx.send(ev).is_ok());
                         if sent && !shared.stopping() {
                             Flow::Continue
                         } else {
@@ -426,9 +480,11 @@ fn run_host<P: Process>(
                 shared.fail(&*payload);
             }
             if !shared.stopping() {
-                shared.drain(true, &mut |ev| {
-                    let _ = tx.send(ev);
-                });
+                let mut rest = Vec::new();
+                shared.drain(true, &mut |ev| rest.push(ev));
+                if !rest.is_empty() {
+                    let _ = tx.send(rest);
+                }
             }
             shared.counters.walk_done.store(true, Relaxed);
             // `tx` drops here: the host loop ends once the queue is empty.
@@ -446,14 +502,16 @@ fn run_host<P: Process>(
 /// progress reports in between.
 fn host_loop<P: Process>(
     shared: &Shared<'_, P>,
-    rx: &crossbeam_channel::Receiver<Event<P::Item>>,
+    rx: &crossbeam_channel::Receiver<Vec<Event<P::Item>>>,
     deliver: &mut dyn FnMut(Event<P::Item>) -> Control,
 ) {
     loop {
         match rx.recv_timeout(shared.throttle.remaining()) {
-            Ok(ev) => {
-                if !shared.stopping() {
-                    deliver(ev);
+            Ok(batch) => {
+                for ev in batch {
+                    if !shared.stopping() {
+                        deliver(ev);
+                    }
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -493,6 +551,9 @@ fn run_sorted<P: Process>(
                     Some(seq - 1)
                 };
                 walker.run_sequential(true, &mut |entry| {
+                    if matches!(entry, Entry::Idle) {
+                        return Flow::Continue;
+                    }
                     let Some(n) = next_seq() else {
                         return Flow::Quit;
                     };
@@ -501,6 +562,7 @@ fn run_sorted<P: Process>(
                         Entry::Issue(issue) => lister_res
                             .send((n, Event::Issue { issue, file: false }))
                             .is_ok(),
+                        Entry::Idle => true,
                     };
                     if sent { Flow::Continue } else { Flow::Quit }
                 });

@@ -7,6 +7,10 @@ use std::io::{self, Read};
 use std::os::fd::BorrowedFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{AcqRel, Acquire},
+};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -170,7 +174,9 @@ struct Idle {
 #[derive(Debug)]
 pub(crate) struct Buffers {
     idle: Mutex<Idle>,
-    used: Mutex<u64>,
+    used: AtomicU64,
+    /// Readers waiting for budget (under this lock they wait on `freed`).
+    wait: Mutex<u32>,
     freed: Condvar,
     limit: u64,
 }
@@ -179,7 +185,8 @@ impl Buffers {
     pub(crate) fn new(limit: u64) -> Arc<Buffers> {
         Arc::new(Buffers {
             idle: Mutex::new(Idle::default()),
-            used: Mutex::new(0),
+            used: AtomicU64::new(0),
+            wait: Mutex::new(0),
             freed: Condvar::new(),
             limit,
         })
@@ -219,33 +226,62 @@ impl Buffers {
     }
 
     /// Takes `n` bytes of the budget, waiting while it is spent unless
-    /// `go_ahead()` says this read must not wait.
+    /// `go_ahead()` says this read must not wait. The budget is an atomic:
+    /// the lock and the condition variable are only for waiting.
     fn charge(&self, n: u64, go_ahead: &dyn Fn() -> bool) {
-        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
-        while *used > 0 && *used + n > self.limit && !go_ahead() {
-            used = self
+        let fits = |used: u64| used == 0 || used.saturating_add(n) <= self.limit;
+        let mut used = self.used.load(Acquire);
+        loop {
+            if !fits(used) && !go_ahead() {
+                break;
+            }
+            match self
+                .used
+                .compare_exchange_weak(used, used.saturating_add(n), AcqRel, Acquire)
+            {
+                Ok(_) => return,
+                Err(now) => used = now,
+            }
+        }
+        let mut guard = self.wait.lock().unwrap_or_else(|e| e.into_inner());
+        *guard += 1;
+        loop {
+            let used = self.used.load(Acquire);
+            if (fits(used) || go_ahead())
+                && self
+                    .used
+                    .compare_exchange(used, used.saturating_add(n), AcqRel, Acquire)
+                    .is_ok()
+            {
+                break;
+            }
+            guard = self
                 .freed
-                .wait_timeout(used, Duration::from_millis(20))
+                .wait_timeout(guard, Duration::from_millis(20))
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        *used += n;
+        *guard -= 1;
     }
 
     fn release(&self, n: u64) {
         if n == 0 {
             return;
         }
-        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
-        *used = used.saturating_sub(n);
-        drop(used);
-        self.freed.notify_all();
+        let _ = self
+            .used
+            .fetch_update(AcqRel, Acquire, |u| Some(u.saturating_sub(n)));
+        // Waking costs a system call: only when a reader waits.
+        let waiting = *self.wait.lock().unwrap_or_else(|e| e.into_inner());
+        if waiting > 0 {
+            self.freed.notify_all();
+        }
     }
 
     /// Bytes of content in flight.
     #[cfg(test)]
     pub(crate) fn in_flight(&self) -> u64 {
-        *self.used.lock().unwrap()
+        self.used.load(Acquire)
     }
 
     /// Reads a file into a pooled buffer charged to the budget.

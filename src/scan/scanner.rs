@@ -101,6 +101,10 @@ impl ScanProcess {
 impl Process for ScanProcess {
     type Item = Scanned;
 
+    fn weight(item: &Scanned) -> u64 {
+        item.content.as_ref().map_or(0, |c| c.len() as u64)
+    }
+
     fn process(&self, found: Found, ctx: &Ctx<'_>) -> Option<Event<Scanned>> {
         if self.include_content {
             return self.read(found, ctx);

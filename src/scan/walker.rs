@@ -27,8 +27,9 @@ use super::walk::issue_of;
 use super::{IssueKind, ScanIssue};
 use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, openat, statat};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, openat, statat};
 use std::ffi::{CStr, OsStr};
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,14 @@ use std::sync::{Arc, Condvar, Mutex};
 /// Files of one directory processed by the thread that read it; the rest
 /// of a larger directory is split into chunks of this many for others.
 const FILES_CHUNK: usize = 256;
+
+/// Bytes of directory entries read per `getdents64`.
+const DIRENT_BUF_LEN: usize = 32 << 10;
+
+thread_local! {
+    /// Each thread's buffer for `getdents64` (taken while in use).
+    static DIRENT_BUF: std::cell::Cell<Vec<MaybeUninit<u8>>> = const { std::cell::Cell::new(Vec::new()) };
+}
 
 /// An open directory that found files are `stat`ed and opened relative to.
 #[derive(Debug)]
@@ -121,6 +130,9 @@ pub(crate) fn bytes_path(bytes: &[u8]) -> &Path {
 pub(crate) enum Entry {
     File(Found),
     Issue(ScanIssue),
+    /// A parallel walker thread finished a piece of work (a directory or a
+    /// chunk of files): a good moment to pass on what it holds.
+    Idle,
 }
 
 /// Whether the walk goes on after a visit.
@@ -472,14 +484,13 @@ impl Walker {
         };
         let mut listed = Vec::new();
         let mut rules = RuleFiles::default();
-        let mut dir = match Dir::read_from(&fd) {
-            Ok(d) => d,
-            Err(e) => {
-                issues.push(dir_issue(path, e.into()));
-                return None;
-            }
-        };
-        while let Some(item) = dir.read() {
+        let mut buf = DIRENT_BUF.take();
+        if buf.is_empty() {
+            buf = vec![MaybeUninit::uninit(); DIRENT_BUF_LEN];
+        }
+        // `RawDir` reads through our descriptor (`Dir` would reopen it).
+        let mut dir = RawDir::new(&fd, &mut buf);
+        while let Some(item) = dir.next() {
             let entry = match item {
                 Ok(e) => e,
                 Err(e) => {
@@ -504,7 +515,7 @@ impl Walker {
                 kind,
             });
         }
-        drop(dir);
+        DIRENT_BUF.set(buf);
         if sort {
             listed.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         }
@@ -727,10 +738,14 @@ impl Walker {
                     return;
                 }
             }
-            if let Some(entry) = self.root_entry() {
-                if let Some(e) = entry {
-                    visit(e);
-                }
+            let root = self.root_entry();
+            let not_dir = root.is_some();
+            if let Some(Some(e)) = root
+                && visit(e) == Flow::Quit
+            {
+                return;
+            }
+            if visit(Entry::Idle) == Flow::Quit || not_dir {
                 return;
             }
         }
@@ -815,6 +830,10 @@ impl Walker {
                         flow
                     }
                 }
+            };
+            let flow = match flow {
+                Flow::Continue => visit(Entry::Idle),
+                Flow::Quit => Flow::Quit,
             };
             if flow == Flow::Quit || stop.load(Relaxed) {
                 queue.quit();
