@@ -17,6 +17,7 @@
 //! returned as an error after all threads were joined, never a hang.
 
 use super::options::ScanOptions;
+use super::queue::{BatchQueue, Empty};
 use super::summary::{Counters, PROGRESS_PERIOD, Progress, Throttle};
 use super::walker::{Entry, Flow, Walker};
 use super::{Control, IssueKind, ScanIssue};
@@ -426,12 +427,20 @@ fn run_host<P: Process>(
     // BATCH_BYTES of content, and whatever a thread holds when it finishes
     // a directory): one channel operation, not one per file, each way.
     let chunk = shared.opts.chunk_size.max(1);
-    let (tx, rx) = bounded::<Vec<Event<P::Item>>>(shared.opts.worker_threads());
+    let queue = BatchQueue::<Vec<Event<P::Item>>>::new(2 * shared.opts.worker_threads());
+    let (tx, rx) = (&queue, &queue);
     std::thread::scope(|s| {
         s.spawn(move || {
+            // However this thread ends, the host loop learns it is over.
+            struct Close<'q, T>(&'q BatchQueue<T>);
+            impl<T> Drop for Close<'_, T> {
+                fn drop(&mut self) {
+                    self.0.close();
+                }
+            }
+            let _close = Close(tx);
             let ran = catch_unwind(AssertUnwindSafe(|| {
                 walker.run_parallel(shared.opts.worker_threads(), true, &shared.stop, &|| {
-                    let tx = tx.clone();
                     let mut batch: Vec<Event<P::Item>> = Vec::new();
                     let mut bytes = 0u64;
                     Box::new(move |entry| {
@@ -466,7 +475,7 @@ fn run_host<P: Process>(
                         {
                             let full = std::mem::replace(&mut batch, Vec::with_capacity(chunk));
                             bytes = 0;
-                            sent = tx.send(full).is_ok();
+                            sent = tx.send(full);
                         }
                         if sent && !shared.stopping() {
                             Flow::Continue
@@ -483,13 +492,23 @@ fn run_host<P: Process>(
                 let mut rest = Vec::new();
                 shared.drain(true, &mut |ev| rest.push(ev));
                 if !rest.is_empty() {
-                    let _ = tx.send(rest);
+                    tx.send(rest);
                 }
             }
             shared.counters.walk_done.store(true, Relaxed);
-            // `tx` drops here: the host loop ends once the queue is empty.
+            // `_close` drops here: the host loop ends once the queue is empty.
         });
-        host_loop(shared, &rx, &mut |ev| {
+        // Should the host loop unwind, no walker stays blocked sending.
+        struct Abandon<'q, T>(&'q BatchQueue<T>);
+        impl<T> Drop for Abandon<'_, T> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.abandon();
+                }
+            }
+        }
+        let _abandon = Abandon(rx);
+        host_loop(shared, rx, &mut |ev| {
             shared.account(&ev);
             shared.call(|| f(ev))
         });
@@ -502,7 +521,7 @@ fn run_host<P: Process>(
 /// progress reports in between.
 fn host_loop<P: Process>(
     shared: &Shared<'_, P>,
-    rx: &crossbeam_channel::Receiver<Vec<Event<P::Item>>>,
+    rx: &BatchQueue<Vec<Event<P::Item>>>,
     deliver: &mut dyn FnMut(Event<P::Item>) -> Control,
 ) {
     loop {
@@ -514,8 +533,8 @@ fn host_loop<P: Process>(
                     }
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+            Err(Empty::Timeout) => {}
+            Err(Empty::Finished) => break,
         }
         if !shared.stopping() && shared.throttle.due() {
             deliver(Event::Progress(shared.counters.progress()));

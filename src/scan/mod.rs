@@ -13,6 +13,7 @@ mod engine;
 mod filter;
 pub mod language;
 mod options;
+mod queue;
 mod read;
 mod scanner;
 mod summary;
