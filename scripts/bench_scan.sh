@@ -4,21 +4,21 @@
 #   bash scripts/bench_scan.sh [TREE] [THREADS]
 #
 # TREE defaults to the Linux 6.1 source tree (Debian's linux-source-6.1,
-# ~75k files), extracted to /tmp once. Installs fd-find, ripgrep, hyperfine
+# ~75k files), extracted to /tmp once. Installs fd-find, ripgrep
 # and time from Debian if missing; downloads nothing else. Run by hand (not
 # in CI): it takes a few minutes and wants a quiet machine. Page cache warm
-# (hyperfine's warmup runs). Prints medians and ratios to the peer.
+# (a warm-up round). Peer and ours run alternately; prints medians and the
+# median of the paired ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TREE=${1:-/tmp/linux-source-6.1}
 THREADS=${2:-$(nproc)}
-RUNS=${RUNS:-10}
+RUNS=${RUNS:-9}
 
 need=()
 command -v fdfind >/dev/null || command -v fd >/dev/null || need+=(fd-find)
 command -v rg >/dev/null || need+=(ripgrep)
-command -v hyperfine >/dev/null || need+=(hyperfine)
 [ -x /usr/bin/time ] || need+=(time)
 if [ "$TREE" = /tmp/linux-source-6.1 ] && [ ! -d "$TREE" ] && [ ! -f /usr/src/linux-source-6.1.tar.xz ]; then
     need+=(linux-source-6.1)
@@ -44,43 +44,75 @@ echo "tree: $TREE ($(find "$TREE" -type f | wc -l) files), threads: $THREADS, ru
 echo "fd $($FD --version | cut -d' ' -f2), ripgrep $(rg --version | head -1 | cut -d' ' -f2)"
 echo
 
-# hyperfine NAME PEER OURS: both commands in one hyperfine run; prints the
-# medians and ours/peer.
+# Runs commands alternately (so a load change on this shared machine hits
+# all of them alike), RUNS rounds after one warm-up round; prints each one's
+# median wall time and, per pair, the median of the per-round ratios.
 compare() {
-    local name=$1 peer=$2 ours=$3
-    hyperfine -N -i --warmup 2 --runs "$RUNS" --export-json "$OUT/$name.json" \
-        -n peer "$peer" -n wtfperf "$ours" >/dev/null
-    python3 - "$OUT/$name.json" "$name" <<'PY'
-import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-p, o = r["peer"]["median"], r["wtfperf"]["median"]
-print(f"{sys.argv[2]:<34} peer {p*1000:8.1f} ms   wtfperf {o*1000:8.1f} ms   ratio {o/p:5.2f}")
+    python3 - "$RUNS" "$@" <<'PY'
+import statistics, subprocess, sys, time
+runs = int(sys.argv[1])
+args = sys.argv[2:]
+title, cmds = args[0], list(zip(args[1::2], args[2::2]))
+times = {n: [] for n, _ in cmds}
+for r in range(runs + 1):
+    order = cmds if r % 2 == 0 else cmds[::-1]
+    for name, cmd in order:
+        t = time.perf_counter()
+        subprocess.run(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r > 0:
+            times[name].append(time.perf_counter() - t)
+peer = cmds[0][0]
+line = f"{title:<40}"
+for name, _ in cmds:
+    line += f" {name} {statistics.median(times[name]) * 1000:7.1f} ms"
+print(line)
+for name, _ in cmds[1:]:
+    ratios = [o / p for o, p in zip(times[name], times[peer])]
+    print(f"{'':<40} {name}/{peer} = {statistics.median(ratios):.2f} (median of {runs} paired runs)")
 PY
 }
 
 # Same files on both sides: no ignore files, hidden files included.
 compare "walk+stat vs fd -u --size +0b" \
-    "$FD -u --size +0b -j $THREADS . $TREE" \
-    "$BENCH walk $TREE --all --threads $THREADS"
+    fd "$FD -u --size +0b -j $THREADS . $TREE" \
+    wtfperf "$BENCH walk $TREE --all --threads $THREADS"
 compare "full scan vs rg -uuu (reads all)" \
-    "rg -uuu -c -j $THREADS ZqXjNeverMatches $TREE" \
-    "$BENCH scan $TREE --all --threads $THREADS"
+    rg "rg -uuu -c -j $THREADS ZqXjNeverMatches $TREE" \
+    wtfperf "$BENCH scan $TREE --all --threads $THREADS"
 "$BENCH" analyze "$TREE" --all --threads "$THREADS" --cache "$CACHE" >/dev/null # fill the cache
+"$BENCH" analyze "$TREE" --all --threads "$THREADS" --cache "$CACHE" >/dev/null # and its snapshot
+# The walk-only peer is the target's; fd's own walk+stat and ours show
+# what one stat per file costs on this machine.
 compare "warm analyze vs fd -u (walk only)" \
-    "$FD -u -j $THREADS . $TREE" \
-    "$BENCH analyze $TREE --all --threads $THREADS --cache $CACHE"
+    fd "$FD -u -j $THREADS . $TREE" \
+    wtfperf "$BENCH analyze $TREE --all --threads $THREADS --cache $CACHE" \
+    fd_stat "$FD -u --size +0b -j $THREADS . $TREE" \
+    our_walk_stat "$BENCH walk $TREE --all --threads $THREADS"
+
+echo
+echo "1 vs $THREADS threads, in-process, alternating (median seconds of $RUNS each):"
+for mode in walk scan analyze; do
+    extra=""
+    [ "$mode" = analyze ] && extra="--cache $CACHE"
+    python3 - "$RUNS" "$BENCH $mode $TREE --all $extra" "$THREADS" <<'PY'
+import re, statistics, subprocess, sys
+runs, cmd, threads = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+secs = {"1": [], threads: []}
+for r in range(runs):
+    for t in (["1", threads] if r % 2 == 0 else [threads, "1"]):
+        out = subprocess.run(f"{cmd} --threads {t}", shell=True, capture_output=True, text=True).stdout
+        secs[t].append(float(re.search(r"seconds=([0-9.]+)", out).group(1)))
+one, many = statistics.median(secs["1"]), statistics.median(secs[threads])
+mode = cmd.split()[1]
+print(f"{mode:<8} 1 thread {one * 1000:7.1f} ms   {threads} threads {many * 1000:7.1f} ms   speed-up {one / many:.2f}x")
+PY
+done
 
 echo
 echo "in-process figures (median of 5 runs):"
-for mode in walk scan; do
-    for t in 1 2; do
-        "$BENCH" "$mode" "$TREE" --all --threads "$t" --repeat 5
-    done
-done
 "$BENCH" scan "$TREE" --all --threads "$THREADS" --sorted --repeat 5
 "$BENCH" scan "$TREE" --all --threads "$THREADS" --parallel --repeat 5
 "$BENCH" analyze "$TREE" --all --threads "$THREADS" --cache "$CACHE" --repeat 5
-
 echo
 echo "peak RSS (full scan, /usr/bin/time -v):"
 /usr/bin/time -v "$BENCH" scan "$TREE" --all --threads "$THREADS" 2>&1 \
