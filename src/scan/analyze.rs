@@ -234,7 +234,7 @@ impl<'k> AnalyzeProcess<'k> {
         if !unchanged || s.is_racy() {
             return self.read(found, ctx, Some(record));
         }
-        let language = language::from_name(found.rel_path().file_name().unwrap_or_default());
+        let language = language::from_name(found.file_name());
         Some(Event::Item(Analyzed {
             file: Scanned {
                 found,

@@ -68,10 +68,8 @@ impl ScanProcess {
             Ok((ReadOutcome::Done(stat), Some(buf))) => {
                 Counters::add(&ctx.counters.bytes, stat.size);
                 let hash = read::content_hash(&buf);
-                let language = language::detect(
-                    found.rel_path().file_name().unwrap_or_default(),
-                    Some(&buf[..buf.len().min(256)]),
-                );
+                let language =
+                    language::detect(found.file_name(), Some(&buf[..buf.len().min(256)]));
                 Some(Event::Item(Scanned {
                     found,
                     stat,
@@ -114,8 +112,7 @@ impl Process for ScanProcess {
                 Some(too_large(&found, stat.size, self.max_file_size))
             }
             Ok(stat) => {
-                let language =
-                    language::from_name(found.rel_path().file_name().unwrap_or_default());
+                let language = language::from_name(found.file_name());
                 Some(Event::Item(Scanned {
                     found,
                     stat,

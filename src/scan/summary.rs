@@ -36,14 +36,20 @@ pub struct Progress {
     pub bytes_done: u64,
 }
 
-/// Live counters of a run, updated by every thread.
+/// Live counters of a run, updated by every thread. Those the walker
+/// threads bump per file and those the delivering thread bumps live on
+/// different cache lines (no line bouncing between them per file).
 #[derive(Debug, Default)]
+#[repr(C, align(128))]
 pub(crate) struct Counters {
+    // Walker threads.
     pub seen: AtomicU64,
+    pub bytes: AtomicU64,
+    _apart: [u64; 14],
+    // The delivering thread (any thread with callbacks_parallel).
     pub scanned: AtomicU64,
     pub skipped: AtomicU64,
     pub errors: AtomicU64,
-    pub bytes: AtomicU64,
     pub cache_hits: AtomicU64,
     pub done: AtomicU64,
     pub walk_done: AtomicBool,

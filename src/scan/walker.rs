@@ -107,6 +107,15 @@ impl Found {
         bytes_path(&self.path[self.rel_start..self.path.len() - 1])
     }
 
+    /// The file's name (the last component of its path).
+    pub(crate) fn file_name(&self) -> &OsStr {
+        if self.name_start > 0 {
+            OsStr::from_bytes(&self.path[self.name_start..self.path.len() - 1])
+        } else {
+            self.rel_path().file_name().unwrap_or_default()
+        }
+    }
+
     /// Where to `stat` or open the file: relative to its open directory
     /// when there is one, else by path.
     pub(crate) fn at(&self) -> super::read::At<'_> {
