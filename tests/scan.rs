@@ -791,3 +791,44 @@ fn ignore_rules_match_the_ignore_crate_walker() {
         }
     }
 }
+
+#[test]
+fn deep_trees_keep_descriptors_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let depth = 200;
+    let mut rel = PathBuf::new();
+    for i in 0..depth {
+        rel.push("d");
+        write(
+            dir.path(),
+            &rel.join(format!("f{i}")).to_string_lossy(),
+            b"x",
+        );
+    }
+    let open_fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let baseline = open_fds();
+    for (threads, sorted) in [(1, false), (1, true), (2, true), (2, false)] {
+        let mut most = 0;
+        let mut files = 0;
+        let opts = ScanOptions {
+            threads,
+            sorted,
+            ..Default::default()
+        };
+        scan::scan(dir.path(), &opts, &mut |ev| {
+            if let ScanEvent::File(f) = ev {
+                files += 1;
+                assert_eq!(f.content, Some(&b"x"[..]));
+                most = most.max(open_fds());
+            }
+            Control::Continue
+        })
+        .unwrap();
+        assert_eq!(files, depth, "threads={threads} sorted={sorted}");
+        // Unbounded, the walk would hold one descriptor per level (200).
+        assert!(
+            most.saturating_sub(baseline) < 140,
+            "{most} descriptors open (baseline {baseline}), threads={threads} sorted={sorted}"
+        );
+    }
+}

@@ -40,6 +40,10 @@ use std::sync::{Arc, Condvar, Mutex};
 /// of a larger directory is split into chunks of this many for others.
 const FILES_CHUNK: usize = 256;
 
+/// A sequential walk keeps at most this many directories open (the
+/// deepest); files of those above are found by path.
+const MAX_OPEN_FRAMES: usize = 64;
+
 /// Bytes of directory entries read per `getdents64`.
 const DIRENT_BUF_LEN: usize = 32 << 10;
 
@@ -540,7 +544,7 @@ impl Walker {
     /// issue, or nothing (skipped, not a regular file or directory).
     fn classify(
         &self,
-        dir: &DirFd,
+        dir: Option<&DirFd>,
         parent: &DirWork,
         levels: &Option<Arc<Level>>,
         ancestors: &Option<Arc<Ancestor>>,
@@ -566,7 +570,11 @@ impl Walker {
             if !self.follow {
                 return Class::Nothing;
             }
-            match statat(dir.fd(), OsStr::from_bytes(&entry.name), AtFlags::empty()) {
+            let st = match dir {
+                Some(dir) => statat(dir.fd(), OsStr::from_bytes(&entry.name), AtFlags::empty()),
+                None => rustix::fs::stat(full),
+            };
+            match st {
                 Ok(st) => {
                     kind = FileType::from_raw_mode(st.st_mode);
                     target = Some(dev_ino(&st));
@@ -587,11 +595,14 @@ impl Walker {
         if self.same_fs.is_some() || target.is_some() {
             let (dev, ino) = match target {
                 Some(t) => t,
-                None => match statat(
-                    dir.fd(),
-                    OsStr::from_bytes(&entry.name),
-                    AtFlags::SYMLINK_NOFOLLOW,
-                ) {
+                None => match match dir {
+                    Some(dir) => statat(
+                        dir.fd(),
+                        OsStr::from_bytes(&entry.name),
+                        AtFlags::SYMLINK_NOFOLLOW,
+                    ),
+                    None => rustix::fs::lstat(full),
+                } {
                     Ok(st) => dev_ino(&st),
                     Err(e) => return Class::Issue(dir_issue(full, e.into())),
                 },
@@ -625,7 +636,7 @@ impl Walker {
         })
     }
 
-    fn found(&self, dir: &Arc<DirFd>, dir_path: &[u8], name: &[u8]) -> Found {
+    fn found(&self, dir: Option<&Arc<DirFd>>, dir_path: &[u8], name: &[u8]) -> Found {
         let mut path = Vec::with_capacity(dir_path.len() + name.len() + 2);
         path.extend_from_slice(dir_path);
         if path.last() != Some(&b'/') {
@@ -637,7 +648,7 @@ impl Walker {
         Found {
             rel_start: self.rel_start().min(name_start),
             path,
-            dir: Some(Arc::clone(dir)),
+            dir: dir.map(Arc::clone),
             name_start,
         }
     }
@@ -670,7 +681,9 @@ impl Walker {
         }
         struct Frame {
             work: DirWork,
-            dir: Arc<DirFd>,
+            /// `None` once the walk is deeper than [`MAX_OPEN_FRAMES`]
+            /// below it: its files are then found by path.
+            dir: Option<Arc<DirFd>>,
             listed: std::vec::IntoIter<Listed>,
             levels: Option<Arc<Level>>,
             ancestors: Option<Arc<Ancestor>>,
@@ -688,9 +701,14 @@ impl Walker {
                     }
                 }
                 if let Some((dir, listed, levels, ancestors)) = opened {
+                    // Descriptors stay bounded however deep the tree.
+                    if stack.len() >= MAX_OPEN_FRAMES {
+                        let far = stack.len() - MAX_OPEN_FRAMES;
+                        stack[far].dir = None;
+                    }
                     stack.push(Frame {
                         work,
-                        dir,
+                        dir: Some(dir),
                         listed: listed.into_iter(),
                         levels,
                         ancestors,
@@ -703,7 +721,7 @@ impl Walker {
                 continue;
             };
             let class = self.classify(
-                &top.dir,
+                top.dir.as_deref(),
                 &top.work,
                 &top.levels,
                 &top.ancestors,
@@ -712,7 +730,7 @@ impl Walker {
             );
             let flow = match class {
                 Class::File => visit(Entry::File(self.found(
-                    &top.dir,
+                    top.dir.as_ref(),
                     &top.work.path,
                     &entry.name,
                 ))),
@@ -831,7 +849,8 @@ impl Walker {
                                 flow = Flow::Quit;
                                 break;
                             }
-                            flow = visit(Entry::File(self.found(&chunk.dir, &chunk.path, name)));
+                            flow =
+                                visit(Entry::File(self.found(Some(&chunk.dir), &chunk.path, name)));
                             if flow == Flow::Quit {
                                 break;
                             }
@@ -874,7 +893,7 @@ impl Walker {
         };
         files.clear();
         for entry in listed {
-            match self.classify(&dir, &work, &levels, &ancestors, &entry, path) {
+            match self.classify(Some(&dir), &work, &levels, &ancestors, &entry, path) {
                 Class::File => files.push(entry.name),
                 Class::Dir(sub) => subdirs.push(Work::Dir(sub)),
                 Class::Issue(issue) => {
@@ -900,7 +919,7 @@ impl Walker {
         }
         queue.push(subdirs);
         for name in files.iter() {
-            if visit(Entry::File(self.found(&dir, &work.path, name))) == Flow::Quit {
+            if visit(Entry::File(self.found(Some(&dir), &work.path, name))) == Flow::Quit {
                 return Flow::Quit;
             }
         }
