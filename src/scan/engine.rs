@@ -17,7 +17,7 @@
 //! returned as an error after all threads were joined, never a hang.
 
 use super::options::ScanOptions;
-use super::queue::{BatchQueue, Empty};
+use super::queue::BatchQueue;
 use super::summary::{Counters, PROGRESS_PERIOD, Progress, Throttle};
 use super::walker::{Entry, Flow, Walker};
 use super::{Control, IssueKind, ScanIssue};
@@ -28,8 +28,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub(crate) use super::walker::Found;
+
+/// How long the calling thread, out of walk work, waits for a batch
+/// before it looks for walk work again.
+const CALLER_WAIT: Duration = Duration::from_micros(500);
 
 /// A batch on its way to the host is sent once it holds this many bytes
 /// of content (or `chunk_size` files).
@@ -327,7 +332,7 @@ fn run_inline<P: Process>(
                     }
                 }
                 Entry::Issue(issue) => deliver(Event::Issue { issue, file: false }),
-                Entry::Idle => Control::Continue,
+                Entry::Idle | Entry::Wait => Control::Continue,
             };
             if control == Control::Continue {
                 shared.drain(false, &mut |ev| {
@@ -371,7 +376,7 @@ fn run_workers<P: Process>(
         shared.call(|| f(ev))
     };
     let ran = catch_unwind(AssertUnwindSafe(|| {
-        walker.run_parallel(shared.opts.worker_threads(), false, &shared.stop, &|| {
+        walker.run_parallel(shared.opts.worker_threads(), None, &shared.stop, &|| {
             Box::new(|entry| {
                 if shared.stopping() {
                     return Flow::Quit;
@@ -382,7 +387,7 @@ fn run_workers<P: Process>(
                         None => Control::Continue,
                     },
                     Entry::Issue(issue) => deliver(Event::Issue { issue, file: false }),
-                    Entry::Idle => Control::Continue,
+                    Entry::Idle | Entry::Wait => Control::Continue,
                 };
                 if control == Control::Continue {
                     shared.drain(false, &mut |ev| {
@@ -416,130 +421,130 @@ fn run_workers<P: Process>(
     final_progress(shared, &mut |ev| f(ev));
 }
 
-/// Walks in parallel; the calling thread receives results through a bounded
-/// channel and runs the callbacks.
+/// Walks in parallel with the calling thread as one of the walker threads:
+/// it processes and delivers its own files at once, and between them (and
+/// whenever it has no walk work) delivers what the other threads produced,
+/// which reaches it in batches. Every callback runs on the calling thread.
 fn run_host<P: Process>(
     shared: &Shared<'_, P>,
     walker: &Walker,
     f: &mut dyn FnMut(Event<P::Item>) -> Control,
 ) {
-    // Results travel in batches (up to `chunk_size` files or
-    // BATCH_BYTES of content, and whatever a thread holds when it finishes
-    // a directory): one channel operation, not one per file, each way.
+    // Batches of up to `chunk_size` files or BATCH_BYTES of content, and
+    // whatever a thread holds when it finishes a directory: one queue
+    // operation per batch, not per file.
     let chunk = shared.opts.chunk_size.max(1);
-    let queue = BatchQueue::<Vec<Event<P::Item>>>::new(2 * shared.opts.worker_threads());
-    let (tx, rx) = (&queue, &queue);
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            // However this thread ends, the host loop learns it is over.
-            struct Close<'q, T>(&'q BatchQueue<T>);
-            impl<T> Drop for Close<'_, T> {
-                fn drop(&mut self) {
-                    self.0.close();
-                }
-            }
-            let _close = Close(tx);
-            let ran = catch_unwind(AssertUnwindSafe(|| {
-                walker.run_parallel(shared.opts.worker_threads(), true, &shared.stop, &|| {
-                    let mut batch: Vec<Event<P::Item>> = Vec::new();
-                    let mut bytes = 0u64;
-                    Box::new(move |entry| {
-                        if shared.stopping() {
-                            return Flow::Quit;
-                        }
-                        let holding = !batch.is_empty();
-                        let mut push = |ev: Event<P::Item>| {
-                            if let Event::Item(item) = &ev {
-                                bytes += P::weight(item);
-                            }
-                            batch.push(ev);
-                        };
-                        let idle = match entry {
-                            Entry::File(found) => {
-                                let found = shared.found(found);
-                                if let Some(ev) = shared.process_holding(found, None, holding) {
-                                    push(ev);
-                                }
-                                false
-                            }
-                            Entry::Issue(issue) => {
-                                push(Event::Issue { issue, file: false });
-                                false
-                            }
-                            Entry::Idle => true,
-                        };
-                        shared.drain(false, &mut push);
-                        let mut sent = true;
-                        if !batch.is_empty()
-                            && (idle || batch.len() >= chunk || bytes >= BATCH_BYTES)
-                        {
-                            let full = std::mem::replace(&mut batch, Vec::with_capacity(chunk));
-                            bytes = 0;
-                            sent = tx.send(full);
-                        }
-                        if sent && !shared.stopping() {
-                            Flow::Continue
-                        } else {
-                            Flow::Quit
-                        }
-                    })
-                })
-            }));
-            if let Err(payload) = ran {
-                shared.fail(&*payload);
-            }
-            if !shared.stopping() {
-                let mut rest = Vec::new();
-                shared.drain(true, &mut |ev| rest.push(ev));
-                if !rest.is_empty() {
-                    tx.send(rest);
-                }
-            }
-            shared.counters.walk_done.store(true, Relaxed);
-            // `_close` drops here: the host loop ends once the queue is empty.
-        });
-        // Should the host loop unwind, no walker stays blocked sending.
-        struct Abandon<'q, T>(&'q BatchQueue<T>);
-        impl<T> Drop for Abandon<'_, T> {
-            fn drop(&mut self) {
-                if std::thread::panicking() {
-                    self.0.abandon();
-                }
+    let threads = shared.opts.worker_threads();
+    let results = BatchQueue::<Vec<Event<P::Item>>>::new(2 * threads);
+    // However the calling thread leaves, no walker stays blocked sending.
+    struct Abandon<'q, T>(&'q BatchQueue<T>);
+    impl<T> Drop for Abandon<'_, T> {
+        fn drop(&mut self) {
+            self.0.abandon();
+        }
+    }
+    let _abandon = Abandon(&results);
+    let mut deliver = |ev: Event<P::Item>| {
+        if !shared.stopping() {
+            shared.account(&ev);
+            shared.call(|| f(ev));
+        }
+    };
+    // Delivers the batches waiting (waiting up to `wait` for the first).
+    let take_batches = |deliver: &mut dyn FnMut(Event<P::Item>), wait: Duration| {
+        let mut wait = wait;
+        while let Some(batch) = results.recv_timeout(wait) {
+            wait = Duration::ZERO;
+            for ev in batch {
+                deliver(ev);
             }
         }
-        let _abandon = Abandon(rx);
-        host_loop(shared, rx, &mut |ev| {
-            shared.account(&ev);
-            shared.call(|| f(ev))
-        });
-    });
-    final_progress(shared, f);
-}
-
-/// Receives events until every sender is gone, delivering them until the
-/// run stops (then only draining, so no sender stays blocked), with
-/// progress reports in between.
-fn host_loop<P: Process>(
-    shared: &Shared<'_, P>,
-    rx: &BatchQueue<Vec<Event<P::Item>>>,
-    deliver: &mut dyn FnMut(Event<P::Item>) -> Control,
-) {
-    loop {
-        match rx.recv_timeout(shared.throttle.remaining()) {
-            Ok(batch) => {
-                for ev in batch {
-                    if !shared.stopping() {
+    };
+    let mut caller = |entry: Entry| -> Flow {
+        match entry {
+            Entry::File(found) => {
+                if !shared.stopping() {
+                    // Delivered at once: the caller holds nothing back, so
+                    // it never waits for the memory budget (which what the
+                    // others sent it may hold).
+                    let found = shared.found(found);
+                    if let Some(ev) = shared.process_holding(found, None, true) {
                         deliver(ev);
                     }
                 }
             }
-            Err(Empty::Timeout) => {}
-            Err(Empty::Finished) => break,
+            Entry::Issue(issue) => deliver(Event::Issue { issue, file: false }),
+            Entry::Idle => {}
+            Entry::Wait => take_batches(&mut deliver, CALLER_WAIT),
         }
-        if !shared.stopping() && shared.throttle.due() {
-            deliver(Event::Progress(shared.counters.progress()));
+        take_batches(&mut deliver, Duration::ZERO);
+        if !shared.stopping() {
+            shared.drain(false, &mut deliver);
+            if shared.throttle.due() {
+                deliver(Event::Progress(shared.counters.progress()));
+            }
         }
+        if shared.stopping() {
+            Flow::Quit
+        } else {
+            Flow::Continue
+        }
+    };
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        walker.run_parallel(threads, Some(&mut caller), &shared.stop, &|| {
+            let mut batch: Vec<Event<P::Item>> = Vec::new();
+            let mut bytes = 0u64;
+            let results = &results;
+            Box::new(move |entry| {
+                if shared.stopping() {
+                    return Flow::Quit;
+                }
+                let holding = !batch.is_empty();
+                let mut push = |ev: Event<P::Item>| {
+                    if let Event::Item(item) = &ev {
+                        bytes += P::weight(item);
+                    }
+                    batch.push(ev);
+                };
+                let idle = match entry {
+                    Entry::File(found) => {
+                        let found = shared.found(found);
+                        if let Some(ev) = shared.process_holding(found, None, holding) {
+                            push(ev);
+                        }
+                        false
+                    }
+                    Entry::Issue(issue) => {
+                        push(Event::Issue { issue, file: false });
+                        false
+                    }
+                    Entry::Idle | Entry::Wait => true,
+                };
+                shared.drain(false, &mut push);
+                let mut sent = true;
+                if !batch.is_empty() && (idle || batch.len() >= chunk || bytes >= BATCH_BYTES) {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(chunk));
+                    bytes = 0;
+                    sent = results.send(full);
+                }
+                if sent && !shared.stopping() {
+                    Flow::Continue
+                } else {
+                    Flow::Quit
+                }
+            })
+        });
+    }));
+    if let Err(payload) = ran {
+        shared.fail(&*payload);
     }
+    // Every walker thread has been joined: take what is left.
+    take_batches(&mut deliver, Duration::ZERO);
+    if !shared.stopping() {
+        shared.drain(true, &mut deliver);
+    }
+    shared.counters.walk_done.store(true, Relaxed);
+    final_progress(shared, f);
 }
 
 /// Lists sequentially in path order, reads in parallel, delivers in order.
@@ -570,7 +575,7 @@ fn run_sorted<P: Process>(
                     Some(seq - 1)
                 };
                 walker.run_sequential(true, &mut |entry| {
-                    if matches!(entry, Entry::Idle) {
+                    if matches!(entry, Entry::Idle | Entry::Wait) {
                         return Flow::Continue;
                     }
                     let Some(n) = next_seq() else {
@@ -581,7 +586,7 @@ fn run_sorted<P: Process>(
                         Entry::Issue(issue) => lister_res
                             .send((n, Event::Issue { issue, file: false }))
                             .is_ok(),
-                        Entry::Idle => true,
+                        Entry::Idle | Entry::Wait => true,
                     };
                     if sent { Flow::Continue } else { Flow::Quit }
                 });

@@ -1,4 +1,5 @@
-//! A bounded queue of batches from walker threads to the calling thread.
+//! A bounded queue of batches from walker threads to the calling thread
+//! (which walks too, and takes batches between its own files).
 //!
 //! Batches are few (one per `chunk_size` files or finished directory), so
 //! a mutex and two condition variables are cheap here; unlike a spinning
@@ -7,13 +8,15 @@
 //! threads doing the work. A side is woken only when the other waits.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{
+    AtomicUsize,
+    Ordering::{Acquire, Release},
+};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 struct State<T> {
     items: VecDeque<T>,
-    /// The producers are done: once empty, the queue is finished.
-    closed: bool,
     /// The consumer is gone: sends fail.
     abandoned: bool,
     consumer_waiting: bool,
@@ -22,16 +25,13 @@ struct State<T> {
 
 pub(crate) struct BatchQueue<T> {
     state: Mutex<State<T>>,
+    /// Items queued, readable without the lock: the calling thread looks
+    /// after every file of its own, and must not take the lock (contended
+    /// with the senders) just to find the queue empty.
+    queued: AtomicUsize,
     filled: Condvar,
     emptied: Condvar,
     capacity: usize,
-}
-
-/// Why [`BatchQueue::recv_timeout`] returned nothing.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Empty {
-    Timeout,
-    Finished,
 }
 
 impl<T> BatchQueue<T> {
@@ -39,11 +39,11 @@ impl<T> BatchQueue<T> {
         BatchQueue {
             state: Mutex::new(State {
                 items: VecDeque::with_capacity(capacity.max(1)),
-                closed: false,
                 abandoned: false,
                 consumer_waiting: false,
                 producers_waiting: 0,
             }),
+            queued: AtomicUsize::new(0),
             filled: Condvar::new(),
             emptied: Condvar::new(),
             capacity: capacity.max(1),
@@ -66,16 +66,11 @@ impl<T> BatchQueue<T> {
             return false;
         }
         st.items.push_back(item);
+        self.queued.store(st.items.len(), Release);
         if st.consumer_waiting {
             self.filled.notify_one();
         }
         true
-    }
-
-    /// No more items will be sent.
-    pub(crate) fn close(&self) {
-        self.lock().closed = true;
-        self.filled.notify_all();
     }
 
     /// The consumer stops taking items: waiting and later sends fail.
@@ -83,27 +78,29 @@ impl<T> BatchQueue<T> {
         let mut st = self.lock();
         st.abandoned = true;
         st.items.clear();
+        self.queued.store(0, Release);
         drop(st);
         self.emptied.notify_all();
     }
 
-    /// The next item, waiting at most `timeout`.
-    pub(crate) fn recv_timeout(&self, timeout: Duration) -> Result<T, Empty> {
+    /// The next item, waiting at most `timeout` for one.
+    pub(crate) fn recv_timeout(&self, timeout: Duration) -> Option<T> {
+        if timeout.is_zero() && self.queued.load(Acquire) == 0 {
+            return None;
+        }
         let deadline = Instant::now() + timeout;
         let mut st = self.lock();
         loop {
             if let Some(item) = st.items.pop_front() {
+                self.queued.store(st.items.len(), Release);
                 if st.producers_waiting > 0 {
                     self.emptied.notify_one();
                 }
-                return Ok(item);
-            }
-            if st.closed {
-                return Err(Empty::Finished);
+                return Some(item);
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(Empty::Timeout);
+                return None;
             }
             st.consumer_waiting = true;
             st = self
@@ -121,35 +118,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn delivers_in_order_blocks_when_full_and_finishes() {
+    fn delivers_in_order_and_blocks_when_full() {
         let q = BatchQueue::new(2);
         std::thread::scope(|s| {
-            s.spawn(|| {
+            let producer = s.spawn(|| {
                 for i in 0..100 {
                     assert!(q.send(i));
                 }
-                q.close();
             });
             let mut got = Vec::new();
-            loop {
-                match q.recv_timeout(Duration::from_millis(5)) {
-                    Ok(i) => got.push(i),
-                    Err(Empty::Timeout) => {}
-                    Err(Empty::Finished) => break,
+            while got.len() < 100 {
+                if let Some(i) = q.recv_timeout(Duration::from_millis(5)) {
+                    got.push(i);
                 }
             }
+            producer.join().unwrap();
             assert_eq!(got, (0..100).collect::<Vec<_>>());
         });
-        assert_eq!(q.recv_timeout(Duration::ZERO), Err(Empty::Finished));
+        assert_eq!(q.recv_timeout(Duration::ZERO), None);
     }
 
     #[test]
     fn times_out_when_empty_and_releases_senders_when_abandoned() {
         let q = BatchQueue::new(1);
-        assert_eq!(
-            q.recv_timeout(Duration::from_millis(1)),
-            Err(Empty::Timeout)
-        );
+        assert_eq!(q.recv_timeout(Duration::from_millis(1)), None);
         assert!(q.send(1));
         std::thread::scope(|s| {
             let blocked = s.spawn(|| q.send(2));

@@ -146,6 +146,10 @@ pub(crate) enum Entry {
     /// A parallel walker thread finished a piece of work (a directory or a
     /// chunk of files): a good moment to pass on what it holds.
     Idle,
+    /// The calling thread, walking along, has no walk work for now (the
+    /// other threads hold it all) or has finished while they have not: it
+    /// may wait a little for what they produce, then it is asked again.
+    Wait,
 }
 
 /// Whether the walk goes on after a visit.
@@ -747,19 +751,28 @@ impl Walker {
         }
     }
 
-    /// Walks with `threads` threads (the calling one among them when
-    /// `with_caller`, else it only waits); `make` gives each thread its
-    /// visitor. Stops when a visitor says so or `stop` is set.
+    /// Walks with `threads` threads. With `caller`, the calling thread is
+    /// one of them and visits with `caller` (which also gets
+    /// [`Entry::Wait`] whenever it has no walk work, and until every other
+    /// thread is done); without, it only waits. `make` gives each spawned
+    /// thread its visitor. Stops when a visitor says so or `stop` is set.
     pub(crate) fn run_parallel<'v>(
         &self,
         threads: usize,
-        with_caller: bool,
+        mut caller: Option<&mut dyn FnMut(Entry) -> Flow>,
         stop: &AtomicBool,
         make: &(dyn Fn() -> Box<dyn FnMut(Entry) -> Flow + 'v> + Sync),
     ) {
         if !self.setup_issues.is_empty() || !std::fs::metadata(&self.root).is_ok_and(|m| m.is_dir())
         {
-            let mut visit = make();
+            let mut made;
+            let visit: &mut dyn FnMut(Entry) -> Flow = match caller.as_deref_mut() {
+                Some(v) => v,
+                None => {
+                    made = make();
+                    &mut *made
+                }
+            };
             for issue in &self.setup_issues {
                 if visit(Entry::Issue(issue.clone())) == Flow::Quit {
                     return;
@@ -786,16 +799,21 @@ impl Walker {
         };
         std::thread::scope(|s| {
             let mut handles = Vec::new();
-            for _ in usize::from(with_caller)..threads.max(1) {
+            for _ in usize::from(caller.is_some())..threads.max(1) {
                 let queue = &queue;
                 handles.push(s.spawn(move || {
                     let mut visit = make();
-                    self.worker(queue, stop, &mut *visit);
+                    self.worker(queue, stop, &mut *visit, false);
                 }));
             }
             let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                if with_caller {
-                    self.worker(&queue, stop, &mut *make());
+                if let Some(visit) = caller {
+                    self.worker(&queue, stop, &mut *visit, true);
+                    // The others may still be finishing (and waiting for
+                    // the caller to take what they produced).
+                    while !handles.iter().all(|h| h.is_finished()) {
+                        visit(Entry::Wait);
+                    }
                 }
             }));
             if caught.is_err() {
@@ -813,7 +831,15 @@ impl Walker {
         });
     }
 
-    fn worker(&self, queue: &Queue, stop: &AtomicBool, visit: &mut dyn FnMut(Entry) -> Flow) {
+    /// One walker thread's loop. `caller`: instead of sleeping while the
+    /// others hold all the work, it visits [`Entry::Wait`].
+    fn worker(
+        &self,
+        queue: &Queue,
+        stop: &AtomicBool,
+        visit: &mut dyn FnMut(Entry) -> Flow,
+        caller: bool,
+    ) {
         // Whatever ends this worker (a panic included) releases the others.
         struct QuitOnUnwind<'q>(&'q Queue);
         impl Drop for QuitOnUnwind<'_> {
@@ -828,7 +854,12 @@ impl Walker {
         let mut path = Vec::new();
         let mut subdirs = Vec::new();
         let mut files: Vec<Vec<u8>> = Vec::new();
-        while let Some(work) = queue.pop() {
+        loop {
+            let work = match caller {
+                false => queue.pop(),
+                true => queue.pop_or(&mut || visit(Entry::Wait)),
+            };
+            let Some(work) = work else { break };
             let flow = if stop.load(Relaxed) {
                 Flow::Quit
             } else {
@@ -977,6 +1008,33 @@ impl Queue {
                 return None;
             }
             st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Like [`Queue::pop`], but instead of sleeping while other threads
+    /// hold all the work, calls `wait` (which may block briefly), then
+    /// looks again.
+    fn pop_or(&self, wait: &mut dyn FnMut() -> Flow) -> Option<Work> {
+        loop {
+            {
+                let mut st = self.lock();
+                if st.quit {
+                    return None;
+                }
+                if let Some(w) = st.work.pop() {
+                    st.active += 1;
+                    return Some(w);
+                }
+                if st.active == 0 {
+                    st.quit = true;
+                    self.ready.notify_all();
+                    return None;
+                }
+            }
+            if wait() == Flow::Quit {
+                self.quit();
+                return None;
+            }
         }
     }
 
