@@ -320,7 +320,7 @@ fn run_inline<P: Process>(
             if shared.stopping() {
                 return Flow::Quit;
             }
-            let mut control = match entry {
+            let control = match entry {
                 Entry::File(found) => {
                     // Sorted: this file is always the one due next.
                     let turn = sorted.then_some(seq);
@@ -334,23 +334,47 @@ fn run_inline<P: Process>(
                 Entry::Issue(issue) => deliver(Event::Issue { issue, file: false }),
                 Entry::Idle | Entry::Wait => Control::Continue,
             };
-            if control == Control::Continue {
-                shared.drain(false, &mut |ev| {
-                    if control == Control::Continue {
-                        control = deliver(ev);
-                    }
-                });
-            }
-            if control == Control::Continue && shared.throttle.due() {
-                deliver(Event::Progress(shared.counters.progress()));
-            }
-            if shared.stopping() {
-                Flow::Quit
-            } else {
-                Flow::Continue
-            }
+            after_visit(shared, control, &mut deliver)
         });
     }));
+    wind_up(shared, ran, &mut |ev| {
+        deliver(ev);
+    });
+    final_progress(shared, f);
+}
+
+/// After a visit that delivered directly: delivers files put off that are
+/// ready and a progress report when due (while the host wants more), and
+/// tells the walker whether to go on.
+fn after_visit<P: Process>(
+    shared: &Shared<'_, P>,
+    mut control: Control,
+    deliver: &mut dyn FnMut(Event<P::Item>) -> Control,
+) -> Flow {
+    if control == Control::Continue {
+        shared.drain(false, &mut |ev| {
+            if control == Control::Continue {
+                control = deliver(ev);
+            }
+        });
+    }
+    if control == Control::Continue && shared.throttle.due() {
+        control = deliver(Event::Progress(shared.counters.progress()));
+    }
+    if control == Control::Stop || shared.stopping() {
+        Flow::Quit
+    } else {
+        Flow::Continue
+    }
+}
+
+/// After the walk: records a panic, delivers the files put off (unless the
+/// run stops), and marks the walk done (so progress has a total).
+fn wind_up<P: Process>(
+    shared: &Shared<'_, P>,
+    ran: std::thread::Result<()>,
+    deliver: &mut dyn FnMut(Event<P::Item>),
+) {
     if let Err(payload) = ran {
         shared.fail(&*payload);
     }
@@ -362,7 +386,6 @@ fn run_inline<P: Process>(
         });
     }
     shared.counters.walk_done.store(true, Relaxed);
-    final_progress(shared, f);
 }
 
 /// Walks in parallel, calling the host from the walker threads.
@@ -381,7 +404,7 @@ fn run_workers<P: Process>(
                 if shared.stopping() {
                     return Flow::Quit;
                 }
-                let mut control = match entry {
+                let control = match entry {
                     Entry::File(found) => match shared.process(shared.found(found), None) {
                         Some(ev) => deliver(ev),
                         None => Control::Continue,
@@ -389,35 +412,13 @@ fn run_workers<P: Process>(
                     Entry::Issue(issue) => deliver(Event::Issue { issue, file: false }),
                     Entry::Idle | Entry::Wait => Control::Continue,
                 };
-                if control == Control::Continue {
-                    shared.drain(false, &mut |ev| {
-                        if control == Control::Continue {
-                            control = deliver(ev);
-                        }
-                    });
-                }
-                if control == Control::Continue && shared.throttle.due() {
-                    control = deliver(Event::Progress(shared.counters.progress()));
-                }
-                if control == Control::Stop || shared.stopping() {
-                    Flow::Quit
-                } else {
-                    Flow::Continue
-                }
+                after_visit(shared, control, &mut { deliver })
             })
         })
     }));
-    if let Err(payload) = ran {
-        shared.fail(&*payload);
-    }
-    if !shared.stopping() {
-        shared.drain(true, &mut |ev| {
-            if !shared.stopping() {
-                deliver(ev);
-            }
-        });
-    }
-    shared.counters.walk_done.store(true, Relaxed);
+    wind_up(shared, ran, &mut |ev| {
+        deliver(ev);
+    });
     final_progress(shared, &mut |ev| f(ev));
 }
 
@@ -535,15 +536,13 @@ fn run_host<P: Process>(
             })
         });
     }));
+    // Every walker thread has been joined: take what is left (nothing is
+    // delivered once a panic was recorded).
     if let Err(payload) = ran {
         shared.fail(&*payload);
     }
-    // Every walker thread has been joined: take what is left.
     take_batches(&mut deliver, Duration::ZERO);
-    if !shared.stopping() {
-        shared.drain(true, &mut deliver);
-    }
-    shared.counters.walk_done.store(true, Relaxed);
+    wind_up(shared, Ok(()), &mut deliver);
     final_progress(shared, f);
 }
 

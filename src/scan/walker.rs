@@ -992,20 +992,29 @@ impl Queue {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Under the lock: `Some(Some(work))` to hand out, `Some(None)` once
+    /// the walk is over, `None` while other threads hold all the work.
+    fn take(&self, st: &mut QueueState) -> Option<Option<Work>> {
+        if st.quit {
+            return Some(None);
+        }
+        if let Some(w) = st.work.pop() {
+            st.active += 1;
+            return Some(Some(w));
+        }
+        if st.active == 0 {
+            st.quit = true;
+            self.ready.notify_all();
+            return Some(None);
+        }
+        None
+    }
+
     fn pop(&self) -> Option<Work> {
         let mut st = self.lock();
         loop {
-            if st.quit {
-                return None;
-            }
-            if let Some(w) = st.work.pop() {
-                st.active += 1;
-                return Some(w);
-            }
-            if st.active == 0 {
-                st.quit = true;
-                self.ready.notify_all();
-                return None;
+            if let Some(taken) = self.take(&mut st) {
+                return taken;
             }
             st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
         }
@@ -1016,20 +1025,8 @@ impl Queue {
     /// looks again.
     fn pop_or(&self, wait: &mut dyn FnMut() -> Flow) -> Option<Work> {
         loop {
-            {
-                let mut st = self.lock();
-                if st.quit {
-                    return None;
-                }
-                if let Some(w) = st.work.pop() {
-                    st.active += 1;
-                    return Some(w);
-                }
-                if st.active == 0 {
-                    st.quit = true;
-                    self.ready.notify_all();
-                    return None;
-                }
+            if let Some(taken) = self.take(&mut self.lock()) {
+                return taken;
             }
             if wait() == Flow::Quit {
                 self.quit();
