@@ -41,7 +41,7 @@ trap 'rm -rf "$CACHE"' EXIT
 OUT=$(mktemp -d)
 
 echo "tree: $TREE ($(find "$TREE" -type f | wc -l) files), threads: $THREADS, runs: $RUNS"
-echo "fd $($FD --version | cut -d' ' -f2), ripgrep $(rg --version | head -1 | cut -d' ' -f2)"
+echo "fd $($FD --version | cut -d' ' -f2), ripgrep $(rg --version 2>/dev/null | sed -n 1p | cut -d' ' -f2)"
 echo
 
 # Runs commands alternately (so a load change on this shared machine hits
