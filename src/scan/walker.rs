@@ -472,7 +472,12 @@ impl Walker {
         Option<Arc<Ancestor>>,
     )> {
         let path = bytes_path(&work.path);
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let mut flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        if !self.follow && work.depth > 0 {
+            // Listed as a directory: if it became a link since, it is not
+            // followed out of the tree.
+            flags |= OFlags::NOFOLLOW;
+        }
         let fd = match openat(rustix::fs::CWD, path, flags, Mode::empty()) {
             Ok(fd) => fd,
             Err(e) => {
