@@ -260,6 +260,22 @@ impl Scopes {
         self.interner.id(name)
     }
 
+    /// The id of a scope name given as bytes (from C); invalid-kind error
+    /// when they are not UTF-8.
+    #[inline]
+    pub fn intern_bytes(&self, name: &[u8]) -> Result<u32> {
+        self.interner
+            .id_bytes(name)
+            .map_err(|_| Error::invalid("the scope name is not valid UTF-8"))
+    }
+
+    /// The process-unique id of this recorder's profiler (never 0): names
+    /// cached per thread by callers are keyed by it, as ids are only
+    /// meaningful to the profiler that gave them.
+    pub fn uid(&self) -> u64 {
+        self.interner.uid()
+    }
+
     /// Enters a scope named `name`; the token identifies it to [`Scopes::exit`].
     #[inline]
     pub fn enter(&self, name: &str) -> Result<u64> {
@@ -270,10 +286,7 @@ impl Scopes {
     /// error when they are not UTF-8.
     #[inline]
     pub fn enter_bytes(&self, name: &[u8]) -> Result<u64> {
-        let id = self
-            .interner
-            .id_bytes(name)
-            .map_err(|_| Error::invalid("the scope name is not valid UTF-8"))?;
+        let id = self.intern_bytes(name)?;
         self.enter_known(id)
     }
 
@@ -411,6 +424,11 @@ impl Scopes {
     }
 
     fn take_budget(&self) -> usize {
+        // Once the budget is spent (always, with `max_scope_events` 0),
+        // every exit comes here: a plain load keeps the shared line clean.
+        if self.event_budget.load(Ordering::Relaxed) == 0 {
+            return 0;
+        }
         let mut got = 0;
         let _ = self
             .event_budget
