@@ -1,9 +1,9 @@
 //! The few operating-system calls std does not offer: process and thread
-//! CPU clocks, CPU time of waited-for children, glibc heap statistics and
-//! system constants.
+//! CPU clocks, CPU time of waited-for children, glibc heap statistics,
+//! system constants and the sampler's periodic timer (`timerfd`).
 //!
-//! This is the only place of the profiler with `unsafe`: each function is a
-//! plain libc call with no pointer kept past the call.
+//! With `spin.rs` (a lock), the only place of the profiler with `unsafe`:
+//! each function is a plain libc call with no pointer kept past the call.
 
 /// Nanoseconds of a POSIX clock, or 0 when the clock cannot be read.
 fn clock_ns(clock: libc::clockid_t) -> u64 {
