@@ -195,6 +195,36 @@ fn timer_sleeper(secs: f64, mut work: impl FnMut() + Send + 'static) -> (f64, f6
     .unwrap()
 }
 
+/// Wall time (us, medians) of each part of a reading taken right after a
+/// 10 ms timerfd wake-up, in `Probe::read`'s order: process CPU clock,
+/// `statm` pread, `mallinfo2`. Caches are cold then, so these are far above
+/// the warm figures of section 1.
+fn cold_parts(secs: f64) -> [f64; 3] {
+    std::thread::spawn(move || {
+        let interval = Duration::from_millis(10);
+        let ticker = sys::Ticker::new(interval, interval).unwrap();
+        let mut rss = procfs::RssReader::open();
+        let wakes = (secs / interval.as_secs_f64()).round() as usize;
+        let mut parts: [Vec<f64>; 3] = Default::default();
+        for _ in 0..wakes {
+            ticker.wait().unwrap();
+            let t0 = Instant::now();
+            std::hint::black_box(sys::process_cpu_ns());
+            let t1 = Instant::now();
+            std::hint::black_box(rss.rss_bytes());
+            let t2 = Instant::now();
+            std::hint::black_box(sys::heap_in_use());
+            let t3 = Instant::now();
+            parts[0].push((t1 - t0).as_secs_f64() * 1e6);
+            parts[1].push((t2 - t1).as_secs_f64() * 1e6);
+            parts[2].push((t3 - t2).as_secs_f64() * 1e6);
+        }
+        parts.map(median)
+    })
+    .join()
+    .unwrap()
+}
+
 /// Sections 1 and 2: one sample, and scope pairs through the C ABI.
 fn samples_and_scopes(rounds: usize, n_samples: usize, n_pairs: usize) {
     // --- 1. One sample -------------------------------------------------
@@ -491,6 +521,7 @@ fn main() {
             floors[i].1.push(wake);
         }
     }
+    let cold = cold_parts(share_secs);
     let round3 = |v: &[f64]| {
         v.iter()
             .map(|s| (s * 1000.0).round() / 1000.0)
@@ -520,6 +551,10 @@ fn main() {
             round3(share)
         );
     }
+    println!(
+        "   a reading right after a wake-up (cold, wall): CPU clock {:.2} us, statm {:.2} us, mallinfo2 {:.2} us",
+        cold[0], cold[1], cold[2]
+    );
 
     if !sampler_only {
         fragmented(rounds, share_secs);
