@@ -207,13 +207,15 @@ impl SamplerThread {
         let start = window.lock().unwrap_or_else(|e| e.into_inner()).start();
         #[cfg(target_os = "linux")]
         if timer {
-            let first = (start + interval).saturating_duration_since(Instant::now());
+            let first = start
+                .checked_add(interval)
+                .map_or(interval, |d| d.saturating_duration_since(Instant::now()));
             if let Ok(ticker) = sys::Ticker::new(first, interval) {
                 let ticker = Arc::new(ticker);
                 let (flag, timer) = (Arc::clone(&stop), Arc::clone(&ticker));
                 let handle = std::thread::Builder::new()
                     .name("wtfperf-sampler".into())
-                    .spawn(move || run_timer(&window, &timer, &flag))?;
+                    .spawn(move || run_timer(&window, &timer, start, interval, &flag))?;
                 return Ok(SamplerThread {
                     stop,
                     wake: Wake::Timer(ticker),
@@ -242,6 +244,8 @@ impl SamplerThread {
                 // Cannot fail for a live timerfd; if it did, the thread
                 // still wakes at its next tick and sees the flag.
                 let _ = ticker.fire_now();
+                // In case it fell back to parking.
+                self.handle.thread().unpark();
             }
             Wake::Park => self.handle.thread().unpark(),
         }
@@ -251,19 +255,30 @@ impl SamplerThread {
 
 /// The sampler loop on a periodic timer; returns the thread's CPU ns.
 #[cfg(target_os = "linux")]
-fn run_timer(window: &Mutex<Window>, ticker: &sys::Ticker, stop: &AtomicBool) -> u64 {
+fn run_timer(
+    window: &Mutex<Window>,
+    ticker: &sys::Ticker,
+    start: Instant,
+    interval: Duration,
+    stop: &AtomicBool,
+) -> u64 {
     let cpu0 = sys::thread_cpu_ns();
     loop {
         if ticker.wait().is_err() {
-            // A timerfd read does not fail; should it, sleep instead of
-            // spinning.
-            std::thread::park_timeout(Duration::from_millis(10));
+            // A timerfd read does not fail; should it, park to the
+            // deadlines instead (stop also unparks).
+            return cpu0_delta(cpu0) + run_park(window, start, interval, stop);
         }
         if stop.load(Ordering::Acquire) {
             break;
         }
         window.lock().unwrap_or_else(|e| e.into_inner()).sample();
     }
+    cpu0_delta(cpu0)
+}
+
+/// CPU ns of the calling thread since `cpu0`.
+fn cpu0_delta(cpu0: u64) -> u64 {
     sys::thread_cpu_ns().saturating_sub(cpu0)
 }
 
