@@ -190,8 +190,8 @@ impl SamplerThread {
     /// deadlines (a suspended process) are skipped, not sampled in a burst.
     ///
     /// On Linux the thread blocks on a periodic `timerfd` that the kernel
-    /// re-arms by itself: a wake-up is one `read`, then the sample; no clock
-    /// reading and no timer programming of its own (see [`sys::Ticker`]).
+    /// re-arms by itself: a wake-up is one `read`, then the sample, with no
+    /// deadline to compute and no timer to program (see [`sys::Ticker`]).
     /// Elsewhere, or when no timerfd can be made, it parks to each deadline.
     pub fn spawn(window: Arc<Mutex<Window>>, interval: Duration) -> std::io::Result<Self> {
         Self::spawn_with(window, interval, true)
