@@ -140,10 +140,11 @@ impl NaiveScopes {
 }
 
 /// CPU share (% of one core) and CPU per wake-up (us) of a thread that
-/// does nothing but park to the same 10 ms deadlines (`park_timeout`, as
-/// the sampler did before it used a timerfd): the floor of a thread that
-/// sleeps to deadlines on this machine.
-fn bare_sleeper(secs: f64) -> (f64, f64) {
+/// parks to the same 10 ms deadlines (`park_timeout`, as the sampler did
+/// before it used a timerfd) and runs `work` at each: with no work, the
+/// floor of a thread that sleeps to deadlines on this machine; with one
+/// [`Probe::read`], the shape of the sampler loop before the timerfd.
+fn bare_sleeper(secs: f64, mut work: impl FnMut() + Send + 'static) -> (f64, f64) {
     std::thread::spawn(move || {
         let cpu0 = sys::thread_cpu_ns();
         let start = Instant::now();
@@ -156,6 +157,7 @@ fn bare_sleeper(secs: f64) -> (f64, f64) {
             if deadline > now {
                 std::thread::park_timeout(deadline - now);
             }
+            work();
         }
         let cpu = (sys::thread_cpu_ns() - cpu0) as f64;
         (
@@ -494,7 +496,7 @@ fn main() {
     let share_rounds = if quick { 3 } else { 5 };
     let mut shares = Vec::new();
     let mut per_sample = Vec::new();
-    let mut floors: [(Vec<f64>, Vec<f64>); 3] = Default::default();
+    let mut floors: [(Vec<f64>, Vec<f64>); 4] = Default::default();
     for _ in 0..share_rounds {
         let p = Profiler::new(ProfilerOptions {
             sample_interval_s: 0.01,
@@ -507,11 +509,15 @@ fn main() {
         shares.push(prof.sampler_cpu_s / prof.duration_s * 100.0);
         per_sample.push(prof.sampler_cpu_s / prof.raw_sample_count.max(1) as f64 * 1e6);
         let mut probe = Probe::new(false);
+        let mut probe2 = Probe::new(false);
         for (i, (share, wake)) in [
-            bare_sleeper(share_secs),
+            bare_sleeper(share_secs, || {}),
             timer_sleeper(share_secs, || {}),
             timer_sleeper(share_secs, move || {
                 std::hint::black_box(probe.read());
+            }),
+            bare_sleeper(share_secs, move || {
+                std::hint::black_box(probe2.read());
             }),
         ]
         .into_iter()
@@ -539,6 +545,7 @@ fn main() {
         "floor: park_timeout sleeper",
         "floor: timerfd sleeper     ",
         "floor: timerfd + 1 reading ",
+        "park_timeout + 1 reading   ",
     ]
     .iter()
     .zip(&floors)
