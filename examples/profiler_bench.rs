@@ -6,7 +6,8 @@
 //!
 //! ```sh
 //! cargo run --release --example profiler_bench            # ~40 s
-//! cargo run --release --example profiler_bench -- --quick # ~12 s
+//! cargo run --release --example profiler_bench -- --quick # ~20 s
+//! cargo run --release --example profiler_bench -- --sampler # section 3 only
 //! ```
 //!
 //! Every figure is the median of several rounds; the machine is shared, so
@@ -139,9 +140,11 @@ impl NaiveScopes {
 }
 
 /// CPU share (% of one core) and CPU per wake-up (us) of a thread that
-/// does nothing but sleep to the same 10 ms deadlines: the floor any
-/// sampler thread pays on this machine.
-fn bare_sleeper(secs: f64) -> (f64, f64) {
+/// parks to the same 10 ms deadlines (`park_timeout`, as the sampler did
+/// before it used a timerfd) and runs `work` at each: with no work, the
+/// floor of a thread that sleeps to deadlines on this machine; with one
+/// [`Probe::read`], the shape of the sampler loop before the timerfd.
+fn bare_sleeper(secs: f64, mut work: impl FnMut() + Send + 'static) -> (f64, f64) {
     std::thread::spawn(move || {
         let cpu0 = sys::thread_cpu_ns();
         let start = Instant::now();
@@ -154,6 +157,7 @@ fn bare_sleeper(secs: f64) -> (f64, f64) {
             if deadline > now {
                 std::thread::park_timeout(deadline - now);
             }
+            work();
         }
         let cpu = (sys::thread_cpu_ns() - cpu0) as f64;
         (
@@ -165,15 +169,66 @@ fn bare_sleeper(secs: f64) -> (f64, f64) {
     .unwrap()
 }
 
-fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let rounds = if quick { 3 } else { 7 };
-    let n_samples = if quick { 2_000 } else { 10_000 };
-    let n_pairs = if quick { 200_000 } else { 1_000_000 };
-    let share_secs = if quick { 1.0 } else { 3.0 };
+/// CPU share and CPU per wake-up (us) of a thread blocked on a periodic
+/// 10 ms timerfd (the sampler's own [`sys::Ticker`]) that runs `work` at
+/// each tick: with no work, the floor of any thread woken every 10 ms here;
+/// with one [`Probe::read`], the floor of a sampler (wake-up + reading).
+fn timer_sleeper(secs: f64, mut work: impl FnMut() + Send + 'static) -> (f64, f64) {
+    std::thread::spawn(move || {
+        let interval = Duration::from_millis(10);
+        let ticker = sys::Ticker::new(interval, interval).unwrap();
+        let cpu0 = sys::thread_cpu_ns();
+        let start = Instant::now();
+        let ticks = (secs / interval.as_secs_f64()).round() as u64;
+        let mut k = 0u64;
+        let mut wakes = 0u64;
+        while k < ticks {
+            k += ticker.wait().unwrap();
+            wakes += 1;
+            work();
+        }
+        let cpu = (sys::thread_cpu_ns() - cpu0) as f64;
+        (
+            cpu / start.elapsed().as_nanos() as f64 * 100.0,
+            cpu / wakes as f64 / 1e3,
+        )
+    })
+    .join()
+    .unwrap()
+}
 
-    println!("wtfperf profiler figures (median of {rounds} rounds)\n");
+/// Wall time (us, medians) of each part of a reading taken right after a
+/// 10 ms timerfd wake-up, in `Probe::read`'s order: process CPU clock,
+/// `statm` pread, `mallinfo2`. Caches are cold then, so these are far above
+/// the warm figures of section 1.
+fn cold_parts(secs: f64) -> [f64; 3] {
+    std::thread::spawn(move || {
+        let interval = Duration::from_millis(10);
+        let ticker = sys::Ticker::new(interval, interval).unwrap();
+        let mut rss = procfs::RssReader::open();
+        let wakes = (secs / interval.as_secs_f64()).round() as usize;
+        let mut parts: [Vec<f64>; 3] = Default::default();
+        for _ in 0..wakes {
+            ticker.wait().unwrap();
+            let t0 = Instant::now();
+            std::hint::black_box(sys::process_cpu_ns());
+            let t1 = Instant::now();
+            std::hint::black_box(rss.rss_bytes());
+            let t2 = Instant::now();
+            std::hint::black_box(sys::heap_in_use());
+            let t3 = Instant::now();
+            parts[0].push((t1 - t0).as_secs_f64() * 1e6);
+            parts[1].push((t2 - t1).as_secs_f64() * 1e6);
+            parts[2].push((t3 - t2).as_secs_f64() * 1e6);
+        }
+        parts.map(median)
+    })
+    .join()
+    .unwrap()
+}
 
+/// Sections 1 and 2: one sample, and scope pairs through the C ABI.
+fn samples_and_scopes(rounds: usize, n_samples: usize, n_pairs: usize) {
     // --- 1. One sample -------------------------------------------------
     let mut probe = Probe::new(false);
     let sample_ns = ns_per_op(rounds, n_samples, || {
@@ -371,52 +426,10 @@ fn main() {
         naive_single / c_single,
         naive_two / c_two
     );
+}
 
-    // --- 3. Sampler thread CPU share at 10 ms ----------------------------
-    let mut shares = Vec::new();
-    let mut per_sample = Vec::new();
-    let mut floor_shares = Vec::new();
-    let mut floor_wake = Vec::new();
-    for _ in 0..3 {
-        let p = Profiler::new(ProfilerOptions {
-            sample_interval_s: 0.01,
-            ..Default::default()
-        })
-        .unwrap();
-        p.start().unwrap();
-        std::thread::sleep(Duration::from_secs_f64(share_secs));
-        let prof = p.stop().unwrap();
-        shares.push(prof.sampler_cpu_s / prof.duration_s * 100.0);
-        per_sample.push(prof.sampler_cpu_s / prof.raw_sample_count.max(1) as f64 * 1e6);
-        let (share, wake) = bare_sleeper(share_secs);
-        floor_shares.push(share);
-        floor_wake.push(wake);
-    }
-    let round3 = |v: &[f64]| {
-        v.iter()
-            .map(|s| (s * 1000.0).round() / 1000.0)
-            .collect::<Vec<_>>()
-    };
-    println!("3. sampler thread at a 10 ms interval ({share_secs} s runs, 3 runs):");
-    println!(
-        "   wtfperf sampler, CPU share of a core {:8.3} %  (runs: {:?})",
-        median(shares.clone()),
-        round3(&shares)
-    );
-    println!(
-        "   wtfperf sampler, CPU per wake-up     {:8.2} us",
-        median(per_sample)
-    );
-    println!(
-        "   floor: bare sleeper, CPU share       {:8.3} %  (runs: {:?})",
-        median(floor_shares.clone()),
-        round3(&floor_shares)
-    );
-    println!(
-        "   floor: bare sleeper, CPU per wake-up {:8.2} us",
-        median(floor_wake)
-    );
-
+/// Section 4: the sampler on a fragmented heap.
+fn fragmented(rounds: usize, share_secs: f64) {
     // --- 4. A fragmented heap (last: it stays fragmented) -----------------
     // 500 000 small free chunks: glibc's mallinfo2 walks every one of them.
     let mut blocks: Vec<Vec<u8>> = (0..1_000_000usize)
@@ -461,4 +474,96 @@ fn main() {
         prof.raw_sample_count
     );
     std::hint::black_box(blocks.len());
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let rounds = if quick { 3 } else { 7 };
+    let n_samples = if quick { 2_000 } else { 10_000 };
+    let n_pairs = if quick { 200_000 } else { 1_000_000 };
+    let share_secs = if quick { 1.0 } else { 3.0 };
+    let sampler_only = std::env::args().any(|a| a == "--sampler");
+
+    println!("wtfperf profiler figures (median of {rounds} rounds)\n");
+
+    if !sampler_only {
+        samples_and_scopes(rounds, n_samples, n_pairs);
+    }
+
+    // --- 3. Sampler thread CPU share at 10 ms ----------------------------
+    // Each round runs the sampler and the three floors one after another,
+    // so all see the same machine load.
+    let share_rounds = if quick { 3 } else { 5 };
+    let mut shares = Vec::new();
+    let mut per_sample = Vec::new();
+    let mut floors: [(Vec<f64>, Vec<f64>); 4] = Default::default();
+    for _ in 0..share_rounds {
+        let p = Profiler::new(ProfilerOptions {
+            sample_interval_s: 0.01,
+            ..Default::default()
+        })
+        .unwrap();
+        p.start().unwrap();
+        std::thread::sleep(Duration::from_secs_f64(share_secs));
+        let prof = p.stop().unwrap();
+        shares.push(prof.sampler_cpu_s / prof.duration_s * 100.0);
+        per_sample.push(prof.sampler_cpu_s / prof.raw_sample_count.max(1) as f64 * 1e6);
+        let mut probe = Probe::new(false);
+        let mut probe2 = Probe::new(false);
+        for (i, (share, wake)) in [
+            bare_sleeper(share_secs, || {}),
+            timer_sleeper(share_secs, || {}),
+            timer_sleeper(share_secs, move || {
+                std::hint::black_box(probe.read());
+            }),
+            bare_sleeper(share_secs, move || {
+                std::hint::black_box(probe2.read());
+            }),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            floors[i].0.push(share);
+            floors[i].1.push(wake);
+        }
+    }
+    let cold = cold_parts(share_secs);
+    let round3 = |v: &[f64]| {
+        v.iter()
+            .map(|s| (s * 1000.0).round() / 1000.0)
+            .collect::<Vec<_>>()
+    };
+    let per_wake = median(per_sample);
+    println!("3. sampler thread at a 10 ms interval ({share_secs} s runs, {share_rounds} rounds):");
+    println!(
+        "   wtfperf sampler, CPU share of a core {:8.3} %  (runs: {:?})",
+        median(shares.clone()),
+        round3(&shares)
+    );
+    println!("   wtfperf sampler, CPU per wake-up     {per_wake:8.2} us");
+    for (label, (share, wake)) in [
+        "floor: park_timeout sleeper",
+        "floor: timerfd sleeper     ",
+        "floor: timerfd + 1 reading ",
+        "park_timeout + 1 reading   ",
+    ]
+    .iter()
+    .zip(&floors)
+    {
+        let w = median(wake.clone());
+        println!(
+            "   {label}, share {:6.3} %, per wake-up {w:6.2} us (sampler / floor = {:.2}x)  (runs: {:?})",
+            median(share.clone()),
+            per_wake / w,
+            round3(share)
+        );
+    }
+    println!(
+        "   a reading right after a wake-up (cold, wall): CPU clock {:.2} us, statm {:.2} us, mallinfo2 {:.2} us",
+        cold[0], cold[1], cold[2]
+    );
+
+    if !sampler_only {
+        fragmented(rounds, share_secs);
+    }
 }

@@ -260,13 +260,114 @@ pub unsafe extern "C" fn wtfperf_profiler_scope_enter(
         let out = out_ptr(out_token, "out_token")?;
         // SAFETY: NULL or a live handle per the contract.
         let p = unsafe { as_ref(profiler.cast_const(), "profiler")? };
-        // SAFETY: NULL or a NUL-terminated string per the contract.
-        let name = unsafe { args::cstr(name, "name")? };
-        let token = p.inner.scope_enter_bytes(name.to_bytes())?;
+        if name.is_null() {
+            return Err(Error::null("name"));
+        }
+        let uid = p.inner.uid();
+        // SAFETY: `name` is non-NULL and NUL-terminated per the contract.
+        let id = match unsafe { names::cached(uid, name) } {
+            Some(id) => id,
+            None => {
+                // SAFETY: non-NULL and NUL-terminated per the contract.
+                let bytes = unsafe { args::cstr(name, "name")? }.to_bytes();
+                let id = p.inner.scope_id_bytes(bytes)?;
+                names::remember(uid, name, bytes, id);
+                id
+            }
+        };
+        let token = p.inner.scope_enter_id(id)?;
         // SAFETY: `out` was checked non-NULL and is writable per the contract.
         unsafe { write_out(out, token) };
         Ok(WTFPERF_OK)
     })
+}
+
+/// A per-thread cache of the C strings last passed as scope names, keyed by
+/// (profiler uid, pointer): hosts pass the same literal again and again, so
+/// `wtfperf_profiler_scope_enter` usually finds the name's id here, after
+/// checking the bytes at the pointer still are the cached ones (a buffer
+/// reused for another name misses), without `strlen`, UTF-8 validation or
+/// hashing.
+mod names {
+    use std::cell::RefCell;
+    use std::ffi::c_char;
+
+    /// Entries per thread (direct-mapped by pointer).
+    const ENTRIES: usize = 8;
+    /// Longest name cached (an entry is one 64-byte cache line).
+    pub(super) const MAX_LEN: usize = 43;
+
+    #[derive(Clone, Copy)]
+    struct Entry {
+        uid: u64,
+        ptr: usize,
+        id: u32,
+        len: u8,
+        /// The name's bytes: never a NUL (they come from a C string).
+        bytes: [u8; MAX_LEN],
+    }
+
+    const EMPTY: Entry = Entry {
+        uid: 0,
+        ptr: 0,
+        id: 0,
+        len: 0,
+        bytes: [0; MAX_LEN],
+    };
+
+    thread_local! {
+        static NAMES: RefCell<[Entry; ENTRIES]> = const { RefCell::new([EMPTY; ENTRIES]) };
+    }
+
+    #[inline]
+    fn slot(ptr: *const c_char) -> usize {
+        let a = ptr as usize;
+        (a ^ (a >> 6) ^ (a >> 12)) % ENTRIES
+    }
+
+    /// The id cached for the name at `ptr` in profiler `uid`, if the string
+    /// there still is the cached one.
+    ///
+    /// # Safety
+    /// `ptr` is a non-NULL, NUL-terminated string.
+    #[inline]
+    pub(super) unsafe fn cached(uid: u64, ptr: *const c_char) -> Option<u32> {
+        NAMES.with_borrow(|names| {
+            let e = &names[slot(ptr)];
+            // uid 0 is never a profiler's, so empty entries never match.
+            if e.ptr != ptr as usize || e.uid != uid {
+                return None;
+            }
+            let len = e.len as usize;
+            for (i, &b) in e.bytes[..len].iter().enumerate() {
+                // SAFETY: bytes 0..i matched cached bytes, none NUL, so the
+                // string has not ended before `i`: `ptr + i` is inside it
+                // (at worst its terminator).
+                if unsafe { *ptr.add(i) } as u8 != b {
+                    return None;
+                }
+            }
+            // SAFETY: as above, bytes 0..len are the string's, none NUL.
+            (unsafe { *ptr.add(len) } == 0).then_some(e.id)
+        })
+    }
+
+    /// Caches `id` for the name at `ptr` (whose bytes, without the NUL,
+    /// are `bytes`) in profiler `uid`; long names are not cached.
+    pub(super) fn remember(uid: u64, ptr: *const c_char, bytes: &[u8], id: u32) {
+        if bytes.len() > MAX_LEN {
+            return;
+        }
+        let mut e = Entry {
+            uid,
+            ptr: ptr as usize,
+            id,
+            len: bytes.len() as u8,
+            bytes: [0; MAX_LEN],
+        };
+        e.bytes[..bytes.len()].copy_from_slice(bytes);
+        NAMES.with_borrow_mut(|names| names[slot(ptr)] = e);
+    }
 }
 
 /// Interns a scope name once: `out_id` receives an id for
@@ -617,6 +718,39 @@ mod tests {
         let c = super::wtfperf_profiler_options_default();
         let r = crate::profiler::ProfilerOptions::default();
         assert_eq!(crate::profiler::ProfilerOptions::from(c), r);
+    }
+
+    #[test]
+    fn the_name_cache_checks_the_bytes_behind_the_pointer() {
+        use super::names::{MAX_LEN, cached, remember};
+        let mut buf = [0u8; 64];
+        let put = |buf: &mut [u8; 64], text: &[u8]| {
+            buf.fill(0);
+            buf[..text.len()].copy_from_slice(text);
+        };
+        put(&mut buf, b"parse");
+        let ptr = buf.as_ptr().cast::<std::ffi::c_char>();
+        // SAFETY (each call below): `buf` holds a NUL-terminated string.
+        assert_eq!(unsafe { cached(7, ptr) }, None);
+        remember(7, ptr, b"parse", 3);
+        assert_eq!(unsafe { cached(7, ptr) }, Some(3));
+        // Another profiler, or other bytes at the same address, miss.
+        assert_eq!(unsafe { cached(8, ptr) }, None);
+        for other in [&b"parsE"[..], b"pars", b"parse2", b""] {
+            put(&mut buf, other);
+            let ptr = buf.as_ptr().cast::<std::ffi::c_char>();
+            assert_eq!(unsafe { cached(7, ptr) }, None);
+        }
+        // The longest cached name, and one byte more (not cached).
+        let long = [b'x'; MAX_LEN + 1];
+        put(&mut buf, &long[..MAX_LEN]);
+        let ptr = buf.as_ptr().cast::<std::ffi::c_char>();
+        remember(7, ptr, &long[..MAX_LEN], 4);
+        assert_eq!(unsafe { cached(7, ptr) }, Some(4));
+        put(&mut buf, &long);
+        assert_eq!(unsafe { cached(7, ptr) }, None);
+        remember(7, ptr, &long, 5);
+        assert_eq!(unsafe { cached(7, ptr) }, None);
     }
 
     #[test]

@@ -36,11 +36,12 @@ pub fn read_limited() -> u64 {
     if !sys::HEAP_AVAILABLE {
         return 0;
     }
-    if now_ns() < NEXT_ALLOWED_NS.load(Ordering::Relaxed) {
+    let start = now_ns();
+    if start < NEXT_ALLOWED_NS.load(Ordering::Relaxed) {
         SKIPPED.fetch_add(1, Ordering::Relaxed);
         return LAST.load(Ordering::Relaxed);
     }
-    read_exact()
+    read_from(start)
 }
 
 /// Heap bytes in use (0 where the allocator cannot say), always read.
@@ -48,14 +49,20 @@ pub fn read_exact() -> u64 {
     if !sys::HEAP_AVAILABLE {
         return 0;
     }
-    let start = now_ns();
+    read_from(now_ns())
+}
+
+/// Reads the heap, `start` being [`now_ns`] just before.
+fn read_from(start: u64) -> u64 {
     let (bytes, _) = sys::heap_in_use();
     let cost = now_ns().saturating_sub(start);
     LAST.store(bytes, Ordering::Relaxed);
     if cost > CHEAP_NS {
         NEXT_ALLOWED_NS.fetch_max(start + cost.saturating_mul(BACKOFF), Ordering::Relaxed);
     }
-    MAX_COST_NS.fetch_max(cost, Ordering::Relaxed);
+    if cost > MAX_COST_NS.load(Ordering::Relaxed) {
+        MAX_COST_NS.fetch_max(cost, Ordering::Relaxed);
+    }
     bytes
 }
 

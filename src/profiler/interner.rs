@@ -128,6 +128,11 @@ impl Interner {
         }
     }
 
+    /// The uid given to [`Interner::new`].
+    pub fn uid(&self) -> u64 {
+        self.uid
+    }
+
     /// The id of `name` if this thread looked it up recently.
     #[inline]
     fn recent(&self, bytes: &[u8]) -> Option<u32> {

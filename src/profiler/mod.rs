@@ -31,6 +31,7 @@ pub mod profile;
 pub mod sampler;
 pub mod scopes;
 pub mod session;
+pub mod spin;
 pub mod sys;
 pub mod threads;
 pub mod timeline;

@@ -31,10 +31,27 @@ impl RssReader {
         let file = self.statm.as_ref()?;
         // A seq_file re-renders its text on every read at offset 0.
         let n = file.read_at(&mut self.buf, 0).ok()?;
-        let text = std::str::from_utf8(&self.buf[..n]).ok()?;
-        let pages: u64 = text.split_ascii_whitespace().nth(1)?.parse().ok()?;
-        Some(pages * self.page)
+        Some(statm_resident_pages(&self.buf[..n])? * self.page)
     }
+}
+
+/// The second field (resident pages) of a `/proc/<pid>/statm` line
+/// ("size resident shared text lib data dt"), parsed by hand: the sampler
+/// reads it every interval.
+pub fn statm_resident_pages(line: &[u8]) -> Option<u64> {
+    let mut fields = line
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|f| !f.is_empty());
+    fields.next()?;
+    let digits = fields.next()?;
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(
+        digits
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
+    )
 }
 
 /// A `kB` field such as `VmHWM:   1234 kB` of `/proc/self/status`, in bytes.
@@ -166,6 +183,22 @@ mod tests {
         assert_eq!(stat.cpu_ticks, 11 + 22 + 33 + 44);
         assert_eq!(stat.rss_pages, 55);
         assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn parses_statm() {
+        assert_eq!(
+            statm_resident_pages(b"5323 1042 712 5 0 201 0\n"),
+            Some(1042)
+        );
+        assert_eq!(
+            statm_resident_pages(b"  1  99999999999"),
+            Some(99_999_999_999)
+        );
+        assert_eq!(statm_resident_pages(b"5323"), None);
+        assert_eq!(statm_resident_pages(b"5323 12x 0"), None);
+        assert_eq!(statm_resident_pages(b"1 99999999999999999999 0"), None);
+        assert_eq!(statm_resident_pages(b""), None);
     }
 
     #[test]

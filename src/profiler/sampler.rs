@@ -168,58 +168,148 @@ impl Window {
     }
 }
 
+/// How a sleeping sampler thread is woken for stop.
+enum Wake {
+    /// Blocked on a periodic timer: make it fire now.
+    #[cfg(target_os = "linux")]
+    Timer(Arc<sys::Ticker>),
+    /// Parked to a deadline: unpark it.
+    Park,
+}
+
 /// The native sampler thread of a running window.
 pub struct SamplerThread {
     stop: Arc<AtomicBool>,
+    wake: Wake,
     handle: JoinHandle<u64>,
 }
 
 impl SamplerThread {
-    /// Starts sampling `window` every `interval` (deadlines are absolute, so
-    /// the timeline does not drift).
+    /// Starts sampling `window` every `interval`, on deadlines counted from
+    /// the window's start (so the timeline does not drift); missed
+    /// deadlines (a suspended process) are skipped, not sampled in a burst.
+    ///
+    /// On Linux the thread blocks on a periodic `timerfd` that the kernel
+    /// re-arms by itself: a wake-up is one `read`, then the sample, with no
+    /// deadline to compute and no timer to program (see [`sys::Ticker`]).
+    /// Elsewhere, or when no timerfd can be made, it parks to each deadline.
     pub fn spawn(window: Arc<Mutex<Window>>, interval: Duration) -> std::io::Result<Self> {
+        Self::spawn_with(window, interval, true)
+    }
+
+    /// [`SamplerThread::spawn`], with the periodic timer only if `timer`.
+    fn spawn_with(
+        window: Arc<Mutex<Window>>,
+        interval: Duration,
+        timer: bool,
+    ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
         let start = window.lock().unwrap_or_else(|e| e.into_inner()).start();
+        #[cfg(target_os = "linux")]
+        if timer {
+            let first = start
+                .checked_add(interval)
+                .map_or(interval, |d| d.saturating_duration_since(Instant::now()));
+            if let Ok(ticker) = sys::Ticker::new(first, interval) {
+                let ticker = Arc::new(ticker);
+                let (flag, timer) = (Arc::clone(&stop), Arc::clone(&ticker));
+                let handle = std::thread::Builder::new()
+                    .name("wtfperf-sampler".into())
+                    .spawn(move || run_timer(&window, &timer, start, interval, &flag))?;
+                return Ok(SamplerThread {
+                    stop,
+                    wake: Wake::Timer(ticker),
+                    handle,
+                });
+            }
+        }
+        let _ = timer;
+        let flag = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
             .name("wtfperf-sampler".into())
-            .spawn(move || {
-                let cpu0 = sys::thread_cpu_ns();
-                let mut k: u32 = 0;
-                'outer: loop {
-                    k = k.saturating_add(1);
-                    let deadline = interval.checked_mul(k).and_then(|d| start.checked_add(d));
-                    loop {
-                        if flag.load(Ordering::Acquire) {
-                            break 'outer;
-                        }
-                        let now = Instant::now();
-                        match deadline {
-                            Some(d) if now >= d => break,
-                            Some(d) => std::thread::park_timeout(d - now),
-                            None => std::thread::park(),
-                        }
-                    }
-                    window.lock().unwrap_or_else(|e| e.into_inner()).sample();
-                    // After a long stall (a suspended process), skip the
-                    // missed deadlines instead of sampling in a burst.
-                    let elapsed = start.elapsed();
-                    if !interval.is_zero() {
-                        let due = (elapsed.as_nanos() / interval.as_nanos()) as u32;
-                        k = k.max(due);
-                    }
-                }
-                sys::thread_cpu_ns().saturating_sub(cpu0)
-            })?;
-        Ok(SamplerThread { stop, handle })
+            .spawn(move || run_park(&window, start, interval, &flag))?;
+        Ok(SamplerThread {
+            stop,
+            wake: Wake::Park,
+            handle,
+        })
     }
 
     /// Stops and joins the thread; returns the CPU ns it used.
     pub fn stop(self) -> u64 {
         self.stop.store(true, Ordering::Release);
-        self.handle.thread().unpark();
+        match &self.wake {
+            #[cfg(target_os = "linux")]
+            Wake::Timer(ticker) => {
+                // Cannot fail for a live timerfd; if it did, the thread
+                // still wakes at its next tick and sees the flag.
+                let _ = ticker.fire_now();
+                // In case it fell back to parking.
+                self.handle.thread().unpark();
+            }
+            Wake::Park => self.handle.thread().unpark(),
+        }
         self.handle.join().unwrap_or(0)
     }
+}
+
+/// The sampler loop on a periodic timer; returns the thread's CPU ns.
+#[cfg(target_os = "linux")]
+fn run_timer(
+    window: &Mutex<Window>,
+    ticker: &sys::Ticker,
+    start: Instant,
+    interval: Duration,
+    stop: &AtomicBool,
+) -> u64 {
+    let cpu0 = sys::thread_cpu_ns();
+    loop {
+        if ticker.wait().is_err() {
+            // A timerfd read does not fail; should it, park to the
+            // deadlines instead (stop also unparks).
+            return cpu0_delta(cpu0) + run_park(window, start, interval, stop);
+        }
+        if stop.load(Ordering::Acquire) {
+            break;
+        }
+        window.lock().unwrap_or_else(|e| e.into_inner()).sample();
+    }
+    cpu0_delta(cpu0)
+}
+
+/// CPU ns of the calling thread since `cpu0`.
+fn cpu0_delta(cpu0: u64) -> u64 {
+    sys::thread_cpu_ns().saturating_sub(cpu0)
+}
+
+/// The sampler loop parking to each deadline; returns the thread's CPU ns.
+fn run_park(window: &Mutex<Window>, start: Instant, interval: Duration, stop: &AtomicBool) -> u64 {
+    let cpu0 = sys::thread_cpu_ns();
+    let mut k: u32 = 0;
+    'outer: loop {
+        k = k.saturating_add(1);
+        let deadline = interval.checked_mul(k).and_then(|d| start.checked_add(d));
+        loop {
+            if stop.load(Ordering::Acquire) {
+                break 'outer;
+            }
+            let now = Instant::now();
+            match deadline {
+                Some(d) if now >= d => break,
+                Some(d) => std::thread::park_timeout(d - now),
+                None => std::thread::park(),
+            }
+        }
+        window.lock().unwrap_or_else(|e| e.into_inner()).sample();
+        // After a long stall (a suspended process), skip the missed
+        // deadlines instead of sampling in a burst.
+        let elapsed = start.elapsed();
+        if !interval.is_zero() {
+            let due = (elapsed.as_nanos() / interval.as_nanos()) as u32;
+            k = k.max(due);
+        }
+    }
+    sys::thread_cpu_ns().saturating_sub(cpu0)
 }
 
 #[cfg(test)]
@@ -244,14 +334,42 @@ mod tests {
 
     #[test]
     fn thread_samples_on_its_interval() {
-        let w = Arc::new(Mutex::new(Window::open(Probe::new(false), 1000)));
-        let th = SamplerThread::spawn(Arc::clone(&w), Duration::from_millis(5)).unwrap();
-        std::thread::sleep(Duration::from_millis(120));
-        th.stop();
-        let (samples, stride, raw) = w.lock().unwrap().take_timeline();
-        assert_eq!(stride, 1);
-        assert!((5..=30).contains(&raw), "{raw}");
-        assert_eq!(samples.len() as u64, raw);
-        assert!(samples.windows(2).all(|p| p[0].t_s < p[1].t_s));
+        // The periodic timer and the parking fallback.
+        for timer in [true, false] {
+            let w = Arc::new(Mutex::new(Window::open(Probe::new(false), 1000)));
+            let th =
+                SamplerThread::spawn_with(Arc::clone(&w), Duration::from_millis(5), timer).unwrap();
+            std::thread::sleep(Duration::from_millis(120));
+            let stopping = Instant::now();
+            let cpu = th.stop();
+            // Stop is prompt, not a wait for the next tick of a long interval.
+            assert!(stopping.elapsed() < Duration::from_millis(100), "{timer}");
+            assert!(cpu > 0, "{timer}");
+            let (samples, stride, raw) = w.lock().unwrap().take_timeline();
+            assert_eq!(stride, 1);
+            assert!((5..=30).contains(&raw), "{timer}: {raw}");
+            assert_eq!(samples.len() as u64, raw);
+            assert!(samples.windows(2).all(|p| p[0].t_s < p[1].t_s));
+            // Samples fall on the deadlines k * 5 ms from the start (late
+            // when the machine is loaded, never early).
+            for (k, s) in samples.iter().enumerate() {
+                let due = (k + 1) as f64 * 0.005;
+                assert!(s.t_s >= due - 1e-4, "{timer}: sample {k} at {} s", s.t_s);
+            }
+        }
+    }
+
+    #[test]
+    fn stop_is_prompt_with_a_long_interval() {
+        for timer in [true, false] {
+            let w = Arc::new(Mutex::new(Window::open(Probe::new(false), 1000)));
+            let th = SamplerThread::spawn_with(Arc::clone(&w), Duration::from_secs(3600), timer)
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+            let stopping = Instant::now();
+            th.stop();
+            assert!(stopping.elapsed() < Duration::from_millis(500), "{timer}");
+            assert_eq!(w.lock().unwrap().take_timeline().2, 0, "{timer}");
+        }
     }
 }

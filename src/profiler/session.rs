@@ -285,6 +285,19 @@ impl Profiler {
         self.scopes.enter_bytes(name)
     }
 
+    /// [`Profiler::scope_id`] with the name as bytes (as C passes it):
+    /// invalid-kind error when they are not UTF-8.
+    #[inline]
+    pub fn scope_id_bytes(&self, name: &[u8]) -> Result<u32> {
+        self.scopes.intern_bytes(name)
+    }
+
+    /// A number unique to this profiler within the process (never 0, never
+    /// reused): the key of any per-thread cache of its name ids.
+    pub fn uid(&self) -> u64 {
+        self.scopes.uid()
+    }
+
     /// The id of a scope name (interned once per profiler, valid across
     /// start/stop), for [`Profiler::scope_enter_id`]: hot loops skip the
     /// name lookup.

@@ -1,9 +1,9 @@
 //! The few operating-system calls std does not offer: process and thread
-//! CPU clocks, CPU time of waited-for children, glibc heap statistics and
-//! system constants.
+//! CPU clocks, CPU time of waited-for children, glibc heap statistics,
+//! system constants and the sampler's periodic timer (`timerfd`).
 //!
-//! This is the only place of the profiler with `unsafe`: each function is a
-//! plain libc call with no pointer kept past the call.
+//! With `spin.rs` (a lock), the only place of the profiler with `unsafe`:
+//! each function is a plain libc call with no pointer kept past the call.
 
 /// Nanoseconds of a POSIX clock, or 0 when the clock cannot be read.
 fn clock_ns(clock: libc::clockid_t) -> u64 {
@@ -81,6 +81,77 @@ pub fn clock_ticks() -> u64 {
     // SAFETY: sysconf takes an integer and has no memory side effects.
     let v = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if v > 0 { v as u64 } else { 100 }
+}
+
+/// A periodic kernel timer (`timerfd`, `CLOCK_MONOTONIC`) a thread blocks
+/// on with `read`. The kernel re-arms it in interrupt context, so the
+/// waiting thread never programs a timer itself: on a VM, where every timer
+/// programming is a costly exit to the hypervisor, a wake-up costs the
+/// thread less than a `sleep` or `park_timeout` to a deadline.
+#[cfg(target_os = "linux")]
+pub struct Ticker {
+    file: std::fs::File,
+}
+
+#[cfg(target_os = "linux")]
+fn itimerspec(first: std::time::Duration, every: std::time::Duration) -> libc::itimerspec {
+    let ts = |d: std::time::Duration| libc::timespec {
+        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    };
+    libc::itimerspec {
+        // A zero first expiry would disarm the timer: 1 ns is "now".
+        it_value: ts(first.max(std::time::Duration::from_nanos(1))),
+        it_interval: ts(every),
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Ticker {
+    /// A timer that first fires after `first`, then every `every`.
+    pub fn new(first: std::time::Duration, every: std::time::Duration) -> std::io::Result<Self> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: timerfd_create takes two integers and returns a new fd or -1.
+        let fd = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just created and is owned by nobody else.
+        let file = unsafe { std::fs::File::from_raw_fd(fd) };
+        let ticker = Ticker { file };
+        ticker.set(itimerspec(first, every))?;
+        Ok(ticker)
+    }
+
+    fn set(&self, spec: libc::itimerspec) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a live timerfd, a valid itimerspec read during the call,
+        // and NULL for the old value (not wanted).
+        let rc =
+            unsafe { libc::timerfd_settime(self.file.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Blocks until the timer fires; returns how many times it fired since
+    /// the last wait (more than 1 after a stall).
+    pub fn wait(&self) -> std::io::Result<u64> {
+        use std::io::Read;
+        let mut count = [0u8; 8];
+        (&self.file).read_exact(&mut count)?;
+        Ok(u64::from_ne_bytes(count))
+    }
+
+    /// Makes the timer fire now, once, and stop: a thread blocked in
+    /// [`Ticker::wait`] (or about to be) returns at once.
+    pub fn fire_now(&self) -> std::io::Result<()> {
+        self.set(itimerspec(
+            std::time::Duration::from_nanos(1),
+            std::time::Duration::ZERO,
+        ))
+    }
 }
 
 /// The CPU's time-stamp counter (x86_64), for cheap scope timestamps; see

@@ -346,6 +346,30 @@ static void test_scopes(void) {
     CHECK_OK(wtfperf_profiler_scope_enter(p, "by id", &by_id));
     CHECK_OK(wtfperf_profiler_scope_exit(p, by_id));
 
+    /* A buffer reused for other names: names are cached per thread by
+     * pointer, but the bytes decide. */
+    char reused[64];
+    const char *texts[] = {"reused-a", "reused-a", "reused-b", "reused-a-longer", "reus",
+                           "reused-a", "bad \xff", "a name longer than the per-thread name cache"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        snprintf(reused, sizeof reused, "%s", texts[i]);
+        uint64_t t = 0;
+        if (strchr(texts[i], '\xff') != NULL) {
+            CHECK_STATUS(wtfperf_profiler_scope_enter(p, reused, &t), WTFPERF_ERR_INVALID);
+            continue;
+        }
+        CHECK_OK(wtfperf_profiler_scope_enter(p, reused, &t));
+        CHECK_OK(wtfperf_profiler_scope_exit(p, t));
+    }
+    snprintf(reused, sizeof reused, "%s", "reused-a");
+    for (int i = 0; i < 2; i++) { /* twice: the second is cached */
+        uint64_t t = 0;
+        CHECK_OK(wtfperf_profiler_scope_enter(p, reused, &t));
+        CHECK_OK(wtfperf_profiler_scope_exit(p, t));
+    }
+    reused[3] = (char)0xff; /* "reu\xffed-a": same length, no longer UTF-8 */
+    CHECK_STATUS(wtfperf_profiler_scope_enter(p, reused, &outer), WTFPERF_ERR_INVALID);
+
     CHECK_OK(wtfperf_profiler_scope_enter(p, "parse", &outer));
     CHECK_OK(wtfperf_profiler_scope_enter(p, "parse/alloc", &inner));
     CHECK(outer != inner);
@@ -386,6 +410,11 @@ static void test_scopes(void) {
     CHECK(scope_count(j, "handed over") == 1);
     CHECK(scope_count(j, "parse") == 1);
     CHECK(scope_count(j, "by id") == 4);
+    CHECK(scope_count(j, "reused-a") == 5);
+    CHECK(scope_count(j, "reused-b") == 1);
+    CHECK(scope_count(j, "reused-a-longer") == 1);
+    CHECK(scope_count(j, "reus") == 1);
+    CHECK(scope_count(j, "a name longer than the per-thread name cache") == 1);
     CHECK(scope_count(j, "left open") == -1);
     CHECK(strstr(j, "\"unfinished_scopes\":2") != NULL);
     const char *traces = strstr(j, "\"memory_traces\":[{");
