@@ -141,12 +141,16 @@ fn proc_rchar() -> Option<u64> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
-    // `--only memory|set|batch|get|file` runs one section (for profiling).
+    // `--only memory|set|batch|get|file` runs one section (for profiling);
+    // `--only memory1`: the 1-thread memory rows only.
     let only = args
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1).cloned());
-    let want = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    let want = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o == name || (name == "memory" && o == "memory1"))
+    };
     let rounds = if quick { 3 } else { 7 };
     let scale = if quick { 1 } else { 2 };
     let tmp = tempfile::tempdir().unwrap();
@@ -188,20 +192,63 @@ fn main() {
             }));
         }
         let one_thread = median(ours.clone());
+        let lru_one_thread = median(peer);
         rows.push(Row {
             name: "memory get, C ABI, 1 thread",
             ours: one_thread,
-            peer: median(peer),
+            peer: lru_one_thread,
             peer_name: "lru get + copy",
             target: ">= 0.7x, >= 3 M/s",
         });
 
+        if only.as_deref() == Some("memory1") {
+            print_rows(&rows);
+            return;
+        }
         // 2 threads on one handle: combined rate.
         let c = Arc::new(c);
+        let private_lru = lru.clone();
         let shared_lru = Arc::new(Mutex::new(lru));
         let ks = Arc::new(ks);
         let (mut two, mut two_peer) = (Vec::new(), Vec::new());
+        let (mut two_split, mut two_private) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
+            // Each thread on its own half of the keys (no key shared).
+            two_split.push(rate(2 * gets, || {
+                let hs: Vec<_> = (0..2)
+                    .map(|t| {
+                        let c = c.clone();
+                        let ks = ks.clone();
+                        std::thread::spawn(move || {
+                            let mut sum = 0;
+                            let half = n_keys / 2;
+                            for i in 0..gets {
+                                sum += get(&c, &ks[t * half + (i * 7) % half]);
+                            }
+                            black_box(sum);
+                        })
+                    })
+                    .collect();
+                hs.into_iter().for_each(|h| h.join().unwrap());
+            }));
+            // The machine's ceiling: each thread on a private `lru`, nothing shared.
+            two_private.push(rate(2 * gets, || {
+                let hs: Vec<_> = (0..2)
+                    .map(|t| {
+                        let mut l = private_lru.clone();
+                        let ks = ks.clone();
+                        std::thread::spawn(move || {
+                            let mut sum = 0;
+                            for i in 0..gets {
+                                let v = l.get(&ks[(i * 7 + t * 500) % n_keys][..]).unwrap().clone();
+                                sum += black_box(v).len();
+                            }
+                            black_box(sum);
+                        })
+                    })
+                    .collect();
+                hs.into_iter().for_each(|h| h.join().unwrap());
+            }));
             two.push(rate(2 * gets, || {
                 let hs: Vec<_> = (0..2)
                     .map(|t| {
@@ -249,8 +296,13 @@ fn main() {
             target: "> 1x",
         });
         println!(
-            "(raw Mutex<LruCache> shared by 2 threads: {} combined)",
-            fmt_rate(median(two_peer))
+            "(2 threads on one handle, each on its own half of the keys: {} combined; \
+             raw Mutex<LruCache> shared by 2 threads: {} combined; \
+             the machine's ceiling, 2 threads each on a private lru: {} combined, {:.2}x the 1-thread lru)",
+            fmt_rate(median(two_split)),
+            fmt_rate(median(two_peer)),
+            fmt_rate(median(two_private.clone())),
+            median(two_private) / lru_one_thread
         );
         close(Arc::into_inner(c).unwrap());
     }
