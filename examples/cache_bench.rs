@@ -374,7 +374,7 @@ fn main() {
                 assert_eq!(st, WTFPERF_OK);
             }
         }));
-        peer.push(rate(batch * batches, || {
+        let raw_batch = |raw: &Connection| {
             for chunk in ks.chunks(batch) {
                 raw.execute_batch("BEGIN IMMEDIATE").unwrap();
                 {
@@ -387,7 +387,8 @@ fn main() {
                 }
                 raw.execute_batch("COMMIT").unwrap();
             }
-        }));
+        };
+        peer.push(rate(batch * batches, || raw_batch(&raw)));
     }
     if want("batch") {
         rows.push(Row {

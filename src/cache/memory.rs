@@ -32,7 +32,7 @@ const SHARDS: usize = 16;
 /// Stripe locks per shard (threads are spread over them round robin).
 const STRIPES: usize = 8;
 /// Accesses a stripe buffers before they are applied to the LRU order.
-const TOUCHED_MAX: usize = 256;
+const TOUCHED_MAX: usize = 512;
 /// Values up to this size are copied out under the stripe lock.
 pub const COPY_UNDER_LOCK: usize = 4096;
 /// Bookkeeping bytes counted per entry on top of key and value.
@@ -43,7 +43,8 @@ pub const ENTRY_OVERHEAD: usize = 96;
 /// up to 16 bytes); longer keys also compare their bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct KeyWords {
-    len: usize,
+    /// The length (saturated: longer keys compare their bytes anyway).
+    len: u32,
     a: u64,
     b: u64,
 }
@@ -72,23 +73,30 @@ impl KeyWords {
         } else {
             (0, 0)
         };
-        KeyWords { len: n, a, b }
+        KeyWords {
+            len: u32::try_from(n).unwrap_or(u32::MAX),
+            a,
+            b,
+        }
     }
 }
 
 /// One entry in a shard's table: what a plain hit needs (expiry, whether
 /// files must be checked, the value) inline, without touching the entry
 /// behind the `Arc`.
+/// 80 bytes (the fields of [`KeyWords`] are inlined so `bound` packs with
+/// the length; the key's hash is recomputed when the table grows).
 struct Slot {
     key: Box<[u8]>,
     /// [`KeyWords`] of `key`: a key of at most 16 bytes is compared
     /// without reading `key`'s allocation.
-    words: KeyWords,
-    hash: u64,
+    key_len: u32,
+    bound: bool,
+    key_a: u64,
+    key_b: u64,
     /// The entry's name in the LRU order.
     id: u64,
     mem_expires_ns: i64,
-    bound: bool,
     value: Arc<[u8]>,
     entry: Arc<Entry>,
 }
@@ -97,7 +105,10 @@ impl Slot {
     /// Whether this is the slot of `key` (whose words are `words`).
     #[inline]
     fn is(&self, key: &[u8], words: &KeyWords) -> bool {
-        self.words == *words && (key.len() <= 16 || *self.key == *key)
+        self.key_a == words.a
+            && self.key_b == words.b
+            && self.key_len == words.len
+            && (key.len() <= 16 || *self.key == *key)
     }
 
     fn set(&mut self, entry: Arc<Entry>) -> Arc<Entry> {
@@ -111,7 +122,9 @@ impl Slot {
 /// A shard's entries and their LRU order (ids, most recent first, mapped to
 /// the key hash that finds the slot).
 struct Table {
-    slots: HashTable<Slot>,
+    /// Boxed: the table itself stays small (8-byte buckets, in L1 for a
+    /// few thousand entries) and slots stay where they were allocated.
+    slots: HashTable<Box<Slot>>,
     order: LruCache<u64, u64>,
     next_id: u64,
 }
@@ -119,7 +132,7 @@ struct Table {
 impl Table {
     #[inline]
     fn find(&self, key: &[u8], words: &KeyWords, hash: u64) -> Option<&Slot> {
-        self.slots.find(hash, |s| s.is(key, words))
+        self.slots.find(hash, |s| s.is(key, words)).map(|s| &**s)
     }
 
     /// Inserts or replaces (then promotes) `key`; returns the replaced entry.
@@ -134,15 +147,17 @@ impl Table {
         self.next_id += 1;
         let slot = Slot {
             key: key.into(),
-            words: KeyWords::of(key),
-            hash,
+            key_len: words.len,
+            key_a: words.a,
+            key_b: words.b,
             id,
             mem_expires_ns: entry.mem_expires_ns,
             bound: entry.is_bound(),
             value: entry.value.clone(),
             entry,
         };
-        self.slots.insert_unique(hash, slot, |s| s.hash);
+        self.slots
+            .insert_unique(hash, Box::new(slot), |s| xxhash_rust::xxh3::xxh3_64(&s.key));
         self.order.put(id, hash);
         None
     }
@@ -294,9 +309,20 @@ unsafe impl Sync for Shard {}
 fn stripe_index() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
-        static INDEX: usize = NEXT.fetch_add(1, Relaxed) % STRIPES;
+        // Const-initialized (no lazy-init check per access); `STRIPES`
+        // means not assigned yet.
+        static INDEX: std::cell::Cell<usize> = const { std::cell::Cell::new(STRIPES) };
     }
-    INDEX.try_with(|i| *i).unwrap_or(0)
+    INDEX
+        .try_with(|i| {
+            let mut v = i.get();
+            if v == STRIPES {
+                v = NEXT.fetch_add(1, Relaxed) % STRIPES;
+                i.set(v);
+            }
+            v
+        })
+        .unwrap_or(0)
 }
 
 /// Shared access to a shard's table under the caller's stripe lock.
@@ -640,7 +666,7 @@ impl MemoryTier {
         for shard in self.shards.iter() {
             let mut w = shard.write();
             let t = w.table();
-            let gone: Vec<Slot> = t.slots.extract_if(|s| pred(&s.key, &s.entry)).collect();
+            let gone: Vec<Box<Slot>> = t.slots.extract_if(|s| pred(&s.key, &s.entry)).collect();
             for s in gone {
                 t.order.pop(&s.id);
                 out.push((s.key, s.entry));

@@ -454,25 +454,45 @@ pub fn put(conn: &Connection, p: &Put<'_>, now: i64) -> rusqlite::Result<()> {
     put_many(conn, std::slice::from_ref(p), now)
 }
 
-/// Inserts or replaces entries (statements prepared once per call).
+/// Inserts or replaces entries (statements prepared once per call). A row
+/// binds only what differs from the previous one: the time once, expiry
+/// when it changes, and the NULL file columns of unbound entries not at all
+/// (a statement from the cache starts with every parameter NULL).
 pub fn put_many(conn: &Connection, puts: &[Put<'_>], now: i64) -> rusqlite::Result<()> {
     let mut insert = conn.prepare_cached(INSERT)?;
+    insert.raw_bind_parameter(4, now)?;
+    let mut expires = None;
+    let mut files_null = true;
     for p in puts {
         let size = (p.key.len() + p.value.len()) as i64;
+        insert.raw_bind_parameter(1, p.key)?;
+        insert.raw_bind_parameter(2, p.value)?;
+        insert.raw_bind_parameter(3, size)?;
+        if expires != Some(p.expires_ns) {
+            insert.raw_bind_parameter(5, p.expires_ns)?;
+            expires = Some(p.expires_ns);
+        }
         let file_path = p.file.map(|b| b.path.as_slice());
         let file_stamp = file_stamp_blob(p.file);
         let deps = (!p.deps.is_empty()).then(|| encode_bindings(p.deps));
-        let args = params![
-            p.key,
-            p.value,
-            size,
-            now,
-            p.expires_ns,
-            file_path,
-            file_stamp,
-            deps
-        ];
-        if insert.execute(args)? == 0 {
+        let plain = p.file.is_none() && deps.is_none();
+        if !(plain && files_null) {
+            insert.raw_bind_parameter(6, file_path)?;
+            insert.raw_bind_parameter(7, &file_stamp)?;
+            insert.raw_bind_parameter(8, &deps)?;
+            files_null = plain;
+        }
+        if insert.raw_execute()? == 0 {
+            let args = params![
+                p.key,
+                p.value,
+                size,
+                now,
+                p.expires_ns,
+                file_path,
+                file_stamp,
+                deps
+            ];
             conn.prepare_cached(UPDATE)?.execute(args)?;
         }
         if !p.deps.is_empty() {
