@@ -441,7 +441,7 @@ impl Cache {
     /// (`f` may run under a memory shard's lock: it must only copy).
     #[inline]
     pub fn get_with<T>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
-        let bound = stamp::now_upper_bound_ns();
+        let bound = self.now_bound();
         self.maybe_sync(bound)?;
         let mut copy = Some(f);
         // With access tracking, a hit must see its entry (last touch).
@@ -481,7 +481,7 @@ impl Cache {
             out.extend_from_slice(v);
             out
         }
-        let bound = stamp::now_upper_bound_ns();
+        let bound = self.now_bound();
         self.maybe_sync(bound)?;
         let mut slot = (!self.track_access).then_some(copy);
         let (copied, found) = self.memory.lookup_copy(key, bound, &mut slot);
@@ -502,9 +502,23 @@ impl Cache {
         }))
     }
 
+    /// An upper bound of the current time for a read: the coarse clock
+    /// when the read also checks for other processes' changes (the sync
+    /// interval is measured with it), else the cheaper, looser bound (a
+    /// memory-only cache: memory expiry is checked against the precise
+    /// clock when the bound does not settle it).
+    #[inline]
+    fn now_bound(&self) -> i64 {
+        if self.sync.is_some() {
+            stamp::now_upper_bound_ns()
+        } else {
+            stamp::now_loose_upper_bound_ns()
+        }
+    }
+
     #[inline]
     fn get_entry(&self, key: &[u8]) -> Result<Option<Got>> {
-        let bound = stamp::now_upper_bound_ns();
+        let bound = self.now_bound();
         self.maybe_sync(bound)?;
         match self.memory.lookup(key, bound) {
             Lookup::Hit(e) => {

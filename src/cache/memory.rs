@@ -1,82 +1,407 @@
-//! The in-memory tier: 16 `lru::LruCache` shards picked by XXH3 of the key,
-//! each behind its own mutex, bounded together by entries and (optionally)
-//! bytes. A lock is held only to look up and clone an `Arc`; values are
-//! copied, files checked and evicted entries dropped outside it.
+//! The in-memory tier: 16 shards picked by XXH3 of the key, bounded together
+//! by entries and (optionally) bytes, each with its least-recently-used
+//! order kept by an `lru::LruCache`.
+//!
+//! Reads write nothing another core reads. A shard's lookup table is
+//! guarded by [`STRIPES`] locks, one per group of threads, each on its own
+//! cache lines: a read takes only its thread's stripe lock (a line no other
+//! thread touches, so two threads reading one shard, even one key, do not
+//! bounce lines between cores), looks the key up without modifying the
+//! table, copies the value, counts the hit in its stripe and records the
+//! access (the entry's id) in its stripe's buffer. A write takes every
+//! stripe lock of the shard and first applies the buffered accesses to the
+//! LRU order, in the order each thread made them, so the order is exact
+//! for one thread and interleaved by stripe for several; a buffer that
+//! fills is applied the same way. The order is a separate `LruCache` of
+//! entry ids, so applying accesses does not write the lines lookups read.
+//!
+//! Values are copied, files checked and evicted entries dropped outside
+//! the locks.
 
 use super::entry::Entry;
+use hashbrown::HashTable;
 use lru::LruCache;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::cell::UnsafeCell;
+use std::sync::Arc;
+use std::sync::atomic::{
+    AtomicBool, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release},
+};
 
 const SHARDS: usize = 16;
-/// Values up to this size are copied out under the shard lock.
+/// Stripe locks per shard (threads are spread over them round robin).
+const STRIPES: usize = 8;
+/// Accesses a stripe buffers before they are applied to the LRU order.
+const TOUCHED_MAX: usize = 512;
+/// Values up to this size are copied out under the stripe lock.
 pub const COPY_UNDER_LOCK: usize = 4096;
 /// Bookkeeping bytes counted per entry on top of key and value.
 pub const ENTRY_OVERHEAD: usize = 96;
 
-/// What a shard keeps per key, inline in the LRU's node: what a plain hit
-/// needs (expiry, whether files must be checked, the value) without
-/// touching the entry behind the `Arc`.
+/// A key's length and two 64-bit words covering its first 16 bytes
+/// (overlapping when shorter, so equal words and lengths mean equal keys of
+/// up to 16 bytes); longer keys also compare their bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct KeyWords {
+    /// The length (saturated: longer keys compare their bytes anyway).
+    len: u32,
+    a: u64,
+    b: u64,
+}
+
+impl KeyWords {
+    #[inline]
+    fn of(key: &[u8]) -> KeyWords {
+        let n = key.len();
+        let u64_at = |i: usize| u64::from_le_bytes(key[i..i + 8].try_into().expect("8 bytes"));
+        let u32_at = |i: usize| {
+            u64::from(u32::from_le_bytes(
+                key[i..i + 4].try_into().expect("4 bytes"),
+            ))
+        };
+        let (a, b) = if n >= 16 {
+            (u64_at(0), u64_at(8))
+        } else if n >= 8 {
+            (u64_at(0), u64_at(n - 8))
+        } else if n >= 4 {
+            (u32_at(0), u32_at(n - 4))
+        } else if n > 0 {
+            (
+                u64::from(key[0]) | u64::from(key[n / 2]) << 8 | u64::from(key[n - 1]) << 16,
+                0,
+            )
+        } else {
+            (0, 0)
+        };
+        KeyWords {
+            len: u32::try_from(n).unwrap_or(u32::MAX),
+            a,
+            b,
+        }
+    }
+}
+
+/// One entry in a shard's table: what a plain hit needs (expiry, whether
+/// files must be checked, the value) inline, without touching the entry
+/// behind the `Arc`.
+/// 80 bytes (the fields of [`KeyWords`] are inlined so `bound` packs with
+/// the length; the key's hash is recomputed when the table grows).
 struct Slot {
-    mem_expires_ns: i64,
+    key: Box<[u8]>,
+    /// [`KeyWords`] of `key`: a key of at most 16 bytes is compared
+    /// without reading `key`'s allocation.
+    key_len: u32,
     bound: bool,
+    key_a: u64,
+    key_b: u64,
+    /// The entry's name in the LRU order.
+    id: u64,
+    mem_expires_ns: i64,
     value: Arc<[u8]>,
     entry: Arc<Entry>,
 }
 
 impl Slot {
-    fn new(entry: Arc<Entry>) -> Slot {
-        Slot {
+    /// Whether this is the slot of `key` (whose words are `words`).
+    #[inline]
+    fn is(&self, key: &[u8], words: &KeyWords) -> bool {
+        self.key_a == words.a
+            && self.key_b == words.b
+            && self.key_len == words.len
+            && (key.len() <= 16 || *self.key == *key)
+    }
+
+    fn set(&mut self, entry: Arc<Entry>) -> Arc<Entry> {
+        self.mem_expires_ns = entry.mem_expires_ns;
+        self.bound = entry.is_bound();
+        self.value = entry.value.clone();
+        std::mem::replace(&mut self.entry, entry)
+    }
+}
+
+/// A shard's entries and their LRU order (ids, most recent first, mapped to
+/// the key hash that finds the slot).
+struct Table {
+    /// Boxed: the table itself stays small (8-byte buckets, in L1 for a
+    /// few thousand entries) and slots stay where they were allocated.
+    slots: HashTable<Box<Slot>>,
+    order: LruCache<u64, u64>,
+    next_id: u64,
+}
+
+impl Table {
+    #[inline]
+    fn find(&self, key: &[u8], words: &KeyWords, hash: u64) -> Option<&Slot> {
+        self.slots.find(hash, |s| s.is(key, words)).map(|s| &**s)
+    }
+
+    /// Inserts or replaces (then promotes) `key`; returns the replaced entry.
+    fn put(&mut self, key: &[u8], hash: u64, entry: Arc<Entry>) -> Option<Arc<Entry>> {
+        let words = KeyWords::of(key);
+        if let Some(slot) = self.slots.find_mut(hash, |s| s.is(key, &words)) {
+            let old = slot.set(entry);
+            self.order.promote(&slot.id);
+            return Some(old);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let slot = Slot {
+            key: key.into(),
+            key_len: words.len,
+            key_a: words.a,
+            key_b: words.b,
+            id,
             mem_expires_ns: entry.mem_expires_ns,
             bound: entry.is_bound(),
             value: entry.value.clone(),
             entry,
+        };
+        self.slots
+            .insert_unique(hash, Box::new(slot), |s| xxhash_rust::xxh3::xxh3_64(&s.key));
+        self.order.put(id, hash);
+        None
+    }
+
+    fn pop(&mut self, key: &[u8], hash: u64) -> Option<Removed> {
+        let words = KeyWords::of(key);
+        let (slot, _) = self
+            .slots
+            .find_entry(hash, |s| s.is(key, &words))
+            .ok()?
+            .remove();
+        self.order.pop(&slot.id);
+        Some((slot.key, slot.entry))
+    }
+
+    fn pop_lru(&mut self) -> Option<Removed> {
+        let (id, hash) = self.order.pop_lru()?;
+        let Ok(found) = self.slots.find_entry(hash, |s| s.id == id) else {
+            unreachable!("every id in the order has a slot");
+        };
+        let (slot, _) = found.remove();
+        Some((slot.key, slot.entry))
+    }
+
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+/// What one stripe (a group of threads) owns in a shard: hits and misses it
+/// counted, and accesses not yet applied to the LRU order.
+#[derive(Default)]
+struct Local {
+    hits: u64,
+    misses: u64,
+    touched: Vec<u64>,
+}
+
+impl Local {
+    /// Records an access; true when the buffer is full (apply it).
+    #[inline]
+    fn touch(&mut self, id: u64) -> bool {
+        if self.touched.last() != Some(&id) {
+            self.touched.push(id);
+        }
+        self.touched.len() >= TOUCHED_MAX
+    }
+}
+
+/// One stripe: a spin lock (a read takes it with one atomic operation and
+/// releases it with a plain store; holders never block) and what it guards,
+/// on their own cache lines.
+#[repr(align(128))]
+struct Stripe {
+    locked: AtomicBool,
+    local: UnsafeCell<Local>,
+}
+
+// SAFETY: `local` is only reached through a `StripeGuard`, which exists
+// only while `locked` is held by its thread; `Local` is `Send`.
+unsafe impl Sync for Stripe {}
+
+/// Holds a stripe's lock; unlocks on drop.
+struct StripeGuard<'a>(&'a Stripe);
+
+impl Stripe {
+    fn new() -> Stripe {
+        Stripe {
+            locked: AtomicBool::new(false),
+            local: UnsafeCell::new(Local::default()),
+        }
+    }
+
+    #[inline]
+    fn lock(&self) -> StripeGuard<'_> {
+        if self
+            .locked
+            .compare_exchange_weak(false, true, Acquire, Relaxed)
+            .is_err()
+        {
+            self.lock_contended();
+        }
+        StripeGuard(self)
+    }
+
+    /// Waits for the holder (a read copying one value, or a write to the
+    /// shard): spins briefly, then yields the core (the holder may have
+    /// been preempted).
+    #[cold]
+    fn lock_contended(&self) {
+        let mut spins = 0u32;
+        loop {
+            while self.locked.load(Relaxed) {
+                if spins < 100 {
+                    spins += 1;
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+            if self
+                .locked
+                .compare_exchange_weak(false, true, Acquire, Relaxed)
+                .is_ok()
+            {
+                return;
+            }
         }
     }
 }
 
-/// A shard's LRU and the hits and misses it counted under its lock (so a
-/// plain hit costs no atomic operation of its own).
-struct Lru {
-    map: LruCache<Box<[u8]>, Slot>,
-    hits: u64,
-    misses: u64,
-}
-
-impl Lru {
-    fn put(&mut self, key: Box<[u8]>, entry: Arc<Entry>) -> Option<Arc<Entry>> {
-        self.map.put(key, Slot::new(entry)).map(|s| s.entry)
-    }
-
-    fn pop_entry(&mut self, key: &[u8]) -> Option<(Box<[u8]>, Arc<Entry>)> {
-        self.map.pop_entry(key).map(|(k, s)| (k, s.entry))
-    }
-
-    fn pop_lru(&mut self) -> Option<(Box<[u8]>, Arc<Entry>)> {
-        self.map.pop_lru().map(|(k, s)| (k, s.entry))
-    }
-
-    fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (&Box<[u8]>, &Arc<Entry>)> {
-        self.map.iter().map(|(k, s)| (k, &s.entry))
+impl std::ops::Deref for StripeGuard<'_> {
+    type Target = Local;
+    fn deref(&self) -> &Local {
+        // SAFETY: this guard holds the stripe's lock, so no other reference
+        // to `local` exists while the borrow (bounded by the guard's) lives.
+        unsafe { &*self.0.local.get() }
     }
 }
 
-/// One shard, on its own cache lines so two threads hitting different
-/// shards do not share a line.
-#[repr(align(128))]
+impl std::ops::DerefMut for StripeGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Local {
+        // SAFETY: as in `deref`, and `&mut self` makes this the only borrow.
+        unsafe { &mut *self.0.local.get() }
+    }
+}
+
+impl Drop for StripeGuard<'_> {
+    fn drop(&mut self) {
+        self.0.locked.store(false, Release);
+    }
+}
+
+/// A shard: its stripe locks and the table they guard (readers hold one
+/// stripe lock, writers all of them).
 struct Shard {
-    lru: Mutex<Lru>,
-    /// Allocated right after the shard's `LruCache`, so the list sentinels
-    /// the crate allocates (written by every promotion) of two shards do
-    /// not share a cache line.
-    _pad: Box<[u8; 256]>,
-    /// Hits and misses decided outside the lock (file-bound entries).
-    hits: AtomicU64,
-    misses: AtomicU64,
+    stripes: [Stripe; STRIPES],
+    table: UnsafeCell<Table>,
+}
+
+// SAFETY: `table` is only reached through `ReadGuard` (one stripe lock
+// held: shared access) and `WriteGuard` (every stripe lock held: exclusive
+// access), so no thread mutates it while another reads it; `Table` holds
+// only `Send + Sync` data (boxed bytes, `Arc`s, integers).
+unsafe impl Sync for Shard {}
+
+/// The calling thread's stripe.
+#[inline]
+fn stripe_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        // Const-initialized (no lazy-init check per access); `STRIPES`
+        // means not assigned yet.
+        static INDEX: std::cell::Cell<usize> = const { std::cell::Cell::new(STRIPES) };
+    }
+    INDEX
+        .try_with(|i| {
+            let mut v = i.get();
+            if v == STRIPES {
+                v = NEXT.fetch_add(1, Relaxed) % STRIPES;
+                i.set(v);
+            }
+            v
+        })
+        .unwrap_or(0)
+}
+
+/// Shared access to a shard's table under the caller's stripe lock.
+struct ReadGuard<'a> {
+    local: StripeGuard<'a>,
+    shard: &'a Shard,
+}
+
+impl ReadGuard<'_> {
+    #[inline]
+    fn parts(&mut self) -> (&mut Local, &Table) {
+        // SAFETY: this guard holds a stripe lock, which excludes every
+        // WriteGuard (they hold all of them) for the returned borrow's
+        // lifetime, bounded by the guard's.
+        let table = unsafe { &*self.shard.table.get() };
+        (&mut self.local, table)
+    }
+}
+
+/// Exclusive access to a shard's table (every stripe lock held).
+struct WriteGuard<'a> {
+    _locals: [StripeGuard<'a>; STRIPES],
+    shard: &'a Shard,
+}
+
+impl WriteGuard<'_> {
+    fn table(&mut self) -> &mut Table {
+        // SAFETY: this guard holds every stripe lock, so no other guard
+        // exists for the returned borrow's lifetime, bounded by the guard's.
+        unsafe { &mut *self.shard.table.get() }
+    }
+}
+
+impl Shard {
+    fn new() -> Shard {
+        Shard {
+            stripes: std::array::from_fn(|_| Stripe::new()),
+            table: UnsafeCell::new(Table {
+                slots: HashTable::new(),
+                order: LruCache::unbounded(),
+                next_id: 0,
+            }),
+        }
+    }
+
+    #[inline]
+    fn read(&self) -> ReadGuard<'_> {
+        ReadGuard {
+            local: self.stripes[stripe_index()].lock(),
+            shard: self,
+        }
+    }
+
+    /// Locks every stripe (in index order) and applies their buffered
+    /// accesses to the LRU order.
+    fn write(&self) -> WriteGuard<'_> {
+        let mut locals: [StripeGuard<'_>; STRIPES] =
+            std::array::from_fn(|i| self.stripes[i].lock());
+        // SAFETY: every stripe lock is held (`locals`), so nothing else
+        // reads or writes the table during this borrow.
+        let table = unsafe { &mut *self.table.get() };
+        for local in &mut locals {
+            for id in local.touched.drain(..) {
+                table.order.promote(&id);
+            }
+        }
+        WriteGuard {
+            _locals: locals,
+            shard: self,
+        }
+    }
+
+    /// (hits, misses) of every stripe.
+    fn counts(&self) -> (u64, u64) {
+        self.stripes.iter().fold((0, 0), |(h, m), s| {
+            let l = s.lock();
+            (h + l.hits, m + l.misses)
+        })
+    }
 }
 
 /// What a memory lookup found.
@@ -107,24 +432,20 @@ fn cost(key: &[u8], entry: &Entry) -> usize {
     key.len() + entry.value.len() + ENTRY_OVERHEAD
 }
 
+/// XXH3 of a key: its shard (bits 40..44, clear of the bits the table uses
+/// for its bucket index and tag) and its hash in the shard's table.
+#[inline]
+fn hash(key: &[u8]) -> (usize, u64) {
+    let h = xxhash_rust::xxh3::xxh3_64(key);
+    ((h >> 40) as usize % SHARDS, h)
+}
+
 impl MemoryTier {
     /// A tier of at most `max_entries` entries (0: the tier is disabled) and
     /// `max_bytes` bytes of keys, values and bookkeeping (0: unbounded).
     pub fn new(max_entries: usize, max_bytes: usize) -> MemoryTier {
-        let shards = (0..SHARDS)
-            .map(|_| Shard {
-                lru: Mutex::new(Lru {
-                    map: LruCache::unbounded(),
-                    hits: 0,
-                    misses: 0,
-                }),
-                _pad: Box::new([0; 256]),
-                hits: AtomicU64::new(0),
-                misses: AtomicU64::new(0),
-            })
-            .collect();
         MemoryTier {
-            shards,
+            shards: (0..SHARDS).map(|_| Shard::new()).collect(),
             max_entries,
             max_bytes,
             entries: AtomicUsize::new(0),
@@ -134,17 +455,6 @@ impl MemoryTier {
 
     pub fn enabled(&self) -> bool {
         self.max_entries > 0
-    }
-
-    #[inline]
-    fn shard_of(key: &[u8]) -> usize {
-        (xxhash_rust::xxh3::xxh3_64(key) >> 60) as usize % SHARDS
-    }
-
-    fn lock(&self, i: usize) -> MutexGuard<'_, Lru> {
-        // A panic while holding a shard lock leaves a consistent LruCache
-        // (its operations do not unwind midway), so poisoning is ignored.
-        self.shards[i].lru.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Looks `key` up, promoting it. `now_bound` is an upper bound of the
@@ -158,7 +468,7 @@ impl MemoryTier {
     }
 
     /// [`MemoryTier::lookup`], but a plain hit whose value is at most
-    /// [`COPY_UNDER_LOCK`] bytes is handed to `copy` under the shard lock
+    /// [`COPY_UNDER_LOCK`] bytes is handed to `copy` under the stripe lock
     /// (when `copy` is `Some`), returning its result and no entry: a small
     /// copy costs less than the two atomic reference-count updates of
     /// cloning the entry's `Arc` (and two threads reading one hot entry do
@@ -171,61 +481,70 @@ impl MemoryTier {
         copy: &mut Option<F>,
     ) -> (Option<T>, Lookup) {
         if !self.enabled() {
-            self.shards[0].misses.fetch_add(1, Relaxed);
+            self.shards[0].read().local.misses += 1;
             return (None, Lookup::Absent);
         }
-        let i = Self::shard_of(key);
-        let mut lru = self.lock(i);
-        let Some(slot) = lru.map.get(key) else {
-            lru.misses += 1;
+        let (i, h) = hash(key);
+        let shard = &self.shards[i];
+        let mut guard = shard.read();
+        let (local, table) = guard.parts();
+        let words = KeyWords::of(key);
+        let Some(slot) = table.find(key, &words, h) else {
+            local.misses += 1;
             return (None, Lookup::Absent);
         };
         if slot.mem_expires_ns > now_bound || slot.mem_expires_ns > super::stamp::now_ns() {
-            if slot.bound {
-                return (None, Lookup::Bound(slot.entry.clone()));
+            let full = local.touch(slot.id);
+            let out = if slot.bound {
+                (None, Lookup::Bound(slot.entry.clone()))
+            } else {
+                local.hits += 1;
+                if slot.value.len() <= COPY_UNDER_LOCK
+                    && let Some(f) = copy.take()
+                {
+                    (Some(f(&slot.value)), Lookup::Absent)
+                } else {
+                    (None, Lookup::Hit(slot.entry.clone()))
+                }
+            };
+            drop(guard);
+            if full {
+                drop(shard.write());
             }
-            if slot.value.len() <= COPY_UNDER_LOCK
-                && let Some(f) = copy.take()
-            {
-                let out = f(&slot.value);
-                lru.hits += 1;
-                return (Some(out), Lookup::Absent);
-            }
-            let e = slot.entry.clone();
-            lru.hits += 1;
-            return (None, Lookup::Hit(e));
+            return out;
         }
-        lru.misses += 1;
-        let (k, e) = lru.pop_entry(key).expect("present");
-        drop(lru);
-        self.account_removed(&k, &e);
-        (None, Lookup::Expired(e))
+        local.misses += 1;
+        let seen = slot.entry.clone();
+        drop(guard);
+        // Remove it unless a writer replaced it meanwhile.
+        let mut w = shard.write();
+        let t = w.table();
+        if t.find(key, &words, h)
+            .is_some_and(|s| Arc::ptr_eq(&s.entry, &seen))
+        {
+            let (k, e) = t.pop(key, h).expect("present");
+            drop(w);
+            self.account_removed(&k, &e);
+        }
+        (None, Lookup::Expired(seen))
     }
 
-    /// Counts the outcome of a [`Lookup::Bound`] entry (in the key's shard,
-    /// so threads on different shards do not contend on one counter).
+    /// Counts the outcome of a [`Lookup::Bound`] entry.
     #[inline]
     pub fn count(&self, key: &[u8], hit: bool) {
-        let s = &self.shards[Self::shard_of(key)];
+        let mut guard = self.shards[hash(key).0].read();
         if hit {
-            s.hits.fetch_add(1, Relaxed);
+            guard.local.hits += 1;
         } else {
-            s.misses.fetch_add(1, Relaxed);
+            guard.local.misses += 1;
         }
     }
 
     /// (hits, misses) summed over shards.
     pub fn counts(&self) -> (u64, u64) {
-        (0..SHARDS).fold((0, 0), |(h, m), i| {
-            let s = &self.shards[i];
-            let (lh, lm) = {
-                let lru = self.lock(i);
-                (lru.hits, lru.misses)
-            };
-            (
-                h + lh + s.hits.load(Relaxed),
-                m + lm + s.misses.load(Relaxed),
-            )
+        self.shards.iter().fold((0, 0), |(h, m), s| {
+            let (sh, sm) = s.counts();
+            (h + sh, m + sm)
         })
     }
 
@@ -248,31 +567,32 @@ impl MemoryTier {
             return (evicted, None);
         }
         let size = cost(key, &entry);
-        let i = Self::shard_of(key);
         if self.max_bytes > 0 && size > self.max_bytes {
             // Too big for the tier at all: just drop an older copy.
             return (evicted, self.remove(key));
         }
-        let mut lru = self.lock(i);
-        let old = lru.put(key.into(), entry);
+        let (i, h) = hash(key);
+        let mut w = self.shards[i].write();
+        let t = w.table();
+        let old = t.put(key, h, entry);
         if let Some(old) = &old {
             self.bytes.fetch_sub(cost(key, old), Relaxed);
         } else {
             self.entries.fetch_add(1, Relaxed);
         }
         self.bytes.fetch_add(size, Relaxed);
-        while self.over_budget() && lru.len() > 1 {
-            let (k, e) = lru.pop_lru().expect("non-empty");
+        while self.over_budget() && t.len() > 1 {
+            let (k, e) = t.pop_lru().expect("non-empty");
             self.account_removed(&k, &e);
             evicted.push((k, e));
         }
-        drop(lru);
+        drop(w);
         // Still over: the other shards hold the rest; evict round robin.
         let mut j = (i + 1) % SHARDS;
         let mut idle = 0;
         while self.over_budget() && idle < SHARDS {
             if j != i {
-                let popped = self.lock(j).pop_lru();
+                let popped = self.shards[j].write().table().pop_lru();
                 match popped {
                     Some((k, e)) => {
                         self.account_removed(&k, &e);
@@ -295,7 +615,9 @@ impl MemoryTier {
         if !self.enabled() {
             return None;
         }
-        Some(self.lock(Self::shard_of(key)).map.contains(key))
+        let (i, h) = hash(key);
+        let mut guard = self.shards[i].read();
+        Some(guard.parts().1.find(key, &KeyWords::of(key), h).is_some())
     }
 
     /// Removes `key`.
@@ -303,38 +625,51 @@ impl MemoryTier {
         if !self.enabled() {
             return None;
         }
-        let mut lru = self.lock(Self::shard_of(key));
-        let (k, e) = lru.pop_entry(key)?;
-        drop(lru);
+        let (i, h) = hash(key);
+        let shard = &self.shards[i];
+        // Most removals (bulk writes dropping older copies) find nothing:
+        // check under the stripe lock before taking them all.
+        let present = shard
+            .read()
+            .parts()
+            .1
+            .find(key, &KeyWords::of(key), h)
+            .is_some();
+        if !present {
+            return None;
+        }
+        let (k, e) = shard.write().table().pop(key, h)?;
         self.account_removed(&k, &e);
         Some(e)
     }
 
     /// Replaces the entry of `key` by `new` only if it is still `old`
-    /// (used to refresh recorded file stamps).
+    /// (used to refresh recorded file stamps; the LRU order is kept).
     pub fn replace_if(&self, key: &[u8], old: &Arc<Entry>, new: Arc<Entry>) {
-        let mut lru = self.lock(Self::shard_of(key));
-        if let Some(slot) = lru.map.peek_mut(key)
+        let (i, h) = hash(key);
+        let mut w = self.shards[i].write();
+        let words = KeyWords::of(key);
+        if let Some(slot) = w.table().slots.find_mut(h, |s| s.is(key, &words))
             && Arc::ptr_eq(&slot.entry, old)
         {
-            *slot = Slot::new(new);
+            let cost_change = (new.value.len(), old.value.len());
+            slot.set(new);
+            drop(w);
+            self.bytes.fetch_add(cost_change.0, Relaxed);
+            self.bytes.fetch_sub(cost_change.1, Relaxed);
         }
     }
 
     /// Removes every entry for which `pred` is true; returns them.
     pub fn remove_where(&self, mut pred: impl FnMut(&[u8], &Entry) -> bool) -> Vec<Removed> {
         let mut out = Vec::new();
-        for i in 0..SHARDS {
-            let mut lru = self.lock(i);
-            let keys: Vec<Box<[u8]>> = lru
-                .iter()
-                .filter(|(k, e)| pred(k, e))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for k in keys {
-                if let Some(pair) = lru.pop_entry(&k) {
-                    out.push(pair);
-                }
+        for shard in self.shards.iter() {
+            let mut w = shard.write();
+            let t = w.table();
+            let gone: Vec<Box<Slot>> = t.slots.extract_if(|s| pred(&s.key, &s.entry)).collect();
+            for s in gone {
+                t.order.pop(&s.id);
+                out.push((s.key, s.entry));
             }
         }
         for (k, e) in &out {
@@ -346,12 +681,16 @@ impl MemoryTier {
     /// Copies of the (key, entry) pairs for which `pred` is true.
     pub fn find(&self, mut pred: impl FnMut(&[u8], &Entry) -> bool) -> Vec<Removed> {
         let mut out = Vec::new();
-        for i in 0..SHARDS {
-            let lru = self.lock(i);
+        for shard in self.shards.iter() {
+            let mut guard = shard.read();
             out.extend(
-                lru.iter()
-                    .filter(|(k, e)| pred(k, e))
-                    .map(|(k, e)| (k.clone(), e.clone())),
+                guard
+                    .parts()
+                    .1
+                    .slots
+                    .iter()
+                    .filter(|s| pred(&s.key, &s.entry))
+                    .map(|s| (s.key.clone(), s.entry.clone())),
             );
         }
         out
@@ -425,6 +764,117 @@ mod tests {
         assert!(matches!(m.lookup(b"old", 5), Lookup::Expired(_)));
         assert!(matches!(m.lookup(b"old", 0), Lookup::Absent));
         let n = m.len();
+        assert_eq!(m.clear(), n);
+        assert_eq!((m.len(), m.bytes()), (0, 0));
+    }
+
+    /// `n` distinct keys that fall in one shard.
+    fn same_shard_keys(n: usize) -> Vec<Vec<u8>> {
+        let shard = hash(b"k0").0;
+        (0..)
+            .map(|i: u32| format!("k{i}").into_bytes())
+            .filter(|k| hash(k).0 == shard)
+            .take(n)
+            .collect()
+    }
+
+    #[test]
+    fn reads_promote_in_order_past_buffer_drains() {
+        let ks = same_shard_keys(4);
+        let m = MemoryTier::new(3, 0);
+        for k in &ks[..3] {
+            m.insert(k, entry(b"v", i64::MAX));
+        }
+        // Read k0 and k1 many times (several buffer drains), k1 last; k2
+        // is then the least recently used.
+        for _ in 0..TOUCHED_MAX * 3 {
+            assert!(matches!(m.lookup(&ks[0], 0), Lookup::Hit(_)));
+            assert!(matches!(m.lookup(&ks[1], 0), Lookup::Hit(_)));
+        }
+        let (evicted, _) = m.insert(&ks[3], entry(b"v", i64::MAX));
+        assert_eq!(evicted.len(), 1);
+        assert_eq!(&*evicted[0].0, &ks[2][..]);
+        // Now k0 (read before k1's last read) is the oldest.
+        let (evicted, _) = m.insert(&ks[2], entry(b"v", i64::MAX));
+        assert_eq!(&*evicted[0].0, &ks[0][..]);
+        assert_eq!(m.counts(), (2 * 3 * TOUCHED_MAX as u64, 0));
+        // Replacing a key promotes it too.
+        m.insert(&ks[1], entry(b"w", i64::MAX));
+        let (evicted, old) = m.insert(&ks[0], entry(b"v", i64::MAX));
+        assert!(old.is_none());
+        assert_eq!(&*evicted[0].0, &ks[3][..]);
+    }
+
+    #[test]
+    fn key_words_tell_keys_apart() {
+        let keys: Vec<&[u8]> = vec![
+            b"",
+            b"a",
+            b"b",
+            b"ab",
+            b"ba",
+            b"abc",
+            b"acb",
+            b"abcd",
+            b"abce",
+            b"abcdefg",
+            b"abcdefh",
+            b"abcdefgh",
+            b"abcdefgi",
+            b"0123456789abcdef",
+            b"0123456789abcdeg",
+            b"0123456789abcdef0",
+            b"0123456789abcdef1",
+            b"\0",
+            b"\0\0",
+        ];
+        let m = MemoryTier::new(100, 0);
+        for (i, k) in keys.iter().enumerate() {
+            m.insert(k, entry(&[i as u8], i64::MAX));
+        }
+        for (i, k) in keys.iter().enumerate() {
+            let got = m.lookup_copy(k, 0, &mut Some(|v: &[u8]| v.to_vec())).0;
+            assert_eq!(got, Some(vec![i as u8]), "{k:?}");
+        }
+        assert!(matches!(m.lookup(b"abcdefgj", 0), Lookup::Absent));
+        assert_eq!(m.len(), keys.len());
+    }
+
+    #[test]
+    fn threads_share_one_tier_with_exact_counts() {
+        let m = Arc::new(MemoryTier::new(200, 0));
+        let threads: Vec<_> = (0..4u32)
+            .map(|t| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    let (mut hits, mut misses) = (0u64, 0u64);
+                    for i in 0..20_000u32 {
+                        let k = ((i * 7 + t * 13) % 300).to_le_bytes();
+                        match i % 10 {
+                            0 => drop(m.insert(&k, entry(&k, i64::MAX))),
+                            1 => drop(m.remove(&k)),
+                            _ => match m.lookup_copy(&k, 0, &mut Some(|v: &[u8]| v.to_vec())) {
+                                (Some(v), _) => {
+                                    assert_eq!(v, k);
+                                    hits += 1;
+                                }
+                                (None, Lookup::Absent) => misses += 1,
+                                _ => unreachable!(),
+                            },
+                        }
+                    }
+                    (hits, misses)
+                })
+            })
+            .collect();
+        let (hits, misses) = threads
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        assert_eq!(m.counts(), (hits, misses));
+        assert!(m.len() <= 200);
+        let n = m.len();
+        assert_eq!(m.find(|_, _| true).len(), n);
         assert_eq!(m.clear(), n);
         assert_eq!((m.len(), m.bytes()), (0, 0));
     }

@@ -332,19 +332,31 @@ pub unsafe extern "C" fn wtfperf_cache_set_many(
             // SAFETY: non-NULL `options` has `n` elements per the contract.
             Some(unsafe { args::slice(options, n, "options")? })
         };
-        let mut owned = Vec::with_capacity(n);
-        for i in 0..n {
-            let o = opts.map_or(std::ptr::null(), |o| o[i]);
-            // SAFETY: NULL or valid per the contract.
-            owned.push(unsafe { entry_options(o, &format!("options[{i}]"))? });
+        // Argument names (`keys[3]`) are formatted only for an error.
+        let defaults = EntryOptions::new();
+        let mut owned = Vec::new();
+        if let Some(opts) = opts {
+            owned.reserve(n);
+            for (i, &o) in opts.iter().enumerate() {
+                // SAFETY: NULL or valid per the contract.
+                owned.push(unsafe { entry_options(o, "options[]") }.or_else(|_| {
+                    // SAFETY: as above (the same call, for its message).
+                    unsafe { entry_options(o, &format!("options[{i}]")) }
+                })?);
+            }
         }
         let mut items = Vec::with_capacity(n);
         for i in 0..n {
-            // SAFETY: each pointer is valid for its length per the contract.
-            let k = unsafe { args::bytes(keys[i], key_lens[i], &format!("keys[{i}]"))? };
-            // SAFETY: as above.
-            let v = unsafe { args::bytes(values[i], value_lens[i], &format!("values[{i}]"))? };
-            items.push((k, v, &owned[i]));
+            let bytes = |ptrs: &[*const u8], lens: &[usize], name: &str| {
+                // SAFETY: each pointer is valid for its length per the contract.
+                unsafe { args::bytes(ptrs[i], lens[i], name) }.or_else(|_| {
+                    // SAFETY: as above (the same call, for its message).
+                    unsafe { args::bytes(ptrs[i], lens[i], &format!("{name}[{i}]")) }
+                })
+            };
+            let k = bytes(keys, key_lens, "keys")?;
+            let v = bytes(values, value_lens, "values")?;
+            items.push((k, v, owned.get(i).unwrap_or(&defaults)));
         }
         cache.set_many(&items)?;
         Ok(WTFPERF_OK)

@@ -367,6 +367,13 @@ static void test_persistent_tier(const char *dir) {
     size_t bad_len[] = {3};
     CHECK_STATUS(wtfperf_cache_set_many(c, null_keys, bad_len, values, vlen, NULL, 1),
                  WTFPERF_ERR_NULL);
+    /* The message names the bad element. */
+    CHECK(strstr(wtfperf_last_error(), "keys[0]") != NULL);
+    const uint8_t *two_keys[] = {keys[0], NULL};
+    size_t two_lens[] = {klen[0], 3};
+    CHECK_STATUS(wtfperf_cache_set_many(c, two_keys, two_lens, values, vlen, NULL, 2),
+                 WTFPERF_ERR_NULL);
+    CHECK(strstr(wtfperf_last_error(), "keys[1]") != NULL);
     wtfperf_cache_close(c);
 
     /* Reopen: served from SQLite, then promoted to memory. */
