@@ -1,12 +1,17 @@
-//! The pipeline: walker threads find files, workers stat, read and hash
-//! them, and the results reach the host in one of three ways.
+//! The pipeline: walker threads find files (`walker.rs`), stat, read and
+//! hash them, and the results reach the host in one of four ways.
 //!
-//! * **Workers** (`callbacks_parallel`, unsorted): the `ignore` crate's
-//!   parallel walker; each walker thread processes the files it finds and
-//!   calls the host itself. No hop, no queue.
-//! * **Host** (the default, unsorted): the same walker threads process files
-//!   and send the results through a bounded channel (`threads * chunk_size`
-//!   files) to the calling thread, which runs every callback, one at a time.
+//! * **Inline** (`threads = 1`, any mode): the calling thread walks,
+//!   processes and delivers; no thread is started.
+//! * **Workers** (`callbacks_parallel`, unsorted): each walker thread
+//!   processes the files it finds and calls the host itself. No hop, no
+//!   queue; the calling thread only waits.
+//! * **Host** (the default, unsorted): the calling thread is one of the
+//!   walker threads. It delivers its own files at once; the others send
+//!   theirs in batches (`chunk_size` files or [`BATCH_BYTES`], or what they
+//!   hold when they finish a directory) through a queue of `2 * threads`
+//!   batches, which the calling thread empties between its own files and
+//!   whenever it has no walk work. Every callback runs on the calling thread.
 //! * **Sorted**: one thread lists the tree sequentially in path order (the
 //!   walk alone is cheap) and numbers the files; reader threads process them
 //!   in parallel; the calling thread puts results back in order in a reorder

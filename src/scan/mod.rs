@@ -1,8 +1,9 @@
 //! Parallel, gitignore-aware scanner and the incremental analyzer built on it
 //! and the cache.
 //!
-//! [`scan`] walks a tree with the `ignore` crate (the walker of ripgrep and
-//! fd), reads and hashes (XXH3-128) every file on worker threads and hands
+//! [`scan`] walks a tree (over directory descriptors, with the gitignore
+//! matchers of ripgrep's and fd's `ignore` crate: see `walker.rs`), reads
+//! and hashes (XXH3-128) every file on worker threads and hands
 //! each to the host; [`scan_parallel`] lets the host take callbacks on the
 //! worker threads. `analyze` (see [`analyze()`]) adds the cache so unchanged
 //! files never reach the host's analyzer again. How the pipeline is built is
