@@ -643,9 +643,15 @@ mod tests {
         if sys::HEAP_AVAILABLE {
             // Loose: other tests of this binary allocate meanwhile (the
             // heap figure is process-wide); tests/profiler.rs is exact.
+            // Another test's allocation may land inside a scope and lift
+            // it past a larger one: the two largest are kept, whatever
+            // their order, and the top grew by at least the 64 MiB step.
             let top = &r.memory_traces[0];
-            assert!(top.name == "alloc-11" || top.name == "alloc-10", "{top:?}");
             assert!(top.growth_bytes >= 64 << 20, "{top:?}");
+            let names: Vec<&str> = r.memory_traces.iter().map(|t| t.name.as_str()).collect();
+            for want in ["alloc-11", "alloc-10"] {
+                assert!(names.contains(&want), "{want} not in {names:?}");
+            }
         }
     }
 
