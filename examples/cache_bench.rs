@@ -138,6 +138,22 @@ fn raw_db(path: &Path, wal_autocheckpoint: Option<i64>) -> Connection {
     c
 }
 
+/// Runs `f(thread, i)` for `i` in `0..gets` on 2 threads at once, thread
+/// 0 and thread 1, summing what it returns (so nothing is optimized away).
+fn on_two_threads(gets: usize, f: &(dyn Fn(usize, usize) -> usize + Sync)) {
+    std::thread::scope(|s| {
+        for t in 0..2 {
+            s.spawn(move || {
+                let mut sum = 0;
+                for i in 0..gets {
+                    sum += f(t, i);
+                }
+                black_box(sum);
+            });
+        }
+    });
+}
+
 fn proc_rchar() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/io").ok()?;
     text.lines()
@@ -222,21 +238,8 @@ fn main() {
         for _ in 0..rounds {
             // Each thread on its own half of the keys (no key shared).
             two_split.push(rate(2 * gets, || {
-                let hs: Vec<_> = (0..2)
-                    .map(|t| {
-                        let c = c.clone();
-                        let ks = ks.clone();
-                        std::thread::spawn(move || {
-                            let mut sum = 0;
-                            let half = n_keys / 2;
-                            for i in 0..gets {
-                                sum += get(&c, &ks[t * half + (i * 7) % half]);
-                            }
-                            black_box(sum);
-                        })
-                    })
-                    .collect();
-                hs.into_iter().for_each(|h| h.join().unwrap());
+                let half = n_keys / 2;
+                on_two_threads(gets, &|t, i| get(&c, &ks[t * half + (i * 7) % half]));
             }));
             // The machine's ceiling: each thread on a private `lru`, nothing shared.
             two_private.push(rate(2 * gets, || {
@@ -257,42 +260,18 @@ fn main() {
                 hs.into_iter().for_each(|h| h.join().unwrap());
             }));
             two.push(rate(2 * gets, || {
-                let hs: Vec<_> = (0..2)
-                    .map(|t| {
-                        let c = c.clone();
-                        let ks = ks.clone();
-                        std::thread::spawn(move || {
-                            let mut sum = 0;
-                            for i in 0..gets {
-                                sum += get(&c, &ks[(i * 7 + t * 500) % n_keys]);
-                            }
-                            black_box(sum);
-                        })
-                    })
-                    .collect();
-                hs.into_iter().for_each(|h| h.join().unwrap());
+                on_two_threads(gets, &|t, i| get(&c, &ks[(i * 7 + t * 500) % n_keys]));
             }));
             two_peer.push(rate(2 * gets, || {
-                let hs: Vec<_> = (0..2)
-                    .map(|t| {
-                        let l = shared_lru.clone();
-                        let ks = ks.clone();
-                        std::thread::spawn(move || {
-                            let mut sum = 0;
-                            for i in 0..gets {
-                                let v = l
-                                    .lock()
-                                    .unwrap()
-                                    .get(&ks[(i * 7 + t * 500) % n_keys][..])
-                                    .unwrap()
-                                    .clone();
-                                sum += black_box(v).len();
-                            }
-                            black_box(sum);
-                        })
-                    })
-                    .collect();
-                hs.into_iter().for_each(|h| h.join().unwrap());
+                on_two_threads(gets, &|t, i| {
+                    let v = shared_lru
+                        .lock()
+                        .unwrap()
+                        .get(&ks[(i * 7 + t * 500) % n_keys][..])
+                        .unwrap()
+                        .clone();
+                    black_box(v).len()
+                });
             }));
         }
         rows.push(Row {

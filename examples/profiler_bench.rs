@@ -145,9 +145,7 @@ impl NaiveScopes {
 /// floor of a thread that sleeps to deadlines on this machine; with one
 /// [`Probe::read`], the shape of the sampler loop before the timerfd.
 fn bare_sleeper(secs: f64, mut work: impl FnMut() + Send + 'static) -> (f64, f64) {
-    std::thread::spawn(move || {
-        let cpu0 = sys::thread_cpu_ns();
-        let start = Instant::now();
+    cpu_per_wake(move |start| {
         let interval = Duration::from_millis(10);
         let mut k = 0u32;
         while start.elapsed().as_secs_f64() < secs {
@@ -159,14 +157,8 @@ fn bare_sleeper(secs: f64, mut work: impl FnMut() + Send + 'static) -> (f64, f64
             }
             work();
         }
-        let cpu = (sys::thread_cpu_ns() - cpu0) as f64;
-        (
-            cpu / start.elapsed().as_nanos() as f64 * 100.0,
-            cpu / k as f64 / 1e3,
-        )
+        u64::from(k)
     })
-    .join()
-    .unwrap()
 }
 
 /// CPU share and CPU per wake-up (us) of a thread blocked on a periodic
@@ -174,11 +166,9 @@ fn bare_sleeper(secs: f64, mut work: impl FnMut() + Send + 'static) -> (f64, f64
 /// each tick: with no work, the floor of any thread woken every 10 ms here;
 /// with one [`Probe::read`], the floor of a sampler (wake-up + reading).
 fn timer_sleeper(secs: f64, mut work: impl FnMut() + Send + 'static) -> (f64, f64) {
-    std::thread::spawn(move || {
-        let interval = Duration::from_millis(10);
-        let ticker = sys::Ticker::new(interval, interval).unwrap();
-        let cpu0 = sys::thread_cpu_ns();
-        let start = Instant::now();
+    let interval = Duration::from_millis(10);
+    let ticker = sys::Ticker::new(interval, interval).unwrap();
+    cpu_per_wake(move |_| {
         let ticks = (secs / interval.as_secs_f64()).round() as u64;
         let mut k = 0u64;
         let mut wakes = 0u64;
@@ -187,10 +177,22 @@ fn timer_sleeper(secs: f64, mut work: impl FnMut() + Send + 'static) -> (f64, f6
             wakes += 1;
             work();
         }
+        wakes
+    })
+}
+
+/// Runs `body` (given its start time; it returns how many times it woke)
+/// on a thread of its own: that thread's CPU share of one core (%) and its
+/// CPU time per wake-up (us).
+fn cpu_per_wake(body: impl FnOnce(Instant) -> u64 + Send + 'static) -> (f64, f64) {
+    std::thread::spawn(move || {
+        let cpu0 = sys::thread_cpu_ns();
+        let start = Instant::now();
+        let wakes = body(start);
         let cpu = (sys::thread_cpu_ns() - cpu0) as f64;
         (
             cpu / start.elapsed().as_nanos() as f64 * 100.0,
-            cpu / wakes as f64 / 1e3,
+            cpu / wakes.max(1) as f64 / 1e3,
         )
     })
     .join()
@@ -453,14 +455,7 @@ fn fragmented(rounds: usize, share_secs: f64) {
     let limited = ns_per_op(rounds, 1000, || {
         std::hint::black_box(probe.read());
     });
-    let p = Profiler::new(ProfilerOptions {
-        sample_interval_s: 0.01,
-        ..Default::default()
-    })
-    .unwrap();
-    p.start().unwrap();
-    std::thread::sleep(Duration::from_secs_f64(share_secs));
-    let prof = p.stop().unwrap();
+    let prof = idle_profile(share_secs);
     println!("4. heap fragmented into 500 000 free chunks:");
     println!("   raw mallinfo2, one call              {:8.2} ms", raw);
     println!(
@@ -474,6 +469,19 @@ fn fragmented(rounds: usize, share_secs: f64) {
         prof.raw_sample_count
     );
     std::hint::black_box(blocks.len());
+}
+
+/// A profile of `secs` of an idle process sampled every 10 ms: what the
+/// sampler thread alone costs.
+fn idle_profile(secs: f64) -> wtfperf::profiler::Profile {
+    let p = Profiler::new(ProfilerOptions {
+        sample_interval_s: 0.01,
+        ..Default::default()
+    })
+    .unwrap();
+    p.start().unwrap();
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    p.stop().unwrap()
 }
 
 fn main() {
@@ -498,14 +506,7 @@ fn main() {
     let mut per_sample = Vec::new();
     let mut floors: [(Vec<f64>, Vec<f64>); 4] = Default::default();
     for _ in 0..share_rounds {
-        let p = Profiler::new(ProfilerOptions {
-            sample_interval_s: 0.01,
-            ..Default::default()
-        })
-        .unwrap();
-        p.start().unwrap();
-        std::thread::sleep(Duration::from_secs_f64(share_secs));
-        let prof = p.stop().unwrap();
+        let prof = idle_profile(share_secs);
         shares.push(prof.sampler_cpu_s / prof.duration_s * 100.0);
         per_sample.push(prof.sampler_cpu_s / prof.raw_sample_count.max(1) as f64 * 1e6);
         let mut probe = Probe::new(false);
