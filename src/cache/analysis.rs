@@ -287,6 +287,11 @@ impl MemoryAnalysis {
     }
 }
 
+/// The snapshot of set (?1, ?2), when it shows the set's current generation.
+const CURRENT_SNAPSHOT: &str = "FROM analysis_snapshot s JOIN analysis_generation g
+      ON g.analyzer_id = s.analyzer_id AND g.namespace = s.namespace
+    WHERE s.analyzer_id = ?1 AND s.namespace = ?2 AND s.generation = g.generation";
+
 /// Every record of a set, one row at a time (no current snapshot).
 fn read_rows(
     c: &rusqlite::Connection,
@@ -376,12 +381,7 @@ impl Cache {
         store.read(|c| {
             // The snapshot, when it shows the set's current generation.
             let snapshot = c
-                .prepare_cached(
-                    "SELECT s.data FROM analysis_snapshot s JOIN analysis_generation g
-                       ON g.analyzer_id = s.analyzer_id AND g.namespace = s.namespace
-                     WHERE s.analyzer_id = ?1 AND s.namespace = ?2
-                       AND s.generation = g.generation",
-                )?
+                .prepare_cached(&format!("SELECT s.data {CURRENT_SNAPSHOT}"))?
                 .query_row(params![analyzer_id, namespace], |r| {
                     Ok(decode_snapshot(r.get_ref(0)?.as_bytes()?, now))
                 })
@@ -404,12 +404,8 @@ impl Cache {
             return Ok(false);
         };
         store.read(|c| {
-            c.prepare_cached(
-                "SELECT 1 FROM analysis_snapshot s JOIN analysis_generation g
-                   ON g.analyzer_id = s.analyzer_id AND g.namespace = s.namespace
-                 WHERE s.analyzer_id = ?1 AND s.namespace = ?2 AND s.generation = g.generation",
-            )?
-            .exists(params![analyzer_id, namespace])
+            c.prepare_cached(&format!("SELECT 1 {CURRENT_SNAPSHOT}"))?
+                .exists(params![analyzer_id, namespace])
         })
     }
 
