@@ -381,12 +381,14 @@ typedef struct wtfperf_sample {
  */
 typedef struct wtfperf_scan_options {
     /**
-     * Worker threads; 0 = one per core.
+     * Threads of the scan, the calling one included; 0 = one per core.
+     * 1 starts no thread: everything runs on the calling thread.
      */
     size_t threads;
     /**
-     * Files each worker may have in flight toward the host (the pipeline
-     * holds at most threads * chunk_size files). Default 64; 0 is invalid.
+     * Files a worker hands to the calling thread at once (a batch; the
+     * pipeline holds about 3 * threads * chunk_size files, content capped
+     * at 8 MiB). Default 64; 0 is invalid.
      */
     size_t chunk_size;
     /**

@@ -22,10 +22,12 @@ use std::ffi::{c_char, c_void};
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct wtfperf_scan_options {
-    /// Worker threads; 0 = one per core.
+    /// Threads of the scan, the calling one included; 0 = one per core.
+    /// 1 starts no thread: everything runs on the calling thread.
     pub threads: usize,
-    /// Files each worker may have in flight toward the host (the pipeline
-    /// holds at most threads * chunk_size files). Default 64; 0 is invalid.
+    /// Files a worker hands to the calling thread at once (a batch; the
+    /// pipeline holds about 3 * threads * chunk_size files, content capped
+    /// at 8 MiB). Default 64; 0 is invalid.
     pub chunk_size: usize,
     /// Larger files are not read: counted in files_skipped and reported to
     /// on_error with WTFPERF_ERR_INVALID and a message starting "skipped:".

@@ -6,12 +6,13 @@ use crate::error::{Error, Result};
 /// defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanOptions {
-    /// Worker threads; 0 means one per available core.
+    /// Threads of the scan, the calling one included; 0 means one per
+    /// available core; 1 starts no thread.
     pub threads: usize,
-    /// Files each worker may have in flight toward the host: the pipeline
-    /// between workers and the calling thread holds at most
-    /// `threads * chunk_size` files (and `sorted` keeps a reorder window of
-    /// that many). Must be at least 1.
+    /// Files a worker hands to the calling thread at once (a batch): the
+    /// pipeline between them holds about `3 * threads * chunk_size` files,
+    /// their content capped at 8 MiB (and `sorted` keeps a reorder window
+    /// of `threads * chunk_size`). Must be at least 1.
     pub chunk_size: usize,
     /// Files larger than this many bytes are not read: they are counted as
     /// skipped and reported (never silently dropped).
