@@ -441,33 +441,16 @@ impl Cache {
     /// (`f` may run under a memory shard's lock: it must only copy).
     #[inline]
     pub fn get_with<T>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
-        let bound = self.now_bound();
-        self.maybe_sync(bound)?;
         let mut copy = Some(f);
-        // With access tracking, a hit must see its entry (last touch).
-        let mut none = None;
-        let slot = if self.track_access {
-            &mut none
-        } else {
-            &mut copy
-        };
-        let (copied, found) = self.memory.lookup_copy(key, bound, slot);
-        if copied.is_some() {
-            return Ok(copied);
-        }
-        let got = match found {
-            Lookup::Hit(e) => {
-                self.touch_from_memory(key, &e, bound)?;
-                Some(Got::Entry(e))
+        Ok(self.lookup(key, &mut copy)?.map(|found| match found {
+            Ok(copied) => copied,
+            Err(got) => {
+                let f = copy.expect("the copy runs only when it returns a value");
+                match &got {
+                    Got::Entry(e) => f(&e.value),
+                    Got::Value(v) => f(v),
+                }
             }
-            Lookup::Bound(e) => self.get_bound(key, e, bound)?.map(Got::Entry),
-            other => self.get_slow(key, other, bound)?,
-        };
-        let Some(got) = got else { return Ok(None) };
-        let f = copy.expect("the copy runs only when it returns a value");
-        Ok(Some(match &got {
-            Got::Entry(e) => f(&e.value),
-            Got::Value(v) => f(v),
         }))
     }
 
@@ -481,12 +464,31 @@ impl Cache {
             out.extend_from_slice(v);
             out
         }
+        Ok(self.lookup(key, &mut Some(copy))?.map(|found| match found {
+            Ok(copied) => copied,
+            Err(Got::Entry(e)) => copy(&e.value),
+            // Read from SQLite into a Vec of its own: no second copy.
+            Err(Got::Value(v)) => v,
+        }))
+    }
+
+    /// The lookup of [`Cache::get_with`] and [`Cache::get_vec`]: `Ok(t)`
+    /// when a plain memory hit ran `copy` under the shard lock (it is then
+    /// taken), else `Err` with what was found for the caller to copy.
+    #[inline]
+    fn lookup<T, F: FnOnce(&[u8]) -> T>(
+        &self,
+        key: &[u8],
+        copy: &mut Option<F>,
+    ) -> Result<Option<std::result::Result<T, Got>>> {
         let bound = self.now_bound();
         self.maybe_sync(bound)?;
-        let mut slot = (!self.track_access).then_some(copy);
-        let (copied, found) = self.memory.lookup_copy(key, bound, &mut slot);
-        if copied.is_some() {
-            return Ok(copied);
+        // With access tracking, a hit must see its entry (last touch).
+        let mut none = None;
+        let slot = if self.track_access { &mut none } else { copy };
+        let (copied, found) = self.memory.lookup_copy(key, bound, slot);
+        if let Some(copied) = copied {
+            return Ok(Some(Ok(copied)));
         }
         let got = match found {
             Lookup::Hit(e) => {
@@ -496,10 +498,7 @@ impl Cache {
             Lookup::Bound(e) => self.get_bound(key, e, bound)?.map(Got::Entry),
             other => self.get_slow(key, other, bound)?,
         };
-        Ok(got.map(|got| match got {
-            Got::Entry(e) => copy(&e.value),
-            Got::Value(v) => v,
-        }))
+        Ok(got.map(Err))
     }
 
     /// An upper bound of the current time for a read: the coarse clock

@@ -94,20 +94,17 @@ impl Cache {
     }
 
     pub(super) fn memory_bound_to(&self, path: &[u8]) -> Vec<BoundKey> {
-        self.memory
-            .find(|_, e| e.file.as_ref().is_some_and(|f| f.path == path))
-            .into_iter()
-            .map(|(k, e)| BoundKey {
-                key: k.into_vec(),
-                file: e.file.clone(),
-                deps: e.deps.clone(),
-            })
-            .collect()
+        self.memory_keys(|e| e.file.as_ref().is_some_and(|f| f.path == path))
     }
 
     pub(super) fn memory_depending_on(&self, path: &[u8]) -> Vec<BoundKey> {
+        self.memory_keys(|e| e.deps.iter().any(|d| d.path == path))
+    }
+
+    /// The memory tier's entries that `pick` selects, with their bindings.
+    fn memory_keys(&self, pick: impl Fn(&super::entry::Entry) -> bool) -> Vec<BoundKey> {
         self.memory
-            .find(|_, e| e.deps.iter().any(|d| d.path == path))
+            .find(|_, e| pick(e))
             .into_iter()
             .map(|(k, e)| BoundKey {
                 key: k.into_vec(),
