@@ -187,16 +187,10 @@ struct DirWork {
     ancestors: Option<Arc<Ancestor>>,
 }
 
-/// Files of a large directory left for any thread.
-struct FilesWork {
-    dir: Arc<DirFd>,
-    path: Arc<[u8]>,
-    names: Vec<Vec<u8>>,
-}
-
 enum Work {
     Dir(DirWork),
-    Files(FilesWork),
+    /// Files of a large directory left for any thread.
+    Files(Vec<Found>),
 }
 
 /// The walk's configuration.
@@ -553,7 +547,7 @@ impl Walker {
     /// issue, or nothing (skipped, not a regular file or directory).
     fn classify(
         &self,
-        dir: Option<&DirFd>,
+        dir: Option<&Arc<DirFd>>,
         parent: &DirWork,
         levels: &Option<Arc<Level>>,
         ancestors: &Option<Arc<Ancestor>>,
@@ -599,7 +593,17 @@ impl Walker {
             return Class::Nothing;
         }
         if !is_dir {
-            return Class::File;
+            // The path built for the rules is the file's: kept, not built again.
+            let name_start = path.len() - entry.name.len();
+            let mut bytes = Vec::with_capacity(path.len() + 1);
+            bytes.extend_from_slice(path);
+            bytes.push(0);
+            return Class::File(Found {
+                path: bytes,
+                rel_start: self.rel_start().min(name_start),
+                dir: dir.map(Arc::clone),
+                name_start,
+            });
         }
         if self.same_fs.is_some() || target.is_some() {
             let (dev, ino) = match target {
@@ -643,23 +647,6 @@ impl Walker {
             levels: levels.clone(),
             ancestors: ancestors.clone(),
         })
-    }
-
-    fn found(&self, dir: Option<&Arc<DirFd>>, dir_path: &[u8], name: &[u8]) -> Found {
-        let mut path = Vec::with_capacity(dir_path.len() + name.len() + 2);
-        path.extend_from_slice(dir_path);
-        if path.last() != Some(&b'/') {
-            path.push(b'/');
-        }
-        let name_start = path.len();
-        path.extend_from_slice(name);
-        path.push(0);
-        Found {
-            rel_start: self.rel_start().min(name_start),
-            path,
-            dir: dir.map(Arc::clone),
-            name_start,
-        }
     }
 
     /// The root when it is not a directory: a file (visited) or nothing.
@@ -730,7 +717,7 @@ impl Walker {
                 continue;
             };
             let class = self.classify(
-                top.dir.as_deref(),
+                top.dir.as_ref(),
                 &top.work,
                 &top.levels,
                 &top.ancestors,
@@ -738,11 +725,7 @@ impl Walker {
                 &mut path,
             );
             let flow = match class {
-                Class::File => visit(Entry::File(self.found(
-                    top.dir.as_ref(),
-                    &top.work.path,
-                    &entry.name,
-                ))),
+                Class::File(found) => visit(Entry::File(found)),
                 Class::Dir(work) => {
                     pending = Some(work);
                     Flow::Continue
@@ -858,7 +841,7 @@ impl Walker {
         let mut issues = Vec::new();
         let mut path = Vec::new();
         let mut subdirs = Vec::new();
-        let mut files: Vec<Vec<u8>> = Vec::new();
+        let mut files: Vec<Found> = Vec::new();
         loop {
             let work = match caller {
                 false => queue.pop(),
@@ -880,13 +863,12 @@ impl Walker {
                     ),
                     Work::Files(chunk) => {
                         let mut flow = Flow::Continue;
-                        for name in &chunk.names {
+                        for found in chunk {
                             if stop.load(Relaxed) {
                                 flow = Flow::Quit;
                                 break;
                             }
-                            flow =
-                                visit(Entry::File(self.found(Some(&chunk.dir), &chunk.path, name)));
+                            flow = visit(Entry::File(found));
                             if flow == Flow::Quit {
                                 break;
                             }
@@ -916,7 +898,7 @@ impl Walker {
         issues: &mut Vec<ScanIssue>,
         path: &mut Vec<u8>,
         subdirs: &mut Vec<Work>,
-        files: &mut Vec<Vec<u8>>,
+        files: &mut Vec<Found>,
     ) -> Flow {
         let opened = self.open_dir(&work, issues, false);
         for issue in issues.drain(..) {
@@ -930,7 +912,7 @@ impl Walker {
         files.clear();
         for entry in listed {
             match self.classify(Some(&dir), &work, &levels, &ancestors, &entry, path) {
-                Class::File => files.push(entry.name),
+                Class::File(found) => files.push(found),
                 Class::Dir(sub) => subdirs.push(Work::Dir(sub)),
                 Class::Issue(issue) => {
                     if visit(Entry::Issue(issue)) == Flow::Quit {
@@ -942,20 +924,19 @@ impl Walker {
         }
         // Subdirectories first, so idle threads have work at once; then
         // chunks of a large directory's files beyond the first.
-        let dir_path: Arc<[u8]> = Arc::from(&work.path[..]);
         if files.len() > 2 * FILES_CHUNK {
-            for chunk in files[FILES_CHUNK..].chunks(FILES_CHUNK) {
-                subdirs.push(Work::Files(FilesWork {
-                    dir: Arc::clone(&dir),
-                    path: Arc::clone(&dir_path),
-                    names: chunk.to_vec(),
-                }));
+            let mut rest = files.drain(FILES_CHUNK..);
+            loop {
+                let chunk: Vec<Found> = rest.by_ref().take(FILES_CHUNK).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                subdirs.push(Work::Files(chunk));
             }
-            files.truncate(FILES_CHUNK);
         }
         queue.push(subdirs);
-        for name in files.iter() {
-            if visit(Entry::File(self.found(Some(&dir), &work.path, name))) == Flow::Quit {
+        for found in files.drain(..) {
+            if visit(Entry::File(found)) == Flow::Quit {
                 return Flow::Quit;
             }
         }
@@ -964,7 +945,7 @@ impl Walker {
 }
 
 enum Class {
-    File,
+    File(Found),
     Dir(DirWork),
     Issue(ScanIssue),
     Nothing,
