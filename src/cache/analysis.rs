@@ -4,12 +4,12 @@
 
 use super::engine::Cache;
 use super::paths::normalize;
+use super::snapshot;
 use super::stamp::{FileStamp, now_ns};
 use super::stats::Counters;
 use crate::error::Result;
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Mutex;
@@ -26,7 +26,7 @@ pub struct AnalysisRecord {
 type Records = HashMap<Vec<u8>, AnalysisRecord>;
 
 /// Bytes of a stored stamp.
-const STAMP_LEN: usize = 48;
+pub(crate) const STAMP_LEN: usize = 48;
 
 /// The stored form of a stamp: size, mtime_ns, inode, hash, recorded_ns,
 /// integers big-endian (what schema migration 4 builds from the old columns).
@@ -53,215 +53,7 @@ pub(crate) fn decode_stamp(b: &[u8]) -> Option<FileStamp> {
     })
 }
 
-/// First bytes of a snapshot (format version 1).
-const SNAPSHOT_MAGIC: &[u8; 8] = b"WTFSNAP1";
-
-/// Bytes of a snapshot record's fixed part: path length, value length
-/// (u32), expiry (i64), stamp.
-const SNAPSHOT_FIXED: usize = 4 + 4 + 8 + STAMP_LEN;
-
-/// Builds one blob holding every record of a set, in order: the magic, a
-/// record count (u64), then per record its path and value lengths (u32),
-/// expiry (i64, all little-endian), stored stamp, path and value.
-pub(crate) struct SnapshotWriter {
-    out: Vec<u8>,
-    count: u64,
-}
-
-impl SnapshotWriter {
-    pub(crate) fn new() -> Self {
-        let mut out = Vec::with_capacity(1 << 16);
-        out.extend_from_slice(SNAPSHOT_MAGIC);
-        out.extend_from_slice(&0u64.to_le_bytes());
-        SnapshotWriter { out, count: 0 }
-    }
-
-    /// Adds a record (`stamp` in its stored form, [`STAMP_LEN`] bytes).
-    pub(crate) fn push(&mut self, path: &[u8], stamp: &[u8], value: &[u8], expires_ns: i64) {
-        let (Ok(path_len), Ok(value_len)) = (u32::try_from(path.len()), u32::try_from(value.len()))
-        else {
-            return; // not representable: left out, the file is analyzed again
-        };
-        if stamp.len() != STAMP_LEN {
-            return;
-        }
-        self.out.extend_from_slice(&path_len.to_le_bytes());
-        self.out.extend_from_slice(&value_len.to_le_bytes());
-        self.out.extend_from_slice(&expires_ns.to_le_bytes());
-        self.out.extend_from_slice(stamp);
-        self.out.extend_from_slice(path);
-        self.out.extend_from_slice(value);
-        self.count += 1;
-    }
-
-    pub(crate) fn finish(mut self) -> Vec<u8> {
-        self.out[8..16].copy_from_slice(&self.count.to_le_bytes());
-        self.out
-    }
-}
-
-/// The records of a snapshot not expired at `now` (`None`: malformed).
-pub(crate) fn decode_snapshot(data: &[u8], now: i64) -> Option<AnalysisIndex> {
-    let rest = data.strip_prefix(SNAPSHOT_MAGIC)?;
-    let (count, mut rest) = rest.split_at_checked(8)?;
-    let count = usize::try_from(u64::from_le_bytes(count.try_into().ok()?)).ok()?;
-    if count > rest.len() / SNAPSHOT_FIXED {
-        return None;
-    }
-    let mut index = AnalysisIndex::with_capacity(count, rest.len());
-    for _ in 0..count {
-        let (fixed, tail) = rest.split_at_checked(SNAPSHOT_FIXED)?;
-        let path_len = u32::from_le_bytes(fixed[0..4].try_into().ok()?) as usize;
-        let value_len = u32::from_le_bytes(fixed[4..8].try_into().ok()?) as usize;
-        let expires = i64::from_le_bytes(fixed[8..16].try_into().ok()?);
-        let stamp = decode_stamp(&fixed[16..])?;
-        let (path, tail) = tail.split_at_checked(path_len)?;
-        let (value, tail) = tail.split_at_checked(value_len)?;
-        if expires > now {
-            index.push(path, stamp, value);
-        }
-        rest = tail;
-    }
-    rest.is_empty().then_some(index)
-}
-
-/// Stored results of one analyzer under one namespace, as `analyze` looks
-/// them up: every path and value in one buffer, stamps in one array, and a
-/// table from a 64-bit hash of the path to its slot (three allocations in
-/// all, instead of three per record; no SipHash per path).
-#[derive(Default)]
-pub struct AnalysisIndex {
-    bytes: Vec<u8>,
-    slots: Vec<Slot>,
-    heads: HashMap<u64, u32, BuildHasherDefault<HashIsKey>>,
-}
-
-struct Slot {
-    stamp: FileStamp,
-    /// Offset of the path in `bytes`; the value follows it.
-    start: usize,
-    path_len: u32,
-    value_len: u32,
-    /// The next slot with the same path hash (`u32::MAX`: none).
-    next: u32,
-}
-
-/// One record of an [`AnalysisIndex`], borrowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KnownRecord<'a> {
-    pub rel_path: &'a [u8],
-    pub stamp: &'a FileStamp,
-    pub value: &'a [u8],
-}
-
-/// The keys of [`AnalysisIndex::heads`] are hashes already.
-#[derive(Default)]
-pub struct HashIsKey(u64);
-
-impl std::hash::Hasher for HashIsKey {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-fn path_hash(path: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(path)
-}
-
-impl AnalysisIndex {
-    fn with_capacity(records: usize, bytes: usize) -> Self {
-        let mut heads = HashMap::default();
-        heads.reserve(records);
-        AnalysisIndex {
-            bytes: Vec::with_capacity(bytes),
-            slots: Vec::with_capacity(records),
-            heads,
-        }
-    }
-
-    /// Adds a record (a path added twice: the later one is found).
-    pub fn push(&mut self, rel_path: &[u8], stamp: FileStamp, value: &[u8]) {
-        let (Ok(path_len), Ok(value_len), Ok(index)) = (
-            u32::try_from(rel_path.len()),
-            u32::try_from(value.len()),
-            u32::try_from(self.slots.len()),
-        ) else {
-            return; // not representable: treated as not stored
-        };
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(rel_path);
-        self.bytes.extend_from_slice(value);
-        let next = self
-            .heads
-            .insert(path_hash(rel_path), index)
-            .unwrap_or(u32::MAX);
-        self.slots.push(Slot {
-            stamp,
-            start,
-            path_len,
-            value_len,
-            next,
-        });
-    }
-
-    /// An index of `records` (tests, memory-only caches).
-    pub fn from_records<'r>(records: impl IntoIterator<Item = &'r AnalysisRecord>) -> Self {
-        let mut index = AnalysisIndex::default();
-        for r in records {
-            index.push(&r.rel_path, r.stamp, &r.value);
-        }
-        index
-    }
-
-    fn record<'a>(&'a self, slot: &'a Slot) -> KnownRecord<'a> {
-        let path_end = slot.start + slot.path_len as usize;
-        KnownRecord {
-            rel_path: &self.bytes[slot.start..path_end],
-            stamp: &slot.stamp,
-            value: &self.bytes[path_end..path_end + slot.value_len as usize],
-        }
-    }
-
-    /// The record of `rel_path`, if any.
-    pub fn get(&self, rel_path: &[u8]) -> Option<KnownRecord<'_>> {
-        self.get_slot(rel_path).map(|(_, record)| record)
-    }
-
-    /// The record of `rel_path` with its position in [`iter`](Self::iter)
-    /// order (`0..len()`), so a caller can mark which records it met.
-    pub fn get_slot(&self, rel_path: &[u8]) -> Option<(usize, KnownRecord<'_>)> {
-        let mut at = *self.heads.get(&path_hash(rel_path))?;
-        while let Some(slot) = self.slots.get(at as usize) {
-            let record = self.record(slot);
-            if record.rel_path == rel_path {
-                return Some((at as usize, record));
-            }
-            at = slot.next;
-        }
-        None
-    }
-
-    /// Every record (a path added twice appears twice).
-    pub fn iter(&self) -> impl Iterator<Item = KnownRecord<'_>> {
-        self.slots.iter().map(|s| self.record(s))
-    }
-
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-}
+pub use super::snapshot::{AnalysisIndex, IndexBuilder, KnownRecord};
 
 /// Analysis results of a memory-only cache (kept for the handle's life).
 #[derive(Default)]
@@ -288,9 +80,11 @@ impl MemoryAnalysis {
 }
 
 /// The snapshot of set (?1, ?2), when it shows the set's current generation.
+/// (?3: the magic of the current format; a blob of an older one is not current.)
 const CURRENT_SNAPSHOT: &str = "FROM analysis_snapshot s JOIN analysis_generation g
       ON g.analyzer_id = s.analyzer_id AND g.namespace = s.namespace
-    WHERE s.analyzer_id = ?1 AND s.namespace = ?2 AND s.generation = g.generation";
+    WHERE s.analyzer_id = ?1 AND s.namespace = ?2 AND s.generation = g.generation
+      AND substr(s.data, 1, length(?3)) = ?3";
 
 /// Every record of a set, one row at a time (no current snapshot).
 fn read_rows(
@@ -304,15 +98,17 @@ fn read_rows(
          WHERE analyzer_id = ?1 AND namespace = ?2 AND expires_ns > ?3",
     )?;
     let mut rows = st.query(params![analyzer_id, namespace, now])?;
-    let mut out = AnalysisIndex::default();
+    let mut out = IndexBuilder::new();
     while let Some(r) = rows.next()? {
         // A malformed stamp is no record: the file is analyzed again.
-        let Some(stamp) = decode_stamp(r.get_ref(1)?.as_bytes()?) else {
-            continue;
-        };
-        out.push(r.get_ref(0)?.as_bytes()?, stamp, r.get_ref(2)?.as_bytes()?);
+        out.push_stored(
+            r.get_ref(0)?.as_bytes()?,
+            r.get_ref(1)?.as_bytes()?,
+            r.get_ref(2)?.as_bytes()?,
+            i64::MAX,
+        );
     }
-    Ok(out)
+    Ok(AnalysisIndex::open(out.finish(), now).unwrap_or_default())
 }
 
 /// Marks the set's results as changed (any snapshot of it is now stale).
@@ -354,11 +150,11 @@ impl Cache {
         let mut out = HashMap::with_capacity(index.len());
         for r in index.iter() {
             let record = AnalysisRecord {
-                rel_path: r.rel_path.to_vec(),
-                stamp: *r.stamp,
+                rel_path: r.rel_path(),
+                stamp: r.stamp,
                 value: r.value.to_vec(),
             };
-            out.insert(r.rel_path.to_vec(), record);
+            out.insert(record.rel_path.clone(), record);
         }
         Ok(out)
     }
@@ -382,8 +178,8 @@ impl Cache {
             // The snapshot, when it shows the set's current generation.
             let snapshot = c
                 .prepare_cached(&format!("SELECT s.data {CURRENT_SNAPSHOT}"))?
-                .query_row(params![analyzer_id, namespace], |r| {
-                    Ok(decode_snapshot(r.get_ref(0)?.as_bytes()?, now))
+                .query_row(params![analyzer_id, namespace, snapshot::magic()], |r| {
+                    Ok(AnalysisIndex::open(r.get_ref(0)?.as_bytes()?.to_vec(), now))
                 })
                 .optional()?
                 .flatten();
@@ -405,7 +201,7 @@ impl Cache {
         };
         store.read(|c| {
             c.prepare_cached(&format!("SELECT 1 {CURRENT_SNAPSHOT}"))?
-                .exists(params![analyzer_id, namespace])
+                .exists(params![analyzer_id, namespace, snapshot::magic()])
         })
     }
 
@@ -428,9 +224,12 @@ impl Cache {
             let current: Option<i64> = c
                 .prepare_cached(
                     "SELECT generation FROM analysis_snapshot
-                     WHERE analyzer_id = ?1 AND namespace = ?2",
+                     WHERE analyzer_id = ?1 AND namespace = ?2
+                       AND substr(data, 1, length(?3)) = ?3",
                 )?
-                .query_row(params![analyzer_id, namespace], |r| r.get(0))
+                .query_row(params![analyzer_id, namespace, snapshot::magic()], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             if current == Some(generation) {
                 return Ok(());
@@ -448,9 +247,9 @@ impl Cache {
                  WHERE analyzer_id = ?1 AND namespace = ?2",
             )?;
             let mut rows = st.query(params![analyzer_id, namespace])?;
-            let mut snapshot = SnapshotWriter::new();
+            let mut snapshot = IndexBuilder::new();
             while let Some(r) = rows.next()? {
-                snapshot.push(
+                snapshot.push_stored(
                     r.get_ref(0)?.as_bytes()?,
                     r.get_ref(1)?.as_bytes()?,
                     r.get_ref(2)?.as_bytes()?,
@@ -589,8 +388,8 @@ mod tests {
         let index = cache.load_analysis_index("lint@1", &ns).unwrap();
         assert_eq!(index.len(), 2);
         let a = index.get(b"a.py").unwrap();
-        assert_eq!((a.rel_path, a.value), (&b"a.py"[..], &b"ok"[..]));
-        assert_eq!(*a.stamp, rec(b"a.py", b"ok").stamp);
+        assert_eq!((a.rel_path(), a.value), (b"a.py".to_vec(), &b"ok"[..]));
+        assert_eq!(a.stamp, rec(b"a.py", b"ok").stamp);
         assert_eq!(index.get(b"b/\xff.py").unwrap().value, b"\0bin");
         assert!(index.get(b"a.p").is_none());
         assert_eq!(got[&b"b/\xff.py".to_vec()].value, b"\0bin");
@@ -620,56 +419,6 @@ mod tests {
     }
 
     #[test]
-    fn index_finds_every_path_and_the_latest_of_a_duplicate() {
-        let mut index = AnalysisIndex::default();
-        assert!(index.is_empty() && index.get(b"").is_none());
-        let paths: Vec<Vec<u8>> = (0..5000)
-            .map(|i| format!("d{}/f{i}.c", i % 7).into_bytes())
-            .collect();
-        for (i, p) in paths.iter().enumerate() {
-            index.push(p, rec(p, b"").stamp, &i.to_le_bytes());
-        }
-        index.push(b"", rec(b"", b"").stamp, b"empty");
-        index.push(b"d0/f0.c", rec(b"", b"").stamp, b"again");
-        for (i, p) in paths.iter().enumerate().skip(1) {
-            let r = index.get(p).unwrap();
-            assert_eq!((r.rel_path, r.value), (&p[..], &i.to_le_bytes()[..]));
-        }
-        assert_eq!(index.get(b"d0/f0.c").unwrap().value, b"again");
-        assert_eq!(index.get(b"").unwrap().value, b"empty");
-        assert!(index.get(b"d0/f5000.c").is_none());
-        assert_eq!(index.len(), 5002);
-        assert_eq!(index.iter().count(), 5002);
-    }
-
-    #[test]
-    fn snapshots_round_trip_drop_expired_records_and_refuse_damage() {
-        let stamp = encode_stamp(&rec(b"", b"").stamp);
-        let mut w = SnapshotWriter::new();
-        w.push(b"a.py", &stamp, b"one", 100);
-        w.push(b"b/\xff.c", &stamp, b"", 50);
-        w.push(b"", &stamp, b"\0two", i64::MAX);
-        w.push(b"bad-stamp", &stamp[1..], b"", i64::MAX);
-        let data = w.finish();
-        let index = decode_snapshot(&data, 60).unwrap();
-        assert_eq!(index.len(), 2, "the record expired at 50 is left out");
-        assert_eq!(index.get(b"a.py").unwrap().value, b"one");
-        assert_eq!(*index.get(b"a.py").unwrap().stamp, rec(b"", b"").stamp);
-        assert_eq!(index.get(b"").unwrap().value, b"\0two");
-        assert!(index.get(b"b/\xff.c").is_none());
-        assert_eq!(decode_snapshot(&data, 0).unwrap().len(), 3);
-        for cut in [0, 7, 8, 15, 16, 40, data.len() - 1] {
-            assert!(decode_snapshot(&data[..cut], 0).is_none(), "cut at {cut}");
-        }
-        let mut longer = data.clone();
-        longer.push(0);
-        assert!(decode_snapshot(&longer, 0).is_none());
-        let mut huge = data.clone();
-        huge[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(decode_snapshot(&huge, 0).is_none());
-    }
-
-    #[test]
     fn snapshot_is_used_only_while_it_shows_the_current_generation() {
         let dir = tempfile::tempdir().unwrap();
         let opts = CacheOptions {
@@ -692,9 +441,9 @@ mod tests {
         b.remove_analysis("x", ns, &[b"f1".to_vec()]).unwrap();
         assert!(!a.analysis_snapshot_is_current("x", ns).unwrap());
         let index = a.load_analysis_index("x", ns).unwrap();
-        let mut paths: Vec<&[u8]> = index.iter().map(|r| r.rel_path).collect();
+        let mut paths: Vec<Vec<u8>> = index.iter().map(|r| r.rel_path()).collect();
         paths.sort();
-        assert_eq!(paths, [&b"f2"[..], b"f3"]);
+        assert_eq!(paths, [b"f2".to_vec(), b"f3".to_vec()]);
         a.save_analysis_snapshot("x", ns).unwrap();
         assert!(a.analysis_snapshot_is_current("x", ns).unwrap());
         let index = b.load_analysis_index("x", ns).unwrap();

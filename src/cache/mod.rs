@@ -20,6 +20,7 @@ mod graph;
 mod maintenance;
 pub mod memory;
 pub mod paths;
+pub mod snapshot;
 pub mod stamp;
 pub mod stats;
 pub mod store;

@@ -148,7 +148,7 @@ impl Loading {
     /// The records whose file this run did not meet (once the map is set).
     fn unmet<'a>(&'a self, map: &'a KnownMap) -> impl Iterator<Item = KnownRecord<'a>> {
         let met = self.met.get().map(Vec::as_slice).unwrap_or(&[]);
-        map.iter().enumerate().filter_map(move |(i, record)| {
+        map.iter_slots().filter_map(move |(i, record)| {
             let seen = met
                 .get(i / 64)
                 .is_some_and(|w| w.load(Relaxed) & (1 << (i % 64)) != 0);
@@ -438,12 +438,12 @@ impl Run<'_> {
         // stat'ed again.
         if complete {
             for record in self.process.known.unmet(known) {
-                let rel = record.rel_path;
-                let path = root.join(std::ffi::OsStr::from_bytes(rel));
+                let rel = record.rel_path();
+                let path = root.join(std::ffi::OsStr::from_bytes(&rel));
                 if let Err(e) = std::fs::symlink_metadata(&path)
                     && e.kind() == std::io::ErrorKind::NotFound
                 {
-                    gone.push(rel.to_vec());
+                    gone.push(rel);
                 }
             }
         }

@@ -1,0 +1,587 @@
+//! The stored results of one analysis set (analyzer id, namespace) in the
+//! form a warm `analyze` reads: one blob, used as it is loaded (no parsing,
+//! no per-record allocation), laid out so that a lookup touches memory the
+//! walk is already near.
+//!
+//! Records are grouped by directory and sorted by name within it. A lookup
+//! splits the relative path at its last `/`, finds the directory in a small
+//! open-addressing table (a few thousand directories for a kernel tree: it
+//! stays in cache) and binary-searches the directory's names, which lie
+//! next to each other. A table keyed by the whole path (the format before
+//! this one) costs a cache miss per file on a large tree instead.
+//!
+//! Format 2, integers little-endian:
+//!
+//! ```text
+//! header   magic "WTFSNAP2", checksum (XXH3 of every byte after it, u64),
+//!          records, dirs, table slots (a power of two), dirs_at, recs_at,
+//!          heap_at, min_expires (i64)                       -- 72 bytes
+//! table    per slot: upper 32 bits of the dir hash, dir index + 1 (0: empty)
+//! dirs     per dir: path offset (u64), path length, first record, records
+//! records  per record: name offset (u64), value offset (u64), name length,
+//!          value length, expiry (i64), stamp (stored form, 48 bytes)
+//! heap     directory paths, names, values
+//! ```
+//!
+//! The blob is checked whole (magic, checksum, section bounds) before use;
+//! every later read is bounds-checked too, so a damaged blob is refused or
+//! reads as "not stored", never a crash.
+
+use super::analysis::{STAMP_LEN, decode_stamp, encode_stamp};
+use super::stamp::FileStamp;
+use std::collections::HashMap;
+
+const MAGIC: &[u8; 8] = b"WTFSNAP2";
+const HEADER: usize = 72;
+const SLOT_LEN: usize = 8;
+const DIR_LEN: usize = 24;
+const REC_LEN: usize = 32 + STAMP_LEN;
+
+/// Where the magic ends and what the checksum covers starts.
+const CHECKED_FROM: usize = 16;
+
+/// Whether `data` starts as a blob of this format (its first bytes are
+/// what SQL compares to tell a current snapshot from an older format's).
+pub(crate) fn magic() -> &'static [u8] {
+    MAGIC
+}
+
+fn checksum(bytes: &[u8]) -> u64 {
+    // twox-hash picks AVX2 at run time: a few hundred µs for 8 MB.
+    twox_hash::XxHash3_128::oneshot(bytes) as u64
+}
+
+fn dir_hash(dir: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(dir)
+}
+
+/// A relative path's directory part and name (split at the last `/`).
+fn split(rel_path: &[u8]) -> (&[u8], &[u8]) {
+    match rel_path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&rel_path[..i], &rel_path[i + 1..]),
+        None => (&[], rel_path),
+    }
+}
+
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn i64_at(b: &[u8], at: usize) -> Option<i64> {
+    u64_at(b, at).map(|v| v as i64)
+}
+
+/// One record of an [`AnalysisIndex`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownRecord<'a> {
+    /// The directory part of the relative path (`""` at the root).
+    pub dir: &'a [u8],
+    /// The file name.
+    pub name: &'a [u8],
+    pub stamp: FileStamp,
+    pub value: &'a [u8],
+}
+
+impl KnownRecord<'_> {
+    /// The path relative to the scan root, '/'-separated, raw bytes.
+    pub fn rel_path(&self) -> Vec<u8> {
+        if self.dir.is_empty() {
+            return self.name.to_vec();
+        }
+        let mut out = Vec::with_capacity(self.dir.len() + 1 + self.name.len());
+        out.extend_from_slice(self.dir);
+        out.push(b'/');
+        out.extend_from_slice(self.name);
+        out
+    }
+}
+
+/// Collects records (any order, a path may come twice: the later one
+/// counts) and lays them out as a blob of the format above.
+#[derive(Default)]
+pub struct IndexBuilder {
+    arena: Vec<u8>,
+    items: Vec<Item>,
+}
+
+struct Item {
+    path_at: usize,
+    path_len: usize,
+    value_len: usize,
+    expires: i64,
+    stamp: FileStamp,
+}
+
+impl IndexBuilder {
+    pub fn new() -> Self {
+        IndexBuilder::default()
+    }
+
+    /// Adds a record.
+    pub fn push(&mut self, rel_path: &[u8], stamp: FileStamp, value: &[u8], expires_ns: i64) {
+        let path_at = self.arena.len();
+        self.arena.extend_from_slice(rel_path);
+        self.arena.extend_from_slice(value);
+        self.items.push(Item {
+            path_at,
+            path_len: rel_path.len(),
+            value_len: value.len(),
+            expires: expires_ns,
+            stamp,
+        });
+    }
+
+    /// Adds a record whose stamp is in its stored form (left out when that
+    /// is malformed: the file is analyzed again).
+    pub fn push_stored(&mut self, rel_path: &[u8], stamp: &[u8], value: &[u8], expires_ns: i64) {
+        if let Some(stamp) = decode_stamp(stamp) {
+            self.push(rel_path, stamp, value, expires_ns);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn path(&self, item: &Item) -> &[u8] {
+        &self.arena[item.path_at..item.path_at + item.path_len]
+    }
+
+    fn value(&self, item: &Item) -> &[u8] {
+        let at = item.path_at + item.path_len;
+        &self.arena[at..at + item.value_len]
+    }
+
+    /// The blob (records left out when a length does not fit the format).
+    pub fn finish(self) -> Vec<u8> {
+        // Group by directory, in order of first appearance (rows come in
+        // path order, so a directory's names mostly come sorted already).
+        let mut dir_of: HashMap<&[u8], u32> = HashMap::new();
+        let mut dirs: Vec<(&[u8], u32)> = Vec::new(); // (path, records)
+        let mut item_dir = Vec::with_capacity(self.items.len());
+        for item in &self.items {
+            let (dir, name) = split(self.path(item));
+            if u32::try_from(name.len()).is_err() || u32::try_from(item.value_len).is_err() {
+                item_dir.push(u32::MAX);
+                continue;
+            }
+            let next = dirs.len() as u32;
+            let d = *dir_of.entry(dir).or_insert(next);
+            if d == next {
+                dirs.push((dir, 0));
+            }
+            dirs[d as usize].1 += 1;
+            item_dir.push(d);
+        }
+        let mut first = Vec::with_capacity(dirs.len() + 1);
+        let mut at = 0u32;
+        for (_, n) in &dirs {
+            first.push(at);
+            at += n;
+        }
+        first.push(at);
+        let mut order = vec![usize::MAX; at as usize];
+        let mut fill = first.clone();
+        for (i, &d) in item_dir.iter().enumerate() {
+            if d != u32::MAX {
+                order[fill[d as usize] as usize] = i;
+                fill[d as usize] += 1;
+            }
+        }
+        // Sort each directory by name; of equal names keep the later one.
+        let name_of = |i: usize| split(self.path(&self.items[i])).1;
+        let mut kept: Vec<usize> = Vec::with_capacity(order.len());
+        let mut dir_ranges: Vec<(u32, u32)> = Vec::with_capacity(dirs.len());
+        for d in 0..dirs.len() {
+            let range = &mut order[first[d] as usize..first[d + 1] as usize];
+            range.sort_by(|&a, &b| name_of(a).cmp(name_of(b)));
+            let start = kept.len() as u32;
+            for (k, &i) in range.iter().enumerate() {
+                let later_same = range.get(k + 1).is_some_and(|&j| name_of(j) == name_of(i));
+                if !later_same {
+                    kept.push(i);
+                }
+            }
+            dir_ranges.push((start, kept.len() as u32 - start));
+        }
+
+        let slots = (dirs.len() * 2).next_power_of_two().max(16);
+        let dirs_at = HEADER + slots * SLOT_LEN;
+        let recs_at = dirs_at + dirs.len() * DIR_LEN;
+        let heap_at = recs_at + kept.len() * REC_LEN;
+        let heap_len: usize = dirs.iter().map(|(p, _)| p.len()).sum::<usize>()
+            + kept
+                .iter()
+                .map(|&i| name_of(i).len() + self.items[i].value_len)
+                .sum::<usize>();
+        let mut out = vec![0u8; heap_at];
+        out.reserve_exact(heap_len);
+        let put64 = |out: &mut Vec<u8>, at: usize, v: u64| {
+            out[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        };
+        let put32 = |out: &mut Vec<u8>, at: usize, v: u32| {
+            out[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        };
+        // Directories: table slot, entry, path.
+        for (d, (path, _)) in dirs.iter().enumerate() {
+            let h = dir_hash(path);
+            let mut s = (h as usize) & (slots - 1);
+            while u32_at(&out, HEADER + s * SLOT_LEN + 4) != Some(0) {
+                s = (s + 1) & (slots - 1);
+            }
+            put32(&mut out, HEADER + s * SLOT_LEN, (h >> 32) as u32);
+            put32(&mut out, HEADER + s * SLOT_LEN + 4, d as u32 + 1);
+            let e = dirs_at + d * DIR_LEN;
+            let at = out.len() as u64;
+            put64(&mut out, e, at);
+            put32(&mut out, e + 8, path.len() as u32);
+            put32(&mut out, e + 12, dir_ranges[d].0);
+            put32(&mut out, e + 16, dir_ranges[d].1);
+            out.extend_from_slice(path);
+        }
+        // Names next to each other, then values.
+        let mut min_expires = i64::MAX;
+        for (r, &i) in kept.iter().enumerate() {
+            let name = name_of(i);
+            let e = recs_at + r * REC_LEN;
+            let at = out.len() as u64;
+            put64(&mut out, e, at);
+            put32(&mut out, e + 16, name.len() as u32);
+            out.extend_from_slice(name);
+        }
+        for (r, &i) in kept.iter().enumerate() {
+            let item = &self.items[i];
+            let e = recs_at + r * REC_LEN;
+            let at = out.len() as u64;
+            put64(&mut out, e + 8, at);
+            put32(&mut out, e + 20, item.value_len as u32);
+            put64(&mut out, e + 24, item.expires as u64);
+            out[e + 32..e + REC_LEN].copy_from_slice(&encode_stamp(&item.stamp));
+            out.extend_from_slice(self.value(item));
+            min_expires = min_expires.min(item.expires);
+        }
+        out[..8].copy_from_slice(MAGIC);
+        for (k, v) in [
+            kept.len() as u64,
+            dirs.len() as u64,
+            slots as u64,
+            dirs_at as u64,
+            recs_at as u64,
+            heap_at as u64,
+            min_expires as u64,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            put64(&mut out, CHECKED_FROM + k * 8, v);
+        }
+        let sum = checksum(&out[CHECKED_FROM..]);
+        put64(&mut out, 8, sum);
+        out
+    }
+}
+
+/// Stored results of one analyzer under one namespace, as `analyze` looks
+/// them up: a blob of the format above, read in place.
+pub struct AnalysisIndex {
+    data: Vec<u8>,
+    count: usize,
+    dirs: usize,
+    slots: usize,
+    dirs_at: usize,
+    recs_at: usize,
+}
+
+impl Default for AnalysisIndex {
+    fn default() -> Self {
+        AnalysisIndex::open(IndexBuilder::new().finish(), 0).expect("an empty index")
+    }
+}
+
+impl AnalysisIndex {
+    /// The index in `data`, without the records expired at `now` (`None`:
+    /// not a blob of this format, or damaged).
+    pub fn open(data: Vec<u8>, now: i64) -> Option<AnalysisIndex> {
+        if data.get(..8)? != MAGIC || u64_at(&data, 8)? != checksum(data.get(CHECKED_FROM..)?) {
+            return None;
+        }
+        let word =
+            |k: usize| u64_at(&data, CHECKED_FROM + k * 8).and_then(|v| usize::try_from(v).ok());
+        let (count, dirs, slots) = (word(0)?, word(1)?, word(2)?);
+        let (dirs_at, recs_at, heap_at) = (word(3)?, word(4)?, word(5)?);
+        let min_expires = i64_at(&data, CHECKED_FROM + 6 * 8)?;
+        let fits = slots.is_power_of_two()
+            && dirs_at == HEADER.checked_add(slots.checked_mul(SLOT_LEN)?)?
+            && recs_at == dirs_at.checked_add(dirs.checked_mul(DIR_LEN)?)?
+            && heap_at == recs_at.checked_add(count.checked_mul(REC_LEN)?)?
+            && heap_at <= data.len()
+            && dirs < slots;
+        if !fits {
+            return None;
+        }
+        let index = AnalysisIndex {
+            data,
+            count,
+            dirs,
+            slots,
+            dirs_at,
+            recs_at,
+        };
+        if min_expires > now {
+            return Some(index);
+        }
+        // Some records expired: keep the others (rare; a full rebuild).
+        let mut b = IndexBuilder::new();
+        for (_, r, expires) in index.entries() {
+            if expires > now {
+                b.push(&r.rel_path(), r.stamp, r.value, expires);
+            }
+        }
+        AnalysisIndex::open(b.finish(), now)
+    }
+
+    /// An index of `records` (tests, memory-only caches).
+    pub fn from_records<'r>(records: impl IntoIterator<Item = &'r super::AnalysisRecord>) -> Self {
+        let mut b = IndexBuilder::new();
+        for r in records {
+            b.push(&r.rel_path, r.stamp, &r.value, i64::MAX);
+        }
+        AnalysisIndex::open(b.finish(), 0).expect("a fresh index")
+    }
+
+    fn bytes(&self, at: u64, len: u32) -> Option<&[u8]> {
+        let at = usize::try_from(at).ok()?;
+        self.data.get(at..at.checked_add(len as usize)?)
+    }
+
+    /// Directory `d`: its path and record range.
+    fn dir(&self, d: usize) -> Option<(&[u8], usize, usize)> {
+        let e = self.dirs_at + d * DIR_LEN;
+        let path = self.bytes(u64_at(&self.data, e)?, u32_at(&self.data, e + 8)?)?;
+        let first = u32_at(&self.data, e + 12)? as usize;
+        let n = u32_at(&self.data, e + 16)? as usize;
+        (first.checked_add(n)? <= self.count).then_some((path, first, n))
+    }
+
+    fn find_dir(&self, dir: &[u8]) -> Option<(&[u8], usize, usize)> {
+        let h = dir_hash(dir);
+        let mask = self.slots - 1;
+        let mut s = (h as usize) & mask;
+        for _ in 0..self.slots {
+            let at = HEADER + s * SLOT_LEN;
+            let d = u32_at(&self.data, at + 4)? as usize;
+            if d == 0 {
+                return None;
+            }
+            if u32_at(&self.data, at)? == (h >> 32) as u32 {
+                let found = self.dir(d - 1)?;
+                if found.0 == dir {
+                    return Some(found);
+                }
+            }
+            s = (s + 1) & mask;
+        }
+        None
+    }
+
+    fn name(&self, i: usize) -> Option<&[u8]> {
+        let e = self.recs_at + i * REC_LEN;
+        self.bytes(u64_at(&self.data, e)?, u32_at(&self.data, e + 16)?)
+    }
+
+    /// Record `i` of directory `dir`, and its expiry.
+    fn record_in<'s>(&'s self, i: usize, dir: &'s [u8]) -> Option<(KnownRecord<'s>, i64)> {
+        let e = self.recs_at + i * REC_LEN;
+        let fixed = self.data.get(e..e + REC_LEN)?;
+        let name = self.name(i)?;
+        let value = self.bytes(u64_at(fixed, 8)?, u32_at(fixed, 20)?)?;
+        let stamp = decode_stamp(&fixed[32..])?;
+        let record = KnownRecord {
+            dir,
+            name,
+            stamp,
+            value,
+        };
+        Some((record, i64_at(fixed, 24)?))
+    }
+
+    /// Every record with its position and expiry, directory by directory
+    /// (positions ascend: a directory's records follow the one before's).
+    fn entries(&self) -> impl Iterator<Item = (usize, KnownRecord<'_>, i64)> {
+        (0..self.dirs)
+            .filter_map(|d| self.dir(d))
+            .flat_map(move |(dir, first, n)| {
+                (first..first + n)
+                    .filter_map(move |i| self.record_in(i, dir).map(|(r, e)| (i, r, e)))
+            })
+    }
+
+    /// The record of `rel_path`, if any.
+    pub fn get(&self, rel_path: &[u8]) -> Option<KnownRecord<'_>> {
+        self.get_slot(rel_path).map(|(_, record)| record)
+    }
+
+    /// The record of `rel_path` with its position in [`iter`](Self::iter)
+    /// order (`0..len()`), so a caller can mark which records it met.
+    pub fn get_slot(&self, rel_path: &[u8]) -> Option<(usize, KnownRecord<'_>)> {
+        let (dir, name) = split(rel_path);
+        let (dir, first, n) = self.find_dir(dir)?;
+        let (mut lo, mut hi) = (first, first + n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.name(mid)?.cmp(name) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => {
+                    return self.record_in(mid, dir).map(|(r, _)| (mid, r));
+                }
+            }
+        }
+        None
+    }
+
+    /// Every record with its position (as [`get_slot`](Self::get_slot) gives it).
+    pub fn iter_slots(&self) -> impl Iterator<Item = (usize, KnownRecord<'_>)> {
+        self.entries().map(|(i, r, _)| (i, r))
+    }
+
+    /// Every record, directory by directory.
+    pub fn iter(&self) -> impl Iterator<Item = KnownRecord<'_>> {
+        self.entries().map(|(_, r, _)| r)
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The blob (what a snapshot stores).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(n: u64) -> FileStamp {
+        FileStamp {
+            size: n,
+            mtime_ns: 2,
+            inode: 3,
+            hash: [4; 16],
+            recorded_ns: 5,
+        }
+    }
+
+    #[test]
+    fn index_finds_every_path_and_the_latest_of_a_duplicate() {
+        let empty = AnalysisIndex::default();
+        assert!(empty.is_empty() && empty.get(b"").is_none() && empty.get(b"a/b").is_none());
+        let paths: Vec<Vec<u8>> = (0..5000)
+            .map(|i| format!("d{}/s{}/f{i}.c", i % 7, i % 3).into_bytes())
+            .chain((0..50).map(|i| format!("top{i}").into_bytes()))
+            .collect();
+        let mut b = IndexBuilder::new();
+        for (i, p) in paths.iter().enumerate().rev() {
+            b.push(p, stamp(i as u64), &i.to_le_bytes(), i64::MAX);
+        }
+        b.push(b"", stamp(1), b"empty", i64::MAX);
+        b.push(b"d0/s0/f0.c", stamp(7), b"again", i64::MAX);
+        b.push(b"x/\xff\0.c", stamp(8), b"\0bin", i64::MAX);
+        let index = AnalysisIndex::open(b.finish(), 0).unwrap();
+        for (i, p) in paths.iter().enumerate().skip(1) {
+            let r = index.get(p).unwrap();
+            assert_eq!((r.rel_path(), r.value), (p.clone(), &i.to_le_bytes()[..]));
+            assert_eq!(r.stamp, stamp(i as u64));
+        }
+        assert_eq!(index.get(b"d0/s0/f0.c").unwrap().value, b"again");
+        assert_eq!(index.get(b"").unwrap().value, b"empty");
+        assert_eq!(index.get(b"x/\xff\0.c").unwrap().value, b"\0bin");
+        for missing in [
+            &b"d0/s0/f5000.c"[..],
+            b"d0/f0.c",
+            b"d9/s0/f0.c",
+            b"top",
+            b"x/",
+        ] {
+            assert!(index.get(missing).is_none());
+        }
+        assert_eq!(index.len(), 5052);
+        // Positions: every record once, as get_slot gives them.
+        let slots: Vec<usize> = index.iter_slots().map(|(i, _)| i).collect();
+        assert_eq!(slots, (0..5052).collect::<Vec<_>>());
+        for (i, r) in index.iter_slots() {
+            assert_eq!(index.get_slot(&r.rel_path()).unwrap().0, i);
+        }
+    }
+
+    #[test]
+    fn expired_records_are_left_out_and_damage_is_refused() {
+        let mut b = IndexBuilder::new();
+        b.push(b"a.py", stamp(1), b"one", 100);
+        b.push(b"b/\xff.c", stamp(2), b"", 50);
+        b.push(b"", stamp(3), b"\0two", i64::MAX);
+        b.push_stored(b"bad-stamp", &[0; 3], b"", i64::MAX);
+        let data = b.finish();
+        let index = AnalysisIndex::open(data.clone(), 60).unwrap();
+        assert_eq!(index.len(), 2, "the record expired at 50 is left out");
+        assert_eq!(index.get(b"a.py").unwrap().value, b"one");
+        assert_eq!(index.get(b"a.py").unwrap().stamp, stamp(1));
+        assert_eq!(index.get(b"").unwrap().value, b"\0two");
+        assert!(index.get(b"b/\xff.c").is_none());
+        assert_eq!(AnalysisIndex::open(data.clone(), 0).unwrap().len(), 3);
+        assert_eq!(AnalysisIndex::open(data.clone(), 200).unwrap().len(), 1);
+        for cut in [0, 7, 8, 15, 16, 40, data.len() - 1] {
+            assert!(
+                AnalysisIndex::open(data[..cut].to_vec(), 0).is_none(),
+                "cut at {cut}"
+            );
+        }
+        let mut longer = data.clone();
+        longer.push(0);
+        assert!(AnalysisIndex::open(longer, 0).is_none());
+        // Any flipped byte: refused (the checksum), never a panic.
+        for at in 0..data.len() {
+            let mut bad = data.clone();
+            bad[at] ^= 0x41;
+            assert!(AnalysisIndex::open(bad, 0).is_none(), "byte {at}");
+        }
+    }
+
+    #[test]
+    fn a_blob_with_a_right_checksum_but_wrong_offsets_reads_as_not_stored() {
+        let mut b = IndexBuilder::new();
+        b.push(b"d/a", stamp(1), b"v", i64::MAX);
+        b.push(b"d/b", stamp(2), b"w", i64::MAX);
+        let good = b.finish();
+        let reseal = |mut d: Vec<u8>| {
+            let sum = checksum(&d[CHECKED_FROM..]);
+            d[8..16].copy_from_slice(&sum.to_le_bytes());
+            d
+        };
+        let recs_at = u64_at(&good, CHECKED_FROM + 4 * 8).unwrap() as usize;
+        // A name offset far out of the blob.
+        let mut bad = good.clone();
+        bad[recs_at..recs_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        let index = AnalysisIndex::open(reseal(bad), 0).unwrap();
+        assert!(index.get(b"d/a").is_none());
+        assert_eq!(index.iter().count(), 1);
+        // Section sizes that do not add up: refused.
+        let mut bad = good.clone();
+        bad[CHECKED_FROM..CHECKED_FROM + 8].copy_from_slice(&1000u64.to_le_bytes());
+        assert!(AnalysisIndex::open(reseal(bad), 0).is_none());
+    }
+}
