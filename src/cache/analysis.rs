@@ -4,7 +4,6 @@
 
 use super::engine::Cache;
 use super::paths::normalize;
-use super::snapshot;
 use super::stamp::{FileStamp, now_ns};
 use super::stats::Counters;
 use crate::error::Result;
@@ -85,6 +84,61 @@ const CURRENT_SNAPSHOT: &str = "FROM analysis_snapshot s JOIN analysis_generatio
       ON g.analyzer_id = s.analyzer_id AND g.namespace = s.namespace
     WHERE s.analyzer_id = ?1 AND s.namespace = ?2 AND s.generation = g.generation
       AND substr(s.data, 1, length(?3)) = ?3";
+
+/// A snapshot row's data when the snapshot is a file: this magic, then the
+/// file's token (16 bytes; the file is `snapshots/<token hex>.snap` in the
+/// cache directory, and its header carries the same token). Files are
+/// written once and never changed (a newer snapshot is a new file), so a
+/// reader that opened one reads it whole whatever writers do.
+const POINTER_MAGIC: &[u8; 8] = b"WTFSNAPF";
+
+/// Snapshot files nobody points to are deleted once this old (a writer may
+/// be between writing its file and committing the row that names it).
+const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn pointer_token(data: &[u8]) -> Option<[u8; 16]> {
+    data.strip_prefix(POINTER_MAGIC)?.try_into().ok()
+}
+
+/// Writes `data` to `file`, a new file (mode 0600) in `dir` (created,
+/// mode 0700, when missing).
+fn write_new_file(dir: &Path, file: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)?;
+    f.write_all(data)
+}
+
+fn snapshot_file(dir: &Path, token: &[u8; 16]) -> std::path::PathBuf {
+    let mut name = String::with_capacity(37);
+    for b in token {
+        name.push_str(&format!("{b:02x}"));
+    }
+    name.push_str(".snap");
+    dir.join(name)
+}
+
+/// A token no other snapshot file has (not a secret: unique is enough).
+fn new_token() -> [u8; 16] {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut seed = Vec::with_capacity(40);
+    seed.extend_from_slice(&std::process::id().to_le_bytes());
+    seed.extend_from_slice(&now_ns().to_le_bytes());
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    seed.extend_from_slice(&n.to_le_bytes());
+    seed.extend_from_slice(&(&seed as *const Vec<u8> as usize).to_le_bytes());
+    let t = std::time::Instant::now();
+    seed.extend_from_slice(format!("{t:?}{:?}", std::thread::current().id()).as_bytes());
+    xxhash_rust::xxh3::xxh3_128(&seed).to_le_bytes()
+}
 
 /// Every record of a set, one row at a time (no current snapshot).
 fn read_rows(
@@ -174,45 +228,64 @@ impl Cache {
             ));
         };
         let now = now_ns();
-        store.read(|c| {
-            // The snapshot, when it shows the set's current generation.
-            let snapshot = c
-                .prepare_cached(&format!("SELECT s.data {CURRENT_SNAPSHOT}"))?
-                .query_row(params![analyzer_id, namespace, snapshot::magic()], |r| {
-                    Ok(AnalysisIndex::open(r.get_ref(0)?.as_bytes()?.to_vec(), now))
+        // The snapshot file, when a row names one showing the set's current
+        // generation (read outside the database's lock).
+        let pointer = store.read(|c| {
+            c.prepare_cached(&format!("SELECT s.data {CURRENT_SNAPSHOT}"))?
+                .query_row(params![analyzer_id, namespace, &POINTER_MAGIC[..]], |r| {
+                    Ok(pointer_token(r.get_ref(0)?.as_bytes()?))
                 })
-                .optional()?
-                .flatten();
-            match snapshot {
-                Some(index) => Ok(index),
-                None => read_rows(c, analyzer_id, namespace, now),
+                .optional()
+                .map(Option::flatten)
+        })?;
+        if let (Some(token), Some(dir)) = (pointer, self.snapshot_dir()) {
+            let index = std::fs::read(snapshot_file(&dir, &token))
+                .ok()
+                .and_then(|data| AnalysisIndex::open(data, now))
+                .filter(|index| index.token() == token);
+            if let Some(index) = index {
+                return Ok(index);
             }
-        })
+        }
+        store.read(|c| read_rows(c, analyzer_id, namespace, now))
     }
 
-    /// Whether a snapshot of the set shows its current generation.
+    /// Where snapshot files live (persistent caches).
+    fn snapshot_dir(&self) -> Option<std::path::PathBuf> {
+        self.opts.dir.as_ref().map(|d| d.join("snapshots"))
+    }
+
+    /// Whether a snapshot file of the set shows its current generation.
     pub fn analysis_snapshot_is_current(
         &self,
         analyzer_id: &str,
         namespace: &[u8],
     ) -> Result<bool> {
-        let Some(store) = &self.store else {
+        let (Some(store), Some(dir)) = (&self.store, self.snapshot_dir()) else {
             return Ok(false);
         };
-        store.read(|c| {
-            c.prepare_cached(&format!("SELECT 1 {CURRENT_SNAPSHOT}"))?
-                .exists(params![analyzer_id, namespace, snapshot::magic()])
-        })
+        let token = store.read(|c| {
+            c.prepare_cached(&format!("SELECT s.data {CURRENT_SNAPSHOT}"))?
+                .query_row(params![analyzer_id, namespace, &POINTER_MAGIC[..]], |r| {
+                    Ok(pointer_token(r.get_ref(0)?.as_bytes()?))
+                })
+                .optional()
+                .map(Option::flatten)
+        })?;
+        Ok(token.is_some_and(|t| snapshot_file(&dir, &t).is_file()))
     }
 
     /// Writes a snapshot of the set's results as they are now (read in the
     /// same transaction, so it shows exactly the generation it is tagged
     /// with), unless one already shows the current generation.
     pub fn save_analysis_snapshot(&self, analyzer_id: &str, namespace: &[u8]) -> Result<()> {
-        if self.store.is_none() {
+        let Some(dir) = self.snapshot_dir().filter(|_| self.store.is_some()) else {
             return Ok(());
-        }
-        self.write(false, |c| {
+        };
+        let token = new_token();
+        let file = snapshot_file(&dir, &token);
+        let mut replaced = None;
+        let saved = self.write(false, |c| {
             let generation: i64 = c
                 .prepare_cached(
                     "SELECT generation FROM analysis_generation
@@ -221,17 +294,18 @@ impl Cache {
                 .query_row(params![analyzer_id, namespace], |r| r.get(0))
                 .optional()?
                 .unwrap_or(0);
-            let current: Option<i64> = c
+            let current: Option<(i64, Vec<u8>)> = c
                 .prepare_cached(
-                    "SELECT generation FROM analysis_snapshot
-                     WHERE analyzer_id = ?1 AND namespace = ?2
-                       AND substr(data, 1, length(?3)) = ?3",
+                    "SELECT generation, data FROM analysis_snapshot
+                     WHERE analyzer_id = ?1 AND namespace = ?2",
                 )?
-                .query_row(params![analyzer_id, namespace, snapshot::magic()], |r| {
-                    r.get(0)
+                .query_row(params![analyzer_id, namespace], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
                 })
                 .optional()?;
-            if current == Some(generation) {
+            let old = current.as_ref().and_then(|(_, data)| pointer_token(data));
+            let shown = current.as_ref().map(|c| c.0) == Some(generation);
+            if shown && old.is_some_and(|t| snapshot_file(&dir, &t).is_file()) {
                 return Ok(());
             }
             if generation == 0 {
@@ -256,14 +330,64 @@ impl Cache {
                     r.get(3)?,
                 );
             }
-            let data = snapshot.finish();
+            // The file first, then the row naming it: a reader never finds
+            // a row whose file is still being written.
+            write_new_file(&dir, &file, &snapshot.finish_with_token(token))
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            let mut pointer = POINTER_MAGIC.to_vec();
+            pointer.extend_from_slice(&token);
             c.prepare_cached(
                 "INSERT OR REPLACE INTO analysis_snapshot(analyzer_id, namespace, generation, data)
                  VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![analyzer_id, namespace, generation.max(1), data])?;
+            .execute(params![analyzer_id, namespace, generation.max(1), pointer])?;
+            replaced = old;
             Ok(())
-        })
+        });
+        match saved {
+            Ok(()) => {
+                if let Some(old) = replaced {
+                    let _ = std::fs::remove_file(snapshot_file(&dir, &old));
+                }
+                self.remove_orphan_snapshots(&dir);
+                Ok(())
+            }
+            Err(err) => {
+                let _ = std::fs::remove_file(&file);
+                Err(err)
+            }
+        }
+    }
+
+    /// Deletes snapshot files no row names (left by a crash between the
+    /// file and its row, a clear, or a replaced database) once they are
+    /// [`ORPHAN_AGE`] old. Best effort: errors are ignored.
+    fn remove_orphan_snapshots(&self, dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let Some(store) = &self.store else { return };
+        let named: std::collections::HashSet<[u8; 16]> = match store.read(|c| {
+            let mut st = c.prepare_cached("SELECT data FROM analysis_snapshot")?;
+            let rows = st.query_map([], |r| Ok(pointer_token(r.get_ref(0)?.as_bytes()?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        }) {
+            Ok(tokens) => tokens.into_iter().flatten().collect(),
+            Err(_) => return,
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let is_named = named.iter().any(|t| snapshot_file(dir, t) == path);
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= ORPHAN_AGE);
+            if !is_named && old {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
     }
 
     /// Stores (insert or replace) records in ONE transaction (one commit per call).
@@ -454,6 +578,85 @@ mod tests {
         a.clear().unwrap();
         assert!(!a.analysis_snapshot_is_current("x", ns).unwrap());
         assert!(b.load_analysis_index("x", ns).unwrap().is_empty());
+    }
+
+    fn snapshot_files(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(dir.join("snapshots"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn snapshot_files_are_replaced_checked_and_cleaned_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("c");
+        let opts = CacheOptions {
+            dir: Some(root.clone()),
+            ..CacheOptions::default()
+        };
+        let a = Cache::open(opts.clone()).unwrap();
+        let ns = b"proj";
+        a.store_analysis("x", ns, &[rec(b"d/f1", b"v1"), rec(b"f2", b"v2")])
+            .unwrap();
+        assert!(!a.load_analysis_index("x", ns).unwrap().is_snapshot());
+        a.save_analysis_snapshot("x", ns).unwrap();
+        let first = snapshot_files(&root);
+        assert_eq!(first.len(), 1);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&root.join("snapshots")), 0o700);
+        assert_eq!(mode(&first[0]), 0o600);
+        let index = a.load_analysis_index("x", ns).unwrap();
+        assert!(index.is_snapshot());
+        assert_eq!(index.get(b"d/f1").unwrap().value, b"v1");
+        // Saving again with nothing changed writes nothing.
+        a.save_analysis_snapshot("x", ns).unwrap();
+        assert_eq!(snapshot_files(&root), first);
+        // A change: a new file replaces the old one.
+        a.store_analysis("x", ns, &[rec(b"f3", b"v3")]).unwrap();
+        a.save_analysis_snapshot("x", ns).unwrap();
+        let second = snapshot_files(&root);
+        assert_eq!(second.len(), 1);
+        assert_ne!(second, first);
+        // A damaged file is refused: the rows are read instead (and the
+        // snapshot is not current for the next run to rebuild it).
+        let mut data = std::fs::read(&second[0]).unwrap();
+        let last = data.len() - 1;
+        data[last] ^= 1;
+        std::fs::write(&second[0], &data).unwrap();
+        let index = a.load_analysis_index("x", ns).unwrap();
+        assert!(!index.is_snapshot());
+        assert_eq!(index.len(), 3);
+        assert_eq!(index.get(b"f3").unwrap().value, b"v3");
+        // A missing file: the same, and a save writes a new one.
+        std::fs::remove_file(&second[0]).unwrap();
+        assert!(!a.analysis_snapshot_is_current("x", ns).unwrap());
+        assert_eq!(a.load_analysis_index("x", ns).unwrap().len(), 3);
+        a.save_analysis_snapshot("x", ns).unwrap();
+        assert!(a.load_analysis_index("x", ns).unwrap().is_snapshot());
+        // A file nobody names (a crash before its row, a clear) is deleted
+        // by a later save once old; a young one is left to its writer.
+        let orphan = root
+            .join("snapshots")
+            .join("00112233445566778899aabbccddeeff.snap");
+        std::fs::write(&orphan, b"x").unwrap();
+        a.store_analysis("x", ns, &[rec(b"f4", b"v4")]).unwrap();
+        a.save_analysis_snapshot("x", ns).unwrap();
+        assert!(orphan.exists());
+        let old = std::time::SystemTime::now() - ORPHAN_AGE * 2;
+        std::fs::File::options()
+            .write(true)
+            .open(&orphan)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        a.store_analysis("x", ns, &[rec(b"f5", b"v5")]).unwrap();
+        a.save_analysis_snapshot("x", ns).unwrap();
+        assert!(!orphan.exists());
+        assert_eq!(snapshot_files(&root).len(), 1);
+        assert_eq!(a.load_analysis_index("x", ns).unwrap().len(), 5);
     }
 
     #[test]

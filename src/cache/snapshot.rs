@@ -15,11 +15,14 @@
 //! ```text
 //! header   magic "WTFSNAP2", checksum (XXH3 of every byte after it, u64),
 //!          records, dirs, table slots (a power of two), dirs_at, recs_at,
-//!          heap_at, min_expires (i64)                       -- 72 bytes
+//!          heap_at, min_expires (i64), token (16 bytes: names the
+//!          snapshot file this blob is, zero when none)       -- 88 bytes
 //! table    per slot: upper 32 bits of the dir hash, dir index + 1 (0: empty)
 //! dirs     per dir: path offset (u64), path length, first record, records
 //! records  per record: name offset (u64), value offset (u64), name length,
-//!          value length, expiry (i64), stamp (stored form, 48 bytes)
+//!          value length, expiry (i64), the name's first 8 bytes as a
+//!          big-endian number (zero-padded: most comparisons of a search
+//!          end there), stamp (stored form, 48 bytes)
 //! heap     directory paths, names, values
 //! ```
 //!
@@ -32,19 +35,15 @@ use super::stamp::FileStamp;
 use std::collections::HashMap;
 
 const MAGIC: &[u8; 8] = b"WTFSNAP2";
-const HEADER: usize = 72;
+const HEADER: usize = 88;
+/// Where the header keeps the blob's token (16 bytes).
+const TOKEN_AT: usize = 72;
 const SLOT_LEN: usize = 8;
 const DIR_LEN: usize = 24;
-const REC_LEN: usize = 32 + STAMP_LEN;
+const REC_LEN: usize = 40 + STAMP_LEN;
 
 /// Where the magic ends and what the checksum covers starts.
 const CHECKED_FROM: usize = 16;
-
-/// Whether `data` starts as a blob of this format (its first bytes are
-/// what SQL compares to tell a current snapshot from an older format's).
-pub(crate) fn magic() -> &'static [u8] {
-    MAGIC
-}
 
 fn checksum(bytes: &[u8]) -> u64 {
     // twox-hash picks AVX2 at run time: a few hundred µs for 8 MB.
@@ -61,6 +60,14 @@ fn split(rel_path: &[u8]) -> (&[u8], &[u8]) {
         Some(i) => (&rel_path[..i], &rel_path[i + 1..]),
         None => (&[], rel_path),
     }
+}
+
+/// A name's first 8 bytes, zero-padded, as a number that orders as they do.
+fn prefix(name: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = name.len().min(8);
+    b[..n].copy_from_slice(&name[..n]);
+    u64::from_be_bytes(b)
 }
 
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
@@ -162,6 +169,11 @@ impl IndexBuilder {
 
     /// The blob (records left out when a length does not fit the format).
     pub fn finish(self) -> Vec<u8> {
+        self.finish_with_token([0; 16])
+    }
+
+    /// The blob, its header carrying `token`.
+    pub fn finish_with_token(self, token: [u8; 16]) -> Vec<u8> {
         // Group by directory, in order of first appearance (rows come in
         // path order, so a directory's names mostly come sorted already).
         let mut dir_of: HashMap<&[u8], u32> = HashMap::new();
@@ -255,6 +267,7 @@ impl IndexBuilder {
             let at = out.len() as u64;
             put64(&mut out, e, at);
             put32(&mut out, e + 16, name.len() as u32);
+            put64(&mut out, e + 32, prefix(name));
             out.extend_from_slice(name);
         }
         for (r, &i) in kept.iter().enumerate() {
@@ -264,7 +277,7 @@ impl IndexBuilder {
             put64(&mut out, e + 8, at);
             put32(&mut out, e + 20, item.value_len as u32);
             put64(&mut out, e + 24, item.expires as u64);
-            out[e + 32..e + REC_LEN].copy_from_slice(&encode_stamp(&item.stamp));
+            out[e + 40..e + REC_LEN].copy_from_slice(&encode_stamp(&item.stamp));
             out.extend_from_slice(self.value(item));
             min_expires = min_expires.min(item.expires);
         }
@@ -283,6 +296,7 @@ impl IndexBuilder {
         {
             put64(&mut out, CHECKED_FROM + k * 8, v);
         }
+        out[TOKEN_AT..TOKEN_AT + 16].copy_from_slice(&token);
         let sum = checksum(&out[CHECKED_FROM..]);
         put64(&mut out, 8, sum);
         out
@@ -345,7 +359,7 @@ impl AnalysisIndex {
                 b.push(&r.rel_path(), r.stamp, r.value, expires);
             }
         }
-        AnalysisIndex::open(b.finish(), now)
+        AnalysisIndex::open(b.finish_with_token(index.token()), now)
     }
 
     /// An index of `records` (tests, memory-only caches).
@@ -403,7 +417,7 @@ impl AnalysisIndex {
         let fixed = self.data.get(e..e + REC_LEN)?;
         let name = self.name(i)?;
         let value = self.bytes(u64_at(fixed, 8)?, u32_at(fixed, 20)?)?;
-        let stamp = decode_stamp(&fixed[32..])?;
+        let stamp = decode_stamp(&fixed[40..])?;
         let record = KnownRecord {
             dir,
             name,
@@ -434,10 +448,15 @@ impl AnalysisIndex {
     pub fn get_slot(&self, rel_path: &[u8]) -> Option<(usize, KnownRecord<'_>)> {
         let (dir, name) = split(rel_path);
         let (dir, first, n) = self.find_dir(dir)?;
+        let key = prefix(name);
         let (mut lo, mut hi) = (first, first + n);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.name(mid)?.cmp(name) {
+            let order = match u64_at(&self.data, self.recs_at + mid * REC_LEN + 32)?.cmp(&key) {
+                std::cmp::Ordering::Equal => self.name(mid)?.cmp(name),
+                decided => decided,
+            };
+            match order {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => {
@@ -470,6 +489,18 @@ impl AnalysisIndex {
     pub fn as_bytes(&self) -> &[u8] {
         &self.data
     }
+
+    /// Whether the blob is a snapshot file's (it has a token).
+    pub fn is_snapshot(&self) -> bool {
+        self.token() != [0; 16]
+    }
+
+    /// The token the blob was made with.
+    pub fn token(&self) -> [u8; 16] {
+        self.data[TOKEN_AT..TOKEN_AT + 16]
+            .try_into()
+            .expect("the header was checked")
+    }
 }
 
 #[cfg(test)]
@@ -493,6 +524,9 @@ mod tests {
         let paths: Vec<Vec<u8>> = (0..5000)
             .map(|i| format!("d{}/s{}/f{i}.c", i % 7, i % 3).into_bytes())
             .chain((0..50).map(|i| format!("top{i}").into_bytes()))
+            // Names alike in their first 8 bytes (and one a prefix of another).
+            .chain((0..300).map(|i| format!("long/same_prefix_{i}").into_bytes()))
+            .chain([b"long/same_pre".to_vec(), b"long/same_prefix_1\0".to_vec()])
             .collect();
         let mut b = IndexBuilder::new();
         for (i, p) in paths.iter().enumerate().rev() {
@@ -519,10 +553,10 @@ mod tests {
         ] {
             assert!(index.get(missing).is_none());
         }
-        assert_eq!(index.len(), 5052);
+        assert_eq!(index.len(), 5354);
         // Positions: every record once, as get_slot gives them.
         let slots: Vec<usize> = index.iter_slots().map(|(i, _)| i).collect();
-        assert_eq!(slots, (0..5052).collect::<Vec<_>>());
+        assert_eq!(slots, (0..5354).collect::<Vec<_>>());
         for (i, r) in index.iter_slots() {
             assert_eq!(index.get_slot(&r.rel_path()).unwrap().0, i);
         }

@@ -454,16 +454,8 @@ impl Run<'_> {
         // snapshot when this run changed the results or found none current
         // (an unchanged tree with a current snapshot writes nothing).
         let wrote = self.wrote.load(Relaxed) || !gone.is_empty();
-        if lock(&self.store_error).is_none() {
-            let saved = match wrote {
-                true => cache.save_analysis_snapshot(self.analyzer_id, &self.namespace),
-                false => cache
-                    .analysis_snapshot_is_current(self.analyzer_id, &self.namespace)
-                    .and_then(|current| match current {
-                        true => Ok(()),
-                        false => cache.save_analysis_snapshot(self.analyzer_id, &self.namespace),
-                    }),
-            };
+        if lock(&self.store_error).is_none() && (wrote || !known.is_snapshot()) {
+            let saved = cache.save_analysis_snapshot(self.analyzer_id, &self.namespace);
             if let Err(err) = saved {
                 lock(&self.store_error).get_or_insert(err);
             }
