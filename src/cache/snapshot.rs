@@ -76,6 +76,38 @@ fn prefix(name: &[u8]) -> u64 {
     u64::from_be_bytes(b)
 }
 
+/// `a == b`, inlined for the short paths compared once per lookup (a
+/// `memcmp` call costs more than the comparison).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail = ca.remainder() == cb.remainder();
+    let word = |c: &[u8]| u64::from_ne_bytes(c.try_into().expect("8 bytes"));
+    tail && ca.zip(cb).all(|(x, y)| word(x) == word(y))
+}
+
+/// `a.cmp(b)`, inlined (names are short: a `memcmp` call costs more).
+fn order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let n = a.len().min(b.len());
+    let (wa, wb) = (a[..n].chunks_exact(8), b[..n].chunks_exact(8));
+    let (ta, tb) = (wa.remainder(), wb.remainder());
+    let word = |c: &[u8]| u64::from_be_bytes(c.try_into().expect("8 bytes"));
+    for (x, y) in wa.zip(wb) {
+        let (x, y) = (word(x), word(y));
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    for (x, y) in ta.iter().zip(tb) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
@@ -437,7 +469,7 @@ impl AnalysisIndex {
         let me = self.data.as_ptr() as usize;
         let (id, d) = LAST.with(std::cell::Cell::get);
         if id == me
-            && let Some(found) = self.dir(d).filter(|f| f.0 == dir)
+            && let Some(found) = self.dir(d).filter(|f| same(f.0, dir))
         {
             return Some(found);
         }
@@ -503,8 +535,14 @@ impl AnalysisIndex {
         let (mut lo, mut hi) = (first, first + n);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let order = match u64_at(&self.data, self.keys_at + mid * KEY_LEN)?.cmp(&key) {
-                std::cmp::Ordering::Equal => self.name(mid)?.cmp(name),
+            let at = self.keys_at + mid * KEY_LEN;
+            let order = match u64_at(&self.data, at)?.cmp(&key) {
+                // Equal first 8 bytes (zero-padded), both names that short:
+                // the shorter is a prefix of the other (no memcmp).
+                std::cmp::Ordering::Equal => match u32_at(&self.data, at + 16)? as usize {
+                    len if len <= 8 && name.len() <= 8 => len.cmp(&name.len()),
+                    _ => order(self.name(mid)?, name),
+                },
                 decided => decided,
             };
             match order {
@@ -513,6 +551,24 @@ impl AnalysisIndex {
                 std::cmp::Ordering::Equal => {
                     return self.record_in(mid, dir).map(|(r, _)| (mid, r));
                 }
+            }
+        }
+        None
+    }
+
+    /// The record at position `i` (as [`get_slot`](Self::get_slot) gives it).
+    pub fn record_at(&self, i: usize) -> Option<KnownRecord<'_>> {
+        // Directories hold consecutive positions in order: search by first.
+        let (mut lo, mut hi) = (0, self.dirs);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (_, first, n) = self.dir(mid)?;
+            if i < first {
+                hi = mid;
+            } else if i >= first + n {
+                lo = mid + 1;
+            } else {
+                return self.record_in(i, self.dir(mid)?.0).map(|(r, _)| r);
             }
         }
         None
@@ -610,7 +666,9 @@ mod tests {
         assert_eq!(slots, (0..5354).collect::<Vec<_>>());
         for (i, r) in index.iter_slots() {
             assert_eq!(index.get_slot(&r.rel_path()).unwrap().0, i);
+            assert_eq!(index.record_at(i), Some(r));
         }
+        assert_eq!(index.record_at(5354), None);
     }
 
     #[test]
@@ -622,6 +680,12 @@ mod tests {
             }
             AnalysisIndex::open(b.finish(), 0).unwrap()
         };
+        // Names alike but for trailing NULs (equal zero-padded prefixes).
+        let nul = build(&[b"z/a", b"z/a\0", b"z/a\0\0", b"z/\0", b"z/"], 3);
+        for p in [&b"z/a"[..], b"z/a\0", b"z/a\0\0", b"z/\0", b"z/"] {
+            assert_eq!(nul.get(p).unwrap().rel_path(), p);
+        }
+        assert!(nul.get(b"z/a\0\0\0").is_none() && nul.get(b"z/\0\0").is_none());
         // The same directory index means another directory in each.
         let a = build(&[b"x/1", b"y/1", b"y/2"], 1);
         let b = build(&[b"y/1", b"x/1", b"x/3"], 2);
@@ -638,6 +702,34 @@ mod tests {
         std::thread::scope(|s| {
             s.spawn(|| assert_eq!(b.get(b"y/1").unwrap().value, [2]));
         });
+    }
+
+    #[test]
+    fn same_and_order_are_slice_equality_and_order() {
+        let words: Vec<&[u8]> = vec![
+            b"",
+            b"a",
+            b"ab",
+            b"abcdefgh",
+            b"abcdefgi",
+            b"abcdefghi",
+            b"abcdefghj",
+            b"0123456789abcdef0",
+            b"0123456789abcdef1",
+            b"1123456789abcdef0",
+            b"0123456789abcdef",
+            b"0123456789abcdeg",
+            b"\xff0123456",
+            b"\x000123456",
+            b"abcdefgh\0",
+            b"abcdefgh\xff",
+        ];
+        for a in &words {
+            for b in &words {
+                assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
+                assert_eq!(order(a, b), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

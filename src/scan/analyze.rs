@@ -156,11 +156,12 @@ impl Loading {
     /// The records whose file this run did not meet (once the map is set).
     fn unmet<'a>(&'a self, map: &'a KnownMap) -> impl Iterator<Item = KnownRecord<'a>> {
         let met = self.met.get().map(Vec::as_slice).unwrap_or(&[]);
-        map.iter_slots().filter_map(move |(i, record)| {
-            let seen = met
-                .get(i / 64)
-                .is_some_and(|w| w.load(Relaxed) & (1 << (i % 64)) != 0);
-            (!seen).then_some(record)
+        // Word by word: a run over an unchanged tree looks at no record.
+        (0..map.len().div_ceil(64)).flat_map(move |w| {
+            let bits = met.get(w).map_or(0, |b| b.load(Relaxed));
+            (w * 64..(w * 64 + 64).min(map.len()))
+                .filter(move |i| bits & (1 << (i % 64)) == 0)
+                .filter_map(|i| map.record_at(i))
         })
     }
 
@@ -342,6 +343,8 @@ struct Run<'a> {
     batch: Mutex<Vec<AnalysisRecord>>,
     removed: Mutex<Vec<Vec<u8>>>,
     store_error: Mutex<Option<Error>>,
+    /// `store_error` is set (read once per file: no lock).
+    store_failed: AtomicBool,
     misses: AtomicU64,
     /// Results were stored this run.
     wrote: AtomicBool,
@@ -380,12 +383,17 @@ impl Run<'_> {
             self.wrote.store(true, Relaxed);
         }
         if let Err(err) = cache.store_analysis(self.analyzer_id, &self.namespace, records) {
-            lock(&self.store_error).get_or_insert(err);
+            self.fail(err);
         }
     }
 
+    fn fail(&self, err: Error) {
+        lock(&self.store_error).get_or_insert(err);
+        self.store_failed.store(true, Relaxed);
+    }
+
     fn failed(&self) -> bool {
-        lock(&self.store_error).is_some()
+        self.store_failed.load(Relaxed)
     }
 
     /// Delivers one event to the host.
@@ -473,7 +481,7 @@ impl Run<'_> {
             }
         }
         if let Err(err) = cache.remove_analysis(self.analyzer_id, &self.namespace, &gone) {
-            lock(&self.store_error).get_or_insert(err);
+            self.fail(err);
         }
         // The next run loads one blob instead of a row per file: write a
         // snapshot when this run changed the results or found none current
@@ -482,7 +490,7 @@ impl Run<'_> {
         if lock(&self.store_error).is_none() && (wrote || !known.is_snapshot()) {
             let saved = cache.save_analysis_snapshot(self.analyzer_id, &self.namespace);
             if let Err(err) = saved {
-                lock(&self.store_error).get_or_insert(err);
+                self.fail(err);
             }
         }
         let misses = self.misses.load(Relaxed);
@@ -540,6 +548,7 @@ fn run_analyze(
         batch: Mutex::new(Vec::new()),
         removed: Mutex::new(Vec::new()),
         store_error: Mutex::new(None),
+        store_failed: AtomicBool::new(false),
         misses: AtomicU64::new(0),
         wrote: AtomicBool::new(false),
     };
