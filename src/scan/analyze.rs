@@ -264,7 +264,7 @@ impl<'k> AnalyzeProcess<'k> {
         let language = language::from_name(found.file_name());
         Some(Event::Item(Analyzed {
             file: Scanned {
-                found,
+                found: found.done_with_dir(),
                 stat,
                 hash: s.hash,
                 content: None,
@@ -679,7 +679,7 @@ mod tests {
             }
         }
         assert_eq!(hits, 1);
-        assert_eq!(counters.bytes.load(Relaxed), 1, "only the miss was read");
+        assert_eq!(counters.bytes.load(), 1, "only the miss was read");
         // Once loaded, nothing is deferred any more.
         assert!(process.process(found("c"), &ctx).is_some());
         assert!(!process.has_deferred.load(Relaxed));

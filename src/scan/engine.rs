@@ -186,7 +186,7 @@ impl<P: Process> Shared<'_, P> {
     }
 
     fn found(&self, found: Found) -> Found {
-        Counters::add(&self.counters.seen, 1);
+        self.counters.seen.add(1);
         found
     }
 
@@ -450,6 +450,21 @@ fn run_host<P: Process>(
         }
     }
     let _abandon = Abandon(&results);
+    // Emptied batches go back to the walkers: a batch is a large allocation
+    // (chunk_size events), and allocating one per batch made glibc
+    // consolidate its small-chunk bins each time.
+    let spare: Mutex<Vec<Vec<Event<P::Item>>>> = Mutex::new(Vec::new());
+    let recycle = |mut batch: Vec<Event<P::Item>>| {
+        batch.clear();
+        let mut spare = spare.lock().unwrap_or_else(|e| e.into_inner());
+        if spare.len() < 2 * threads {
+            spare.push(batch);
+        }
+    };
+    let fresh = || {
+        let reused = spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        reused.unwrap_or_else(|| Vec::with_capacity(chunk))
+    };
     let mut deliver = |ev: Event<P::Item>| {
         if !shared.stopping() {
             shared.account(&ev);
@@ -459,11 +474,12 @@ fn run_host<P: Process>(
     // Delivers the batches waiting (waiting up to `wait` for the first).
     let take_batches = |deliver: &mut dyn FnMut(Event<P::Item>), wait: Duration| {
         let mut wait = wait;
-        while let Some(batch) = results.recv_timeout(wait) {
+        while let Some(mut batch) = results.recv_timeout(wait) {
             wait = Duration::ZERO;
-            for ev in batch {
+            for ev in batch.drain(..) {
                 deliver(ev);
             }
+            recycle(batch);
         }
     };
     let mut caller = |entry: Entry| -> Flow {
@@ -501,6 +517,7 @@ fn run_host<P: Process>(
             let mut batch: Vec<Event<P::Item>> = Vec::new();
             let mut bytes = 0u64;
             let results = &results;
+            let fresh = &fresh;
             Box::new(move |entry| {
                 if shared.stopping() {
                     return Flow::Quit;
@@ -529,7 +546,7 @@ fn run_host<P: Process>(
                 shared.drain(false, &mut push);
                 let mut sent = true;
                 if !batch.is_empty() && (idle || batch.len() >= chunk || bytes >= BATCH_BYTES) {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(chunk));
+                    let full = std::mem::replace(&mut batch, fresh());
                     bytes = 0;
                     sent = results.send(full);
                 }

@@ -3,7 +3,6 @@
 use super::engine::{Ctx, Event, Found, Process};
 use super::language::{self, Language};
 use super::read::{self, Buffers, Content, FileStat, ReadOutcome};
-use super::summary::Counters;
 use super::{FileEntry, IssueKind, ScanIssue};
 use std::sync::Arc;
 
@@ -66,7 +65,8 @@ impl ScanProcess {
         let go_ahead = || ctx.go_ahead();
         match self.buffers.read(found.at(), self.max_file_size, &go_ahead) {
             Ok((ReadOutcome::Done(stat), Some(buf))) => {
-                Counters::add(&ctx.counters.bytes, stat.size);
+                let found = found.done_with_dir();
+                ctx.counters.bytes.add(stat.size);
                 let hash = read::content_hash(&buf);
                 let language =
                     language::detect(found.file_name(), Some(&buf[..buf.len().min(256)]));
@@ -114,7 +114,7 @@ impl Process for ScanProcess {
             Ok(stat) => {
                 let language = language::from_name(found.file_name());
                 Some(Event::Item(Scanned {
-                    found,
+                    found: found.done_with_dir(),
                     stat,
                     hash: [0; 16],
                     content: None,

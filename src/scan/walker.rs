@@ -102,6 +102,14 @@ impl Found {
         }
     }
 
+    /// The file without its directory descriptor, released here: the
+    /// thread that took the reference drops it (dropped where the file is
+    /// delivered, the count's cache line moved between threads per file).
+    pub(crate) fn done_with_dir(mut self) -> Found {
+        self.dir = None;
+        self
+    }
+
     /// The path without its NUL.
     pub(crate) fn path(&self) -> &Path {
         bytes_path(&self.path[..self.path.len() - 1])
