@@ -161,18 +161,25 @@ fn once(a: &Args, root: &Path) -> Result<ScanSummary, String> {
             let ns = cache.analysis_namespace(root);
             // The compact index analyze loads (`--map`: the HashMap of
             // `load_analysis`).
-            let len = if std::env::args().any(|a| a == "--map") {
-                cache.load_analysis("bench/lines", &ns).map(|m| m.len())
+            let (len, lookup) = if std::env::args().any(|a| a == "--map") {
+                let m = cache.load_analysis("bench/lines", &ns);
+                (m.map(|m| m.len()), None)
             } else {
-                cache
-                    .load_analysis_index("bench/lines", &ns)
-                    .map(|m| m.len())
-            }
-            .map_err(|e| e.to_string())?;
+                match cache.load_analysis_index("bench/lines", &ns) {
+                    Ok(index) => (Ok(index.len()), Some(lookup_ns(&index))),
+                    Err(e) => (Err(e), None),
+                }
+            };
+            let len = len.map_err(|e| e.to_string())?;
             eprintln!(
-                "open {:.1} ms, load {:.1} ms",
+                "open {:.1} ms, load {:.1} ms{}",
                 opened * 1e3,
-                (t.elapsed().as_secs_f64() - opened) * 1e3
+                (t.elapsed().as_secs_f64() - opened) * 1e3,
+                lookup.map_or(String::new(), |ns| format!(
+                    ", one lookup {ns:.0} ns (every record, \
+                     a directory's files together as the walk gives them, \
+                     in a shuffled order within it)"
+                ))
             );
             Ok(ScanSummary {
                 files_seen: len as u64,
@@ -184,6 +191,46 @@ fn once(a: &Args, root: &Path) -> Result<ScanSummary, String> {
     };
     std::hint::black_box(sink.load(Ordering::Relaxed));
     summary.map_err(|e| e.to_string())
+}
+
+/// Nanoseconds per `get_slot` over every record of `index`, directories in
+/// turn and each one's files in a shuffled order (as `readdir` gives them,
+/// not sorted): what a warm analyze's lookups cost without the walk. The
+/// time of the lookups only (the list is built first).
+fn lookup_ns(index: &wtfperf::cache::analysis::AnalysisIndex) -> f64 {
+    let mut paths: Vec<Vec<u8>> = index.iter().map(|r| r.rel_path()).collect();
+    // Shuffle within runs of the same directory (xorshift: no dependency).
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut start = 0;
+    while start < paths.len() {
+        let dir = |p: &[u8]| p.iter().rposition(|&b| b == b'/').map(|i| p[..i].to_vec());
+        let d = dir(&paths[start]);
+        let mut end = start + 1;
+        while end < paths.len() && dir(&paths[end]) == d {
+            end += 1;
+        }
+        for i in (start + 1..end).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            paths.swap(i, start + (x % (i - start + 1) as u64) as usize);
+        }
+        start = end;
+    }
+    // The median of 5 passes.
+    let mut passes: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            let mut found = 0usize;
+            for p in &paths {
+                found += usize::from(std::hint::black_box(index.get_slot(p)).is_some());
+            }
+            assert_eq!(found, paths.len());
+            t.elapsed().as_nanos() as f64 / paths.len().max(1) as f64
+        })
+        .collect();
+    passes.sort_by(f64::total_cmp);
+    passes[2]
 }
 
 fn main() -> ExitCode {

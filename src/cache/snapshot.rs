@@ -705,6 +705,39 @@ mod tests {
     }
 
     #[test]
+    fn lookups_agree_with_a_map_on_names_alike() {
+        // Names of a small alphabet (runs sharing their first 8 bytes, long
+        // and short, NULs) in a few directories; every one found, others not.
+        let mut x = 7u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut names = std::collections::HashMap::new();
+        let mut b = IndexBuilder::new();
+        for i in 0..3000u32 {
+            let len = (next() % 14) as usize;
+            let mut p = format!("d{}/", next() % 4).into_bytes();
+            p.extend((0..len).map(|_| b"aab\0"[(next() % 4) as usize]));
+            b.push(&p, stamp(0), &i.to_le_bytes(), i64::MAX);
+            names.insert(p, i);
+        }
+        let index = AnalysisIndex::open(b.finish(), 0).unwrap();
+        assert_eq!(index.len(), names.len());
+        for (p, i) in &names {
+            assert_eq!(index.get(p).unwrap().value, i.to_le_bytes(), "{p:?}");
+        }
+        for _ in 0..3000 {
+            let len = (next() % 16) as usize;
+            let mut p = format!("d{}/", next() % 5).into_bytes();
+            p.extend((0..len).map(|_| b"aab\0"[(next() % 4) as usize]));
+            assert_eq!(index.get(&p).is_some(), names.contains_key(&p), "{p:?}");
+        }
+    }
+
+    #[test]
     fn same_and_order_are_slice_equality_and_order() {
         let words: Vec<&[u8]> = vec![
             b"",
