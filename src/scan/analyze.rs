@@ -325,9 +325,23 @@ impl<'k> Process for AnalyzeProcess<'k> {
         let items: Vec<_> = (self.deferred.0.iter())
             .flat_map(|shard| std::mem::take(&mut *lock(shard)))
             .collect();
-        for (found, stat) in items {
-            if let Some(ev) = self.resolve(found, Some(stat), map, ctx) {
-                emit(ev);
+        let mut items = items.into_iter();
+        while let Some((found, stat)) = items.next() {
+            let Some(ev) = self.resolve(found, Some(stat), map, ctx) else {
+                continue;
+            };
+            let read = matches!(&ev, Event::Item(item) if Self::weight(item) > 0);
+            emit(ev);
+            // What `emit` keeps may hold content until the caller passes it
+            // on: one read per call (then the caller sends its batch), the
+            // rest put back, so reads never pile up past the read budget.
+            if read && !last {
+                let rest: Vec<_> = items.collect();
+                if !rest.is_empty() {
+                    lock(self.deferred.mine()).extend(rest);
+                    self.has_deferred.store(true, Relaxed);
+                }
+                return;
             }
         }
     }
@@ -665,7 +679,9 @@ mod tests {
             value: b"A".to_vec(),
         };
         loading.set(Ok(AnalysisIndex::from_records([&record])));
-        process.drain(&ctx, false, &mut |ev| got.push(ev));
+        for _ in 0..2 {
+            process.drain(&ctx, false, &mut |ev| got.push(ev));
+        }
         assert_eq!(got.len(), 2);
         let mut hits = 0;
         for ev in &got {
@@ -683,5 +699,48 @@ mod tests {
         // Once loaded, nothing is deferred any more.
         assert!(process.process(found("c"), &ctx).is_some());
         assert!(!process.has_deferred.load(Relaxed));
+    }
+
+    #[test]
+    fn put_off_reads_never_wait_for_content_the_caller_holds() {
+        // A read budget of 1500 bytes and ten 1000-byte files put off
+        // while loading, all misses: a drain that read them all into what
+        // its caller keeps waited forever on the second (the caller held
+        // the budget). Now each drain reads one, and a caller that holds
+        // results says so (its reads go ahead).
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..10 {
+            std::fs::write(dir.path().join(format!("f{i}")), [b'x'; 1000]).unwrap();
+        }
+        let loading = Loading::new();
+        let mut scan = crate::scan::scan_process(&ScanOptions::default());
+        scan.buffers = crate::scan::read::Buffers::new(1500);
+        let process = AnalyzeProcess {
+            scan,
+            known: &loading,
+            deferred: Deferred::default(),
+            has_deferred: AtomicBool::new(false),
+        };
+        let counters = Counters::default();
+        let stop = AtomicBool::new(false);
+        for i in 0..10 {
+            let found = Found::new(dir.path(), dir.path().join(format!("f{i}")));
+            assert!(
+                process
+                    .process(found, &Ctx::detached(&counters, &stop))
+                    .is_none()
+            );
+        }
+        loading.set(Ok(AnalysisIndex::default()));
+        let mut kept = Vec::new();
+        let mut calls = 0;
+        while process.has_deferred.load(Relaxed) {
+            let ctx = Ctx::detached(&counters, &stop).holding(!kept.is_empty());
+            process.drain(&ctx, false, &mut |ev| kept.push(ev));
+            calls += 1;
+            assert!(calls <= 10, "one read per drain");
+        }
+        assert_eq!(kept.len(), 10);
+        assert_eq!(calls, 10);
     }
 }

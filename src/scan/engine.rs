@@ -84,6 +84,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The same context, for a thread that holds results (or not).
+    #[cfg(test)]
+    pub(crate) fn holding(self, holding: bool) -> Ctx<'a> {
+        Ctx { holding, ..self }
+    }
+
     /// Whether the file may be put off and delivered later (unsorted).
     pub(crate) fn can_defer(&self) -> bool {
         self.turn.is_none()
@@ -218,12 +224,15 @@ impl<P: Process> Shared<'_, P> {
     }
 
     /// Delivers deferred files that are ready (all of them when `last`).
-    fn drain(&self, last: bool, emit: &mut dyn FnMut(Event<P::Item>)) {
+    /// Files the process put off that are ready now (`holding`: the caller
+    /// keeps results it has not passed on, so reads must not wait for
+    /// memory those may hold).
+    fn drain(&self, last: bool, holding: bool, emit: &mut dyn FnMut(Event<P::Item>)) {
         let ctx = Ctx {
             counters: self.counters,
             stop: &self.stop,
             turn: None,
-            holding: false,
+            holding,
         };
         if let Err(payload) =
             catch_unwind(AssertUnwindSafe(|| self.process.drain(&ctx, last, emit)))
@@ -357,7 +366,7 @@ fn after_visit<P: Process>(
     deliver: &mut dyn FnMut(Event<P::Item>) -> Control,
 ) -> Flow {
     if control == Control::Continue {
-        shared.drain(false, &mut |ev| {
+        shared.drain(false, false, &mut |ev| {
             if control == Control::Continue {
                 control = deliver(ev);
             }
@@ -384,7 +393,7 @@ fn wind_up<P: Process>(
         shared.fail(&*payload);
     }
     if !shared.stopping() {
-        shared.drain(true, &mut |ev| {
+        shared.drain(true, false, &mut |ev| {
             if !shared.stopping() {
                 deliver(ev);
             }
@@ -427,6 +436,9 @@ fn run_workers<P: Process>(
     final_progress(shared, &mut |ev| f(ev));
 }
 
+/// Files the walkers may have queued for the calling thread (in batches).
+const QUEUED_FILES: usize = 32 << 10;
+
 /// Walks in parallel with the calling thread as one of the walker threads:
 /// it processes and delivers its own files at once, and between them (and
 /// whenever it has no walk work) delivers what the other threads produced,
@@ -441,7 +453,14 @@ fn run_host<P: Process>(
     // operation per batch, not per file.
     let chunk = shared.opts.chunk_size.max(1);
     let threads = shared.opts.worker_threads();
-    let results = BatchQueue::<Vec<Event<P::Item>>>::new(2 * threads);
+    // Room for QUEUED_FILES files: the calling thread delivers every file
+    // and walks too, so it falls behind now and then (a large directory of
+    // its own, a time slice lost to another process); with room for only a
+    // few batches the other walkers then stopped until it caught up (on a
+    // loaded machine, a warm analyze took ~15 % longer). Content is bounded
+    // apart (the read budget), so this bounds small structs only.
+    let capacity = (QUEUED_FILES / chunk).max(2 * threads);
+    let results = BatchQueue::<Vec<Event<P::Item>>>::new(capacity);
     // However the calling thread leaves, no walker stays blocked sending.
     struct Abandon<'q, T>(&'q BatchQueue<T>);
     impl<T> Drop for Abandon<'_, T> {
@@ -501,7 +520,7 @@ fn run_host<P: Process>(
         }
         take_batches(&mut deliver, Duration::ZERO);
         if !shared.stopping() {
-            shared.drain(false, &mut deliver);
+            shared.drain(false, false, &mut deliver);
             if shared.throttle.due() {
                 deliver(Event::Progress(shared.counters.progress()));
             }
@@ -522,28 +541,37 @@ fn run_host<P: Process>(
                 if shared.stopping() {
                     return Flow::Quit;
                 }
-                let holding = !batch.is_empty();
-                let mut push = |ev: Event<P::Item>| {
+                fn push<T: Process>(
+                    batch: &mut Vec<Event<T::Item>>,
+                    bytes: &mut u64,
+                    ev: Event<T::Item>,
+                ) {
                     if let Event::Item(item) = &ev {
-                        bytes += P::weight(item);
+                        *bytes += T::weight(item);
                     }
                     batch.push(ev);
-                };
+                }
                 let idle = match entry {
                     Entry::File(found) => {
                         let found = shared.found(found);
+                        let holding = !batch.is_empty();
                         if let Some(ev) = shared.process_holding(found, None, holding) {
-                            push(ev);
+                            push::<P>(&mut batch, &mut bytes, ev);
                         }
                         false
                     }
                     Entry::Issue(issue) => {
-                        push(Event::Issue { issue, file: false });
+                        push::<P>(&mut batch, &mut bytes, Event::Issue { issue, file: false });
                         false
                     }
                     Entry::Idle | Entry::Wait => true,
                 };
-                shared.drain(false, &mut push);
+                // Put-off files read now must not wait for content this
+                // batch holds (it is sent only after): holding, as above.
+                let holding = !batch.is_empty();
+                shared.drain(false, holding, &mut |ev| {
+                    push::<P>(&mut batch, &mut bytes, ev)
+                });
                 let mut sent = true;
                 if !batch.is_empty() && (idle || batch.len() >= chunk || bytes >= BATCH_BYTES) {
                     let full = std::mem::replace(&mut batch, fresh());
