@@ -464,15 +464,33 @@ impl Cache {
             out.extend_from_slice(v);
             out
         }
-        Ok(self.lookup(key, &mut Some(copy))?.map(|found| match found {
+        self.get_into(key, copy, |v| v)
+    }
+
+    /// Like [`Cache::get_with`], but a value read from SQLite (already a
+    /// `Vec` of its own) is handed to `owned` instead of being copied by
+    /// `copy` (`copy` may run under a memory shard's lock: it must only
+    /// copy). The C boundary builds its output here, so a hit moves only
+    /// what `T` is through the lookup (a unit: nothing).
+    #[inline]
+    pub fn get_into<T>(
+        &self,
+        key: &[u8],
+        copy: impl FnOnce(&[u8]) -> T,
+        owned: impl FnOnce(Vec<u8>) -> T,
+    ) -> Result<Option<T>> {
+        let mut copy = Some(copy);
+        Ok(self.lookup(key, &mut copy)?.map(|found| match found {
             Ok(copied) => copied,
-            Err(Got::Entry(e)) => copy(&e.value),
-            // Read from SQLite into a Vec of its own: no second copy.
-            Err(Got::Value(v)) => v,
+            Err(Got::Value(v)) => owned(v),
+            Err(Got::Entry(e)) => {
+                let f = copy.expect("the copy runs only when it returns a value");
+                f(&e.value)
+            }
         }))
     }
 
-    /// The lookup of [`Cache::get_with`] and [`Cache::get_vec`]: `Ok(t)`
+    /// The lookup of [`Cache::get_with`] and [`Cache::get_into`]: `Ok(t)`
     /// when a plain memory hit ran `copy` under the shard lock (it is then
     /// taken), else `Err` with what was found for the caller to copy.
     #[inline]
@@ -481,8 +499,17 @@ impl Cache {
         key: &[u8],
         copy: &mut Option<F>,
     ) -> Result<Option<std::result::Result<T, Got>>> {
-        let bound = self.now_bound();
-        self.maybe_sync(bound)?;
+        // Only a cache that checks for other processes' changes needs the
+        // time before the lookup; else it is read when needed (a plain
+        // memory hit on an entry without a memory expiry reads no clock).
+        let early = if self.sync.is_some() {
+            let bound = self.now_bound();
+            self.maybe_sync(bound)?;
+            Some(bound)
+        } else {
+            None
+        };
+        let bound = || early.unwrap_or_else(|| self.now_bound());
         // With access tracking, a hit must see its entry (last touch).
         let mut none = None;
         let slot = if self.track_access { &mut none } else { copy };
@@ -490,15 +517,21 @@ impl Cache {
         if let Some(copied) = copied {
             return Ok(Some(Ok(copied)));
         }
-        let got = match found {
+        Ok(self.lookup_rest(key, found, bound())?.map(Err))
+    }
+
+    /// What [`Cache::lookup`] does past a copied memory hit: out of line,
+    /// so the inlined hit path stays a few cache lines of code.
+    #[inline(never)]
+    fn lookup_rest(&self, key: &[u8], found: Lookup, bound: i64) -> Result<Option<Got>> {
+        Ok(match found {
             Lookup::Hit(e) => {
                 self.touch_from_memory(key, &e, bound)?;
                 Some(Got::Entry(e))
             }
             Lookup::Bound(e) => self.get_bound(key, e, bound)?.map(Got::Entry),
             other => self.get_slow(key, other, bound)?,
-        };
-        Ok(got.map(Err))
+        })
     }
 
     /// An upper bound of the current time for a read: the coarse clock

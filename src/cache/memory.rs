@@ -28,7 +28,12 @@ use std::sync::atomic::{
     Ordering::{Acquire, Relaxed, Release},
 };
 
+/// Shards of a large tier (a power of two).
 const SHARDS: usize = 16;
+/// A tier has at most one shard per this many entries (at least one): each
+/// shard keeps its own LRU order, so a bound split over shards holding a
+/// handful of entries each would evict almost at random.
+const ENTRIES_PER_SHARD: usize = 64;
 /// Stripe locks per shard (threads are spread over them round robin).
 const STRIPES: usize = 8;
 /// Accesses a stripe buffers before they are applied to the LRU order.
@@ -43,8 +48,11 @@ pub const ENTRY_OVERHEAD: usize = 96;
 /// up to 16 bytes); longer keys also compare their bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct KeyWords {
-    /// The length (saturated: longer keys compare their bytes anyway).
-    len: u32,
+    /// The length (saturated to `u32`: longer keys compare their bytes
+    /// anyway). A full word: the struct has no padding, so copying it
+    /// never reads bytes a narrower store just wrote (a failed store
+    /// forward stalls a lookup).
+    len: u64,
     a: u64,
     b: u64,
 }
@@ -74,7 +82,7 @@ impl KeyWords {
             (0, 0)
         };
         KeyWords {
-            len: u32::try_from(n).unwrap_or(u32::MAX),
+            len: n.min(u32::MAX as usize) as u64,
             a,
             b,
         }
@@ -107,7 +115,7 @@ impl Slot {
     fn is(&self, key: &[u8], words: &KeyWords) -> bool {
         self.key_a == words.a
             && self.key_b == words.b
-            && self.key_len == words.len
+            && u64::from(self.key_len) == words.len
             && (key.len() <= 16 || *self.key == *key)
     }
 
@@ -122,9 +130,10 @@ impl Slot {
 /// A shard's entries and their LRU order (ids, most recent first, mapped to
 /// the key hash that finds the slot).
 struct Table {
-    /// Boxed: the table itself stays small (8-byte buckets, in L1 for a
-    /// few thousand entries) and slots stay where they were allocated.
-    slots: HashTable<Box<Slot>>,
+    /// Slots inline in the buckets: a probe compares the key words it
+    /// loads with the bucket, one dependent load fewer than a boxed slot
+    /// (slots move when the table grows; nothing keeps their address).
+    slots: HashTable<Slot>,
     order: LruCache<u64, u64>,
     next_id: u64,
 }
@@ -132,7 +141,7 @@ struct Table {
 impl Table {
     #[inline]
     fn find(&self, key: &[u8], words: &KeyWords, hash: u64) -> Option<&Slot> {
-        self.slots.find(hash, |s| s.is(key, words)).map(|s| &**s)
+        self.slots.find(hash, |s| s.is(key, words))
     }
 
     /// Inserts or replaces (then promotes) `key`; returns the replaced entry.
@@ -147,7 +156,7 @@ impl Table {
         self.next_id += 1;
         let slot = Slot {
             key: key.into(),
-            key_len: words.len,
+            key_len: words.len as u32,
             key_a: words.a,
             key_b: words.b,
             id,
@@ -157,7 +166,7 @@ impl Table {
             entry,
         };
         self.slots
-            .insert_unique(hash, Box::new(slot), |s| xxhash_rust::xxh3::xxh3_64(&s.key));
+            .insert_unique(hash, slot, |s| key_hash(&s.key, &KeyWords::of(&s.key)));
         self.order.put(id, hash);
         None
     }
@@ -384,15 +393,21 @@ impl Shard {
         // SAFETY: every stripe lock is held (`locals`), so nothing else
         // reads or writes the table during this borrow.
         let table = unsafe { &mut *self.table.get() };
+        let mut seen = None;
         for local in &mut locals {
-            for id in local.touched.drain(..) {
-                table.order.promote(&id);
-            }
+            apply_touches(&mut local.touched, &mut table.order, &mut seen);
         }
         WriteGuard {
             _locals: locals,
             shard: self,
         }
+    }
+
+    /// Applies the buffered accesses (a read filled its stripe's buffer).
+    #[cold]
+    #[inline(never)]
+    fn apply_touched(&self) {
+        drop(self.write());
     }
 
     /// (hits, misses) of every stripe.
@@ -402,6 +417,49 @@ impl Shard {
             (h + l.hits, m + l.misses)
         })
     }
+}
+
+/// Slots of the filter [`apply_touches`] uses (a power of two).
+const SEEN_SLOTS: usize = 2 * TOUCHED_MAX;
+/// A buffer at least this long is deduplicated before it is applied.
+const DEDUP_FROM: usize = 64;
+
+/// Applies one stripe's buffered accesses to the LRU order and empties the
+/// buffer. Only the last access of an id decides its place, so a long
+/// buffer is walked backwards keeping each id's last access (`seen`, a
+/// direct-mapped filter of the ids met, allocated on first use and left
+/// empty; a collision only keeps an earlier access too, which the later
+/// one then overrides) and the kept ones are promoted in their order: the
+/// same order as promoting every access, with one promotion per id (a hot
+/// key read 8 times between drains costs one).
+fn apply_touches(
+    touched: &mut Vec<u64>,
+    order: &mut LruCache<u64, u64>,
+    seen: &mut Option<Box<[u64; SEEN_SLOTS]>>,
+) {
+    if touched.len() < DEDUP_FROM {
+        for id in touched.drain(..) {
+            order.promote(&id);
+        }
+        return;
+    }
+    let seen = seen.get_or_insert_with(|| Box::new([u64::MAX; SEEN_SLOTS]));
+    let n = touched.len();
+    let mut kept = n;
+    for i in (0..n).rev() {
+        let id = touched[i];
+        let at = &mut seen[id as usize & (SEEN_SLOTS - 1)];
+        if *at != id {
+            *at = id;
+            kept -= 1;
+            touched[kept] = id;
+        }
+    }
+    for id in &touched[kept..] {
+        order.promote(id);
+        seen[*id as usize & (SEEN_SLOTS - 1)] = u64::MAX;
+    }
+    touched.clear();
 }
 
 /// What a memory lookup found.
@@ -419,6 +477,8 @@ pub enum Lookup {
 /// The sharded LRU tier.
 pub struct MemoryTier {
     shards: Box<[Shard]>,
+    /// `shards.len() - 1` (a power of two minus one).
+    shard_mask: usize,
     max_entries: usize,
     max_bytes: usize,
     entries: AtomicUsize,
@@ -432,25 +492,67 @@ fn cost(key: &[u8], entry: &Entry) -> usize {
     key.len() + entry.value.len() + ENTRY_OVERHEAD
 }
 
-/// XXH3 of a key: its shard (bits 40..44, clear of the bits the table uses
-/// for its bucket index and tag) and its hash in the shard's table.
+/// The hash of a key whose words are `words`: keys of at most 16 bytes
+/// (their words and length determine them) are mixed from the words
+/// already loaded for the comparison, two folded 64x64->128-bit multiplies
+/// (as foldhash does for short input; cheaper than XXH3 re-reading the
+/// key); longer keys are hashed with XXH3.
 #[inline]
-fn hash(key: &[u8]) -> (usize, u64) {
-    let h = xxhash_rust::xxh3::xxh3_64(key);
-    ((h >> 40) as usize % SHARDS, h)
+fn key_hash(key: &[u8], words: &KeyWords) -> u64 {
+    const K: [u64; 4] = [
+        0x243f_6a88_85a3_08d3,
+        0x1319_8a2e_0370_7344,
+        0xa409_3822_299f_31d0,
+        0x082e_fa98_ec4e_6c89,
+    ];
+    #[inline]
+    fn fold(x: u64, y: u64) -> u64 {
+        let p = u128::from(x) * u128::from(y);
+        (p as u64) ^ ((p >> 64) as u64)
+    }
+    #[inline(never)]
+    fn long(key: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(key)
+    }
+    if key.len() > 16 {
+        return long(key);
+    }
+    let h = fold(words.a ^ K[0], words.b ^ K[1]);
+    fold(h ^ K[2], words.len ^ K[3])
+}
+
+/// A key's words, its shard among `mask + 1` (bits 40..44 of its hash,
+/// clear of the bits the table uses for its bucket index and tag) and its
+/// hash in the shard's table.
+#[inline]
+fn locate(key: &[u8], mask: usize) -> (KeyWords, usize, u64) {
+    let words = KeyWords::of(key);
+    let h = key_hash(key, &words);
+    (words, (h >> 40) as usize & mask, h)
 }
 
 impl MemoryTier {
     /// A tier of at most `max_entries` entries (0: the tier is disabled) and
     /// `max_bytes` bytes of keys, values and bookkeeping (0: unbounded).
     pub fn new(max_entries: usize, max_bytes: usize) -> MemoryTier {
+        let n = (max_entries / ENTRIES_PER_SHARD).clamp(1, SHARDS);
+        // The largest power of two not above `n`.
+        let n = 1 << n.ilog2();
         MemoryTier {
-            shards: (0..SHARDS).map(|_| Shard::new()).collect(),
+            shards: (0..n).map(|_| Shard::new()).collect(),
+            shard_mask: n - 1,
             max_entries,
             max_bytes,
             entries: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
         }
+    }
+
+    /// A key's shard and its hash in the shard's table.
+    #[inline]
+    fn hash(&self, key: &[u8]) -> (usize, u64) {
+        let (_, i, h) = locate(key, self.shard_mask);
+        (i, h)
     }
 
     pub fn enabled(&self) -> bool {
@@ -464,7 +566,8 @@ impl MemoryTier {
     /// expired entries count as misses, plain hits as hits.
     #[inline]
     pub fn lookup(&self, key: &[u8], now_bound: i64) -> Lookup {
-        self.lookup_copy(key, now_bound, &mut None::<fn(&[u8])>).1
+        self.lookup_copy(key, || now_bound, &mut None::<fn(&[u8])>)
+            .1
     }
 
     /// [`MemoryTier::lookup`], but a plain hit whose value is at most
@@ -472,28 +575,28 @@ impl MemoryTier {
     /// (when `copy` is `Some`), returning its result and no entry: a small
     /// copy costs less than the two atomic reference-count updates of
     /// cloning the entry's `Arc` (and two threads reading one hot entry do
-    /// not bounce its count between cores).
+    /// not bounce its count between cores). `now_bound` is called only for
+    /// an entry with a memory expiry (most have none: no clock is read).
     #[inline]
     pub fn lookup_copy<T, F: FnOnce(&[u8]) -> T>(
         &self,
         key: &[u8],
-        now_bound: i64,
+        now_bound: impl FnOnce() -> i64,
         copy: &mut Option<F>,
     ) -> (Option<T>, Lookup) {
         if !self.enabled() {
-            self.shards[0].read().local.misses += 1;
-            return (None, Lookup::Absent);
+            return self.disabled_lookup();
         }
-        let (i, h) = hash(key);
+        let (words, i, h) = locate(key, self.shard_mask);
         let shard = &self.shards[i];
         let mut guard = shard.read();
         let (local, table) = guard.parts();
-        let words = KeyWords::of(key);
         let Some(slot) = table.find(key, &words, h) else {
             local.misses += 1;
             return (None, Lookup::Absent);
         };
-        if slot.mem_expires_ns > now_bound || slot.mem_expires_ns > super::stamp::now_ns() {
+        let expires = slot.mem_expires_ns;
+        if expires == i64::MAX || expires > now_bound() || expires > super::stamp::now_ns() {
             let full = local.touch(slot.id);
             let out = if slot.bound {
                 (None, Lookup::Bound(slot.entry.clone()))
@@ -509,17 +612,37 @@ impl MemoryTier {
             };
             drop(guard);
             if full {
-                drop(shard.write());
+                shard.apply_touched();
             }
             return out;
         }
         local.misses += 1;
         let seen = slot.entry.clone();
         drop(guard);
-        // Remove it unless a writer replaced it meanwhile.
+        self.remove_expired(shard, key, &words, h, seen)
+    }
+
+    /// The lookup of a disabled tier: a miss.
+    #[cold]
+    fn disabled_lookup<T>(&self) -> (Option<T>, Lookup) {
+        self.shards[0].read().local.misses += 1;
+        (None, Lookup::Absent)
+    }
+
+    /// Removes the expired entry `seen` of `key` unless a writer replaced
+    /// it meanwhile.
+    #[cold]
+    fn remove_expired<T>(
+        &self,
+        shard: &Shard,
+        key: &[u8],
+        words: &KeyWords,
+        h: u64,
+        seen: Arc<Entry>,
+    ) -> (Option<T>, Lookup) {
         let mut w = shard.write();
         let t = w.table();
-        if t.find(key, &words, h)
+        if t.find(key, words, h)
             .is_some_and(|s| Arc::ptr_eq(&s.entry, &seen))
         {
             let (k, e) = t.pop(key, h).expect("present");
@@ -532,7 +655,7 @@ impl MemoryTier {
     /// Counts the outcome of a [`Lookup::Bound`] entry.
     #[inline]
     pub fn count(&self, key: &[u8], hit: bool) {
-        let mut guard = self.shards[hash(key).0].read();
+        let mut guard = self.shards[self.hash(key).0].read();
         if hit {
             guard.local.hits += 1;
         } else {
@@ -571,7 +694,7 @@ impl MemoryTier {
             // Too big for the tier at all: just drop an older copy.
             return (evicted, self.remove(key));
         }
-        let (i, h) = hash(key);
+        let (i, h) = self.hash(key);
         let mut w = self.shards[i].write();
         let t = w.table();
         let old = t.put(key, h, entry);
@@ -588,9 +711,10 @@ impl MemoryTier {
         }
         drop(w);
         // Still over: the other shards hold the rest; evict round robin.
-        let mut j = (i + 1) % SHARDS;
+        let shards = self.shards.len();
+        let mut j = (i + 1) % shards;
         let mut idle = 0;
-        while self.over_budget() && idle < SHARDS {
+        while self.over_budget() && idle < shards {
             if j != i {
                 let popped = self.shards[j].write().table().pop_lru();
                 match popped {
@@ -604,7 +728,7 @@ impl MemoryTier {
             } else {
                 idle += 1;
             }
-            j = (j + 1) % SHARDS;
+            j = (j + 1) % shards;
         }
         (evicted, old)
     }
@@ -615,7 +739,7 @@ impl MemoryTier {
         if !self.enabled() {
             return None;
         }
-        let (i, h) = hash(key);
+        let (i, h) = self.hash(key);
         let mut guard = self.shards[i].read();
         Some(guard.parts().1.find(key, &KeyWords::of(key), h).is_some())
     }
@@ -625,7 +749,7 @@ impl MemoryTier {
         if !self.enabled() {
             return None;
         }
-        let (i, h) = hash(key);
+        let (i, h) = self.hash(key);
         let shard = &self.shards[i];
         // Most removals (bulk writes dropping older copies) find nothing:
         // check under the stripe lock before taking them all.
@@ -646,7 +770,7 @@ impl MemoryTier {
     /// Replaces the entry of `key` by `new` only if it is still `old`
     /// (used to refresh recorded file stamps; the LRU order is kept).
     pub fn replace_if(&self, key: &[u8], old: &Arc<Entry>, new: Arc<Entry>) {
-        let (i, h) = hash(key);
+        let (i, h) = self.hash(key);
         let mut w = self.shards[i].write();
         let words = KeyWords::of(key);
         if let Some(slot) = w.table().slots.find_mut(h, |s| s.is(key, &words))
@@ -666,7 +790,7 @@ impl MemoryTier {
         for shard in self.shards.iter() {
             let mut w = shard.write();
             let t = w.table();
-            let gone: Vec<Box<Slot>> = t.slots.extract_if(|s| pred(&s.key, &s.entry)).collect();
+            let gone: Vec<Slot> = t.slots.extract_if(|s| pred(&s.key, &s.entry)).collect();
             for s in gone {
                 t.order.pop(&s.id);
                 out.push((s.key, s.entry));
@@ -770,10 +894,11 @@ mod tests {
 
     /// `n` distinct keys that fall in one shard.
     fn same_shard_keys(n: usize) -> Vec<Vec<u8>> {
-        let shard = hash(b"k0").0;
+        let m = MemoryTier::new(100_000, 0);
+        let shard = m.hash(b"k0").0;
         (0..)
             .map(|i: u32| format!("k{i}").into_bytes())
-            .filter(|k| hash(k).0 == shard)
+            .filter(|k| m.hash(k).0 == shard)
             .take(n)
             .collect()
     }
@@ -806,6 +931,69 @@ mod tests {
     }
 
     #[test]
+    fn deduplicated_touches_give_the_order_of_every_touch() {
+        // Ids that collide in the filter (equal modulo SEEN_SLOTS), repeats,
+        // runs shorter and longer than DEDUP_FROM.
+        let ids: Vec<u64> = (0..40u64)
+            .flat_map(|i| [i, i + SEEN_SLOTS as u64, 2 * SEEN_SLOTS as u64 + i * 3])
+            .collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut seen = None;
+        for len in [0, 1, DEDUP_FROM - 1, DEDUP_FROM, 200, TOUCHED_MAX] {
+            let mut naive = LruCache::unbounded();
+            let mut ours = LruCache::unbounded();
+            for &id in &ids {
+                naive.put(id, 0u64);
+                ours.put(id, 0u64);
+            }
+            let touched: Vec<u64> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    ids[(state % 16) as usize * (1 + (state % 7 == 0) as usize)]
+                })
+                .collect();
+            for id in &touched {
+                naive.promote(id);
+            }
+            let mut buf = touched.clone();
+            apply_touches(&mut buf, &mut ours, &mut seen);
+            assert!(buf.is_empty());
+            let order = |c: &LruCache<u64, u64>| c.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+            assert_eq!(order(&ours), order(&naive), "{len}");
+            // The filter is left empty for the next buffer.
+            if let Some(s) = &seen {
+                assert!(s.iter().all(|&x| x == u64::MAX));
+            }
+        }
+    }
+
+    #[test]
+    fn key_hashes_of_short_keys_spread_over_shards() {
+        let m = MemoryTier::new(100_000, 0);
+        assert_eq!(m.shards.len(), SHARDS);
+        let mut per_shard = [0usize; SHARDS];
+        let mut hashes = std::collections::HashSet::new();
+        for i in 0..16_000u32 {
+            let k = format!("k{i}");
+            let (shard, h) = m.hash(k.as_bytes());
+            per_shard[shard] += 1;
+            assert!(hashes.insert(h), "{k}");
+        }
+        // About 1000 each.
+        assert!(
+            per_shard.iter().all(|&n| (800..1200).contains(&n)),
+            "{per_shard:?}"
+        );
+        // Long keys use XXH3 and still find their entries.
+        let m = MemoryTier::new(10, 0);
+        let long = [7u8; 40];
+        m.insert(&long, entry(b"v", i64::MAX));
+        assert!(matches!(m.lookup(&long, 0), Lookup::Hit(_)));
+    }
+
+    #[test]
     fn key_words_tell_keys_apart() {
         let keys: Vec<&[u8]> = vec![
             b"",
@@ -833,7 +1021,7 @@ mod tests {
             m.insert(k, entry(&[i as u8], i64::MAX));
         }
         for (i, k) in keys.iter().enumerate() {
-            let got = m.lookup_copy(k, 0, &mut Some(|v: &[u8]| v.to_vec())).0;
+            let got = m.lookup_copy(k, || 0, &mut Some(|v: &[u8]| v.to_vec())).0;
             assert_eq!(got, Some(vec![i as u8]), "{k:?}");
         }
         assert!(matches!(m.lookup(b"abcdefgj", 0), Lookup::Absent));
@@ -853,7 +1041,7 @@ mod tests {
                         match i % 10 {
                             0 => drop(m.insert(&k, entry(&k, i64::MAX))),
                             1 => drop(m.remove(&k)),
-                            _ => match m.lookup_copy(&k, 0, &mut Some(|v: &[u8]| v.to_vec())) {
+                            _ => match m.lookup_copy(&k, || 0, &mut Some(|v: &[u8]| v.to_vec())) {
                                 (Some(v), _) => {
                                     assert_eq!(v, k);
                                     hits += 1;
@@ -877,6 +1065,33 @@ mod tests {
         assert_eq!(m.find(|_, _| true).len(), n);
         assert_eq!(m.clear(), n);
         assert_eq!((m.len(), m.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn small_tiers_have_fewer_shards_and_an_exact_lru() {
+        for (max, shards) in [
+            (0, 1),
+            (4, 1),
+            (127, 1),
+            (128, 2),
+            (300, 4),
+            (1024, 16),
+            (1 << 20, 16),
+        ] {
+            assert_eq!(MemoryTier::new(max, 0).shards.len(), shards, "{max}");
+        }
+        // 4 entries in one shard: the least recently used goes, whatever
+        // the keys' hashes.
+        let m = MemoryTier::new(4, 0);
+        for i in 0..4u8 {
+            m.insert(&[i], entry(b"v", i64::MAX));
+        }
+        assert!(matches!(m.lookup(&[0], 0), Lookup::Hit(_)));
+        for (i, gone) in [(4u8, 1u8), (5, 2), (6, 3), (7, 0)] {
+            let (evicted, _) = m.insert(&[i], entry(b"v", i64::MAX));
+            assert_eq!(evicted.len(), 1);
+            assert_eq!(&*evicted[0].0, &[gone][..]);
+        }
     }
 
     #[test]

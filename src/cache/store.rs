@@ -498,53 +498,125 @@ pub fn put(conn: &Connection, p: &Put<'_>, now: i64) -> rusqlite::Result<()> {
     put_many(conn, std::slice::from_ref(p), now)
 }
 
-/// Inserts or replaces entries (statements prepared once per call). A row
-/// binds only what differs from the previous one: the time once, expiry
-/// when it changes, and the NULL file columns of unbound entries not at all
-/// (a statement from the cache starts with every parameter NULL).
+/// Entries per multi-row statement of [`put_many`].
+const ROWS_PER_INSERT: usize = 32;
+
+/// One statement inserting or replacing [`ROWS_PER_INSERT`] entries bound
+/// to no file: `?1` is the time, then key, value, size and expiry per row.
+/// An existing key is updated in place (`DO UPDATE` fires the same update
+/// triggers as [`UPDATE`]: the change log, the dependency rows).
+fn insert_plain_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let rows: Vec<String> = (0..ROWS_PER_INSERT)
+            .map(|r| {
+                let p = 2 + 4 * r;
+                format!("(?{}, ?{}, ?{}, ?1, ?{}, ?1)", p, p + 1, p + 2, p + 3)
+            })
+            .collect();
+        format!(
+            "INSERT INTO entries(key, value, size, created_ns, expires_ns, last_access_ns)
+             VALUES {}
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value, size = excluded.size,
+               created_ns = excluded.created_ns, expires_ns = excluded.expires_ns,
+               last_access_ns = excluded.last_access_ns,
+               file_path = NULL, file_stamp = NULL, deps = NULL",
+            rows.join(", ")
+        )
+    })
+}
+
+/// Whether `p` is bound to no file.
+fn is_plain(p: &Put<'_>) -> bool {
+    p.file.is_none() && p.deps.is_empty()
+}
+
+/// Inserts or replaces entries (statements prepared once per call). Runs
+/// of [`ROWS_PER_INSERT`] entries bound to no file go in one multi-row
+/// statement each (a statement's fixed cost, its cursors on the table
+/// and the file index, is paid once per run, not per entry); the others
+/// one row per statement, in order. A row binds only what differs from the
+/// previous one: the time once, expiry when it changes, and the NULL file
+/// columns of unbound entries not at all (a statement from the cache
+/// starts with every parameter NULL).
 pub fn put_many(conn: &Connection, puts: &[Put<'_>], now: i64) -> rusqlite::Result<()> {
-    let mut insert = conn.prepare_cached(INSERT)?;
-    insert.raw_bind_parameter(4, now)?;
-    let mut expires = None;
-    let mut files_null = true;
-    for p in puts {
-        let size = (p.key.len() + p.value.len()) as i64;
-        insert.raw_bind_parameter(1, p.key)?;
-        insert.raw_bind_parameter(2, p.value)?;
-        insert.raw_bind_parameter(3, size)?;
-        if expires != Some(p.expires_ns) {
-            insert.raw_bind_parameter(5, p.expires_ns)?;
-            expires = Some(p.expires_ns);
-        }
-        let file_path = p.file.map(|b| b.path.as_slice());
-        let file_stamp = file_stamp_blob(p.file);
-        let deps = (!p.deps.is_empty()).then(|| encode_bindings(p.deps));
-        let plain = p.file.is_none() && deps.is_none();
-        if !(plain && files_null) {
-            insert.raw_bind_parameter(6, file_path)?;
-            insert.raw_bind_parameter(7, &file_stamp)?;
-            insert.raw_bind_parameter(8, &deps)?;
-            files_null = plain;
-        }
-        if insert.raw_execute()? == 0 {
-            let args = params![
-                p.key,
-                p.value,
-                size,
-                now,
-                p.expires_ns,
-                file_path,
-                file_stamp,
-                deps
-            ];
-            conn.prepare_cached(UPDATE)?.execute(args)?;
-        }
-        if !p.deps.is_empty() {
-            let mut st =
-                conn.prepare_cached("INSERT INTO deps(entry_key, path) VALUES (?1, ?2)")?;
-            for d in p.deps {
-                st.execute(params![p.key, d.path])?;
+    let mut single: Option<(rusqlite::CachedStatement<'_>, Option<i64>, bool)> = None;
+    let mut i = 0;
+    while i < puts.len() {
+        let run = &puts[i..puts.len().min(i + ROWS_PER_INSERT)];
+        if run.len() == ROWS_PER_INSERT && run.iter().all(is_plain) {
+            let mut st = conn.prepare_cached(insert_plain_sql())?;
+            st.raw_bind_parameter(1, now)?;
+            for (r, p) in run.iter().enumerate() {
+                let at = 2 + 4 * r;
+                st.raw_bind_parameter(at, p.key)?;
+                st.raw_bind_parameter(at + 1, p.value)?;
+                st.raw_bind_parameter(at + 2, (p.key.len() + p.value.len()) as i64)?;
+                st.raw_bind_parameter(at + 3, p.expires_ns)?;
             }
+            st.raw_execute()?;
+            i += ROWS_PER_INSERT;
+            continue;
+        }
+        let (insert, expires, files_null) = match &mut single {
+            Some(s) => s,
+            None => {
+                let mut st = conn.prepare_cached(INSERT)?;
+                st.raw_bind_parameter(4, now)?;
+                single.insert((st, None, true))
+            }
+        };
+        put_row(conn, insert, expires, files_null, &puts[i], now)?;
+        i += 1;
+    }
+    Ok(())
+}
+
+/// One entry of [`put_many`] through the one-row statement `insert`
+/// (`expires`, `files_null`: what it has bound).
+fn put_row(
+    conn: &Connection,
+    insert: &mut rusqlite::CachedStatement<'_>,
+    expires: &mut Option<i64>,
+    files_null: &mut bool,
+    p: &Put<'_>,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let size = (p.key.len() + p.value.len()) as i64;
+    insert.raw_bind_parameter(1, p.key)?;
+    insert.raw_bind_parameter(2, p.value)?;
+    insert.raw_bind_parameter(3, size)?;
+    if *expires != Some(p.expires_ns) {
+        insert.raw_bind_parameter(5, p.expires_ns)?;
+        *expires = Some(p.expires_ns);
+    }
+    let file_path = p.file.map(|b| b.path.as_slice());
+    let file_stamp = file_stamp_blob(p.file);
+    let deps = (!p.deps.is_empty()).then(|| encode_bindings(p.deps));
+    let plain = p.file.is_none() && deps.is_none();
+    if !(plain && *files_null) {
+        insert.raw_bind_parameter(6, file_path)?;
+        insert.raw_bind_parameter(7, &file_stamp)?;
+        insert.raw_bind_parameter(8, &deps)?;
+        *files_null = plain;
+    }
+    if insert.raw_execute()? == 0 {
+        let args = params![
+            p.key,
+            p.value,
+            size,
+            now,
+            p.expires_ns,
+            file_path,
+            file_stamp,
+            deps
+        ];
+        conn.prepare_cached(UPDATE)?.execute(args)?;
+    }
+    if !p.deps.is_empty() {
+        let mut st = conn.prepare_cached("INSERT INTO deps(entry_key, path) VALUES (?1, ?2)")?;
+        for d in p.deps {
+            st.execute(params![p.key, d.path])?;
         }
     }
     Ok(())
@@ -776,6 +848,97 @@ pub fn set_watched(conn: &Connection, b: &Binding) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn put_many_in_multi_row_runs_matches_one_row_puts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c")).unwrap();
+        let dep = Binding {
+            path: b"a.h".to_vec(),
+            stamp: None,
+        };
+        let file = Binding {
+            path: b"f.c".to_vec(),
+            stamp: None,
+        };
+        // Entries that the runs below replace: one with dependencies, one
+        // bound to a file.
+        store
+            .write(|c| {
+                put(
+                    c,
+                    &Put {
+                        key: b"k3",
+                        value: b"old",
+                        expires_ns: i64::MAX,
+                        file: None,
+                        deps: std::slice::from_ref(&dep),
+                    },
+                    1,
+                )?;
+                put(
+                    c,
+                    &Put {
+                        key: b"k40",
+                        value: b"old",
+                        expires_ns: i64::MAX,
+                        file: Some(&file),
+                        deps: &[],
+                    },
+                    1,
+                )
+            })
+            .unwrap();
+        let seq0 = store
+            .read(|c| changes_since(c, 0))
+            .unwrap()
+            .last()
+            .map_or(0, |r| r.0);
+        // 3 full runs and a tail; a key twice in one run (the later value
+        // wins); a bound entry in the middle of the third run (one-row
+        // statements until the next full run of plain entries).
+        let keys: Vec<Vec<u8>> = (0..100)
+            .map(|i: usize| {
+                let i = if i == 20 { 3 } else { i };
+                format!("k{i}").into_bytes()
+            })
+            .collect();
+        let values: Vec<Vec<u8>> = (0..100).map(|i| format!("v{i}").into_bytes()).collect();
+        let puts: Vec<Put<'_>> = (0..100)
+            .map(|i| Put {
+                key: &keys[i],
+                value: &values[i],
+                expires_ns: 1000 + i as i64,
+                file: (i == 70).then_some(&file),
+                deps: &[],
+            })
+            .collect();
+        store.write(|c| put_many(c, &puts, 5)).unwrap();
+        for i in (0..100).filter(|&i| i != 3) {
+            let row = store.read(|c| get(c, &keys[i])).unwrap().unwrap();
+            let want = if i == 20 { 20 } else { i };
+            assert_eq!(row.value, values[want], "{i}");
+            assert_eq!(row.expires_ns, 1000 + want as i64);
+            assert_eq!(row.file.is_some(), i == 70);
+            assert!(row.deps.is_empty());
+        }
+        // Replacing dropped the old dependencies and the old file binding.
+        assert!(store.read(|c| depending_on(c, b"a.h")).unwrap().is_empty());
+        assert!(store.read(|c| bound_to(c, b"f.c")).unwrap().len() == 1);
+        assert_eq!(store.read(totals).unwrap().0, 99);
+        // Every replacement was logged for the other processes: k3 twice
+        // (first run: replaced, then again in the same run), k40 once.
+        let logged: Vec<Vec<u8>> = store
+            .read(|c| changes_since(c, seq0))
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| r.1)
+            .collect();
+        assert_eq!(
+            logged,
+            vec![b"k3".to_vec(), b"k3".to_vec(), b"k40".to_vec()]
+        );
+    }
 
     #[test]
     fn open_put_get_delete_and_totals() {

@@ -56,6 +56,10 @@ impl Cache {
         }
     }
 
+    /// Out of line: a read reaches it once per sync interval, and inlined
+    /// it bloated every memory hit's code and stack frame.
+    #[cold]
+    #[inline(never)]
     fn sync_now(&self, sync: &Sync, now: i64) -> Result<()> {
         // Another thread syncing right now does it for us.
         let Ok(mut st) = sync.state.try_lock() else {

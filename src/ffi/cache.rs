@@ -388,14 +388,37 @@ pub unsafe extern "C" fn wtfperf_cache_get(
         let cache = unsafe { handle(cache)? };
         // SAFETY: per the caller's contract.
         let key = unsafe { args::bytes(key, key_len, "key")? };
-        let (buf, status) = match cache.get_vec(key)? {
-            Some(v) => (wtfperf_buf::from_vec(v), WTFPERF_OK),
-            None => (wtfperf_buf::empty(), WTFPERF_MISS),
-        };
-        // SAFETY: `out` was checked non-NULL.
-        unsafe { write_out(out, buf) };
-        Ok(status)
+        // The output is written where the value is found (a memory hit:
+        // under the shard lock), so nothing but a flag travels back.
+        let found = cache.get_into(
+            key,
+            // SAFETY: `out` was checked non-NULL.
+            |v| unsafe { write_out(out, buf_of(v)) },
+            // SAFETY: as above.
+            |v| unsafe { write_out(out, wtfperf_buf::from_vec(v)) },
+        )?;
+        if found.is_none() {
+            // SAFETY: as above.
+            unsafe { write_out(out, wtfperf_buf::empty()) };
+            return Ok(WTFPERF_MISS);
+        }
+        Ok(WTFPERF_OK)
     })
+}
+
+/// A `wtfperf_buf` holding a copy of `v` and its NUL, built in one
+/// allocation of exactly `len + 1` bytes (what `wtfperf_buf_free` frees),
+/// inlined into the memory-hit path.
+#[inline]
+fn buf_of(v: &[u8]) -> wtfperf_buf {
+    let mut bytes = Vec::with_capacity(v.len() + 1);
+    bytes.extend_from_slice(v);
+    bytes.push(0);
+    let len = v.len();
+    wtfperf_buf {
+        data: Box::into_raw(bytes.into_boxed_slice()).cast::<u8>(),
+        len,
+    }
 }
 
 /// Removes `key` from both tiers. `WTFPERF_OK` whether or not it existed.
