@@ -24,12 +24,57 @@ pub struct Reading {
     pub heap: u64,
 }
 
-/// Takes readings: a kept-open `/proc/self/statm`, the process CPU clock,
+/// A periodic reading repeats the last RSS and heap figures only while the
+/// other threads' CPU time has grown by at most this much since the last
+/// full reading. It absorbs the sampler's own time that the per-thread
+/// figure has not been charged yet (tens of µs); a thread that keeps running
+/// is charged at every scheduler tick (1-10 ms), far above it.
+pub(crate) const REUSE_CPU_SLACK_NS: u64 = 100_000;
+
+/// A periodic reading is a full one at least this often (seconds), so RSS
+/// the kernel takes back on its own (reclaim, swap) shows within it.
+pub(crate) const REUSE_MAX_AGE_S: f64 = 0.25;
+
+/// What the other threads of the process had done at the sampler's last
+/// full reading (see [`Probe::read_periodic`]).
+#[derive(Debug, Clone, Copy)]
+struct Quiet {
+    /// The sampler thread's involuntary switches.
+    own_involuntary: u64,
+    /// Switches of the process minus the sampler thread's.
+    others_switches: u64,
+    /// Page faults of the whole process (the sampler's own included).
+    faults: u64,
+    /// CPU of the process minus the sampler thread's.
+    others_cpu_ns: u64,
+    /// When it was taken, in seconds from the window's start.
+    t_s: f64,
+}
+
+impl Quiet {
+    /// Whether no thread but the sampler can have changed RSS or heap
+    /// between `base` and `self` (both taken on the sampler thread).
+    fn quiet_since(&self, base: &Quiet) -> bool {
+        // Each count is exact; the sampler's own preemption between its
+        // two `getrusage` calls could hide another thread's switch, so any
+        // preemption of the sampler since the base voids the test.
+        self.own_involuntary == base.own_involuntary
+            && self.others_switches == base.others_switches
+            && self.faults == base.faults
+            && self.others_cpu_ns <= base.others_cpu_ns.saturating_add(REUSE_CPU_SLACK_NS)
+            && self.t_s - base.t_s < REUSE_MAX_AGE_S
+    }
+}
+
+/// Takes readings: a kept-open `/proc/self/statm`, the process CPU time,
 /// `mallinfo2`, and with `include_children` a scan of `/proc`.
 pub struct Probe {
     rss: RssReader,
     children: Option<ChildScanner>,
     last_rss: u64,
+    last_heap: u64,
+    quiet: Option<Quiet>,
+    reused: u64,
 }
 
 impl Probe {
@@ -38,16 +83,27 @@ impl Probe {
             rss: RssReader::open(),
             children: include_children.then(ChildScanner::new),
             last_rss: 0,
+            last_heap: 0,
+            quiet: None,
+            reused: 0,
         }
     }
 
-    /// One reading now.
+    /// One full reading now, from any thread.
     pub fn read(&mut self) -> Reading {
-        let mut cpu_ns = sys::process_cpu_ns();
+        // A full reading from another thread is not a base for the
+        // sampler's test (its "other threads" are not the same).
+        self.quiet = None;
+        let cpu_ns = sys::process_usage().map_or_else(sys::process_cpu_ns, |u| u.cpu_ns);
+        self.full(cpu_ns)
+    }
+
+    fn full(&mut self, mut cpu_ns: u64) -> Reading {
         // Without /proc, repeat the last figure rather than report 0.
         let self_rss = self.rss.rss_bytes().unwrap_or(self.last_rss);
         self.last_rss = self_rss;
         let heap = heap::read_limited();
+        self.last_heap = heap;
         let mut children = ChildTotals::default();
         if let Some(scanner) = &self.children {
             children = scanner.scan();
@@ -59,6 +115,69 @@ impl Probe {
             cpu_ns,
             heap,
         }
+    }
+
+    /// The sampler thread's reading (always call it from the same thread;
+    /// `t_s` is about now, in seconds from the window's start). RSS and heap
+    /// change only when some thread of the process runs: page faults,
+    /// `munmap`, `madvise`, `malloc` and `free` are all done by a thread.
+    /// So when no thread but this one has run since the last full reading,
+    /// RSS and heap are repeated, and only the CPU time is read.
+    ///
+    /// "No other thread ran" is told by `getrusage` of the thread and of
+    /// the process (read in that order): no page fault anywhere in the
+    /// process (the sampler's own included), no context switch of any other
+    /// thread (a thread that ran and stopped was switched out, blocked or
+    /// preempted), no preemption of this thread (which could hide one), and
+    /// the other threads' CPU time within [`REUSE_CPU_SLACK_NS`] (a thread
+    /// running all along is charged at every scheduler tick). The one
+    /// change that can be late is one made by a thread still running at the
+    /// reading and not yet charged: it shows at the next reading after its
+    /// next tick or switch. A full reading is taken at least every
+    /// [`REUSE_MAX_AGE_S`], and always with `include_children`.
+    pub fn read_periodic(&mut self, t_s: f64) -> Reading {
+        if self.children.is_some() {
+            return self.read();
+        }
+        // The thread first: a preemption between the two calls then shows
+        // as a switch of "another thread" (a full reading), never hides one.
+        let Some(own) = sys::thread_usage() else {
+            return self.read();
+        };
+        let Some(all) = sys::process_usage() else {
+            return self.read();
+        };
+        let now = Quiet {
+            own_involuntary: own.involuntary,
+            others_switches: (all.voluntary + all.involuntary)
+                .saturating_sub(own.voluntary + own.involuntary),
+            faults: all.faults,
+            others_cpu_ns: all.cpu_ns.saturating_sub(own.cpu_ns),
+            t_s,
+        };
+        if self.quiet.is_some_and(|base| now.quiet_since(&base)) {
+            self.reused += 1;
+            return Reading {
+                self_rss: self.last_rss,
+                children_rss: 0,
+                cpu_ns: all.cpu_ns,
+                heap: self.last_heap,
+            };
+        }
+        let reading = self.full(all.cpu_ns);
+        self.quiet = Some(now);
+        reading
+    }
+
+    /// Makes the next periodic reading a full one (the sampler thread
+    /// itself allocated).
+    pub fn forget(&mut self) {
+        self.quiet = None;
+    }
+
+    /// Periodic readings that repeated RSS and heap so far.
+    pub fn reused(&self) -> u64 {
+        self.reused
     }
 }
 
@@ -108,9 +227,31 @@ impl Window {
         self.start
     }
 
-    /// Takes a reading, records it, and returns it as a sample.
+    /// Takes a full reading, records it, and returns it as a sample.
     pub fn sample(&mut self) -> Sample {
         let r = self.probe.read();
+        self.record(r)
+    }
+
+    /// The sampler thread's sample: [`Probe::read_periodic`] (RSS and heap
+    /// repeated while no other thread ran).
+    pub fn sample_periodic(&mut self) -> Sample {
+        let r = self.probe.read_periodic(self.last_t);
+        let capacity = self.timeline.capacity();
+        let sample = self.record(r);
+        if self.timeline.capacity() != capacity {
+            // The timeline (re)allocated: the heap moved.
+            self.probe.forget();
+        }
+        sample
+    }
+
+    /// Periodic readings that repeated RSS and heap (no other thread ran).
+    pub fn readings_reused(&self) -> u64 {
+        self.probe.reused()
+    }
+
+    fn record(&mut self, r: Reading) -> Sample {
         let t = self.start.elapsed().as_secs_f64();
         let span = t - self.last_t;
         let cpu_ns = r.cpu_ns.saturating_sub(self.last_cpu_ns);
@@ -272,7 +413,10 @@ fn run_timer(
         if stop.load(Ordering::Acquire) {
             break;
         }
-        window.lock().unwrap_or_else(|e| e.into_inner()).sample();
+        window
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sample_periodic();
     }
     cpu0_delta(cpu0)
 }
@@ -300,7 +444,10 @@ fn run_park(window: &Mutex<Window>, start: Instant, interval: Duration, stop: &A
                 None => std::thread::park(),
             }
         }
-        window.lock().unwrap_or_else(|e| e.into_inner()).sample();
+        window
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sample_periodic();
         // After a long stall (a suspended process), skip the missed
         // deadlines instead of sampling in a burst.
         let elapsed = start.elapsed();
@@ -330,6 +477,74 @@ mod tests {
         assert!(s.cpu_percent >= own * 0.9, "{} vs {own}", s.cpu_percent);
         assert!(s.rss_bytes > 0);
         assert!(w.cpu_ns() >= 50_000_000);
+    }
+
+    #[test]
+    fn quiet_test_fails_on_any_sign_of_another_thread() {
+        let base = Quiet {
+            own_involuntary: 3,
+            others_switches: 10,
+            faults: 500,
+            others_cpu_ns: 1_000_000,
+            t_s: 1.0,
+        };
+        let same = Quiet { t_s: 1.01, ..base };
+        assert!(same.quiet_since(&base));
+        // The sampler's own charge lag is absorbed, up to the slack.
+        let lag = Quiet {
+            others_cpu_ns: base.others_cpu_ns + REUSE_CPU_SLACK_NS,
+            ..same
+        };
+        assert!(lag.quiet_since(&base));
+        // Less CPU than at the base (the base's own lag was larger): quiet.
+        let less = Quiet {
+            others_cpu_ns: base.others_cpu_ns - 50_000,
+            ..same
+        };
+        assert!(less.quiet_since(&base));
+        for moved in [
+            Quiet {
+                others_switches: 11,
+                ..same
+            },
+            Quiet {
+                faults: 501,
+                ..same
+            },
+            Quiet {
+                own_involuntary: 4,
+                ..same
+            },
+            Quiet {
+                others_cpu_ns: base.others_cpu_ns + REUSE_CPU_SLACK_NS + 1,
+                ..same
+            },
+            Quiet {
+                t_s: base.t_s + REUSE_MAX_AGE_S,
+                ..same
+            },
+        ] {
+            assert!(!moved.quiet_since(&base), "{moved:?}");
+        }
+    }
+
+    #[test]
+    fn other_threads_readings_and_timeline_growth_void_the_base() {
+        let mut w = Window::open(Probe::new(false), 1000);
+        assert!(w.probe.quiet.is_none());
+        w.sample_periodic();
+        // The timeline's first push allocated: the next reading is full.
+        assert!(w.probe.quiet.is_none());
+        w.sample_periodic();
+        assert!(w.probe.quiet.is_some() || sys::thread_usage().is_none());
+        w.sample();
+        assert!(w.probe.quiet.is_none());
+        // With children every reading is full.
+        let mut p = Probe::new(true);
+        p.read_periodic(0.0);
+        p.read_periodic(0.001);
+        assert!(p.quiet.is_none());
+        assert_eq!(p.reused(), 0);
     }
 
     #[test]
