@@ -35,6 +35,13 @@ pub(crate) const REUSE_CPU_SLACK_NS: u64 = 100_000;
 /// the kernel takes back on its own (reclaim, swap) shows within it.
 pub(crate) const REUSE_MAX_AGE_S: f64 = 0.25;
 
+/// While other threads keep running, each failed test makes the next ones
+/// wait 1, 2, 4, then this many periodic readings (full ones, without the
+/// thread's `getrusage`): a busy process pays for the test on one reading
+/// in 9, and an idle one reuses its figures at most 18 readings after its
+/// threads stopped.
+const TEST_BACKOFF: u32 = 8;
+
 /// What the other threads of the process had done at the sampler's last
 /// full reading (see [`Probe::read_periodic`]).
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +82,10 @@ pub struct Probe {
     last_heap: u64,
     quiet: Option<Quiet>,
     reused: u64,
+    /// Periodic readings to go before the next test (see [`TEST_BACKOFF`]).
+    untested: u32,
+    /// How many periodic readings the last failed test skipped.
+    backoff: u32,
 }
 
 impl Probe {
@@ -86,6 +97,8 @@ impl Probe {
             last_heap: 0,
             quiet: None,
             reused: 0,
+            untested: 0,
+            backoff: 0,
         }
     }
 
@@ -133,11 +146,18 @@ impl Probe {
     /// running all along is charged at every scheduler tick). The one
     /// change that can be late is one made by a thread still running at the
     /// reading and not yet charged: it shows at the next reading after its
-    /// next tick or switch. A full reading is taken at least every
+    /// next tick or switch. While other threads keep running, the test
+    /// itself is taken less often (see [`TEST_BACKOFF`]). A full reading is
+    /// taken at least every
     /// [`REUSE_MAX_AGE_S`], and always with `include_children`.
     pub fn read_periodic(&mut self, t_s: f64) -> Reading {
         if self.children.is_some() {
             return self.read();
+        }
+        if self.untested > 0 {
+            self.untested -= 1;
+            let cpu_ns = sys::process_usage().map_or_else(sys::process_cpu_ns, |u| u.cpu_ns);
+            return self.full(cpu_ns);
         }
         // The thread first: a preemption between the two calls then shows
         // as a switch of "another thread" (a full reading), never hides one.
@@ -155,14 +175,22 @@ impl Probe {
             others_cpu_ns: all.cpu_ns.saturating_sub(own.cpu_ns),
             t_s,
         };
-        if self.quiet.is_some_and(|base| now.quiet_since(&base)) {
-            self.reused += 1;
-            return Reading {
-                self_rss: self.last_rss,
-                children_rss: 0,
-                cpu_ns: all.cpu_ns,
-                heap: self.last_heap,
-            };
+        if let Some(base) = self.quiet {
+            if now.quiet_since(&base) {
+                self.reused += 1;
+                self.backoff = 0;
+                return Reading {
+                    self_rss: self.last_rss,
+                    children_rss: 0,
+                    cpu_ns: all.cpu_ns,
+                    heap: self.last_heap,
+                };
+            }
+            if t_s - base.t_s < REUSE_MAX_AGE_S {
+                // Other threads ran: they may well keep running.
+                self.backoff = (self.backoff * 2).clamp(1, TEST_BACKOFF);
+                self.untested = self.backoff;
+            }
         }
         let reading = self.full(all.cpu_ns);
         self.quiet = Some(now);
@@ -545,6 +573,25 @@ mod tests {
         p.read_periodic(0.001);
         assert!(p.quiet.is_none());
         assert_eq!(p.reused(), 0);
+    }
+
+    #[test]
+    fn failed_tests_back_off_while_other_threads_run() {
+        if sys::thread_usage().is_none() {
+            return;
+        }
+        let other_thread_runs = || std::thread::spawn(|| vec![1u8; 1000].len()).join().unwrap();
+        let mut p = Probe::new(false);
+        p.read_periodic(0.0);
+        for (k, backoff) in [1, 2, 4, 8, 8].into_iter().enumerate() {
+            other_thread_runs();
+            p.read_periodic(0.001 * k as f64);
+            assert_eq!((p.backoff, p.untested), (backoff, backoff), "{k}");
+            for left in (0..backoff).rev() {
+                p.read_periodic(0.001 * k as f64);
+                assert_eq!(p.untested, left);
+            }
+        }
     }
 
     #[test]
