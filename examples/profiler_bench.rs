@@ -297,7 +297,7 @@ fn samples_and_scopes(rounds: usize, n_samples: usize, n_pairs: usize) {
         std::hint::black_box(rss.rss_bytes());
     });
     let cpu_ns = ns_per_op(rounds, n_samples, || {
-        std::hint::black_box(sys::process_cpu_ns());
+        std::hint::black_box(sys::process_usage());
     });
     let heap_ns = ns_per_op(rounds, n_samples, || {
         std::hint::black_box(sys::heap_in_use());
@@ -333,7 +333,7 @@ fn samples_and_scopes(rounds: usize, n_samples: usize, n_pairs: usize) {
         statm_ns / 1e3
     );
     println!(
-        "     of which process CPU clock         {:8.2} us",
+        "     of which getrusage (CPU time)      {:8.2} us",
         cpu_ns / 1e3
     );
     println!(
@@ -610,10 +610,15 @@ impl Shares {
         );
         for (label, share, wake) in &self.floors {
             let w = median(wake.clone());
+            // The load moves from round to round: the sampler minus the
+            // floor of the same round, then the median of those.
+            let above: Vec<f64> = self.per_wake.iter().zip(wake).map(|(s, f)| s - f).collect();
             println!(
-                "   {label}, share {:6.3} %, per wake-up {w:6.2} us (sampler / floor = {:.2}x)  (runs: {:?})",
+                "   {label}, share {:6.3} %, per wake-up {w:6.2} us (sampler / floor = {:.2}x, \
+                 sampler - floor = {:+.2} us by round)  (runs: {:?})",
                 median(share.clone()),
                 per_wake / w,
+                median(above),
                 round3(share)
             );
         }

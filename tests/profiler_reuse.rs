@@ -30,9 +30,9 @@ fn every_change_by_another_thread_shows_in_the_next_reading() {
     let mut probe = Probe::new(false);
     let mut t = 0.0;
     let base = probe.read_periodic(t);
-    // An idle process: readings repeat the figures (at least some; a full
-    // one is taken at least every REUSE_MAX_AGE_S and whenever this thread
-    // was preempted).
+    // An idle process: readings repeat the figures (at least some: RSS is
+    // read again at least every REUSE_MAX_AGE_S, and everything whenever
+    // this thread was preempted).
     let idle = idle_readings(&mut probe, &mut t, 40);
     if sys::thread_usage().is_some() {
         assert!(probe.reused() >= 1, "{}", probe.reused());
@@ -109,6 +109,23 @@ fn every_change_by_another_thread_shows_in_the_next_reading() {
     drop(to_helper);
     helper.join().unwrap();
     assert!(base.self_rss > 0);
+
+    // A thread that starts, allocates and ends between two readings counts
+    // no context switch (and, with a cached stack and arena, maybe no page
+    // fault), but it counts CPU time: the heap figure moves.
+    if sys::HEAP_AVAILABLE {
+        for _ in 0..5 {
+            idle_readings(&mut probe, &mut t, 3);
+            t += 0.001;
+            let quiet = probe.read_periodic(t);
+            std::thread::spawn(|| Box::leak(vec![7u8; 1000].into_boxed_slice()).len())
+                .join()
+                .unwrap();
+            t += 0.001;
+            let after = probe.read_periodic(t);
+            assert!(after.heap >= quiet.heap + 500, "{quiet:?} -> {after:?}");
+        }
+    }
 }
 
 #[test]

@@ -26,13 +26,13 @@ pub struct Reading {
 
 /// A periodic reading repeats the last RSS and heap figures only while the
 /// other threads' CPU time has grown by at most this much since the last
-/// full reading. It absorbs the sampler's own time that the per-thread
-/// figure has not been charged yet (tens of µs); a thread that keeps running
-/// is charged at every scheduler tick (1-10 ms), far above it.
-pub(crate) const REUSE_CPU_SLACK_NS: u64 = 100_000;
+/// full reading: the two µs truncations of `getrusage` (the figure is
+/// otherwise exact; it stays put to the ns in an idle process). Any thread
+/// that lived, ran or ended meanwhile was charged more than that.
+pub(crate) const REUSE_CPU_SLACK_NS: u64 = 2_000;
 
-/// A periodic reading is a full one at least this often (seconds), so RSS
-/// the kernel takes back on its own (reclaim, swap) shows within it.
+/// A periodic reading reads RSS at least this often (seconds), so pages the
+/// kernel takes back on its own (reclaim, swap) show within it.
 pub(crate) const REUSE_MAX_AGE_S: f64 = 0.25;
 
 /// While other threads keep running, each failed test makes the next ones
@@ -62,14 +62,15 @@ impl Quiet {
     /// Whether no thread but the sampler can have changed RSS or heap
     /// between `base` and `self` (both taken on the sampler thread).
     fn quiet_since(&self, base: &Quiet) -> bool {
-        // Each count is exact; the sampler's own preemption between its
-        // two `getrusage` calls could hide another thread's switch, so any
-        // preemption of the sampler since the base voids the test.
+        // Each count is exact. A preemption of the sampler between its two
+        // `getrusage` calls (process, then thread) counts in the thread's
+        // figure only, so it could hide another thread's switch: any
+        // preemption of the sampler since the base voids the test. One at
+        // the base only lowers the base's figure (a full reading).
         self.own_involuntary == base.own_involuntary
             && self.others_switches == base.others_switches
             && self.faults == base.faults
             && self.others_cpu_ns <= base.others_cpu_ns.saturating_add(REUSE_CPU_SLACK_NS)
-            && self.t_s - base.t_s < REUSE_MAX_AGE_S
     }
 }
 
@@ -137,19 +138,20 @@ impl Probe {
     /// So when no thread but this one has run since the last full reading,
     /// RSS and heap are repeated, and only the CPU time is read.
     ///
-    /// "No other thread ran" is told by `getrusage` of the thread and of
-    /// the process (read in that order): no page fault anywhere in the
+    /// "No other thread ran" is told by `getrusage` of the process and of
+    /// the thread (read in that order): no page fault anywhere in the
     /// process (the sampler's own included), no context switch of any other
     /// thread (a thread that ran and stopped was switched out, blocked or
     /// preempted), no preemption of this thread (which could hide one), and
     /// the other threads' CPU time within [`REUSE_CPU_SLACK_NS`] (a thread
-    /// running all along is charged at every scheduler tick). The one
+    /// that started and ended meanwhile counts no switch, but its CPU time;
+    /// a thread running all along is charged at every scheduler tick). The one
     /// change that can be late is one made by a thread still running at the
     /// reading and not yet charged: it shows at the next reading after its
     /// next tick or switch. While other threads keep running, the test
-    /// itself is taken less often (see [`TEST_BACKOFF`]). A full reading is
-    /// taken at least every
-    /// [`REUSE_MAX_AGE_S`], and always with `include_children`.
+    /// itself is taken less often (see [`TEST_BACKOFF`]). RSS is read at
+    /// least every [`REUSE_MAX_AGE_S`] (the heap only moves by a thread's
+    /// `malloc` or `free`). With `include_children` every reading is full.
     pub fn read_periodic(&mut self, t_s: f64) -> Reading {
         if self.children.is_some() {
             return self.read();
@@ -159,12 +161,14 @@ impl Probe {
             let cpu_ns = sys::process_usage().map_or_else(sys::process_cpu_ns, |u| u.cpu_ns);
             return self.full(cpu_ns);
         }
-        // The thread first: a preemption between the two calls then shows
-        // as a switch of "another thread" (a full reading), never hides one.
-        let Some(own) = sys::thread_usage() else {
+        // The process first: it charges this thread's time up to now, which
+        // the thread's figure then includes, so the other threads' CPU time
+        // is exact. A preemption between the two calls shows in the
+        // thread's figure, and voids the test (see `quiet_since`).
+        let Some(all) = sys::process_usage() else {
             return self.read();
         };
-        let Some(all) = sys::process_usage() else {
+        let Some(own) = sys::thread_usage() else {
             return self.read();
         };
         let now = Quiet {
@@ -177,8 +181,17 @@ impl Probe {
         };
         if let Some(base) = self.quiet {
             if now.quiet_since(&base) {
-                self.reused += 1;
                 self.backoff = 0;
+                if t_s - base.t_s < REUSE_MAX_AGE_S {
+                    self.reused += 1;
+                } else {
+                    // The kernel may have taken pages back (reclaim, swap):
+                    // read RSS again. The heap moves only by a thread's
+                    // malloc or free, so it stays (a fragmented heap's
+                    // `mallinfo2` takes milliseconds).
+                    self.last_rss = self.rss.rss_bytes().unwrap_or(self.last_rss);
+                    self.quiet = Some(now);
+                }
                 return Reading {
                     self_rss: self.last_rss,
                     children_rss: 0,
@@ -186,11 +199,9 @@ impl Probe {
                     heap: self.last_heap,
                 };
             }
-            if t_s - base.t_s < REUSE_MAX_AGE_S {
-                // Other threads ran: they may well keep running.
-                self.backoff = (self.backoff * 2).clamp(1, TEST_BACKOFF);
-                self.untested = self.backoff;
-            }
+            // Other threads ran: they may well keep running.
+            self.backoff = (self.backoff * 2).clamp(1, TEST_BACKOFF);
+            self.untested = self.backoff;
         }
         let reading = self.full(all.cpu_ns);
         self.quiet = Some(now);
@@ -545,10 +556,6 @@ mod tests {
             },
             Quiet {
                 others_cpu_ns: base.others_cpu_ns + REUSE_CPU_SLACK_NS + 1,
-                ..same
-            },
-            Quiet {
-                t_s: base.t_s + REUSE_MAX_AGE_S,
                 ..same
             },
         ] {
