@@ -31,8 +31,10 @@ pub struct Reading {
 /// that lived, ran or ended meanwhile was charged more than that.
 pub(crate) const REUSE_CPU_SLACK_NS: u64 = 2_000;
 
-/// A periodic reading reads RSS at least this often (seconds), so pages the
-/// kernel takes back on its own (reclaim, swap) show within it.
+/// A periodic reading is a full one at least this often (seconds): pages
+/// the kernel takes back on its own (reclaim, swap), and the rare change the
+/// test cannot see (a thread that ran and ended before the scheduler charged
+/// it any time), show within it.
 pub(crate) const REUSE_MAX_AGE_S: f64 = 0.25;
 
 /// While other threads keep running, each failed test makes the next ones
@@ -145,13 +147,13 @@ impl Probe {
     /// preempted), no preemption of this thread (which could hide one), and
     /// the other threads' CPU time within [`REUSE_CPU_SLACK_NS`] (a thread
     /// that started and ended meanwhile counts no switch, but its CPU time;
-    /// a thread running all along is charged at every scheduler tick). The one
+    /// a thread running all along is charged at every scheduler tick). The
     /// change that can be late is one made by a thread still running at the
-    /// reading and not yet charged: it shows at the next reading after its
-    /// next tick or switch. While other threads keep running, the test
-    /// itself is taken less often (see [`TEST_BACKOFF`]). RSS is read at
-    /// least every [`REUSE_MAX_AGE_S`] (the heap only moves by a thread's
-    /// `malloc` or `free`). With `include_children` every reading is full.
+    /// reading and not yet charged any time: it shows at the next reading
+    /// after that thread's next tick or switch, or, should it end first, at
+    /// the next full reading, taken at least every [`REUSE_MAX_AGE_S`].
+    /// While other threads keep running, the test itself is taken less often
+    /// (see [`TEST_BACKOFF`]). With `include_children` every reading is full.
     pub fn read_periodic(&mut self, t_s: f64) -> Reading {
         if self.children.is_some() {
             return self.read();
@@ -180,18 +182,13 @@ impl Probe {
             t_s,
         };
         if let Some(base) = self.quiet {
-            if now.quiet_since(&base) {
+            if !now.quiet_since(&base) {
+                // Other threads ran: they may well keep running.
+                self.backoff = (self.backoff * 2).clamp(1, TEST_BACKOFF);
+                self.untested = self.backoff;
+            } else if t_s - base.t_s < REUSE_MAX_AGE_S {
+                self.reused += 1;
                 self.backoff = 0;
-                if t_s - base.t_s < REUSE_MAX_AGE_S {
-                    self.reused += 1;
-                } else {
-                    // The kernel may have taken pages back (reclaim, swap):
-                    // read RSS again. The heap moves only by a thread's
-                    // malloc or free, so it stays (a fragmented heap's
-                    // `mallinfo2` takes milliseconds).
-                    self.last_rss = self.rss.rss_bytes().unwrap_or(self.last_rss);
-                    self.quiet = Some(now);
-                }
                 return Reading {
                     self_rss: self.last_rss,
                     children_rss: 0,
@@ -199,9 +196,8 @@ impl Probe {
                     heap: self.last_heap,
                 };
             }
-            // Other threads ran: they may well keep running.
-            self.backoff = (self.backoff * 2).clamp(1, TEST_BACKOFF);
-            self.untested = self.backoff;
+            // Quiet, but the base is old: read everything again (pages the
+            // kernel took back; a thread that ran and ended uncharged).
         }
         let reading = self.full(all.cpu_ns);
         self.quiet = Some(now);
