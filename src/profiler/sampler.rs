@@ -27,8 +27,9 @@ pub struct Reading {
 /// A periodic reading repeats the last RSS and heap figures only while the
 /// other threads' CPU time has grown by at most this much since the last
 /// full reading: the two µs truncations of `getrusage` (the figure is
-/// otherwise exact; it stays put to the ns in an idle process). Any thread
-/// that lived, ran or ended meanwhile was charged more than that.
+/// otherwise exact; it stays put to the ns in an idle process). A thread
+/// that is charged for running at all is charged more than that: a wake-up
+/// alone costs microseconds.
 pub(crate) const REUSE_CPU_SLACK_NS: u64 = 2_000;
 
 /// A periodic reading is a full one at least this often (seconds): pages
