@@ -18,6 +18,7 @@ use std::ffi::CStr;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 use wtfperf::ffi::profiler::*;
@@ -200,33 +201,88 @@ fn cpu_per_wake(body: impl FnOnce(Instant) -> u64 + Send + 'static) -> (f64, f64
 }
 
 /// Wall time (us, medians) of each part of a reading taken right after a
-/// 10 ms timerfd wake-up, in `Probe::read`'s order: process CPU clock,
-/// `statm` pread, `mallinfo2`. Caches are cold then, so these are far above
-/// the warm figures of section 1.
-fn cold_parts(secs: f64) -> [f64; 3] {
+/// 10 ms timerfd wake-up, in the sampler's order: `getrusage` of the thread
+/// and of the process (all a reading needs while no other thread runs),
+/// then `statm` pread and `mallinfo2`. Caches are cold then, so these are
+/// far above the warm figures of section 1.
+fn cold_parts(secs: f64) -> [f64; 4] {
     std::thread::spawn(move || {
         let interval = Duration::from_millis(10);
         let ticker = sys::Ticker::new(interval, interval).unwrap();
         let mut rss = procfs::RssReader::open();
         let wakes = (secs / interval.as_secs_f64()).round() as usize;
-        let mut parts: [Vec<f64>; 3] = Default::default();
+        let mut parts: [Vec<f64>; 4] = Default::default();
         for _ in 0..wakes {
             ticker.wait().unwrap();
             let t0 = Instant::now();
-            std::hint::black_box(sys::process_cpu_ns());
+            std::hint::black_box(sys::thread_usage());
             let t1 = Instant::now();
-            std::hint::black_box(rss.rss_bytes());
+            std::hint::black_box(sys::process_usage());
             let t2 = Instant::now();
-            std::hint::black_box(sys::heap_in_use());
+            std::hint::black_box(rss.rss_bytes());
             let t3 = Instant::now();
-            parts[0].push((t1 - t0).as_secs_f64() * 1e6);
-            parts[1].push((t2 - t1).as_secs_f64() * 1e6);
-            parts[2].push((t3 - t2).as_secs_f64() * 1e6);
+            std::hint::black_box(sys::heap_in_use());
+            let t4 = Instant::now();
+            for (part, (a, b)) in parts
+                .iter_mut()
+                .zip([(t0, t1), (t1, t2), (t2, t3), (t3, t4)])
+            {
+                part.push((b - a).as_secs_f64() * 1e6);
+            }
         }
         parts.map(median)
     })
     .join()
     .unwrap()
+}
+
+/// A thread of the process that keeps one core busy allocating, touching
+/// and freeing blocks of 4 KB to 1 MB (so RSS and heap keep moving and
+/// every sample is a full reading), until the flag is set.
+struct BusyHost {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<u64>,
+}
+
+impl BusyHost {
+    fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::spawn(move || {
+            let mut kept: Vec<Vec<u8>> = Vec::new();
+            let mut i = 0u64;
+            while !flag.load(Ordering::Relaxed) {
+                i += 1;
+                let size = 4096 << (i % 9);
+                let mut v = vec![0u8; size];
+                for b in v.iter_mut().step_by(4096) {
+                    *b = i as u8;
+                }
+                if kept.len() < 16 {
+                    kept.push(v);
+                } else {
+                    kept[(i % 16) as usize] = v;
+                }
+            }
+            std::hint::black_box(kept.len() as u64 + i)
+        });
+        BusyHost { stop, handle }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        std::hint::black_box(self.handle.join().unwrap());
+    }
+}
+
+/// Runs `f` while a [`BusyHost`] thread keeps the process busy.
+fn with_busy_host<T>(f: impl FnOnce() -> T) -> T {
+    let busy = BusyHost::start();
+    // Let it reach its steady state (arenas, kept blocks).
+    std::thread::sleep(Duration::from_millis(50));
+    let out = f();
+    busy.stop();
+    out
 }
 
 /// Sections 1 and 2: one sample, and scope pairs through the C ABI.
@@ -241,7 +297,7 @@ fn samples_and_scopes(rounds: usize, n_samples: usize, n_pairs: usize) {
         std::hint::black_box(rss.rss_bytes());
     });
     let cpu_ns = ns_per_op(rounds, n_samples, || {
-        std::hint::black_box(sys::process_cpu_ns());
+        std::hint::black_box(sys::process_usage());
     });
     let heap_ns = ns_per_op(rounds, n_samples, || {
         std::hint::black_box(sys::heap_in_use());
@@ -277,7 +333,7 @@ fn samples_and_scopes(rounds: usize, n_samples: usize, n_pairs: usize) {
         statm_ns / 1e3
     );
     println!(
-        "     of which process CPU clock         {:8.2} us",
+        "     of which getrusage (CPU time)      {:8.2} us",
         cpu_ns / 1e3
     );
     println!(
@@ -484,6 +540,91 @@ fn idle_profile(secs: f64) -> wtfperf::profiler::Profile {
     p.stop().unwrap()
 }
 
+/// Section 3 figures of one condition (idle or busy process): the sampler's
+/// CPU share and CPU per wake-up, the share of its samples that repeated
+/// RSS and heap, and the floors measured in the same rounds.
+#[derive(Default)]
+struct Shares {
+    share: Vec<f64>,
+    per_wake: Vec<f64>,
+    reused: Vec<f64>,
+    /// (label, shares, per wake-up) of each floor.
+    floors: Vec<(&'static str, Vec<f64>, Vec<f64>)>,
+}
+
+impl Shares {
+    fn sampler(&mut self, prof: wtfperf::profiler::Profile) {
+        // The thread's wake-ups: one per sample but the last (taken by
+        // `stop`), and the one that stops it.
+        let wakes = prof.raw_sample_count.max(1) as f64;
+        let periodic = prof.raw_sample_count.saturating_sub(1).max(1) as f64;
+        self.share
+            .push(prof.sampler_cpu_s / prof.duration_s * 100.0);
+        self.per_wake.push(prof.sampler_cpu_s / wakes * 1e6);
+        self.reused
+            .push(prof.readings_reused as f64 / periodic * 100.0);
+    }
+
+    /// The floors: a thread woken every 10 ms by `park_timeout` (idle only)
+    /// or by a timerfd, doing nothing, and one doing a full reading.
+    fn floors(&mut self, secs: f64, with_park: bool) {
+        let mut probe = Probe::new(false);
+        let mut runs: Vec<(&'static str, (f64, f64))> = Vec::new();
+        if with_park {
+            runs.push(("floor: park_timeout sleeper", bare_sleeper(secs, || {})));
+        }
+        runs.push(("floor: timerfd sleeper     ", timer_sleeper(secs, || {})));
+        runs.push((
+            "floor: timerfd + full read ",
+            timer_sleeper(secs, move || {
+                std::hint::black_box(probe.read());
+            }),
+        ));
+        for (label, (share, wake)) in runs {
+            match self.floors.iter_mut().find(|f| f.0 == label) {
+                Some(f) => {
+                    f.1.push(share);
+                    f.2.push(wake);
+                }
+                None => self.floors.push((label, vec![share], vec![wake])),
+            }
+        }
+    }
+
+    fn print(&self, title: &str) {
+        let round3 = |v: &[f64]| {
+            v.iter()
+                .map(|s| (s * 1000.0).round() / 1000.0)
+                .collect::<Vec<_>>()
+        };
+        let per_wake = median(self.per_wake.clone());
+        println!("   {title}:");
+        println!(
+            "   wtfperf sampler, CPU share of a core {:8.3} %  (runs: {:?})",
+            median(self.share.clone()),
+            round3(&self.share)
+        );
+        println!(
+            "   wtfperf sampler, CPU per wake-up     {per_wake:8.2} us  ({:.0} % of samples repeated RSS and heap)",
+            median(self.reused.clone())
+        );
+        for (label, share, wake) in &self.floors {
+            let w = median(wake.clone());
+            // The load moves from round to round: the sampler minus the
+            // floor of the same round, then the median of those.
+            let above: Vec<f64> = self.per_wake.iter().zip(wake).map(|(s, f)| s - f).collect();
+            println!(
+                "   {label}, share {:6.3} %, per wake-up {w:6.2} us (sampler / floor = {:.2}x, \
+                 sampler - floor = {:+.2} us by round)  (runs: {:?})",
+                median(share.clone()),
+                per_wake / w,
+                median(above),
+                round3(share)
+            );
+        }
+    }
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let rounds = if quick { 3 } else { 7 };
@@ -499,69 +640,27 @@ fn main() {
     }
 
     // --- 3. Sampler thread CPU share at 10 ms ----------------------------
-    // Each round runs the sampler and the three floors one after another,
-    // so all see the same machine load.
+    // Each round runs the sampler and the floors one after another, idle and
+    // then with a busy thread in the process, so all see the same load.
     let share_rounds = if quick { 3 } else { 5 };
-    let mut shares = Vec::new();
-    let mut per_sample = Vec::new();
-    let mut floors: [(Vec<f64>, Vec<f64>); 4] = Default::default();
+    let mut idle = Shares::default();
+    let mut busy = Shares::default();
     for _ in 0..share_rounds {
-        let prof = idle_profile(share_secs);
-        shares.push(prof.sampler_cpu_s / prof.duration_s * 100.0);
-        per_sample.push(prof.sampler_cpu_s / prof.raw_sample_count.max(1) as f64 * 1e6);
-        let mut probe = Probe::new(false);
-        let mut probe2 = Probe::new(false);
-        for (i, (share, wake)) in [
-            bare_sleeper(share_secs, || {}),
-            timer_sleeper(share_secs, || {}),
-            timer_sleeper(share_secs, move || {
-                std::hint::black_box(probe.read());
-            }),
-            bare_sleeper(share_secs, move || {
-                std::hint::black_box(probe2.read());
-            }),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            floors[i].0.push(share);
-            floors[i].1.push(wake);
-        }
+        idle.sampler(idle_profile(share_secs));
+        idle.floors(share_secs, true);
+        with_busy_host(|| {
+            busy.sampler(idle_profile(share_secs));
+            busy.floors(share_secs, false);
+        });
     }
     let cold = cold_parts(share_secs);
-    let round3 = |v: &[f64]| {
-        v.iter()
-            .map(|s| (s * 1000.0).round() / 1000.0)
-            .collect::<Vec<_>>()
-    };
-    let per_wake = median(per_sample);
     println!("3. sampler thread at a 10 ms interval ({share_secs} s runs, {share_rounds} rounds):");
+    idle.print("idle process");
+    busy.print("busy process (one thread allocating on the other core)");
     println!(
-        "   wtfperf sampler, CPU share of a core {:8.3} %  (runs: {:?})",
-        median(shares.clone()),
-        round3(&shares)
-    );
-    println!("   wtfperf sampler, CPU per wake-up     {per_wake:8.2} us");
-    for (label, (share, wake)) in [
-        "floor: park_timeout sleeper",
-        "floor: timerfd sleeper     ",
-        "floor: timerfd + 1 reading ",
-        "park_timeout + 1 reading   ",
-    ]
-    .iter()
-    .zip(&floors)
-    {
-        let w = median(wake.clone());
-        println!(
-            "   {label}, share {:6.3} %, per wake-up {w:6.2} us (sampler / floor = {:.2}x)  (runs: {:?})",
-            median(share.clone()),
-            per_wake / w,
-            round3(share)
-        );
-    }
-    println!(
-        "   a reading right after a wake-up (cold, wall): CPU clock {:.2} us, statm {:.2} us, mallinfo2 {:.2} us",
-        cold[0], cold[1], cold[2]
+        "   a reading right after a wake-up (cold, wall): getrusage thread {:.2} us, \
+         getrusage process {:.2} us, statm {:.2} us, mallinfo2 {:.2} us",
+        cold[0], cold[1], cold[2], cold[3]
     );
 
     if !sampler_only {

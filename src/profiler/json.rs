@@ -20,7 +20,7 @@
 //!   "memory_traces": [ { "name", "thread", "start_s", "duration_s",
 //!                 "heap_before_bytes", "heap_after_bytes", "growth_bytes" } ],
 //!   "events": { "recorded", "dropped", "unfinished_scopes" },
-//!   "sampler_cpu_s" }
+//!   "sampler_cpu_s", "readings_reused" }
 //! ```
 
 use super::profile::{BYTES_PER_MB, Profile};
@@ -67,6 +67,7 @@ pub fn profile_value(p: &Profile) -> Value {
             "unfinished_scopes": p.unfinished_scopes,
         },
         "sampler_cpu_s": p.sampler_cpu_s,
+        "readings_reused": p.readings_reused,
     })
 }
 

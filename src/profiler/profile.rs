@@ -143,6 +143,10 @@ pub struct Profile {
     pub threads: Vec<(u32, String)>,
     /// CPU time the sampler thread itself used, in seconds.
     pub sampler_cpu_s: f64,
+    /// Samples of the sampler thread that repeated the previous RSS and
+    /// heap figures because no other thread had run since (see
+    /// [`super::sampler::Probe::read_periodic`]); their CPU figure is read.
+    pub readings_reused: u64,
     /// Process id the profile was taken in.
     pub pid: u32,
 }

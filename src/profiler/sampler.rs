@@ -24,12 +24,72 @@ pub struct Reading {
     pub heap: u64,
 }
 
-/// Takes readings: a kept-open `/proc/self/statm`, the process CPU clock,
+/// A periodic reading repeats the last RSS and heap figures only while the
+/// other threads' CPU time has grown by at most this much since the last
+/// full reading: the two µs truncations of `getrusage` (the figure is
+/// otherwise exact; it stays put to the ns in an idle process). A thread
+/// that is charged for running at all is charged more than that: a wake-up
+/// alone costs microseconds.
+pub(crate) const REUSE_CPU_SLACK_NS: u64 = 2_000;
+
+/// A periodic reading is a full one at least this often (seconds): pages
+/// the kernel takes back on its own (reclaim, swap), and the rare change the
+/// test cannot see (a thread that ran and ended before the scheduler charged
+/// it any time), show within it.
+pub(crate) const REUSE_MAX_AGE_S: f64 = 0.25;
+
+/// While other threads keep running, each failed test makes the next ones
+/// wait 1, 2, 4, then this many periodic readings (full ones, without the
+/// thread's `getrusage`): a busy process pays for the test on one reading
+/// in 9, and an idle one reuses its figures at most 18 readings after its
+/// threads stopped.
+const TEST_BACKOFF: u32 = 8;
+
+/// What the other threads of the process had done at the sampler's last
+/// full reading (see [`Probe::read_periodic`]).
+#[derive(Debug, Clone, Copy)]
+struct Quiet {
+    /// The sampler thread's involuntary switches.
+    own_involuntary: u64,
+    /// Switches of the process minus the sampler thread's.
+    others_switches: u64,
+    /// Page faults of the whole process (the sampler's own included).
+    faults: u64,
+    /// CPU of the process minus the sampler thread's.
+    others_cpu_ns: u64,
+    /// When it was taken, in seconds from the window's start.
+    t_s: f64,
+}
+
+impl Quiet {
+    /// Whether no thread but the sampler can have changed RSS or heap
+    /// between `base` and `self` (both taken on the sampler thread).
+    fn quiet_since(&self, base: &Quiet) -> bool {
+        // Each count is exact. A preemption of the sampler between its two
+        // `getrusage` calls (process, then thread) counts in the thread's
+        // figure only, so it could hide another thread's switch: any
+        // preemption of the sampler since the base voids the test. One at
+        // the base only lowers the base's figure (a full reading).
+        self.own_involuntary == base.own_involuntary
+            && self.others_switches == base.others_switches
+            && self.faults == base.faults
+            && self.others_cpu_ns <= base.others_cpu_ns.saturating_add(REUSE_CPU_SLACK_NS)
+    }
+}
+
+/// Takes readings: a kept-open `/proc/self/statm`, the process CPU time,
 /// `mallinfo2`, and with `include_children` a scan of `/proc`.
 pub struct Probe {
     rss: RssReader,
     children: Option<ChildScanner>,
     last_rss: u64,
+    last_heap: u64,
+    quiet: Option<Quiet>,
+    reused: u64,
+    /// Periodic readings to go before the next test (see [`TEST_BACKOFF`]).
+    untested: u32,
+    /// How many periodic readings the last failed test skipped.
+    backoff: u32,
 }
 
 impl Probe {
@@ -38,16 +98,29 @@ impl Probe {
             rss: RssReader::open(),
             children: include_children.then(ChildScanner::new),
             last_rss: 0,
+            last_heap: 0,
+            quiet: None,
+            reused: 0,
+            untested: 0,
+            backoff: 0,
         }
     }
 
-    /// One reading now.
+    /// One full reading now, from any thread.
     pub fn read(&mut self) -> Reading {
-        let mut cpu_ns = sys::process_cpu_ns();
+        // A full reading from another thread is not a base for the
+        // sampler's test (its "other threads" are not the same).
+        self.quiet = None;
+        let cpu_ns = sys::process_usage().map_or_else(sys::process_cpu_ns, |u| u.cpu_ns);
+        self.full(cpu_ns)
+    }
+
+    fn full(&mut self, mut cpu_ns: u64) -> Reading {
         // Without /proc, repeat the last figure rather than report 0.
         let self_rss = self.rss.rss_bytes().unwrap_or(self.last_rss);
         self.last_rss = self_rss;
         let heap = heap::read_limited();
+        self.last_heap = heap;
         let mut children = ChildTotals::default();
         if let Some(scanner) = &self.children {
             children = scanner.scan();
@@ -59,6 +132,88 @@ impl Probe {
             cpu_ns,
             heap,
         }
+    }
+
+    /// The sampler thread's reading (always call it from the same thread;
+    /// `t_s` is about now, in seconds from the window's start). RSS and heap
+    /// change only when some thread of the process runs: page faults,
+    /// `munmap`, `madvise`, `malloc` and `free` are all done by a thread.
+    /// So when no thread but this one has run since the last full reading,
+    /// RSS and heap are repeated, and only the CPU time is read.
+    ///
+    /// "No other thread ran" is told by `getrusage` of the process and of
+    /// the thread (read in that order): no page fault anywhere in the
+    /// process (the sampler's own included), no context switch of any other
+    /// thread (a thread that ran and stopped was switched out, blocked or
+    /// preempted), no preemption of this thread (which could hide one), and
+    /// the other threads' CPU time within [`REUSE_CPU_SLACK_NS`] (a thread
+    /// that started and ended meanwhile counts no switch, but its CPU time;
+    /// a thread running all along is charged at every scheduler tick). The
+    /// change that can be late is one made by a thread still running at the
+    /// reading and not yet charged any time: it shows at the next reading
+    /// after that thread's next tick or switch, or, should it end first, at
+    /// the next full reading, taken at least every [`REUSE_MAX_AGE_S`].
+    /// While other threads keep running, the test itself is taken less often
+    /// (see [`TEST_BACKOFF`]). With `include_children` every reading is full.
+    pub fn read_periodic(&mut self, t_s: f64) -> Reading {
+        if self.children.is_some() {
+            return self.read();
+        }
+        if self.untested > 0 {
+            self.untested -= 1;
+            let cpu_ns = sys::process_usage().map_or_else(sys::process_cpu_ns, |u| u.cpu_ns);
+            return self.full(cpu_ns);
+        }
+        // The process first: it charges this thread's time up to now, which
+        // the thread's figure then includes, so the other threads' CPU time
+        // is exact. A preemption between the two calls shows in the
+        // thread's figure, and voids the test (see `quiet_since`).
+        let Some(all) = sys::process_usage() else {
+            return self.read();
+        };
+        let Some(own) = sys::thread_usage() else {
+            return self.read();
+        };
+        let now = Quiet {
+            own_involuntary: own.involuntary,
+            others_switches: (all.voluntary + all.involuntary)
+                .saturating_sub(own.voluntary + own.involuntary),
+            faults: all.faults,
+            others_cpu_ns: all.cpu_ns.saturating_sub(own.cpu_ns),
+            t_s,
+        };
+        if let Some(base) = self.quiet {
+            if !now.quiet_since(&base) {
+                // Other threads ran: they may well keep running.
+                self.backoff = (self.backoff * 2).clamp(1, TEST_BACKOFF);
+                self.untested = self.backoff;
+            } else if t_s - base.t_s < REUSE_MAX_AGE_S {
+                self.reused += 1;
+                self.backoff = 0;
+                return Reading {
+                    self_rss: self.last_rss,
+                    children_rss: 0,
+                    cpu_ns: all.cpu_ns,
+                    heap: self.last_heap,
+                };
+            }
+            // Quiet, but the base is old: read everything again (pages the
+            // kernel took back; a thread that ran and ended uncharged).
+        }
+        let reading = self.full(all.cpu_ns);
+        self.quiet = Some(now);
+        reading
+    }
+
+    /// Makes the next periodic reading a full one (the sampler thread
+    /// itself allocated).
+    pub fn forget(&mut self) {
+        self.quiet = None;
+    }
+
+    /// Periodic readings that repeated RSS and heap so far.
+    pub fn reused(&self) -> u64 {
+        self.reused
     }
 }
 
@@ -108,9 +263,31 @@ impl Window {
         self.start
     }
 
-    /// Takes a reading, records it, and returns it as a sample.
+    /// Takes a full reading, records it, and returns it as a sample.
     pub fn sample(&mut self) -> Sample {
         let r = self.probe.read();
+        self.record(r)
+    }
+
+    /// The sampler thread's sample: [`Probe::read_periodic`] (RSS and heap
+    /// repeated while no other thread ran).
+    pub fn sample_periodic(&mut self) -> Sample {
+        let r = self.probe.read_periodic(self.last_t);
+        let capacity = self.timeline.capacity();
+        let sample = self.record(r);
+        if self.timeline.capacity() != capacity {
+            // The timeline (re)allocated: the heap moved.
+            self.probe.forget();
+        }
+        sample
+    }
+
+    /// Periodic readings that repeated RSS and heap (no other thread ran).
+    pub fn readings_reused(&self) -> u64 {
+        self.probe.reused()
+    }
+
+    fn record(&mut self, r: Reading) -> Sample {
         let t = self.start.elapsed().as_secs_f64();
         let span = t - self.last_t;
         let cpu_ns = r.cpu_ns.saturating_sub(self.last_cpu_ns);
@@ -272,7 +449,10 @@ fn run_timer(
         if stop.load(Ordering::Acquire) {
             break;
         }
-        window.lock().unwrap_or_else(|e| e.into_inner()).sample();
+        window
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sample_periodic();
     }
     cpu0_delta(cpu0)
 }
@@ -300,7 +480,10 @@ fn run_park(window: &Mutex<Window>, start: Instant, interval: Duration, stop: &A
                 None => std::thread::park(),
             }
         }
-        window.lock().unwrap_or_else(|e| e.into_inner()).sample();
+        window
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sample_periodic();
         // After a long stall (a suspended process), skip the missed
         // deadlines instead of sampling in a burst.
         let elapsed = start.elapsed();
@@ -330,6 +513,89 @@ mod tests {
         assert!(s.cpu_percent >= own * 0.9, "{} vs {own}", s.cpu_percent);
         assert!(s.rss_bytes > 0);
         assert!(w.cpu_ns() >= 50_000_000);
+    }
+
+    #[test]
+    fn quiet_test_fails_on_any_sign_of_another_thread() {
+        let base = Quiet {
+            own_involuntary: 3,
+            others_switches: 10,
+            faults: 500,
+            others_cpu_ns: 1_000_000,
+            t_s: 1.0,
+        };
+        let same = Quiet { t_s: 1.01, ..base };
+        assert!(same.quiet_since(&base));
+        // The sampler's own charge lag is absorbed, up to the slack.
+        let lag = Quiet {
+            others_cpu_ns: base.others_cpu_ns + REUSE_CPU_SLACK_NS,
+            ..same
+        };
+        assert!(lag.quiet_since(&base));
+        // Less CPU than at the base (the base's own lag was larger): quiet.
+        let less = Quiet {
+            others_cpu_ns: base.others_cpu_ns - 50_000,
+            ..same
+        };
+        assert!(less.quiet_since(&base));
+        for moved in [
+            Quiet {
+                others_switches: 11,
+                ..same
+            },
+            Quiet {
+                faults: 501,
+                ..same
+            },
+            Quiet {
+                own_involuntary: 4,
+                ..same
+            },
+            Quiet {
+                others_cpu_ns: base.others_cpu_ns + REUSE_CPU_SLACK_NS + 1,
+                ..same
+            },
+        ] {
+            assert!(!moved.quiet_since(&base), "{moved:?}");
+        }
+    }
+
+    #[test]
+    fn other_threads_readings_and_timeline_growth_void_the_base() {
+        let mut w = Window::open(Probe::new(false), 1000);
+        assert!(w.probe.quiet.is_none());
+        w.sample_periodic();
+        // The timeline's first push allocated: the next reading is full.
+        assert!(w.probe.quiet.is_none());
+        w.sample_periodic();
+        assert!(w.probe.quiet.is_some() || sys::thread_usage().is_none());
+        w.sample();
+        assert!(w.probe.quiet.is_none());
+        // With children every reading is full.
+        let mut p = Probe::new(true);
+        p.read_periodic(0.0);
+        p.read_periodic(0.001);
+        assert!(p.quiet.is_none());
+        assert_eq!(p.reused(), 0);
+    }
+
+    #[test]
+    fn failed_tests_back_off_while_other_threads_run() {
+        if sys::thread_usage().is_none() {
+            return;
+        }
+        let other_thread_runs = || std::thread::spawn(|| vec![1u8; 1000].len()).join().unwrap();
+        let mut p = Probe::new(false);
+        p.read_periodic(0.0);
+        for (k, backoff) in [1, 2, 4, 8, 8].into_iter().enumerate() {
+            other_thread_runs();
+            p.read_periodic(0.001 * k as f64);
+            assert_eq!((p.backoff, p.untested), (backoff, backoff), "{k}");
+            for left in (0..backoff).rev() {
+                p.read_periodic(0.001 * k as f64);
+                assert_eq!(p.untested, left);
+            }
+        }
     }
 
     #[test]

@@ -239,6 +239,7 @@ impl Profiler {
         let peak_heap = window.max_heap;
         let heap_reads_skipped = heap::skipped().saturating_sub(window.heap_skipped_at_open);
         let peak_children = window.max_children_rss;
+        let readings_reused = window.readings_reused();
         let (samples, stride, raw) = window.take_timeline();
         Profile {
             duration_s,
@@ -266,6 +267,7 @@ impl Profiler {
             memory_traces: scopes.memory_traces,
             threads: scopes.threads,
             sampler_cpu_s: sampler_cpu_ns as f64 / 1e9,
+            readings_reused,
             pid: std::process::id(),
         }
     }

@@ -46,6 +46,56 @@ pub fn waited_children_cpu_ns() -> u64 {
     tv_ns(usage.ru_utime) + tv_ns(usage.ru_stime)
 }
 
+/// What a thread or the whole process has done so far (`getrusage`): the
+/// sampler's test for "no other thread ran since the last full reading".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// User + system CPU time in ns (µs resolution). For the process it
+    /// includes the calling thread's time up to the call; for a thread, only
+    /// up to its last scheduler accounting (its switch-in or the last tick).
+    pub cpu_ns: u64,
+    /// Voluntary context switches (the thread blocked).
+    pub voluntary: u64,
+    /// Involuntary context switches (the thread was preempted).
+    pub involuntary: u64,
+    /// Page faults, minor + major: counted by the faulting thread at once.
+    pub faults: u64,
+}
+
+fn usage(who: libc::c_int) -> Option<Usage> {
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `u` is a valid, writable rusage for the duration of the call.
+    if unsafe { libc::getrusage(who, &mut u) } != 0 {
+        return None;
+    }
+    let tv_ns =
+        |tv: libc::timeval| (tv.tv_sec as u64) * 1_000_000_000 + (tv.tv_usec as u64) * 1_000;
+    Some(Usage {
+        cpu_ns: tv_ns(u.ru_utime) + tv_ns(u.ru_stime),
+        voluntary: u.ru_nvcsw as u64,
+        involuntary: u.ru_nivcsw as u64,
+        faults: (u.ru_minflt as u64).saturating_add(u.ru_majflt as u64),
+    })
+}
+
+/// [`Usage`] of the whole process: every live thread plus the exited ones.
+pub fn process_usage() -> Option<Usage> {
+    usage(libc::RUSAGE_SELF)
+}
+
+/// [`Usage`] of the calling thread (`RUSAGE_THREAD`, Linux only).
+#[cfg(target_os = "linux")]
+pub fn thread_usage() -> Option<Usage> {
+    usage(libc::RUSAGE_THREAD)
+}
+
+/// [`Usage`] of the calling thread: not available here.
+#[cfg(not(target_os = "linux"))]
+pub fn thread_usage() -> Option<Usage> {
+    None
+}
+
 /// Bytes of heap in use according to the allocator, and whether the
 /// allocator can say (glibc's `mallinfo2`: arena bytes in use plus
 /// mmap-ed chunks). Elsewhere `(0, false)`.

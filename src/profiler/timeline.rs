@@ -87,6 +87,11 @@ impl Timeline {
         self.stride *= 2;
     }
 
+    /// Points the timeline has room for before it allocates again.
+    pub fn capacity(&self) -> usize {
+        self.points.capacity()
+    }
+
     /// Raw samples merged into each point.
     pub fn stride(&self) -> u64 {
         self.stride
