@@ -534,3 +534,34 @@ fn values_of_64_mib_round_trip_through_both_tiers() {
     assert_eq!(v, big);
     assert_eq!(c.stats().unwrap().handle.persistent_hits, 1);
 }
+
+#[test]
+fn a_large_wal_is_truncated_at_close_a_small_one_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = dir.path().join("cache.db-wal");
+    let wal_len = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    {
+        // A bulk load: megabytes of WAL.
+        let c = Cache::open(persistent(dir.path())).unwrap();
+        let value = vec![7u8; 8192];
+        let keys: Vec<String> = (0..400).map(|i| format!("k{i}")).collect();
+        let opts = EntryOptions::new();
+        let items: Vec<(&[u8], &[u8], &EntryOptions)> = keys
+            .iter()
+            .map(|k| (k.as_bytes(), &value[..], &opts))
+            .collect();
+        c.set_many(&items).unwrap();
+        assert!(wal_len() > 1 << 20, "the load is in the WAL: {}", wal_len());
+    }
+    assert_eq!(wal_len(), 0, "checkpointed and truncated at close");
+    {
+        // A session that writes a little leaves its WAL for the next one.
+        let c = Cache::open(persistent(dir.path())).unwrap();
+        c.set(b"one", b"v", &EntryOptions::new()).unwrap();
+    }
+    let kept = wal_len();
+    assert!(kept > 0 && kept < 1 << 20, "{kept}");
+    let c = Cache::open(persistent(dir.path())).unwrap();
+    assert_eq!(get(&c, "k399").as_deref(), Some(&[7u8; 8192][..]));
+    assert_eq!(get(&c, "one").as_deref(), Some(&b"v"[..]));
+}

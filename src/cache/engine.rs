@@ -760,8 +760,9 @@ impl Cache {
 impl Drop for Cache {
     fn drop(&mut self) {
         // Best effort: pending statistics and last-access times.
-        if self.store.is_some() {
+        if let Some(store) = &self.store {
             let _ = self.write(true, |_| Ok(()));
+            store.checkpoint_if_large();
         }
     }
 }

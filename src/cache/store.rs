@@ -26,6 +26,10 @@ pub const DB_NAME: &str = "cache.db";
 /// Crate-private: cbindgen would export a public constant into the header.
 pub(crate) const WAL_AUTOCHECKPOINT_PAGES: i64 = 4000;
 
+/// A WAL larger than this is checkpointed and truncated when a handle
+/// closes ([`Store::checkpoint_if_large`]).
+const WAL_KEPT_MAX_BYTES: u64 = 1 << 20;
+
 /// [`WAL_AUTOCHECKPOINT_PAGES`], for benchmarks that configure a raw
 /// connection the same way.
 pub fn wal_autocheckpoint_pages() -> i64 {
@@ -214,8 +218,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // next writer created the WAL again with two more (~3 ms at the end of
     // every short-lived process, e.g. a warm `analyze` that only flushes its
     // statistics). Commits are as durable as before; the WAL is checkpointed
-    // every WAL_AUTOCHECKPOINT_PAGES, and a database moved aside as corrupt
-    // takes its WAL with it.
+    // every WAL_AUTOCHECKPOINT_PAGES, a handle that closes with more than
+    // WAL_KEPT_MAX_BYTES of it checkpoints and truncates it (the next process
+    // would read it all at open), and a database moved aside as corrupt takes
+    // its WAL with it.
     conn.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
         true,
@@ -372,6 +378,24 @@ impl Store {
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// At close: when the WAL left for the next process is large (a
+    /// session that wrote much), checkpoints it and truncates it to nothing,
+    /// waiting at most 50 ms for other processes (else it is left). The WAL
+    /// is otherwise left as is (no checkpoint on close), and the first
+    /// process to open the database reads and checksums every frame of it:
+    /// after a bulk load that is up to ~16 MiB per process start; after a
+    /// session that only flushed its statistics, a page or two.
+    pub fn checkpoint_if_large(&self) {
+        let wal = self.path.with_file_name(format!("{DB_NAME}-wal"));
+        let large = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_KEPT_MAX_BYTES);
+        if large {
+            let conn = self.lock();
+            let _ = conn.busy_timeout(Duration::from_millis(50));
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            let _ = conn.busy_timeout(BUSY_TIMEOUT);
+        }
     }
 
     /// Runs `f` on the connection (reads; autocommit).
