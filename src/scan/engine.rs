@@ -459,12 +459,7 @@ fn run_host<P: Process>(
     // few batches the other walkers then stopped until it caught up (on a
     // loaded machine, a warm analyze took ~15 % longer). Content is bounded
     // apart (the read budget), so this bounds small structs only.
-    let capacity = (std::env::var("WTF_QF")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(QUEUED_FILES)
-        / chunk)
-        .max(2 * threads);
+    let capacity = (QUEUED_FILES / chunk).max(2 * threads);
     let results = BatchQueue::<Vec<Event<P::Item>>>::new(capacity);
     // However the calling thread leaves, no walker stays blocked sending.
     struct Abandon<'q, T>(&'q BatchQueue<T>);
