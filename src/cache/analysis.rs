@@ -96,6 +96,21 @@ const POINTER_MAGIC: &[u8; 8] = b"WTFSNAPF";
 /// be between writing its file and committing the row that names it).
 const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The token of the set's snapshot file, when a row names one showing the
+/// set's current generation.
+fn current_token(
+    c: &rusqlite::Connection,
+    analyzer_id: &str,
+    namespace: &[u8],
+) -> rusqlite::Result<Option<[u8; 16]>> {
+    c.prepare_cached(&format!("SELECT s.data {CURRENT_SNAPSHOT}"))?
+        .query_row(params![analyzer_id, namespace, &POINTER_MAGIC[..]], |r| {
+            Ok(pointer_token(r.get_ref(0)?.as_bytes()?))
+        })
+        .optional()
+        .map(Option::flatten)
+}
+
 fn pointer_token(data: &[u8]) -> Option<[u8; 16]> {
     data.strip_prefix(POINTER_MAGIC)?.try_into().ok()
 }
@@ -230,14 +245,7 @@ impl Cache {
         let now = now_ns();
         // The snapshot file, when a row names one showing the set's current
         // generation (read outside the database's lock).
-        let pointer = store.read(|c| {
-            c.prepare_cached(&format!("SELECT s.data {CURRENT_SNAPSHOT}"))?
-                .query_row(params![analyzer_id, namespace, &POINTER_MAGIC[..]], |r| {
-                    Ok(pointer_token(r.get_ref(0)?.as_bytes()?))
-                })
-                .optional()
-                .map(Option::flatten)
-        })?;
+        let pointer = store.read(|c| current_token(c, analyzer_id, namespace))?;
         if let (Some(token), Some(dir)) = (pointer, self.snapshot_dir()) {
             let index = std::fs::read(snapshot_file(&dir, &token))
                 .ok()
@@ -264,14 +272,7 @@ impl Cache {
         let (Some(store), Some(dir)) = (&self.store, self.snapshot_dir()) else {
             return Ok(false);
         };
-        let token = store.read(|c| {
-            c.prepare_cached(&format!("SELECT s.data {CURRENT_SNAPSHOT}"))?
-                .query_row(params![analyzer_id, namespace, &POINTER_MAGIC[..]], |r| {
-                    Ok(pointer_token(r.get_ref(0)?.as_bytes()?))
-                })
-                .optional()
-                .map(Option::flatten)
-        })?;
+        let token = store.read(|c| current_token(c, analyzer_id, namespace))?;
         Ok(token.is_some_and(|t| snapshot_file(&dir, &t).is_file()))
     }
 
