@@ -1,6 +1,7 @@
-//! Per-file analysis results for `wtfperf_analyze` (see
-//! `notes/ANALYZE_INTERFACE.md`): loaded in one pass, stored in batches of
-//! one transaction, keyed by (analyzer id, namespace, relative path).
+//! Per-file analysis results for `wtfperf_analyze`: stored in batches of
+//! one transaction, keyed by (analyzer id, namespace, relative path), and
+//! loaded by a warm run from one snapshot file ([`super::snapshot`]) when
+//! it shows the set's current generation, else in one pass over the rows.
 
 use super::engine::Cache;
 use super::paths::normalize;

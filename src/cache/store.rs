@@ -111,9 +111,10 @@ pub const MIGRATIONS: &[&str] = &[
      DROP TABLE analysis;
      ALTER TABLE analysis_v4 RENAME TO analysis;",
     // 5: a generation per (analyzer, namespace), bumped by every write to
-    // its analysis results, and a snapshot of those results as one blob
-    // tagged with the generation it shows (see `analysis::encode_snapshot`):
-    // a warm `analyze` reads one blob instead of a row per file.
+    // its analysis results, and a snapshot row tagged with the generation it
+    // shows. Its `data` now names a snapshot file (see `analysis.rs`,
+    // `snapshot.rs`); a blob of the first format is simply not current: a
+    // warm `analyze` reads one file instead of a row per file.
     "CREATE TABLE analysis_generation(
         analyzer_id TEXT NOT NULL,
         namespace BLOB NOT NULL,

@@ -497,9 +497,9 @@ impl Run<'_> {
         if let Err(err) = cache.remove_analysis(self.analyzer_id, &self.namespace, &gone) {
             self.fail(err);
         }
-        // The next run loads one blob instead of a row per file: write a
-        // snapshot when this run changed the results or found none current
-        // (an unchanged tree with a current snapshot writes nothing).
+        // The next run reads one snapshot file instead of a row per file:
+        // write one when this run changed the results or did not load from a
+        // current one (an unchanged tree with a current snapshot writes none).
         let wrote = self.wrote.load(Relaxed) || !gone.is_empty();
         if lock(&self.store_error).is_none() && (wrote || !known.is_snapshot()) {
             let saved = cache.save_analysis_snapshot(self.analyzer_id, &self.namespace);
