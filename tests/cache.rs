@@ -13,6 +13,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use wtfperf::cache::{Cache, CacheOptions, EntryOptions, Reason};
 
+/// Stores `value` under every key in one `set_many`, with default options.
+fn set_many_plain(c: &Cache, keys: &[String], value: &[u8]) {
+    let opts = EntryOptions::new();
+    let items: Vec<(&[u8], &[u8], &EntryOptions)> =
+        keys.iter().map(|k| (k.as_bytes(), value, &opts)).collect();
+    c.set_many(&items).unwrap();
+}
+
 fn persistent(dir: &Path) -> CacheOptions {
     CacheOptions {
         dir: Some(dir.to_path_buf()),
@@ -109,12 +117,7 @@ fn child_acking_writer() {
             writeln!(out, "ack {k}").unwrap();
         } else {
             let keys: Vec<String> = (0..20).map(|j| format!("batch-{i}-{j}")).collect();
-            let opts = EntryOptions::new();
-            let items: Vec<(&[u8], &[u8], &EntryOptions)> = keys
-                .iter()
-                .map(|k| (k.as_bytes(), &value[..], &opts))
-                .collect();
-            c.set_many(&items).unwrap();
+            set_many_plain(&c, &keys, &value);
             for k in &keys {
                 writeln!(out, "ack {k}").unwrap();
             }
@@ -545,12 +548,7 @@ fn a_large_wal_is_truncated_at_close_a_small_one_kept() {
         let c = Cache::open(persistent(dir.path())).unwrap();
         let value = vec![7u8; 8192];
         let keys: Vec<String> = (0..400).map(|i| format!("k{i}")).collect();
-        let opts = EntryOptions::new();
-        let items: Vec<(&[u8], &[u8], &EntryOptions)> = keys
-            .iter()
-            .map(|k| (k.as_bytes(), &value[..], &opts))
-            .collect();
-        c.set_many(&items).unwrap();
+        set_many_plain(&c, &keys, &value);
         assert!(wal_len() > 1 << 20, "the load is in the WAL: {}", wal_len());
     }
     assert_eq!(wal_len(), 0, "checkpointed and truncated at close");

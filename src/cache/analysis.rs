@@ -156,29 +156,30 @@ fn new_token() -> [u8; 16] {
     xxhash_rust::xxh3::xxh3_128(&seed).to_le_bytes()
 }
 
-/// Every record of a set, one row at a time (no current snapshot).
-fn read_rows(
+/// The records of a set that expire after `after`, one row at a time,
+/// with their expiry (a malformed stamp is no record: the file is analyzed
+/// again).
+fn rows_of(
     c: &rusqlite::Connection,
     analyzer_id: &str,
     namespace: &[u8],
-    now: i64,
-) -> rusqlite::Result<AnalysisIndex> {
+    after: i64,
+) -> rusqlite::Result<IndexBuilder> {
     let mut st = c.prepare_cached(
-        "SELECT rel_path, stamp, value FROM analysis
+        "SELECT rel_path, stamp, value, expires_ns FROM analysis
          WHERE analyzer_id = ?1 AND namespace = ?2 AND expires_ns > ?3",
     )?;
-    let mut rows = st.query(params![analyzer_id, namespace, now])?;
+    let mut rows = st.query(params![analyzer_id, namespace, after])?;
     let mut out = IndexBuilder::new();
     while let Some(r) = rows.next()? {
-        // A malformed stamp is no record: the file is analyzed again.
         out.push_stored(
             r.get_ref(0)?.as_bytes()?,
             r.get_ref(1)?.as_bytes()?,
             r.get_ref(2)?.as_bytes()?,
-            i64::MAX,
+            r.get(3)?,
         );
     }
-    Ok(AnalysisIndex::open(out.finish(), now).unwrap_or_default())
+    Ok(out)
 }
 
 /// Marks the set's results as changed (any snapshot of it is now stale).
@@ -256,7 +257,9 @@ impl Cache {
                 return Ok(index);
             }
         }
-        store.read(|c| read_rows(c, analyzer_id, namespace, now))
+        // No current snapshot: one pass over the rows.
+        let rows = store.read(|c| rows_of(c, analyzer_id, namespace, now))?;
+        Ok(AnalysisIndex::open(rows.finish(), now).unwrap_or_default())
     }
 
     /// Where snapshot files live (persistent caches).
@@ -318,20 +321,7 @@ impl Cache {
                 )?
                 .execute(params![analyzer_id, namespace])?;
             }
-            let mut st = c.prepare_cached(
-                "SELECT rel_path, stamp, value, expires_ns FROM analysis
-                 WHERE analyzer_id = ?1 AND namespace = ?2",
-            )?;
-            let mut rows = st.query(params![analyzer_id, namespace])?;
-            let mut snapshot = IndexBuilder::new();
-            while let Some(r) = rows.next()? {
-                snapshot.push_stored(
-                    r.get_ref(0)?.as_bytes()?,
-                    r.get_ref(1)?.as_bytes()?,
-                    r.get_ref(2)?.as_bytes()?,
-                    r.get(3)?,
-                );
-            }
+            let snapshot = rows_of(c, analyzer_id, namespace, i64::MIN)?;
             // The file first, then the row naming it: a reader never finds
             // a row whose file is still being written.
             write_new_file(&dir, &file, &snapshot.finish_with_token(token))

@@ -78,9 +78,10 @@ pub fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
+/// Nanoseconds of clock `id` (`clock_gettime`).
 // time_t and c_long are i64 here but not on every target.
 #[allow(clippy::unnecessary_cast)]
-fn clock(id: libc::clockid_t) -> i64 {
+pub(crate) fn clock(id: libc::clockid_t) -> i64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

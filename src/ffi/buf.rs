@@ -19,6 +19,7 @@ pub struct wtfperf_buf {
 
 impl wtfperf_buf {
     /// A buffer that owns `bytes` plus a trailing NUL.
+    #[inline]
     pub fn from_vec(mut bytes: Vec<u8>) -> Self {
         let len = bytes.len();
         bytes.push(0);
@@ -29,7 +30,9 @@ impl wtfperf_buf {
         }
     }
 
-    /// A buffer that owns a copy of `bytes` plus a trailing NUL.
+    /// A buffer that owns a copy of `bytes` plus a trailing NUL (one
+    /// allocation of exactly `len + 1` bytes).
+    #[inline]
     pub fn from_slice(bytes: &[u8]) -> Self {
         let mut v = Vec::with_capacity(bytes.len() + 1);
         v.extend_from_slice(bytes);

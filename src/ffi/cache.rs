@@ -393,7 +393,7 @@ pub unsafe extern "C" fn wtfperf_cache_get(
         let found = cache.get_into(
             key,
             // SAFETY: `out` was checked non-NULL.
-            |v| unsafe { write_out(out, buf_of(v)) },
+            |v| unsafe { write_out(out, wtfperf_buf::from_slice(v)) },
             // SAFETY: as above.
             |v| unsafe { write_out(out, wtfperf_buf::from_vec(v)) },
         )?;
@@ -404,21 +404,6 @@ pub unsafe extern "C" fn wtfperf_cache_get(
         }
         Ok(WTFPERF_OK)
     })
-}
-
-/// A `wtfperf_buf` holding a copy of `v` and its NUL, built in one
-/// allocation of exactly `len + 1` bytes (what `wtfperf_buf_free` frees),
-/// inlined into the memory-hit path.
-#[inline]
-fn buf_of(v: &[u8]) -> wtfperf_buf {
-    let mut bytes = Vec::with_capacity(v.len() + 1);
-    bytes.extend_from_slice(v);
-    bytes.push(0);
-    let len = v.len();
-    wtfperf_buf {
-        data: Box::into_raw(bytes.into_boxed_slice()).cast::<u8>(),
-        len,
-    }
 }
 
 /// Removes `key` from both tiers. `WTFPERF_OK` whether or not it existed.

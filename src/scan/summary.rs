@@ -116,18 +116,7 @@ impl Counters {
 /// (1-10 ms steps): asked once per file, it costs a memory read where the
 /// precise clock costs a timer read (~20 ns); a 100 ms period needs no more.
 fn coarse_now_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec for the call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    if rc != 0 {
-        return 0;
-    }
-    (ts.tv_sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec as u64)
+    crate::cache::stamp::clock(libc::CLOCK_MONOTONIC_COARSE).max(0) as u64
 }
 
 /// Lets at most one progress report through per period, whichever thread
