@@ -322,26 +322,27 @@ impl<'k> Process for AnalyzeProcess<'k> {
             None => return,
         };
         self.has_deferred.store(false, Relaxed);
-        let items: Vec<_> = (self.deferred.0.iter())
-            .flat_map(|shard| std::mem::take(&mut *lock(shard)))
-            .collect();
-        let mut items = items.into_iter();
-        while let Some((found, stat)) = items.next() {
-            let Some(ev) = self.resolve(found, Some(stat), map, ctx) else {
-                continue;
-            };
-            let read = matches!(&ev, Event::Item(item) if Self::weight(item) > 0);
-            emit(ev);
-            // What `emit` keeps may hold content until the caller passes it
-            // on: one read per call (then the caller sends its batch), the
-            // rest put back, so reads never pile up past the read budget.
-            if read && !last {
-                let rest: Vec<_> = items.collect();
-                if !rest.is_empty() {
-                    lock(self.deferred.mine()).extend(rest);
-                    self.has_deferred.store(true, Relaxed);
+        for shard in &self.deferred.0 {
+            // One at a time off the lists (other threads may drain too),
+            // the list unlocked before the file is resolved.
+            loop {
+                let Some((found, stat)) = lock(shard).pop() else {
+                    break;
+                };
+                let Some(ev) = self.resolve(found, Some(stat), map, ctx) else {
+                    continue;
+                };
+                let read = matches!(&ev, Event::Item(item) if Self::weight(item) > 0);
+                emit(ev);
+                // What `emit` keeps may hold content until the caller passes
+                // it on: one read per call (then the caller sends its batch),
+                // so reads never pile up past the read budget.
+                if read && !last {
+                    if self.deferred.0.iter().any(|s| !lock(s).is_empty()) {
+                        self.has_deferred.store(true, Relaxed);
+                    }
+                    return;
                 }
-                return;
             }
         }
     }
@@ -501,7 +502,7 @@ impl Run<'_> {
         // write one when this run changed the results or did not load from a
         // current one (an unchanged tree with a current snapshot writes none).
         let wrote = self.wrote.load(Relaxed) || !gone.is_empty();
-        if lock(&self.store_error).is_none() && (wrote || !known.is_snapshot()) {
+        if !self.failed() && (wrote || !known.is_snapshot()) {
             let saved = cache.save_analysis_snapshot(self.analyzer_id, &self.namespace);
             if let Err(err) = saved {
                 self.fail(err);

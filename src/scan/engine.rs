@@ -223,10 +223,9 @@ impl<P: Process> Shared<'_, P> {
         }
     }
 
-    /// Delivers deferred files that are ready (all of them when `last`).
-    /// Files the process put off that are ready now (`holding`: the caller
-    /// keeps results it has not passed on, so reads must not wait for
-    /// memory those may hold).
+    /// Delivers files the process put off that are ready now (all of them
+    /// when `last`). `holding`: the caller keeps results it has not passed
+    /// on, so reads must not wait for memory those may hold.
     fn drain(&self, last: bool, holding: bool, emit: &mut dyn FnMut(Event<P::Item>)) {
         let ctx = Ctx {
             counters: self.counters,
