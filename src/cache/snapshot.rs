@@ -188,14 +188,6 @@ impl IndexBuilder {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
     fn path(&self, item: &Item) -> &[u8] {
         &self.arena[item.path_at..item.path_at + item.path_len]
     }
@@ -562,21 +554,16 @@ impl AnalysisIndex {
         let (mut lo, mut hi) = (0, self.dirs);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let (_, first, n) = self.dir(mid)?;
+            let (dir, first, n) = self.dir(mid)?;
             if i < first {
                 hi = mid;
             } else if i >= first + n {
                 lo = mid + 1;
             } else {
-                return self.record_in(i, self.dir(mid)?.0).map(|(r, _)| r);
+                return self.record_in(i, dir).map(|(r, _)| r);
             }
         }
         None
-    }
-
-    /// Every record with its position (as [`get_slot`](Self::get_slot) gives it).
-    pub fn iter_slots(&self) -> impl Iterator<Item = (usize, KnownRecord<'_>)> {
-        self.entries().map(|(i, r, _)| (i, r))
     }
 
     /// Every record, directory by directory.
@@ -590,11 +577,6 @@ impl AnalysisIndex {
 
     pub fn is_empty(&self) -> bool {
         self.count == 0
-    }
-
-    /// The blob (what a snapshot stores).
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.data
     }
 
     /// Whether the blob is a snapshot file's (it has a token).
@@ -661,10 +643,8 @@ mod tests {
             assert!(index.get(missing).is_none());
         }
         assert_eq!(index.len(), 5354);
-        // Positions: every record once, as get_slot gives them.
-        let slots: Vec<usize> = index.iter_slots().map(|(i, _)| i).collect();
-        assert_eq!(slots, (0..5354).collect::<Vec<_>>());
-        for (i, r) in index.iter_slots() {
+        // Positions: every record once, as get_slot gives them, in iter order.
+        for (i, r) in index.iter().enumerate() {
             assert_eq!(index.get_slot(&r.rel_path()).unwrap().0, i);
             assert_eq!(index.record_at(i), Some(r));
         }
