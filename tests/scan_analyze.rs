@@ -336,3 +336,63 @@ fn analyze_reports_scan_problems_too() {
     assert_eq!((s.files_seen, s.files_scanned, s.files_skipped), (4, 3, 1));
     assert_eq!(host.issues[0].kind, IssueKind::TooLarge);
 }
+
+/// Each file's language and whether its result came from the cache.
+#[derive(Default)]
+struct Languages(BTreeMap<PathBuf, (Option<&'static str>, bool)>);
+
+impl AnalyzeHost for Languages {
+    fn analyze(&mut self, file: &FileEntry<'_>, out: &mut Vec<u8>) -> Verdict {
+        analyze_one(file, out)
+    }
+    fn on_result(&mut self, file: &FileEntry<'_>, _: &[u8], cached: bool) -> Control {
+        let language = file.language.map(|l| l.name());
+        self.0
+            .insert(file.rel_path.to_path_buf(), (language, cached));
+        Control::Continue
+    }
+}
+
+#[test]
+fn cached_results_report_the_language_found_when_analyzed() {
+    // A `#!` script's language comes from its content: a cached result
+    // (nothing read) reports it too, from a persistent cache (rows, then
+    // the snapshot) as from a memory one.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bin/tool", "#!/usr/bin/env python3\nprint(1)\n");
+    write(dir.path(), "bin/run", "#!/bin/sh\necho\n");
+    write(dir.path(), "src/a.rs", "fn main() {}\n");
+    write(dir.path(), "README", "plain\n");
+    let expected = [
+        ("README", None),
+        ("bin/run", Some("shell")),
+        ("bin/tool", Some("python")),
+        ("src/a.rs", Some("rust")),
+    ];
+    let cache_dir = tempfile::tempdir().unwrap();
+    let persistent = Cache::open(CacheOptions {
+        dir: Some(cache_dir.path().to_path_buf()),
+        ..CacheOptions::default()
+    })
+    .unwrap();
+    for cache in [&memory_cache(), &persistent] {
+        for run in 0..3 {
+            let mut host = Languages::default();
+            scan::analyze(
+                dir.path(),
+                &ScanOptions::default(),
+                Some(cache),
+                "lang",
+                &mut host,
+            )
+            .unwrap();
+            let got: Vec<_> = host.0.iter().collect();
+            assert_eq!(got.len(), expected.len());
+            for ((rel, (language, cached)), (want_rel, want)) in got.into_iter().zip(expected) {
+                assert_eq!(rel, Path::new(want_rel));
+                assert_eq!(*language, want, "{want_rel}, run {run}");
+                assert_eq!(*cached, run > 0, "{want_rel}, run {run}");
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@ use super::paths::normalize;
 use super::stamp::{FileStamp, now_ns};
 use super::stats::Counters;
 use crate::error::Result;
+use crate::scan::Language;
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
@@ -21,28 +22,38 @@ pub struct AnalysisRecord {
     pub rel_path: Vec<u8>,
     pub stamp: FileStamp,
     pub value: Vec<u8>,
+    /// The file's language when it was analyzed (from its name or its `#!`
+    /// line): what a cache hit reports, without reading the file.
+    pub language: Option<Language>,
 }
 
 type Records = HashMap<Vec<u8>, AnalysisRecord>;
 
-/// Bytes of a stored stamp.
+/// Bytes of a stored stamp (without the language byte that follows it).
 pub(crate) const STAMP_LEN: usize = 48;
 
-/// The stored form of a stamp: size, mtime_ns, inode, hash, recorded_ns,
-/// integers big-endian (what schema migration 4 builds from the old columns).
-pub(crate) fn encode_stamp(s: &FileStamp) -> [u8; STAMP_LEN] {
-    let mut out = [0; STAMP_LEN];
+/// The stored form of a stamp and a language: size, mtime_ns, inode, hash,
+/// recorded_ns, integers big-endian (what schema migration 4 builds from
+/// the old columns), then the language's code (0: none). Stamps stored
+/// before the language was are 48 bytes: see [`stored_language`].
+pub(crate) fn encode_stamp(s: &FileStamp, language: Option<Language>) -> [u8; STAMP_LEN + 1] {
+    let mut out = [0; STAMP_LEN + 1];
     out[0..8].copy_from_slice(&s.size.to_be_bytes());
     out[8..16].copy_from_slice(&s.mtime_ns.to_be_bytes());
     out[16..24].copy_from_slice(&s.inode.to_be_bytes());
     out[24..40].copy_from_slice(&s.hash);
     out[40..48].copy_from_slice(&s.recorded_ns.to_be_bytes());
+    out[STAMP_LEN] = language.map_or(0, Language::code);
     out
 }
 
-/// A stamp from its stored form (`None` unless [`STAMP_LEN`] bytes).
+/// A stamp from its stored form (`None` unless [`STAMP_LEN`] bytes, or
+/// those and a language).
 pub(crate) fn decode_stamp(b: &[u8]) -> Option<FileStamp> {
-    let b: &[u8; STAMP_LEN] = b.try_into().ok()?;
+    if b.len() > STAMP_LEN + 1 {
+        return None;
+    }
+    let b: &[u8; STAMP_LEN] = b.get(..STAMP_LEN)?.try_into().ok()?;
     let word = |i: usize| -> [u8; 8] { b[i..i + 8].try_into().expect("8 bytes") };
     Some(FileStamp {
         size: u64::from_be_bytes(word(0)),
@@ -51,6 +62,16 @@ pub(crate) fn decode_stamp(b: &[u8]) -> Option<FileStamp> {
         hash: b[24..40].try_into().expect("16 bytes"),
         recorded_ns: i64::from_be_bytes(word(40)),
     })
+}
+
+/// The language stored with a stamp of the file `name`. A stamp stored
+/// without one (by a version before it was) gives the language of the name:
+/// what was reported then.
+pub(crate) fn stored_language(stamp: &[u8], name: &[u8]) -> Option<Language> {
+    match stamp.get(STAMP_LEN) {
+        Some(&code) => Language::from_code(code),
+        None => crate::scan::language::from_name(std::ffi::OsStr::from_bytes(name)),
+    }
 }
 
 pub use super::snapshot::{AnalysisIndex, IndexBuilder, KnownRecord};
@@ -224,6 +245,7 @@ impl Cache {
                 rel_path: r.rel_path(),
                 stamp: r.stamp,
                 value: r.value.to_vec(),
+                language: r.language,
             };
             out.insert(record.rel_path.clone(), record);
         }
@@ -249,13 +271,15 @@ impl Cache {
         // generation (read outside the database's lock).
         let pointer = store.read(|c| current_token(c, analyzer_id, namespace))?;
         if let (Some(token), Some(dir)) = (pointer, self.snapshot_dir()) {
-            let index = std::fs::read(snapshot_file(&dir, &token))
-                .ok()
-                .and_then(|data| AnalysisIndex::open(data, now))
-                .filter(|index| index.token() == token);
+            let file = snapshot_file(&dir, &token);
+            let index = AnalysisIndex::read(&file, now).filter(|index| index.token() == token);
             if let Some(index) = index {
                 return Ok(index);
             }
+            // Damaged, or of another format (written by another version):
+            // removed, so that the next save writes it again (a save keeps
+            // a current snapshot whose file is there).
+            let _ = std::fs::remove_file(&file);
         }
         // No current snapshot: one pass over the rows.
         let rows = store.read(|c| rows_of(c, analyzer_id, namespace, now))?;
@@ -419,7 +443,7 @@ impl Cache {
                     analyzer_id,
                     namespace,
                     r.rel_path,
-                    &encode_stamp(&r.stamp)[..],
+                    &encode_stamp(&r.stamp, r.language)[..],
                     r.value,
                     expires
                 ])?;
@@ -482,6 +506,7 @@ mod tests {
                 recorded_ns: 5,
             },
             value: value.to_vec(),
+            language: None,
         }
     }
 
@@ -622,8 +647,11 @@ mod tests {
         assert!(!index.is_snapshot());
         assert_eq!(index.len(), 3);
         assert_eq!(index.get(b"f3").unwrap().value, b"v3");
+        assert!(!a.analysis_snapshot_is_current("x", ns).unwrap());
+        a.save_analysis_snapshot("x", ns).unwrap();
+        assert!(a.load_analysis_index("x", ns).unwrap().is_snapshot());
         // A missing file: the same, and a save writes a new one.
-        std::fs::remove_file(&second[0]).unwrap();
+        std::fs::remove_file(&snapshot_files(&root)[0]).unwrap();
         assert!(!a.analysis_snapshot_is_current("x", ns).unwrap());
         assert_eq!(a.load_analysis_index("x", ns).unwrap().len(), 3);
         a.save_analysis_snapshot("x", ns).unwrap();
@@ -660,8 +688,21 @@ mod tests {
             hash: [9; 16],
             recorded_ns: i64::MIN + 7,
         };
-        assert_eq!(decode_stamp(&encode_stamp(&s)), Some(s));
-        assert_eq!(decode_stamp(&encode_stamp(&s)[..47]), None);
+        let python = crate::scan::language::from_shebang(b"#!/usr/bin/python3\n");
+        for language in [None, python] {
+            let stored = encode_stamp(&s, language);
+            assert_eq!(decode_stamp(&stored), Some(s));
+            assert_eq!(stored_language(&stored, b"script"), language);
+            assert_eq!(stored_language(&stored, b"x.rs"), language);
+        }
+        let stored = encode_stamp(&s, python);
+        assert_eq!(decode_stamp(&stored[..47]), None);
+        assert_eq!(decode_stamp(&[&stored[..], &[0]].concat()), None);
+        // Stored before languages were: the name's language.
+        assert_eq!(decode_stamp(&stored[..48]), Some(s));
+        assert_eq!(stored_language(&stored[..48], b"script"), None);
+        let rust = stored_language(&stored[..48], b"x.rs");
+        assert_eq!(rust.map(crate::scan::Language::name), Some("rust"));
     }
 
     #[test]

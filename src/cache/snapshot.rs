@@ -10,7 +10,8 @@
 //! next to each other. A table keyed by the whole path (the format before
 //! this one) costs a cache miss per file on a large tree instead.
 //!
-//! Format 2, integers little-endian:
+//! Format 3, integers little-endian, every section at a multiple of 8
+//! bytes (the blob is read into 8-byte words: a field is one load):
 //!
 //! ```text
 //! header   magic "WTFSNAP2", checksum (XXH3 of every byte after it, u64),
@@ -22,8 +23,9 @@
 //! keys     per record: the name's first 8 bytes as a big-endian number
 //!          (zero-padded: most comparisons of a search end there), name
 //!          offset (u64), name length, 0 -- what a search reads, 24 bytes
-//! records  per record: value offset (u64), value length, 0, expiry (i64),
-//!          stamp (stored form, 48 bytes)
+//! records  per record: value offset (u64), value length, language code
+//!          (0: none), expiry (i64), size, mtime_ns, inode, hash (16 bytes,
+//!          as `xxhsum -H2` prints it), recorded_ns -- 72 bytes
 //! heap     directory paths, names, values
 //! ```
 //!
@@ -31,18 +33,20 @@
 //! every later read is bounds-checked too, so a damaged blob is refused or
 //! reads as "not stored", never a crash.
 
-use super::analysis::{STAMP_LEN, decode_stamp, encode_stamp};
+use super::analysis::{decode_stamp, stored_language};
 use super::stamp::FileStamp;
+use crate::scan::Language;
 use std::collections::HashMap;
+use std::io::Read;
 
-const MAGIC: &[u8; 8] = b"WTFSNAP2";
+const MAGIC: &[u8; 8] = b"WTFSNAP3";
 const HEADER: usize = 96;
 /// Where the header keeps the blob's token (16 bytes).
 const TOKEN_AT: usize = 80;
 const SLOT_LEN: usize = 8;
 const DIR_LEN: usize = 24;
 const KEY_LEN: usize = 24;
-const REC_LEN: usize = 24 + STAMP_LEN;
+const REC_LEN: usize = 72;
 
 /// At most this many bytes of a directory's keys, and of its records, are
 /// fetched ahead when a thread's lookups reach it.
@@ -116,8 +120,25 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-fn i64_at(b: &[u8], at: usize) -> Option<i64> {
-    u64_at(b, at).map(|v| v as i64)
+/// The bytes of `words`, in memory order.
+fn as_bytes(words: &[u64]) -> &[u8] {
+    // SAFETY: a u64 slice is valid as a u8 slice of 8 times its length:
+    // same memory, alignment 1 <= 8, every byte pattern a valid u8.
+    unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 8) }
+}
+
+/// The bytes of `words`, in memory order, writable.
+fn as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
+    // SAFETY: as in `as_bytes`; the u8 slice borrows `words` mutably, so it
+    // is the only view while it lives, and every byte pattern is a valid u64.
+    unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8) }
+}
+
+/// `bytes` as words of the same memory content (a copy).
+fn words_of(bytes: &[u8]) -> Vec<u64> {
+    let mut words = vec![0u64; bytes.len().div_ceil(8)];
+    as_bytes_mut(&mut words)[..bytes.len()].copy_from_slice(bytes);
+    words
 }
 
 /// One record of an [`AnalysisIndex`], borrowed.
@@ -129,6 +150,8 @@ pub struct KnownRecord<'a> {
     pub name: &'a [u8],
     pub stamp: FileStamp,
     pub value: &'a [u8],
+    /// The language the file was found to be in when it was analyzed.
+    pub language: Option<Language>,
 }
 
 impl KnownRecord<'_> {
@@ -159,6 +182,7 @@ struct Item {
     value_len: usize,
     expires: i64,
     stamp: FileStamp,
+    language: Option<Language>,
 }
 
 impl IndexBuilder {
@@ -167,7 +191,14 @@ impl IndexBuilder {
     }
 
     /// Adds a record.
-    pub fn push(&mut self, rel_path: &[u8], stamp: FileStamp, value: &[u8], expires_ns: i64) {
+    pub fn push(
+        &mut self,
+        rel_path: &[u8],
+        stamp: FileStamp,
+        value: &[u8],
+        expires_ns: i64,
+        language: Option<Language>,
+    ) {
         let path_at = self.arena.len();
         self.arena.extend_from_slice(rel_path);
         self.arena.extend_from_slice(value);
@@ -177,14 +208,16 @@ impl IndexBuilder {
             value_len: value.len(),
             expires: expires_ns,
             stamp,
+            language,
         });
     }
 
     /// Adds a record whose stamp is in its stored form (left out when that
     /// is malformed: the file is analyzed again).
     pub fn push_stored(&mut self, rel_path: &[u8], stamp: &[u8], value: &[u8], expires_ns: i64) {
-        if let Some(stamp) = decode_stamp(stamp) {
-            self.push(rel_path, stamp, value, expires_ns);
+        if let Some(s) = decode_stamp(stamp) {
+            let language = stored_language(stamp, split(rel_path).1);
+            self.push(rel_path, s, value, expires_ns, language);
         }
     }
 
@@ -305,10 +338,20 @@ impl IndexBuilder {
             let item = &self.items[i];
             let e = recs_at + r * REC_LEN;
             let at = out.len() as u64;
+            let s = &item.stamp;
             put64(&mut out, e, at);
             put32(&mut out, e + 8, item.value_len as u32);
+            put32(
+                &mut out,
+                e + 12,
+                item.language.map_or(0, Language::code).into(),
+            );
             put64(&mut out, e + 16, item.expires as u64);
-            out[e + 24..e + REC_LEN].copy_from_slice(&encode_stamp(&item.stamp));
+            put64(&mut out, e + 24, s.size);
+            put64(&mut out, e + 32, s.mtime_ns as u64);
+            put64(&mut out, e + 40, s.inode);
+            out[e + 48..e + 64].copy_from_slice(&s.hash);
+            put64(&mut out, e + 64, s.recorded_ns as u64);
             out.extend_from_slice(self.value(item));
             min_expires = min_expires.min(item.expires);
         }
@@ -338,16 +381,25 @@ impl IndexBuilder {
 /// A directory of an index: its path, first record and record count.
 type Dir<'a> = (&'a [u8], usize, usize);
 
+/// A word of the blob as the format stores it (little-endian).
+fn le(w: u64) -> u64 {
+    u64::from_le(w)
+}
+
 /// Stored results of one analyzer under one namespace, as `analyze` looks
 /// them up: a blob of the format above, read in place.
 pub struct AnalysisIndex {
-    data: Vec<u8>,
+    /// The blob, as words (so that every field is one aligned load).
+    words: Vec<u64>,
+    /// The blob's length in bytes.
+    bytes: usize,
     count: usize,
     dirs: usize,
     slots: usize,
-    dirs_at: usize,
-    keys_at: usize,
-    recs_at: usize,
+    /// Where the sections start, in words.
+    dirs_w: usize,
+    keys_w: usize,
+    recs_w: usize,
 }
 
 impl Default for AnalysisIndex {
@@ -360,33 +412,49 @@ impl AnalysisIndex {
     /// The index in `data`, without the records expired at `now` (`None`:
     /// not a blob of this format, or damaged).
     pub fn open(data: Vec<u8>, now: i64) -> Option<AnalysisIndex> {
-        if data.get(..8)? != MAGIC || u64_at(&data, 8)? != checksum(data.get(CHECKED_FROM..)?) {
+        AnalysisIndex::open_words(words_of(&data), data.len(), now)
+    }
+
+    /// The index in the file at `path` (read straight into words: no copy
+    /// of the blob), as [`open`](Self::open) takes it.
+    pub fn read(path: &std::path::Path, now: i64) -> Option<AnalysisIndex> {
+        let mut file = std::fs::File::open(path).ok()?;
+        let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+        let mut words = vec![0u64; len.div_ceil(8)];
+        file.read_exact(&mut as_bytes_mut(&mut words)[..len]).ok()?;
+        AnalysisIndex::open_words(words, len, now)
+    }
+
+    fn open_words(words: Vec<u64>, len: usize, now: i64) -> Option<AnalysisIndex> {
+        let data = as_bytes(&words).get(..len)?;
+        if data.get(..8)? != MAGIC || u64_at(data, 8)? != checksum(data.get(CHECKED_FROM..)?) {
             return None;
         }
         let word =
-            |k: usize| u64_at(&data, CHECKED_FROM + k * 8).and_then(|v| usize::try_from(v).ok());
+            |k: usize| u64_at(data, CHECKED_FROM + k * 8).and_then(|v| usize::try_from(v).ok());
         let (count, dirs, slots) = (word(0)?, word(1)?, word(2)?);
         let (dirs_at, keys_at, recs_at) = (word(3)?, word(4)?, word(5)?);
         let heap_at = word(6)?;
-        let min_expires = i64_at(&data, CHECKED_FROM + 7 * 8)?;
+        let min_expires = u64_at(data, CHECKED_FROM + 7 * 8)? as i64;
         let fits = slots.is_power_of_two()
             && dirs_at == HEADER.checked_add(slots.checked_mul(SLOT_LEN)?)?
             && keys_at == dirs_at.checked_add(dirs.checked_mul(DIR_LEN)?)?
             && recs_at == keys_at.checked_add(count.checked_mul(KEY_LEN)?)?
             && heap_at == recs_at.checked_add(count.checked_mul(REC_LEN)?)?
-            && heap_at <= data.len()
+            && heap_at <= len
             && dirs < slots;
         if !fits {
             return None;
         }
         let index = AnalysisIndex {
-            data,
+            words,
+            bytes: len,
             count,
             dirs,
             slots,
-            dirs_at,
-            keys_at,
-            recs_at,
+            dirs_w: dirs_at / 8,
+            keys_w: keys_at / 8,
+            recs_w: recs_at / 8,
         };
         if min_expires > now {
             return Some(index);
@@ -395,7 +463,7 @@ impl AnalysisIndex {
         let mut b = IndexBuilder::new();
         for (_, r, expires) in index.entries() {
             if expires > now {
-                b.push(&r.rel_path(), r.stamp, r.value, expires);
+                b.push(&r.rel_path(), r.stamp, r.value, expires, r.language);
             }
         }
         AnalysisIndex::open(b.finish_with_token(index.token()), now)
@@ -405,22 +473,29 @@ impl AnalysisIndex {
     pub fn from_records<'r>(records: impl IntoIterator<Item = &'r super::AnalysisRecord>) -> Self {
         let mut b = IndexBuilder::new();
         for r in records {
-            b.push(&r.rel_path, r.stamp, &r.value, i64::MAX);
+            b.push(&r.rel_path, r.stamp, &r.value, i64::MAX, r.language);
         }
         AnalysisIndex::open(b.finish(), 0).expect("a fresh index")
     }
 
-    fn bytes(&self, at: u64, len: u32) -> Option<&[u8]> {
+    /// The blob.
+    fn data(&self) -> &[u8] {
+        &as_bytes(&self.words)[..self.bytes]
+    }
+
+    /// `len` bytes at `at` (the low 32 bits of `len`).
+    fn bytes(&self, at: u64, len: u64) -> Option<&[u8]> {
         let at = usize::try_from(at).ok()?;
-        self.data.get(at..at.checked_add(len as usize)?)
+        self.data().get(at..at.checked_add(len as u32 as usize)?)
     }
 
     /// Directory `d`: its path and record range.
     fn dir(&self, d: usize) -> Option<Dir<'_>> {
-        let e = self.dirs_at + d * DIR_LEN;
-        let path = self.bytes(u64_at(&self.data, e)?, u32_at(&self.data, e + 8)?)?;
-        let first = u32_at(&self.data, e + 12)? as usize;
-        let n = u32_at(&self.data, e + 16)? as usize;
+        let e = self.dirs_w + d * 3;
+        let e = self.words.get(e..e + 3)?;
+        let path = self.bytes(le(e[0]), le(e[1]))?;
+        let first = (le(e[1]) >> 32) as usize;
+        let n = le(e[2]) as u32 as usize;
         (first.checked_add(n)? <= self.count).then_some((path, first, n))
     }
 
@@ -430,12 +505,12 @@ impl AnalysisIndex {
         let mask = self.slots - 1;
         let mut s = (h as usize) & mask;
         for _ in 0..self.slots {
-            let at = HEADER + s * SLOT_LEN;
-            let d = u32_at(&self.data, at + 4)? as usize;
+            let slot = le(*self.words.get(HEADER / 8 + s)?);
+            let d = (slot >> 32) as usize;
             if d == 0 {
                 return None;
             }
-            if u32_at(&self.data, at)? == (h >> 32) as u32 {
+            if slot as u32 == (h >> 32) as u32 {
                 let found = self.dir(d - 1)?;
                 if found.0 == dir {
                     return Some((d - 1, found));
@@ -458,7 +533,7 @@ impl AnalysisIndex {
             static LAST: std::cell::Cell<(usize, usize)> =
                 const { std::cell::Cell::new((0, usize::MAX)) };
         }
-        let me = self.data.as_ptr() as usize;
+        let me = self.words.as_ptr() as usize;
         let (id, d) = LAST.with(std::cell::Cell::get);
         if id == me
             && let Some(found) = self.dir(d).filter(|f| same(f.0, dir))
@@ -468,38 +543,51 @@ impl AnalysisIndex {
         let (d, found) = self.find_dir(dir)?;
         LAST.with(|l| l.set((me, d)));
         let (_, first, n) = found;
-        let keys = self.keys_at + first * KEY_LEN..self.keys_at + (first + n) * KEY_LEN;
-        let recs = self.recs_at + first * REC_LEN..self.recs_at + (first + n) * REC_LEN;
-        let mut touched = 0u8;
+        let keys = self.keys_w + first * KEY_LEN / 8..self.keys_w + (first + n) * KEY_LEN / 8;
+        let recs = self.recs_w + first * REC_LEN / 8..self.recs_w + (first + n) * REC_LEN / 8;
+        let mut touched = 0u64;
         for range in [keys, recs] {
-            let range = range.start..range.end.min(range.start + WARM_MAX);
-            for at in range.step_by(64) {
-                touched ^= self.data.get(at).copied().unwrap_or(0);
+            let range = range.start..range.end.min(range.start + WARM_MAX / 8);
+            for at in range.step_by(8) {
+                touched ^= self.words.get(at).copied().unwrap_or(0);
             }
         }
         std::hint::black_box(touched);
         Some(found)
     }
 
-    fn name(&self, i: usize) -> Option<&[u8]> {
-        let e = self.keys_at + i * KEY_LEN;
-        self.bytes(u64_at(&self.data, e + 8)?, u32_at(&self.data, e + 16)?)
-    }
-
-    /// Record `i` of directory `dir`, and its expiry.
-    fn record_in<'s>(&'s self, i: usize, dir: &'s [u8]) -> Option<(KnownRecord<'s>, i64)> {
-        let e = self.recs_at + i * REC_LEN;
-        let fixed = self.data.get(e..e + REC_LEN)?;
-        let name = self.name(i)?;
-        let value = self.bytes(u64_at(fixed, 0)?, u32_at(fixed, 8)?)?;
-        let stamp = decode_stamp(&fixed[24..])?;
+    /// Record `i` of directory `dir` (its key is `key`), and its expiry.
+    fn record_in<'s>(
+        &'s self,
+        i: usize,
+        dir: &'s [u8],
+        key: &[u64],
+    ) -> Option<(KnownRecord<'s>, i64)> {
+        let e = self.recs_w + i * (REC_LEN / 8);
+        let r = self.words.get(e..e + REC_LEN / 8)?;
+        let mut hash = [0u8; 16];
+        hash[..8].copy_from_slice(&r[6].to_ne_bytes());
+        hash[8..].copy_from_slice(&r[7].to_ne_bytes());
         let record = KnownRecord {
             dir,
-            name,
-            stamp,
-            value,
+            name: self.bytes(le(*key.get(1)?), le(*key.get(2)?))?,
+            stamp: FileStamp {
+                size: le(r[3]),
+                mtime_ns: le(r[4]) as i64,
+                inode: le(r[5]),
+                hash,
+                recorded_ns: le(r[8]) as i64,
+            },
+            value: self.bytes(le(r[0]), le(r[1]))?,
+            language: Language::from_code((le(r[1]) >> 32) as u8),
         };
-        Some((record, i64_at(fixed, 16)?))
+        Some((record, le(r[2]) as i64))
+    }
+
+    /// The key of record `i`.
+    fn key(&self, i: usize) -> Option<&[u64]> {
+        let e = self.keys_w + i * (KEY_LEN / 8);
+        self.words.get(e..e + KEY_LEN / 8)
     }
 
     /// Every record with its position and expiry, directory by directory
@@ -508,12 +596,14 @@ impl AnalysisIndex {
         (0..self.dirs)
             .filter_map(|d| self.dir(d))
             .flat_map(move |(dir, first, n)| {
-                (first..first + n)
-                    .filter_map(move |i| self.record_in(i, dir).map(|(r, e)| (i, r, e)))
+                (first..first + n).filter_map(move |i| {
+                    let (r, e) = self.record_in(i, dir, self.key(i)?)?;
+                    Some((i, r, e))
+                })
             })
     }
 
-    /// The record of `rel_path`, if any.
+    /// The record of `rel_path` ('/'-separated, relative to the root).
     pub fn get(&self, rel_path: &[u8]) -> Option<KnownRecord<'_>> {
         self.get_slot(rel_path).map(|(_, record)| record)
     }
@@ -522,18 +612,27 @@ impl AnalysisIndex {
     /// order (`0..len()`), so a caller can mark which records it met.
     pub fn get_slot(&self, rel_path: &[u8]) -> Option<(usize, KnownRecord<'_>)> {
         let (dir, name) = split(rel_path);
+        self.get_in(dir, name)
+    }
+
+    /// [`get_slot`](Self::get_slot) of the path `dir/name` (`name` at the
+    /// root when `dir` is empty), split already.
+    pub fn get_in(&self, dir: &[u8], name: &[u8]) -> Option<(usize, KnownRecord<'_>)> {
         let (dir, first, n) = self.current_dir(dir)?;
+        let keys = self
+            .words
+            .get(self.keys_w + first * 3..self.keys_w + (first + n) * 3)?;
         let key = prefix(name);
-        let (mut lo, mut hi) = (first, first + n);
+        let (mut lo, mut hi) = (0, n);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let at = self.keys_at + mid * KEY_LEN;
-            let order = match u64_at(&self.data, at)?.cmp(&key) {
+            let k = keys.get(mid * 3..mid * 3 + 3)?;
+            let order = match le(k[0]).cmp(&key) {
                 // Equal first 8 bytes (zero-padded), both names that short:
                 // the shorter is a prefix of the other (no memcmp).
-                std::cmp::Ordering::Equal => match u32_at(&self.data, at + 16)? as usize {
+                std::cmp::Ordering::Equal => match le(k[2]) as u32 as usize {
                     len if len <= 8 && name.len() <= 8 => len.cmp(&name.len()),
-                    _ => order(self.name(mid)?, name),
+                    _ => order(self.bytes(le(k[1]), le(k[2]))?, name),
                 },
                 decided => decided,
             };
@@ -541,7 +640,8 @@ impl AnalysisIndex {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => {
-                    return self.record_in(mid, dir).map(|(r, _)| (mid, r));
+                    let i = first + mid;
+                    return self.record_in(i, dir, k).map(|(r, _)| (i, r));
                 }
             }
         }
@@ -560,7 +660,7 @@ impl AnalysisIndex {
             } else if i >= first + n {
                 lo = mid + 1;
             } else {
-                return self.record_in(i, dir).map(|(r, _)| r);
+                return self.record_in(i, dir, self.key(i)?).map(|(r, _)| r);
             }
         }
         None
@@ -586,7 +686,7 @@ impl AnalysisIndex {
 
     /// The token the blob was made with.
     pub fn token(&self) -> [u8; 16] {
-        self.data[TOKEN_AT..TOKEN_AT + 16]
+        self.data()[TOKEN_AT..TOKEN_AT + 16]
             .try_into()
             .expect("the header was checked")
     }
@@ -619,11 +719,11 @@ mod tests {
             .collect();
         let mut b = IndexBuilder::new();
         for (i, p) in paths.iter().enumerate().rev() {
-            b.push(p, stamp(i as u64), &i.to_le_bytes(), i64::MAX);
+            b.push(p, stamp(i as u64), &i.to_le_bytes(), i64::MAX, None);
         }
-        b.push(b"", stamp(1), b"empty", i64::MAX);
-        b.push(b"d0/s0/f0.c", stamp(7), b"again", i64::MAX);
-        b.push(b"x/\xff\0.c", stamp(8), b"\0bin", i64::MAX);
+        b.push(b"", stamp(1), b"empty", i64::MAX, None);
+        b.push(b"d0/s0/f0.c", stamp(7), b"again", i64::MAX, None);
+        b.push(b"x/\xff\0.c", stamp(8), b"\0bin", i64::MAX, None);
         let index = AnalysisIndex::open(b.finish(), 0).unwrap();
         for (i, p) in paths.iter().enumerate().skip(1) {
             let r = index.get(p).unwrap();
@@ -656,7 +756,7 @@ mod tests {
         let build = |paths: &[&[u8]], tag: u8| {
             let mut b = IndexBuilder::new();
             for p in paths {
-                b.push(p, stamp(0), &[tag], i64::MAX);
+                b.push(p, stamp(0), &[tag], i64::MAX, None);
             }
             AnalysisIndex::open(b.finish(), 0).unwrap()
         };
@@ -701,7 +801,7 @@ mod tests {
             let len = (next() % 14) as usize;
             let mut p = format!("d{}/", next() % 4).into_bytes();
             p.extend((0..len).map(|_| b"aab\0"[(next() % 4) as usize]));
-            b.push(&p, stamp(0), &i.to_le_bytes(), i64::MAX);
+            b.push(&p, stamp(0), &i.to_le_bytes(), i64::MAX, None);
             names.insert(p, i);
         }
         let index = AnalysisIndex::open(b.finish(), 0).unwrap();
@@ -748,9 +848,9 @@ mod tests {
     #[test]
     fn expired_records_are_left_out_and_damage_is_refused() {
         let mut b = IndexBuilder::new();
-        b.push(b"a.py", stamp(1), b"one", 100);
-        b.push(b"b/\xff.c", stamp(2), b"", 50);
-        b.push(b"", stamp(3), b"\0two", i64::MAX);
+        b.push(b"a.py", stamp(1), b"one", 100, None);
+        b.push(b"b/\xff.c", stamp(2), b"", 50, None);
+        b.push(b"", stamp(3), b"\0two", i64::MAX, None);
         b.push_stored(b"bad-stamp", &[0; 3], b"", i64::MAX);
         let data = b.finish();
         let index = AnalysisIndex::open(data.clone(), 60).unwrap();
@@ -781,8 +881,8 @@ mod tests {
     #[test]
     fn a_blob_with_a_right_checksum_but_wrong_offsets_reads_as_not_stored() {
         let mut b = IndexBuilder::new();
-        b.push(b"d/a", stamp(1), b"v", i64::MAX);
-        b.push(b"d/b", stamp(2), b"w", i64::MAX);
+        b.push(b"d/a", stamp(1), b"v", i64::MAX, None);
+        b.push(b"d/b", stamp(2), b"w", i64::MAX, None);
         let good = b.finish();
         let reseal = |mut d: Vec<u8>| {
             let sum = checksum(&d[CHECKED_FROM..]);

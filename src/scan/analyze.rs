@@ -12,7 +12,6 @@
 //! of a complete run; a file whose analysis fails loses its old result.
 
 use super::engine::{self, Ctx, Delivery, Event, Found, Process};
-use super::language;
 use super::read::FileStat;
 use super::scanner::{ScanProcess, Scanned, too_large};
 use super::summary::Counters;
@@ -243,7 +242,8 @@ impl<'k> AnalyzeProcess<'k> {
         map: &'k KnownMap,
         ctx: &Ctx<'_>,
     ) -> Option<Event<Analyzed<'k>>> {
-        let Some((slot, record)) = map.get_slot(found.rel_path().as_os_str().as_bytes()) else {
+        let (dir, name) = found.rel_dir_and_name();
+        let Some((slot, record)) = map.get_in(dir, name) else {
             return self.read(found, ctx, None);
         };
         self.known.mark_met(slot);
@@ -261,14 +261,13 @@ impl<'k> AnalyzeProcess<'k> {
         if !unchanged || s.is_racy() {
             return self.read(found, ctx, Some(record));
         }
-        let language = language::from_name(found.file_name());
         Some(Event::Item(Analyzed {
             file: Scanned {
                 found: found.done_with_dir(),
                 stat,
                 hash: s.hash,
                 content: None,
-                language,
+                language: record.language,
             },
             hashed_ns: s.recorded_ns,
             cached: Some(record),
@@ -382,6 +381,7 @@ impl Run<'_> {
                 recorded_ns: hashed_ns,
             },
             value,
+            language: file.language,
         };
         let full = {
             let mut batch = lock(&self.batch);
@@ -678,6 +678,7 @@ mod tests {
                 recorded_ns: stat.mtime_ns + 10_000_000_000,
             },
             value: b"A".to_vec(),
+            language: None,
         };
         loading.set(Ok(AnalysisIndex::from_records([&record])));
         for _ in 0..2 {

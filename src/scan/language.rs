@@ -4,25 +4,142 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-/// A detected language: a static lower-case identifier such as `"rust"`.
+/// A detected language: a static lower-case identifier such as `"rust"`
+/// (its place in [`NAMES`]: one byte, the form the cache stores).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Language(&'static str);
+pub struct Language(u8);
+
+/// Every language's identifier, NUL-terminated (for the C boundary). The
+/// cache stores a language as its place here plus one: new names go at the
+/// end, and none is removed or moved.
+const NAMES: &[&str] = &[
+    "ada\0",
+    "assembly\0",
+    "awk\0",
+    "batch\0",
+    "c\0",
+    "clojure\0",
+    "cmake\0",
+    "cpp\0",
+    "csharp\0",
+    "css\0",
+    "cuda\0",
+    "d\0",
+    "dart\0",
+    "devicetree\0",
+    "dockerfile\0",
+    "elixir\0",
+    "erlang\0",
+    "fish\0",
+    "fortran\0",
+    "fsharp\0",
+    "glsl\0",
+    "go\0",
+    "graphql\0",
+    "groovy\0",
+    "haskell\0",
+    "hcl\0",
+    "html\0",
+    "ini\0",
+    "java\0",
+    "javascript\0",
+    "json\0",
+    "julia\0",
+    "kconfig\0",
+    "kotlin\0",
+    "less\0",
+    "lisp\0",
+    "lua\0",
+    "makefile\0",
+    "markdown\0",
+    "nim\0",
+    "nix\0",
+    "objective-c\0",
+    "objective-cpp\0",
+    "ocaml\0",
+    "pascal\0",
+    "perl\0",
+    "php\0",
+    "powershell\0",
+    "protobuf\0",
+    "python\0",
+    "r\0",
+    "restructuredtext\0",
+    "ruby\0",
+    "rust\0",
+    "scala\0",
+    "scss\0",
+    "shell\0",
+    "solidity\0",
+    "sql\0",
+    "starlark\0",
+    "svelte\0",
+    "swift\0",
+    "tcl\0",
+    "tex\0",
+    "thrift\0",
+    "toml\0",
+    "typescript\0",
+    "verilog\0",
+    "vhdl\0",
+    "vim\0",
+    "vue\0",
+    "xml\0",
+    "yaml\0",
+    "zig\0",
+];
+
+/// Where `name` is in [`NAMES`] (at compile time: a name not there does not
+/// build).
+const fn index_of(name: &str) -> u8 {
+    let name = name.as_bytes();
+    let mut i = 0;
+    'names: while i < NAMES.len() {
+        let known = NAMES[i].as_bytes();
+        if known.len() == name.len() + 1 {
+            let mut j = 0;
+            while j < name.len() {
+                if known[j] != name[j] {
+                    i += 1;
+                    continue 'names;
+                }
+                j += 1;
+            }
+            return i as u8;
+        }
+        i += 1;
+    }
+    panic!("a language not in NAMES")
+}
 
 impl Language {
     /// The identifier, e.g. `"python"`.
     pub fn name(self) -> &'static str {
-        self.0.strip_suffix('\0').unwrap_or(self.0)
+        let n = NAMES[self.0 as usize];
+        &n[..n.len() - 1]
     }
 
     /// The identifier followed by a NUL byte (for the C boundary).
     pub fn name_with_nul(self) -> &'static [u8] {
-        self.0.as_bytes()
+        NAMES[self.0 as usize].as_bytes()
+    }
+
+    /// The language's code in the cache: 1 and up (0 stands for none).
+    pub fn code(self) -> u8 {
+        self.0 + 1
+    }
+
+    /// The language of a [`code`](Self::code) (`None` for 0 or a code this
+    /// build does not know).
+    pub fn from_code(code: u8) -> Option<Language> {
+        let i = code.checked_sub(1)?;
+        ((i as usize) < NAMES.len()).then_some(Language(i))
     }
 }
 
 macro_rules! lang {
     ($name:literal) => {
-        Language(concat!($name, "\0"))
+        Language(const { index_of($name) })
     };
 }
 
@@ -246,5 +363,23 @@ mod tests {
         let d = detect(OsStr::new("script"), Some(b"#!/usr/bin/env ruby\n"));
         assert_eq!(d.map(Language::name), Some("ruby"));
         assert_eq!(Language::name_with_nul(d.unwrap()), b"ruby\0");
+    }
+
+    #[test]
+    fn codes_round_trip_and_names_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for code in 1..=NAMES.len() as u8 {
+            let lang = Language::from_code(code).unwrap();
+            assert_eq!(lang.code(), code);
+            assert!(seen.insert(lang.name()), "{}", lang.name());
+            assert_eq!(
+                lang.name_with_nul(),
+                format!("{}\0", lang.name()).as_bytes()
+            );
+        }
+        assert_eq!(Language::from_code(0), None);
+        assert_eq!(Language::from_code(NAMES.len() as u8 + 1), None);
+        assert_eq!(lang!("rust").name(), "rust");
+        assert_eq!(lang!("c").name(), "c");
     }
 }

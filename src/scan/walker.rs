@@ -119,6 +119,24 @@ impl Found {
         bytes_path(&self.path[self.rel_start..self.path.len() - 1])
     }
 
+    /// The relative path split at its last `/`: the directory part (empty
+    /// at the root) and the name.
+    pub(crate) fn rel_dir_and_name(&self) -> (&[u8], &[u8]) {
+        let end = self.path.len() - 1;
+        if self.name_start > 0 && self.name_start >= self.rel_start {
+            let dir_end = self.name_start.saturating_sub(1).max(self.rel_start);
+            return (
+                &self.path[self.rel_start..dir_end],
+                &self.path[self.name_start..end],
+            );
+        }
+        let rel = &self.path[self.rel_start..end];
+        match rel.iter().rposition(|&b| b == b'/') {
+            Some(i) => (&rel[..i], &rel[i + 1..]),
+            None => (&[], rel),
+        }
+    }
+
     /// The file's name (the last component of its path).
     pub(crate) fn file_name(&self) -> &OsStr {
         if self.name_start > 0 {
