@@ -6,26 +6,33 @@
 //! Records are grouped by directory and sorted by name within it. A lookup
 //! splits the relative path at its last `/`, finds the directory in a small
 //! open-addressing table (a few thousand directories for a kernel tree: it
-//! stays in cache) and binary-searches the directory's names, which lie
-//! next to each other. A table keyed by the whole path (the format before
-//! this one) costs a cache miss per file on a large tree instead.
+//! stays in cache) and then the name in the directory's own small table of
+//! name hashes (one probe, about: a binary search of the names mispredicted
+//! a branch at every other step). A directory's keys, records and name
+//! table lie next to each other; a table keyed by the whole path (the
+//! first format) cost a cache miss per file on a large tree.
 //!
 //! Format 3, integers little-endian, every section at a multiple of 8
 //! bytes (the blob is read into 8-byte words: a field is one load):
 //!
 //! ```text
-//! header   magic "WTFSNAP2", checksum (XXH3 of every byte after it, u64),
+//! header   magic "WTFSNAP3", checksum (XXH3 of every byte after it, u64),
 //!          records, dirs, table slots (a power of two), dirs_at, keys_at,
-//!          recs_at, heap_at, min_expires (i64), token (16 bytes: names the
-//!          snapshot file this blob is, zero when none)       -- 96 bytes
+//!          recs_at, names_at, heap_at, min_expires (i64), token (16 bytes:
+//!          names the snapshot file this blob is, zero when none) -- 104 bytes
 //! table    per slot: upper 32 bits of the dir hash, dir index + 1 (0: empty)
-//! dirs     per dir: path offset (u64), path length, first record, records
+//! dirs     per dir: path offset (u64), path length, first record, records,
+//!          where its name table starts (in entries)
 //! keys     per record: the name's first 8 bytes as a big-endian number
 //!          (zero-padded: most comparisons of a search end there), name
 //!          offset (u64), name length, 0 -- what a search reads, 24 bytes
 //! records  per record: value offset (u64), value length, language code
 //!          (0: none), expiry (i64), size, mtime_ns, inode, hash (16 bytes,
 //!          as `xxhsum -H2` prints it), recorded_ns -- 72 bytes
+//! names    per dir of n records: a table of (2n rounded up to a power of
+//!          two) u32 entries, open addressing by the name's XXH3: the
+//!          hash's upper bits above b, the record's place in the dir + 1 in
+//!          the low b bits (b: the bits of n; 0: empty); padded to 8 bytes
 //! heap     directory paths, names, values
 //! ```
 //!
@@ -40,9 +47,9 @@ use std::collections::HashMap;
 use std::io::Read;
 
 const MAGIC: &[u8; 8] = b"WTFSNAP3";
-const HEADER: usize = 96;
+const HEADER: usize = 104;
 /// Where the header keeps the blob's token (16 bytes).
-const TOKEN_AT: usize = 80;
+const TOKEN_AT: usize = 88;
 const SLOT_LEN: usize = 8;
 const DIR_LEN: usize = 24;
 const KEY_LEN: usize = 24;
@@ -64,6 +71,27 @@ fn dir_hash(dir: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(dir)
 }
 
+fn name_hash(name: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(name)
+}
+
+/// The low bits of a name-table entry that hold a record's place + 1 in a
+/// directory of `n` records.
+fn place_bits(n: usize) -> u32 {
+    usize::BITS - n.leading_zeros()
+}
+
+/// Entries of the name table of a directory of `n` records.
+fn table_len(n: usize) -> usize {
+    (n * 2).next_power_of_two().max(2)
+}
+
+/// What a name-table entry keeps of a name's hash (in a directory whose
+/// places take `bits` bits).
+fn tag_of(hash: u64, bits: u32) -> u64 {
+    (hash >> 32) >> bits
+}
+
 /// A relative path's directory part and name (split at the last `/`).
 fn split(rel_path: &[u8]) -> (&[u8], &[u8]) {
     match rel_path.iter().rposition(|&b| b == b'/') {
@@ -81,35 +109,21 @@ fn prefix(name: &[u8]) -> u64 {
 }
 
 /// `a == b`, inlined for the short paths compared once per lookup (a
-/// `memcmp` call costs more than the comparison).
+/// `memcmp` call costs more than the comparison): words or-ed together, so
+/// that the compiler does not turn it back into a `memcmp` call.
 fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail = ca.remainder() == cb.remainder();
+    let tail = |c: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..c.len()].copy_from_slice(c);
+        u64::from_ne_bytes(w)
+    };
+    let differ = tail(ca.remainder()) ^ tail(cb.remainder());
     let word = |c: &[u8]| u64::from_ne_bytes(c.try_into().expect("8 bytes"));
-    tail && ca.zip(cb).all(|(x, y)| word(x) == word(y))
-}
-
-/// `a.cmp(b)`, inlined (names are short: a `memcmp` call costs more).
-fn order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    let n = a.len().min(b.len());
-    let (wa, wb) = (a[..n].chunks_exact(8), b[..n].chunks_exact(8));
-    let (ta, tb) = (wa.remainder(), wb.remainder());
-    let word = |c: &[u8]| u64::from_be_bytes(c.try_into().expect("8 bytes"));
-    for (x, y) in wa.zip(wb) {
-        let (x, y) = (word(x), word(y));
-        if x != y {
-            return x.cmp(&y);
-        }
-    }
-    for (x, y) in ta.iter().zip(tb) {
-        if x != y {
-            return x.cmp(y);
-        }
-    }
-    a.len().cmp(&b.len())
+    ca.zip(cb).fold(differ, |d, (x, y)| d | (word(x) ^ word(y))) == 0
 }
 
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
@@ -292,7 +306,14 @@ impl IndexBuilder {
         let dirs_at = HEADER + slots * SLOT_LEN;
         let keys_at = dirs_at + dirs.len() * DIR_LEN;
         let recs_at = keys_at + kept.len() * KEY_LEN;
-        let heap_at = recs_at + kept.len() * REC_LEN;
+        let names_at = recs_at + kept.len() * REC_LEN;
+        let mut tables = Vec::with_capacity(dirs.len());
+        let mut entries = 0usize;
+        for &(_, n) in &dir_ranges {
+            tables.push(entries);
+            entries += table_len(n as usize);
+        }
+        let heap_at = names_at + entries.div_ceil(2) * 8;
         let heap_len: usize = dirs.iter().map(|(p, _)| p.len()).sum::<usize>()
             + kept
                 .iter()
@@ -321,7 +342,24 @@ impl IndexBuilder {
             put32(&mut out, e + 8, path.len() as u32);
             put32(&mut out, e + 12, dir_ranges[d].0);
             put32(&mut out, e + 16, dir_ranges[d].1);
+            put32(&mut out, e + 20, tables[d] as u32);
             out.extend_from_slice(path);
+            // The directory's name table.
+            let (first, n) = (dir_ranges[d].0 as usize, dir_ranges[d].1 as usize);
+            let (bits, len) = (place_bits(n), table_len(n));
+            for (place, &i) in kept[first..first + n].iter().enumerate() {
+                let h = name_hash(name_of(i));
+                let mut s = h as usize & (len - 1);
+                let entry = |s: usize| names_at + (tables[d] + s) * 4;
+                while u32_at(&out, entry(s)) != Some(0) {
+                    s = (s + 1) & (len - 1);
+                }
+                put32(
+                    &mut out,
+                    entry(s),
+                    ((tag_of(h, bits) << bits) | (place as u64 + 1)) as u32,
+                );
+            }
         }
         // Names next to each other, then values.
         let mut min_expires = i64::MAX;
@@ -363,6 +401,7 @@ impl IndexBuilder {
             dirs_at as u64,
             keys_at as u64,
             recs_at as u64,
+            names_at as u64,
             heap_at as u64,
             min_expires as u64,
         ]
@@ -378,8 +417,9 @@ impl IndexBuilder {
     }
 }
 
-/// A directory of an index: its path, first record and record count.
-type Dir<'a> = (&'a [u8], usize, usize);
+/// A directory of an index: its path, first record, record count and
+/// where its name table starts.
+type Dir<'a> = (&'a [u8], usize, usize, usize);
 
 /// A word of the blob as the format stores it (little-endian).
 fn le(w: u64) -> u64 {
@@ -400,6 +440,7 @@ pub struct AnalysisIndex {
     dirs_w: usize,
     keys_w: usize,
     recs_w: usize,
+    names_w: usize,
 }
 
 impl Default for AnalysisIndex {
@@ -434,13 +475,15 @@ impl AnalysisIndex {
             |k: usize| u64_at(data, CHECKED_FROM + k * 8).and_then(|v| usize::try_from(v).ok());
         let (count, dirs, slots) = (word(0)?, word(1)?, word(2)?);
         let (dirs_at, keys_at, recs_at) = (word(3)?, word(4)?, word(5)?);
-        let heap_at = word(6)?;
-        let min_expires = u64_at(data, CHECKED_FROM + 7 * 8)? as i64;
+        let (names_at, heap_at) = (word(6)?, word(7)?);
+        let min_expires = u64_at(data, CHECKED_FROM + 8 * 8)? as i64;
         let fits = slots.is_power_of_two()
             && dirs_at == HEADER.checked_add(slots.checked_mul(SLOT_LEN)?)?
             && keys_at == dirs_at.checked_add(dirs.checked_mul(DIR_LEN)?)?
             && recs_at == keys_at.checked_add(count.checked_mul(KEY_LEN)?)?
-            && heap_at == recs_at.checked_add(count.checked_mul(REC_LEN)?)?
+            && names_at == recs_at.checked_add(count.checked_mul(REC_LEN)?)?
+            && heap_at >= names_at
+            && heap_at % 8 == 0
             && heap_at <= len
             && dirs < slots;
         if !fits {
@@ -455,6 +498,7 @@ impl AnalysisIndex {
             dirs_w: dirs_at / 8,
             keys_w: keys_at / 8,
             recs_w: recs_at / 8,
+            names_w: names_at / 8,
         };
         if min_expires > now {
             return Some(index);
@@ -496,7 +540,8 @@ impl AnalysisIndex {
         let path = self.bytes(le(e[0]), le(e[1]))?;
         let first = (le(e[1]) >> 32) as usize;
         let n = le(e[2]) as u32 as usize;
-        (first.checked_add(n)? <= self.count).then_some((path, first, n))
+        let table = (le(e[2]) >> 32) as usize;
+        (first.checked_add(n)? <= self.count).then_some((path, first, n, table))
     }
 
     /// Directory `dir`: its index, path and record range.
@@ -542,11 +587,12 @@ impl AnalysisIndex {
         }
         let (d, found) = self.find_dir(dir)?;
         LAST.with(|l| l.set((me, d)));
-        let (_, first, n) = found;
+        let (_, first, n, table) = found;
         let keys = self.keys_w + first * KEY_LEN / 8..self.keys_w + (first + n) * KEY_LEN / 8;
         let recs = self.recs_w + first * REC_LEN / 8..self.recs_w + (first + n) * REC_LEN / 8;
+        let names = self.names_w + table / 2..self.names_w + (table + table_len(n)).div_ceil(2);
         let mut touched = 0u64;
-        for range in [keys, recs] {
+        for range in [names, keys, recs] {
             let range = range.start..range.end.min(range.start + WARM_MAX / 8);
             for at in range.step_by(8) {
                 touched ^= self.words.get(at).copied().unwrap_or(0);
@@ -595,7 +641,7 @@ impl AnalysisIndex {
     fn entries(&self) -> impl Iterator<Item = (usize, KnownRecord<'_>, i64)> {
         (0..self.dirs)
             .filter_map(|d| self.dir(d))
-            .flat_map(move |(dir, first, n)| {
+            .flat_map(move |(dir, first, n, _)| {
                 (first..first + n).filter_map(move |i| {
                     let (r, e) = self.record_in(i, dir, self.key(i)?)?;
                     Some((i, r, e))
@@ -618,34 +664,38 @@ impl AnalysisIndex {
     /// [`get_slot`](Self::get_slot) of the path `dir/name` (`name` at the
     /// root when `dir` is empty), split already.
     pub fn get_in(&self, dir: &[u8], name: &[u8]) -> Option<(usize, KnownRecord<'_>)> {
-        let (dir, first, n) = self.current_dir(dir)?;
-        let keys = self
-            .words
-            .get(self.keys_w + first * 3..self.keys_w + (first + n) * 3)?;
-        let key = prefix(name);
-        let (mut lo, mut hi) = (0, n);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let k = keys.get(mid * 3..mid * 3 + 3)?;
-            let order = match le(k[0]).cmp(&key) {
-                // Equal first 8 bytes (zero-padded), both names that short:
-                // the shorter is a prefix of the other (no memcmp).
-                std::cmp::Ordering::Equal => match le(k[2]) as u32 as usize {
-                    len if len <= 8 && name.len() <= 8 => len.cmp(&name.len()),
-                    _ => order(self.bytes(le(k[1]), le(k[2]))?, name),
-                },
-                decided => decided,
-            };
-            match order {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => {
-                    let i = first + mid;
+        let (dir, first, n, table) = self.current_dir(dir)?;
+        let (bits, len) = (place_bits(n), table_len(n));
+        let h = name_hash(name);
+        let (tag, key) = (tag_of(h, bits), prefix(name));
+        let mut s = h as usize & (len - 1);
+        for _ in 0..len {
+            let entry = self.name_entry(table + s)?;
+            if entry == 0 {
+                return None;
+            }
+            let place = (entry & ((1 << bits) - 1)) as usize;
+            if entry >> bits == tag && (1..=n).contains(&place) {
+                let i = first + place - 1;
+                let k = self.key(i)?;
+                // Equal first 8 bytes (zero-padded) and length: the same
+                // name when that short (names hold no NUL), else compared.
+                if le(k[0]) == key
+                    && le(k[2]) as u32 as usize == name.len()
+                    && (name.len() <= 8 || same(self.bytes(le(k[1]), le(k[2]))?, name))
+                {
                     return self.record_in(i, dir, k).map(|(r, _)| (i, r));
                 }
             }
+            s = (s + 1) & (len - 1);
         }
         None
+    }
+
+    /// Entry `e` of the name tables.
+    fn name_entry(&self, e: usize) -> Option<u64> {
+        let w = le(*self.words.get(self.names_w + e / 2)?);
+        Some((w >> (32 * (e & 1))) & 0xffff_ffff)
     }
 
     /// The record at position `i` (as [`get_slot`](Self::get_slot) gives it).
@@ -654,7 +704,7 @@ impl AnalysisIndex {
         let (mut lo, mut hi) = (0, self.dirs);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let (dir, first, n) = self.dir(mid)?;
+            let (dir, first, n, _) = self.dir(mid)?;
             if i < first {
                 hi = mid;
             } else if i >= first + n {
@@ -818,7 +868,37 @@ mod tests {
     }
 
     #[test]
-    fn same_and_order_are_slice_equality_and_order() {
+    fn directories_of_every_size_find_each_name() {
+        // Name tables at and around each power of two of records.
+        let sizes: Vec<usize> = (1..=70)
+            .chain([127, 128, 129, 255, 256, 257, 1024])
+            .collect();
+        let mut b = IndexBuilder::new();
+        for &n in &sizes {
+            for i in 0..n {
+                b.push(
+                    format!("n{n}/f{i}").as_bytes(),
+                    stamp(i as u64),
+                    b"v",
+                    i64::MAX,
+                    None,
+                );
+            }
+        }
+        let index = AnalysisIndex::open(b.finish(), 0).unwrap();
+        for &n in &sizes {
+            for i in 0..n {
+                let r = index.get(format!("n{n}/f{i}").as_bytes()).unwrap();
+                assert_eq!(r.stamp, stamp(i as u64));
+            }
+            for missing in [format!("n{n}/f{n}"), format!("n{n}/g0"), format!("n{n}/f")] {
+                assert!(index.get(missing.as_bytes()).is_none(), "{missing}");
+            }
+        }
+    }
+
+    #[test]
+    fn same_is_slice_equality() {
         let words: Vec<&[u8]> = vec![
             b"",
             b"a",
@@ -840,7 +920,6 @@ mod tests {
         for a in &words {
             for b in &words {
                 assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
-                assert_eq!(order(a, b), a.cmp(b), "{a:?} {b:?}");
             }
         }
     }
