@@ -23,9 +23,9 @@
 //! table    per slot: upper 32 bits of the dir hash, dir index + 1 (0: empty)
 //! dirs     per dir: path offset (u64), path length, first record, records,
 //!          where its name table starts (in entries)
-//! keys     per record: the name's first 8 bytes as a big-endian number
-//!          (zero-padded: most comparisons of a search end there), name
-//!          offset (u64), name length, 0 -- what a search reads, 24 bytes
+//! keys     per record: the name's head (its first 8 bytes, see `head`:
+//!          most names are told apart there), name offset (u64), name
+//!          length, 0 -- what a lookup reads, 24 bytes
 //! records  per record: value offset (u64), value length, language code
 //!          (0: none), expiry (i64), size, mtime_ns, inode, hash (16 bytes,
 //!          as `xxhsum -H2` prints it), recorded_ns -- 72 bytes
@@ -100,30 +100,60 @@ fn split(rel_path: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-/// A name's first 8 bytes, zero-padded, as a number that orders as they do.
-fn prefix(name: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    let n = name.len().min(8);
-    b[..n].copy_from_slice(&name[..n]);
-    u64::from_be_bytes(b)
+/// A name's head: its first 8 bytes; a shorter name's bytes in two
+/// overlapping pieces (first and last 4, or 2, bytes: no copy of a variable
+/// length). With the length it tells names of up to 8 bytes apart.
+fn head(name: &[u8]) -> u64 {
+    fn at<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+        s[at..at + N].try_into().expect("N bytes")
+    }
+    let n = name.len();
+    match n {
+        8.. => u64::from_le_bytes(at(name, 0)),
+        4..=7 => {
+            let piece = |i| u64::from(u32::from_le_bytes(at(name, i)));
+            piece(0) | piece(n - 4) << 32
+        }
+        2..=3 => {
+            let piece = |i| u64::from(u16::from_le_bytes(at(name, i)));
+            piece(0) | piece(n - 2) << 16
+        }
+        1 => u64::from(name[0]),
+        _ => 0,
+    }
 }
 
 /// `a == b`, inlined for the short paths compared once per lookup (a
-/// `memcmp` call costs more than the comparison): words or-ed together, so
+/// `memcmp` call costs more than the comparison): whole words, the last one
+/// overlapping the one before (no byte loop, no copy), or-ed together so
 /// that the compiler does not turn it back into a `memcmp` call.
 fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail = |c: &[u8]| {
-        let mut w = [0u8; 8];
-        w[..c.len()].copy_from_slice(c);
-        u64::from_ne_bytes(w)
-    };
-    let differ = tail(ca.remainder()) ^ tail(cb.remainder());
-    let word = |c: &[u8]| u64::from_ne_bytes(c.try_into().expect("8 bytes"));
-    ca.zip(cb).fold(differ, |d, (x, y)| d | (word(x) ^ word(y))) == 0
+    fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+        s[at..at + N].try_into().expect("N bytes")
+    }
+    if n >= 8 {
+        let w = |s: &[u8], at: usize| u64::from_ne_bytes(word(s, at));
+        let mut differ = w(a, n - 8) ^ w(b, n - 8);
+        let mut at = 0;
+        while at + 8 <= n {
+            differ |= w(a, at) ^ w(b, at);
+            at += 8;
+        }
+        return differ == 0;
+    }
+    if n >= 4 {
+        let w = |s: &[u8], at: usize| u32::from_ne_bytes(word(s, at));
+        return (w(a, 0) ^ w(b, 0)) | (w(a, n - 4) ^ w(b, n - 4)) == 0;
+    }
+    if n >= 2 {
+        let w = |s: &[u8], at: usize| u16::from_ne_bytes(word(s, at));
+        return (w(a, 0) ^ w(b, 0)) | (w(a, n - 2) ^ w(b, n - 2)) == 0;
+    }
+    n == 0 || a[0] == b[0]
 }
 
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
@@ -367,7 +397,7 @@ impl IndexBuilder {
             let name = name_of(i);
             let e = keys_at + r * KEY_LEN;
             let at = out.len() as u64;
-            put64(&mut out, e, prefix(name));
+            put64(&mut out, e, head(name));
             put64(&mut out, e + 8, at);
             put32(&mut out, e + 16, name.len() as u32);
             out.extend_from_slice(name);
@@ -667,7 +697,7 @@ impl AnalysisIndex {
         let (dir, first, n, table) = self.current_dir(dir)?;
         let (bits, len) = (place_bits(n), table_len(n));
         let h = name_hash(name);
-        let (tag, key) = (tag_of(h, bits), prefix(name));
+        let (tag, key) = (tag_of(h, bits), head(name));
         let mut s = h as usize & (len - 1);
         for _ in 0..len {
             let entry = self.name_entry(table + s)?;
@@ -678,8 +708,8 @@ impl AnalysisIndex {
             if entry >> bits == tag && (1..=n).contains(&place) {
                 let i = first + place - 1;
                 let k = self.key(i)?;
-                // Equal first 8 bytes (zero-padded) and length: the same
-                // name when that short (names hold no NUL), else compared.
+                // Equal heads and lengths: the same name when that short,
+                // else compared.
                 if le(k[0]) == key
                     && le(k[2]) as u32 as usize == name.len()
                     && (name.len() <= 8 || same(self.bytes(le(k[1]), le(k[2]))?, name))
@@ -898,6 +928,36 @@ mod tests {
     }
 
     #[test]
+    fn heads_and_lengths_tell_short_names_apart() {
+        // Every name of up to 4 bytes over a small alphabet, and some longer.
+        let mut names: Vec<Vec<u8>> = vec![vec![]];
+        for _ in 0..4 {
+            let longer: Vec<Vec<u8>> = names
+                .iter()
+                .filter(|n| n.len() == names.last().map_or(0, Vec::len))
+                .flat_map(|n| b"a\0\xff".iter().map(move |&c| [&n[..], &[c]].concat()))
+                .collect();
+            names.extend(longer);
+        }
+        names.extend(
+            [
+                &b"abcdefg"[..],
+                b"abcdefh",
+                b"bbcdefg",
+                b"abcdefgh",
+                b"abcdefgi",
+            ]
+            .map(<[u8]>::to_vec),
+        );
+        let mut seen = std::collections::HashMap::new();
+        for n in &names {
+            if let Some(other) = seen.insert((head(n), n.len()), n) {
+                panic!("{n:?} and {other:?}");
+            }
+        }
+    }
+
+    #[test]
     fn same_is_slice_equality() {
         let words: Vec<&[u8]> = vec![
             b"",
@@ -916,6 +976,20 @@ mod tests {
             b"\x000123456",
             b"abcdefgh\0",
             b"abcdefgh\xff",
+            b"b",
+            b"ac",
+            b"bb",
+            b"abc",
+            b"abd",
+            b"bbc",
+            b"abcd",
+            b"abce",
+            b"xbcd",
+            b"abcdefg",
+            b"abcxefg",
+            b"0123456789abcdef01234567",
+            b"0123456789abcdef01234568",
+            b"0123456789abcdeX01234567",
         ];
         for a in &words {
             for b in &words {
