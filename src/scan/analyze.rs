@@ -87,8 +87,9 @@ pub(crate) struct Analyzed<'k> {
     file: Scanned,
     /// When the content was hashed (ns since the epoch).
     hashed_ns: i64,
-    /// The answer from the cache, if any.
-    cached: Option<KnownRecord<'k>>,
+    /// The answer from the cache, if any: the stored result (only that:
+    /// an event is moved a few times on its way, the whole record with it).
+    cached: Option<&'k [u8]>,
     /// A cache hit whose record needs the new stamp stored.
     refresh: bool,
 }
@@ -215,7 +216,7 @@ impl<'k> AnalyzeProcess<'k> {
         let hashed_ns = crate::cache::stamp::now_ns();
         match self.scan.read(found, ctx)? {
             Event::Item(mut file) => {
-                let cached = prior.filter(|r| r.stamp.hash == file.hash);
+                let cached = prior.filter(|r| r.stamp.hash == file.hash).map(|r| r.value);
                 if cached.is_some() {
                     // The content is known: not handed over again.
                     file.content = None;
@@ -270,7 +271,7 @@ impl<'k> AnalyzeProcess<'k> {
                 language: record.language,
             },
             hashed_ns: s.recorded_ns,
-            cached: Some(record),
+            cached: Some(record.value),
             refresh: false,
         }))
     }
@@ -428,12 +429,12 @@ impl Run<'_> {
 
     fn deliver_file(&self, host: &mut dyn AnalyzeHost, item: Analyzed<'_>) -> Control {
         let entry = item.file.entry();
-        if let Some(record) = item.cached {
+        if let Some(value) = item.cached {
             Counters::add(&self.counters.cache_hits, 1);
             Counters::add(&self.counters.scanned, 1);
-            let control = host.on_result(&entry, record.value, true);
+            let control = host.on_result(&entry, value, true);
             if item.refresh {
-                self.record(&item.file, item.hashed_ns, record.value.to_vec());
+                self.record(&item.file, item.hashed_ns, value.to_vec());
             }
             return if self.failed() {
                 Control::Stop
@@ -688,8 +689,8 @@ mod tests {
         let mut hits = 0;
         for ev in &got {
             let Event::Item(item) = ev else { panic!() };
-            if let Some(r) = item.cached {
-                assert_eq!(r.value, b"A");
+            if let Some(value) = item.cached {
+                assert_eq!(value, b"A");
                 assert!(item.file.content.is_none());
                 hits += 1;
             } else {
