@@ -139,19 +139,26 @@ fn pointer_token(data: &[u8]) -> Option<[u8; 16]> {
 
 /// Writes `data` to `file`, a new file (mode 0600) in `dir` (created,
 /// mode 0700, when missing).
-fn write_new_file(dir: &Path, file: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+/// Writes `snapshot` to a new file (written as it is laid out: no blob in
+/// memory), its checksum last.
+fn write_new_file(
+    dir: &Path,
+    file: &Path,
+    snapshot: IndexBuilder,
+    token: [u8; 16],
+) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    let mut f = std::fs::OpenOptions::new()
+    let f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(file)?;
-    f.write_all(data)
+    let sum = snapshot.write_to(token, std::io::BufWriter::with_capacity(1 << 16, &f))?;
+    f.write_all_at(&sum, 8)
 }
 
 fn snapshot_file(dir: &Path, token: &[u8; 16]) -> std::path::PathBuf {
@@ -348,7 +355,7 @@ impl Cache {
             let snapshot = rows_of(c, analyzer_id, namespace, i64::MIN)?;
             // The file first, then the row naming it: a reader never finds
             // a row whose file is still being written.
-            write_new_file(&dir, &file, &snapshot.finish_with_token(token))
+            write_new_file(&dir, &file, snapshot, token)
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
             let mut pointer = POINTER_MAGIC.to_vec();
             pointer.extend_from_slice(&token);

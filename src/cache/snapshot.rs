@@ -159,10 +159,6 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
 /// The bytes of `words`, in memory order.
 fn as_bytes(words: &[u64]) -> &[u8] {
     // SAFETY: a u64 slice is valid as a u8 slice of 8 times its length:
@@ -317,6 +313,19 @@ impl IndexBuilder {
 
     /// The blob, its header carrying `token`.
     pub fn finish_with_token(self, token: [u8; 16]) -> Vec<u8> {
+        let mut blob = Vec::new();
+        let sum = self
+            .write_to(token, &mut blob)
+            .expect("a Vec takes every write");
+        blob[8..CHECKED_FROM].copy_from_slice(&sum);
+        blob
+    }
+
+    /// Writes the blob to `w` as it is laid out, not built in memory first
+    /// (for a large tree that was half of what a save took), except for its
+    /// checksum: it returns it, for the caller to write at offset 8 (zeros
+    /// are written there).
+    pub fn write_to<W: std::io::Write>(self, token: [u8; 16], w: W) -> std::io::Result<[u8; 8]> {
         // Group by directory, in order of first appearance (rows come in
         // path order, so a directory's names mostly come sorted already).
         let mut dir_of: HashMap<&[u8], u32> = HashMap::new();
@@ -368,6 +377,7 @@ impl IndexBuilder {
             dir_ranges.push((start, kept.len() as u32 - start));
         }
 
+        drop((order, item_dir, fill, dir_of));
         let slots = (dirs.len() * 2).next_power_of_two().max(16);
         let dirs_at = HEADER + slots * SLOT_LEN;
         let keys_at = dirs_at + dirs.len() * DIR_LEN;
@@ -380,86 +390,15 @@ impl IndexBuilder {
             entries += table_len(n as usize);
         }
         let heap_at = names_at + entries.div_ceil(2) * 8;
-        let heap_len: usize = dirs.iter().map(|(p, _)| p.len()).sum::<usize>()
-            + kept
-                .iter()
-                .map(|&i| name_of(i).len() + self.items[i].value_len)
-                .sum::<usize>();
-        let mut out = vec![0u8; heap_at];
-        out.reserve_exact(heap_len);
-        let put64 = |out: &mut Vec<u8>, at: usize, v: u64| {
-            out[at..at + 8].copy_from_slice(&v.to_le_bytes());
-        };
-        let put32 = |out: &mut Vec<u8>, at: usize, v: u32| {
-            out[at..at + 4].copy_from_slice(&v.to_le_bytes());
-        };
-        // Directories: table slot, entry, path.
-        for (d, (path, _)) in dirs.iter().enumerate() {
-            let h = dir_hash(path);
-            let mut s = (h as usize) & (slots - 1);
-            while u32_at(&out, HEADER + s * SLOT_LEN + 4) != Some(0) {
-                s = (s + 1) & (slots - 1);
-            }
-            put32(&mut out, HEADER + s * SLOT_LEN, (h >> 32) as u32);
-            put32(&mut out, HEADER + s * SLOT_LEN + 4, d as u32 + 1);
-            let e = dirs_at + d * DIR_LEN;
-            let at = out.len() as u64;
-            put64(&mut out, e, at);
-            put32(&mut out, e + 8, path.len() as u32);
-            put32(&mut out, e + 12, dir_ranges[d].0);
-            put32(&mut out, e + 16, dir_ranges[d].1);
-            put32(&mut out, e + 20, tables[d] as u32);
-            out.extend_from_slice(path);
-            // The directory's name table.
-            let (first, n) = (dir_ranges[d].0 as usize, dir_ranges[d].1 as usize);
-            let (bits, len) = (place_bits(n), table_len(n));
-            for (place, &i) in kept[first..first + n].iter().enumerate() {
-                let h = name_hash(name_of(i));
-                let mut s = h as usize & (len - 1);
-                let entry = |s: usize| names_at + (tables[d] + s) * 4;
-                while u32_at(&out, entry(s)) != Some(0) {
-                    s = (s + 1) & (len - 1);
-                }
-                put32(
-                    &mut out,
-                    entry(s),
-                    ((tag_of(h, bits) << bits) | (place as u64 + 1)) as u32,
-                );
-            }
-        }
-        // Names next to each other, then values.
-        let mut min_expires = i64::MAX;
-        for (r, &i) in kept.iter().enumerate() {
-            let name = name_of(i);
-            let e = keys_at + r * KEY_LEN;
-            let at = out.len() as u64;
-            put64(&mut out, e, head(name));
-            put64(&mut out, e + 8, at);
-            put32(&mut out, e + 16, name.len() as u32);
-            out.extend_from_slice(name);
-        }
-        for (r, &i) in kept.iter().enumerate() {
-            let item = &self.items[i];
-            let e = recs_at + r * REC_LEN;
-            let at = out.len() as u64;
-            let s = &item.stamp;
-            put64(&mut out, e, at);
-            put32(&mut out, e + 8, item.value_len as u32);
-            put32(
-                &mut out,
-                e + 12,
-                item.language.map_or(0, Language::code).into(),
-            );
-            put64(&mut out, e + 16, item.expires as u64);
-            put64(&mut out, e + 24, s.size);
-            put64(&mut out, e + 32, s.mtime_ns as u64);
-            put64(&mut out, e + 40, s.inode);
-            out[e + 48..e + 64].copy_from_slice(&s.hash);
-            put64(&mut out, e + 64, s.recorded_ns as u64);
-            out.extend_from_slice(self.value(item));
-            min_expires = min_expires.min(item.expires);
-        }
-        out[..8].copy_from_slice(MAGIC);
+        let min_expires = kept
+            .iter()
+            .map(|&i| self.items[i].expires)
+            .min()
+            .unwrap_or(i64::MAX);
+
+        let mut out = Out::new(w);
+        let mut header = [0u8; HEADER];
+        header[..8].copy_from_slice(MAGIC);
         for (k, v) in [
             kept.len() as u64,
             dirs.len() as u64,
@@ -474,12 +413,119 @@ impl IndexBuilder {
         .into_iter()
         .enumerate()
         {
-            put64(&mut out, CHECKED_FROM + k * 8, v);
+            header[CHECKED_FROM + k * 8..CHECKED_FROM + k * 8 + 8]
+                .copy_from_slice(&v.to_le_bytes());
         }
-        out[TOKEN_AT..TOKEN_AT + 16].copy_from_slice(&token);
-        let sum = checksum(&out[CHECKED_FROM..]);
-        put64(&mut out, 8, sum);
-        out
+        header[TOKEN_AT..TOKEN_AT + 16].copy_from_slice(&token);
+        out.header(&header)?;
+        // The directory table.
+        let mut table = vec![0u64; slots];
+        for (d, (path, _)) in dirs.iter().enumerate() {
+            let h = dir_hash(path);
+            let mut s = (h as usize) & (slots - 1);
+            while table[s] != 0 {
+                s = (s + 1) & (slots - 1);
+            }
+            table[s] = (h >> 32) | (d as u64 + 1) << 32;
+        }
+        for slot in table {
+            out.u64(slot)?;
+        }
+        // The heap holds directory paths, then names, then values.
+        let mut heap = heap_at as u64;
+        for (d, (path, _)) in dirs.iter().enumerate() {
+            let (first, n) = dir_ranges[d];
+            out.u64(heap)?;
+            out.u64(path.len() as u64 | u64::from(first) << 32)?;
+            out.u64(u64::from(n) | (tables[d] as u64) << 32)?;
+            heap += path.len() as u64;
+        }
+        for &i in &kept {
+            let name = name_of(i);
+            out.u64(head(name))?;
+            out.u64(heap)?;
+            out.u64(name.len() as u64)?;
+            heap += name.len() as u64;
+        }
+        for &i in &kept {
+            let item = &self.items[i];
+            let s = &item.stamp;
+            let language = item.language.map_or(0, Language::code);
+            out.u64(heap)?;
+            out.u64(item.value_len as u64 | u64::from(language) << 32)?;
+            out.u64(item.expires as u64)?;
+            out.u64(s.size)?;
+            out.u64(s.mtime_ns as u64)?;
+            out.u64(s.inode)?;
+            out.bytes(&s.hash)?;
+            out.u64(s.recorded_ns as u64)?;
+            heap += item.value_len as u64;
+        }
+        // Each directory's name table.
+        let mut names = vec![0u32; entries.div_ceil(2) * 2];
+        for (d, &(first, n)) in dir_ranges.iter().enumerate() {
+            let (first, n) = (first as usize, n as usize);
+            let (bits, len) = (place_bits(n), table_len(n));
+            let table = &mut names[tables[d]..tables[d] + len];
+            for (place, &i) in kept[first..first + n].iter().enumerate() {
+                let h = name_hash(name_of(i));
+                let mut s = h as usize & (len - 1);
+                while table[s] != 0 {
+                    s = (s + 1) & (len - 1);
+                }
+                table[s] = ((tag_of(h, bits) << bits) | (place as u64 + 1)) as u32;
+            }
+        }
+        for pair in names.chunks_exact(2) {
+            out.u64(u64::from(pair[0]) | u64::from(pair[1]) << 32)?;
+        }
+        for (path, _) in &dirs {
+            out.bytes(path)?;
+        }
+        for &i in &kept {
+            out.bytes(name_of(i))?;
+        }
+        for &i in &kept {
+            out.bytes(self.value(&self.items[i]))?;
+        }
+        out.finish()
+    }
+}
+
+/// Where a blob is written: the bytes after the checksum are hashed on
+/// their way (the checksum is written last, at its place: see
+/// [`IndexBuilder::write_to`]).
+struct Out<W: std::io::Write> {
+    w: W,
+    hash: twox_hash::xxhash3_128::Hasher,
+}
+
+impl<W: std::io::Write> Out<W> {
+    fn new(w: W) -> Self {
+        Out {
+            w,
+            hash: twox_hash::xxhash3_128::Hasher::new(),
+        }
+    }
+
+    fn header(&mut self, header: &[u8; HEADER]) -> std::io::Result<()> {
+        self.hash.write(&header[CHECKED_FROM..]);
+        self.w.write_all(header)
+    }
+
+    fn bytes(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.hash.write(b);
+        self.w.write_all(b)
+    }
+
+    fn u64(&mut self, v: u64) -> std::io::Result<()> {
+        self.bytes(&v.to_le_bytes())
+    }
+
+    /// The checksum of what was written (flushed).
+    fn finish(mut self) -> std::io::Result<[u8; 8]> {
+        self.w.flush()?;
+        Ok((self.hash.finish_128() as u64).to_le_bytes())
     }
 }
 

@@ -294,13 +294,17 @@ impl Buffers {
         let mut buf = self.take();
         let mut charged = 0;
         let outcome = read_file(at, max, &mut buf, &mut |n, buf| {
-            self.charge(n, go_ahead);
-            charged = n;
             if n as usize > POOLED_BUFFER_MAX
                 && let Some(large) = self.take_large(n as usize)
             {
                 self.give(std::mem::replace(buf, large));
             }
+            // What the buffer holds, not what the file fills of it: a pooled
+            // buffer keeps the capacity of the largest file it held, and
+            // charging the content only let a slow host (a cold analyze)
+            // hold several times the budget in small files.
+            charged = n.max(buf.capacity() as u64);
+            self.charge(charged, go_ahead);
         });
         match outcome {
             Ok(ReadOutcome::Done(stat)) => Ok((
