@@ -533,6 +533,21 @@ impl<W: std::io::Write> Out<W> {
 /// where its name table starts.
 type Dir<'a> = (&'a [u8], usize, usize, usize);
 
+/// Directory paths up to this long are kept by a thread for its next lookup.
+const LAST_PATH: usize = 120;
+
+/// A thread's last directory: which index, where its path is, its records.
+struct Last {
+    /// The index's [`AnalysisIndex::id`] (0: none).
+    index: u64,
+    path_at: u64,
+    first: usize,
+    n: usize,
+    table: usize,
+    len: usize,
+    path: [u8; LAST_PATH],
+}
+
 /// A word of the blob as the format stores it (little-endian).
 fn le(w: u64) -> u64 {
     u64::from_le(w)
@@ -543,6 +558,8 @@ fn le(w: u64) -> u64 {
 pub struct AnalysisIndex {
     /// The blob, as words (so that every field is one aligned load).
     words: Vec<u64>,
+    /// Unique in the process (what a thread's last directory belongs to).
+    id: u64,
     /// The blob's length in bytes.
     bytes: usize,
     count: usize,
@@ -600,7 +617,9 @@ impl AnalysisIndex {
         if !fits {
             return None;
         }
+        static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let index = AnalysisIndex {
+            id: IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             words,
             bytes: len,
             count,
@@ -680,25 +699,49 @@ impl AnalysisIndex {
     /// Directory `dir`, through the calling thread's last one: a thread
     /// looks up a directory's files one after another (the walk hands out
     /// a directory's files together), so most lookups skip the hash and the
-    /// table. On a change of directory its keys and records are fetched
-    /// into the cache at once (independent loads overlap; one at a time,
-    /// each record missed the cache in turn, a fifth of a warm lookup).
+    /// table, and compare `dir` with the thread's own copy of the last one
+    /// (the index's entry and path are not read again). On a change of
+    /// directory its name table, keys and records are fetched into the cache
+    /// at once (independent loads overlap; one at a time, each record missed
+    /// the cache in turn, a fifth of a warm lookup).
     fn current_dir(&self, dir: &[u8]) -> Option<Dir<'_>> {
         thread_local! {
-            /// (the index's data address, its directory last looked up)
-            static LAST: std::cell::Cell<(usize, usize)> =
-                const { std::cell::Cell::new((0, usize::MAX)) };
+            static LAST: std::cell::RefCell<Last> = const {
+                std::cell::RefCell::new(Last {
+                    index: 0,
+                    path_at: 0,
+                    first: 0,
+                    n: 0,
+                    table: 0,
+                    len: usize::MAX,
+                    path: [0; LAST_PATH],
+                })
+            };
         }
-        let me = self.words.as_ptr() as usize;
-        let (id, d) = LAST.with(std::cell::Cell::get);
-        if id == me
-            && let Some(found) = self.dir(d).filter(|f| same(f.0, dir))
-        {
-            return Some(found);
+        let hit = LAST.with(|last| {
+            let last = last.borrow();
+            if last.index != self.id || last.len != dir.len() {
+                return None;
+            }
+            let path = self.bytes(last.path_at, last.len as u64)?;
+            // A longer path than a thread keeps: compared with the index's.
+            let kept = last.path.get(..last.len).unwrap_or(path);
+            same(kept, dir).then_some((path, last.first, last.n, last.table))
+        });
+        if hit.is_some() {
+            return hit;
         }
-        let (d, found) = self.find_dir(dir)?;
-        LAST.with(|l| l.set((me, d)));
-        let (_, first, n, table) = found;
+        let (_, found) = self.find_dir(dir)?;
+        let (path, first, n, table) = found;
+        LAST.with(|last| {
+            let mut last = last.borrow_mut();
+            last.index = self.id;
+            last.path_at = (path.as_ptr() as usize - self.words.as_ptr() as usize) as u64;
+            (last.first, last.n, last.table, last.len) = (first, n, table, dir.len());
+            if let Some(copy) = last.path.get_mut(..dir.len()) {
+                copy.copy_from_slice(dir);
+            }
+        });
         let keys = self.keys_w + first * KEY_LEN / 8..self.keys_w + (first + n) * KEY_LEN / 8;
         let recs = self.recs_w + first * REC_LEN / 8..self.recs_w + (first + n) * REC_LEN / 8;
         let names = self.names_w + table / 2..self.names_w + (table + table_len(n)).div_ceil(2);
@@ -938,6 +981,17 @@ mod tests {
             assert_eq!(a.get(b"x/1").unwrap().value, [1]);
             assert_eq!(b.get(b"x/1").unwrap().value, [2]);
             assert!(a.get(b"z/1").is_none());
+        }
+        // Directories longer than a thread keeps, alternating.
+        let long = |c: char| format!("{}/f", c.to_string().repeat(LAST_PATH + 3));
+        let (x, y) = (long('x'), long('y'));
+        let c = build(&[x.as_bytes(), y.as_bytes(), b"x/1"], 4);
+        for _ in 0..3 {
+            for p in [&x, &y] {
+                assert_eq!(c.get(p.as_bytes()).unwrap().rel_path(), p.as_bytes());
+                assert!(c.get(format!("{p}2").as_bytes()).is_none());
+            }
+            assert_eq!(c.get(b"x/1").unwrap().value, [4]);
         }
         // From another thread too.
         std::thread::scope(|s| {
