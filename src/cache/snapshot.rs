@@ -8,7 +8,7 @@
 //! open-addressing table (a few thousand directories for a kernel tree: it
 //! stays in cache) and then the name in the directory's own small table of
 //! name hashes (one probe, about: a binary search of the names mispredicted
-//! a branch at every other step). A directory's keys, records and name
+//! a branch at every other step). A directory's records and name
 //! table lie next to each other; a table keyed by the whole path (the
 //! first format) cost a cache miss per file on a large tree.
 //!
@@ -17,18 +17,18 @@
 //!
 //! ```text
 //! header   magic "WTFSNAP3", checksum (XXH3 of every byte after it, u64),
-//!          records, dirs, table slots (a power of two), dirs_at, keys_at,
-//!          recs_at, names_at, heap_at, min_expires (i64), token (16 bytes:
-//!          names the snapshot file this blob is, zero when none) -- 104 bytes
+//!          records, dirs, table slots (a power of two), dirs_at, recs_at,
+//!          names_at, heap_at, min_expires (i64), token (16 bytes: names the
+//!          snapshot file this blob is, zero when none)        -- 96 bytes
 //! table    per slot: upper 32 bits of the dir hash, dir index + 1 (0: empty)
 //! dirs     per dir: path offset (u64), path length, first record, records,
 //!          where its name table starts (in entries)
-//! keys     per record: the name's head (its first 8 bytes, see `head`:
-//!          most names are told apart there), name offset (u64), name
-//!          length, 0 -- what a lookup reads, 24 bytes
-//! records  per record: value offset (u64), value length, language code
-//!          (0: none), expiry (i64), size, mtime_ns, inode, hash (16 bytes,
-//!          as `xxhsum -H2` prints it), recorded_ns -- 72 bytes
+//! records  per record: the name's head (its first 8 bytes, see `head`:
+//!          most names are told apart there), name offset (56 bits) and
+//!          language code (8 bits, 0: none), name length and value length
+//!          (u32 each), value offset, expiry (i64), size, mtime_ns, inode,
+//!          hash (16 bytes, as `xxhsum -H2` prints it), recorded_ns
+//!          -- 88 bytes
 //! names    per dir of n records: a table of (2n rounded up to a power of
 //!          two) u32 entries, open addressing by the name's XXH3: the
 //!          hash's upper bits above b, the record's place in the dir + 1 in
@@ -46,15 +46,14 @@ use crate::scan::Language;
 use std::collections::HashMap;
 
 const MAGIC: &[u8; 8] = b"WTFSNAP3";
-const HEADER: usize = 104;
+const HEADER: usize = 96;
 /// Where the header keeps the blob's token (16 bytes).
-const TOKEN_AT: usize = 88;
+const TOKEN_AT: usize = 80;
 const SLOT_LEN: usize = 8;
 const DIR_LEN: usize = 24;
-const KEY_LEN: usize = 24;
-const REC_LEN: usize = 72;
+const REC_LEN: usize = 88;
 
-/// At most this many bytes of a directory's keys, and of its records, are
+/// At most this many bytes of a directory's name table, and of its records, are
 /// fetched ahead when a thread's lookups reach it.
 const WARM_MAX: usize = 8 << 10;
 
@@ -380,8 +379,7 @@ impl IndexBuilder {
         drop((order, item_dir, fill, dir_of));
         let slots = (dirs.len() * 2).next_power_of_two().max(16);
         let dirs_at = HEADER + slots * SLOT_LEN;
-        let keys_at = dirs_at + dirs.len() * DIR_LEN;
-        let recs_at = keys_at + kept.len() * KEY_LEN;
+        let recs_at = dirs_at + dirs.len() * DIR_LEN;
         let names_at = recs_at + kept.len() * REC_LEN;
         let mut tables = Vec::with_capacity(dirs.len());
         let mut entries = 0usize;
@@ -404,7 +402,6 @@ impl IndexBuilder {
             dirs.len() as u64,
             slots as u64,
             dirs_at as u64,
-            keys_at as u64,
             recs_at as u64,
             names_at as u64,
             heap_at as u64,
@@ -440,26 +437,24 @@ impl IndexBuilder {
             out.u64(u64::from(n) | (tables[d] as u64) << 32)?;
             heap += path.len() as u64;
         }
+        let names_len: u64 = kept.iter().map(|&i| name_of(i).len() as u64).sum();
+        let mut value_at = heap + names_len;
         for &i in &kept {
-            let name = name_of(i);
-            out.u64(head(name))?;
-            out.u64(heap)?;
-            out.u64(name.len() as u64)?;
-            heap += name.len() as u64;
-        }
-        for &i in &kept {
-            let item = &self.items[i];
+            let (item, name) = (&self.items[i], name_of(i));
             let s = &item.stamp;
             let language = item.language.map_or(0, Language::code);
-            out.u64(heap)?;
-            out.u64(item.value_len as u64 | u64::from(language) << 32)?;
+            out.u64(head(name))?;
+            out.u64(heap | u64::from(language) << 56)?;
+            out.u64(name.len() as u64 | (item.value_len as u64) << 32)?;
+            out.u64(value_at)?;
             out.u64(item.expires as u64)?;
             out.u64(s.size)?;
             out.u64(s.mtime_ns as u64)?;
             out.u64(s.inode)?;
             out.bytes(&s.hash)?;
             out.u64(s.recorded_ns as u64)?;
-            heap += item.value_len as u64;
+            heap += name.len() as u64;
+            value_at += item.value_len as u64;
         }
         // Each directory's name table.
         let mut names = vec![0u32; entries.div_ceil(2) * 2];
@@ -567,7 +562,6 @@ pub struct AnalysisIndex {
     slots: usize,
     /// Where the sections start, in words.
     dirs_w: usize,
-    keys_w: usize,
     recs_w: usize,
     names_w: usize,
 }
@@ -602,13 +596,12 @@ impl AnalysisIndex {
         let word =
             |k: usize| u64_at(data, CHECKED_FROM + k * 8).and_then(|v| usize::try_from(v).ok());
         let (count, dirs, slots) = (word(0)?, word(1)?, word(2)?);
-        let (dirs_at, keys_at, recs_at) = (word(3)?, word(4)?, word(5)?);
-        let (names_at, heap_at) = (word(6)?, word(7)?);
-        let min_expires = u64_at(data, CHECKED_FROM + 8 * 8)? as i64;
+        let (dirs_at, recs_at) = (word(3)?, word(4)?);
+        let (names_at, heap_at) = (word(5)?, word(6)?);
+        let min_expires = u64_at(data, CHECKED_FROM + 7 * 8)? as i64;
         let fits = slots.is_power_of_two()
             && dirs_at == HEADER.checked_add(slots.checked_mul(SLOT_LEN)?)?
-            && keys_at == dirs_at.checked_add(dirs.checked_mul(DIR_LEN)?)?
-            && recs_at == keys_at.checked_add(count.checked_mul(KEY_LEN)?)?
+            && recs_at == dirs_at.checked_add(dirs.checked_mul(DIR_LEN)?)?
             && names_at == recs_at.checked_add(count.checked_mul(REC_LEN)?)?
             && heap_at >= names_at
             && heap_at % 8 == 0
@@ -626,7 +619,6 @@ impl AnalysisIndex {
             dirs,
             slots,
             dirs_w: dirs_at / 8,
-            keys_w: keys_at / 8,
             recs_w: recs_at / 8,
             names_w: names_at / 8,
         };
@@ -701,7 +693,7 @@ impl AnalysisIndex {
     /// a directory's files together), so most lookups skip the hash and the
     /// table, and compare `dir` with the thread's own copy of the last one
     /// (the index's entry and path are not read again). On a change of
-    /// directory its name table, keys and records are fetched into the cache
+    /// directory its name table and records are fetched into the cache
     /// at once (independent loads overlap; one at a time, each record missed
     /// the cache in turn, a fifth of a warm lookup).
     fn current_dir(&self, dir: &[u8]) -> Option<Dir<'_>> {
@@ -742,11 +734,10 @@ impl AnalysisIndex {
                 copy.copy_from_slice(dir);
             }
         });
-        let keys = self.keys_w + first * KEY_LEN / 8..self.keys_w + (first + n) * KEY_LEN / 8;
         let recs = self.recs_w + first * REC_LEN / 8..self.recs_w + (first + n) * REC_LEN / 8;
         let names = self.names_w + table / 2..self.names_w + (table + table_len(n)).div_ceil(2);
         let mut touched = 0u64;
-        for range in [names, keys, recs] {
+        for range in [names, recs] {
             let range = range.start..range.end.min(range.start + WARM_MAX / 8);
             for at in range.step_by(8) {
                 touched ^= self.words.get(at).copied().unwrap_or(0);
@@ -756,38 +747,32 @@ impl AnalysisIndex {
         Some(found)
     }
 
-    /// Record `i` of directory `dir` (its key is `key`), and its expiry.
-    fn record_in<'s>(
-        &'s self,
-        i: usize,
-        dir: &'s [u8],
-        key: &[u64],
-    ) -> Option<(KnownRecord<'s>, i64)> {
+    /// The words of record `i`.
+    fn record(&self, i: usize) -> Option<&[u64]> {
         let e = self.recs_w + i * (REC_LEN / 8);
-        let r = self.words.get(e..e + REC_LEN / 8)?;
-        let mut hash = [0u8; 16];
-        hash[..8].copy_from_slice(&r[6].to_ne_bytes());
-        hash[8..].copy_from_slice(&r[7].to_ne_bytes());
-        let record = KnownRecord {
-            dir,
-            name: self.bytes(le(*key.get(1)?), le(*key.get(2)?))?,
-            stamp: FileStamp {
-                size: le(r[3]),
-                mtime_ns: le(r[4]) as i64,
-                inode: le(r[5]),
-                hash,
-                recorded_ns: le(r[8]) as i64,
-            },
-            value: self.bytes(le(r[0]), le(r[1]))?,
-            language: Language::from_code((le(r[1]) >> 32) as u8),
-        };
-        Some((record, le(r[2]) as i64))
+        self.words.get(e..e + REC_LEN / 8)
     }
 
-    /// The key of record `i`.
-    fn key(&self, i: usize) -> Option<&[u64]> {
-        let e = self.keys_w + i * (KEY_LEN / 8);
-        self.words.get(e..e + KEY_LEN / 8)
+    /// Record `i` (its words `r`) of directory `dir`, and its expiry.
+    fn record_in<'s>(&'s self, r: &[u64], dir: &'s [u8]) -> Option<(KnownRecord<'s>, i64)> {
+        let r: &[u64; REC_LEN / 8] = r.try_into().ok()?;
+        let mut hash = [0u8; 16];
+        hash[..8].copy_from_slice(&r[8].to_ne_bytes());
+        hash[8..].copy_from_slice(&r[9].to_ne_bytes());
+        let record = KnownRecord {
+            dir,
+            name: self.bytes(le(r[1]) & ((1 << 56) - 1), le(r[2]))?,
+            stamp: FileStamp {
+                size: le(r[5]),
+                mtime_ns: le(r[6]) as i64,
+                inode: le(r[7]),
+                hash,
+                recorded_ns: le(r[10]) as i64,
+            },
+            value: self.bytes(le(r[3]), le(r[2]) >> 32)?,
+            language: Language::from_code((le(r[1]) >> 56) as u8),
+        };
+        Some((record, le(r[4]) as i64))
     }
 
     /// Every record with its position and expiry, directory by directory
@@ -797,7 +782,7 @@ impl AnalysisIndex {
             .filter_map(|d| self.dir(d))
             .flat_map(move |(dir, first, n, _)| {
                 (first..first + n).filter_map(move |i| {
-                    let (r, e) = self.record_in(i, dir, self.key(i)?)?;
+                    let (r, e) = self.record_in(self.record(i)?, dir)?;
                     Some((i, r, e))
                 })
             })
@@ -831,14 +816,15 @@ impl AnalysisIndex {
             let place = (entry & ((1 << bits) - 1)) as usize;
             if entry >> bits == tag && (1..=n).contains(&place) {
                 let i = first + place - 1;
-                let k = self.key(i)?;
+                let r = self.record(i)?;
                 // Equal heads and lengths: the same name when that short,
                 // else compared.
-                if le(k[0]) == key
-                    && le(k[2]) as u32 as usize == name.len()
-                    && (name.len() <= 8 || same(self.bytes(le(k[1]), le(k[2]))?, name))
+                if le(r[0]) == key
+                    && le(r[2]) as u32 as usize == name.len()
+                    && (name.len() <= 8
+                        || same(self.bytes(le(r[1]) & ((1 << 56) - 1), le(r[2]))?, name))
                 {
-                    return self.record_in(i, dir, k).map(|(r, _)| (i, r));
+                    return self.record_in(r, dir).map(|(r, _)| (i, r));
                 }
             }
             s = (s + 1) & (len - 1);
@@ -864,7 +850,7 @@ impl AnalysisIndex {
             } else if i >= first + n {
                 lo = mid + 1;
             } else {
-                return self.record_in(i, dir, self.key(i)?).map(|(r, _)| r);
+                return self.record_in(self.record(i)?, dir).map(|(r, _)| r);
             }
         }
         None
@@ -1195,10 +1181,10 @@ mod tests {
             d[8..16].copy_from_slice(&sum.to_le_bytes());
             d
         };
-        let keys_at = u64_at(&good, CHECKED_FROM + 4 * 8).unwrap() as usize;
+        let recs_at = u64_at(&good, CHECKED_FROM + 4 * 8).unwrap() as usize;
         // A name offset far out of the blob.
         let mut bad = good.clone();
-        bad[keys_at + 8..keys_at + 16].copy_from_slice(&u64::MAX.to_le_bytes());
+        bad[recs_at + 8..recs_at + 15].copy_from_slice(&[0xff; 7]);
         let index = AnalysisIndex::open(reseal(bad), 0).unwrap();
         assert!(index.get(b"d/a").is_none());
         assert_eq!(index.iter().count(), 1);
