@@ -201,6 +201,10 @@ static void on_result(void *ud, const wtfperf_file *f, const uint8_t *r, size_t 
     char want[64];
     snprintf(want, sizeof want, "size=%llu", (unsigned long long)f->size);
     CHECK(r != NULL && len == strlen(want) && memcmp(r, want, len) == 0);
+    /* A #! script: its language comes from its content, cached or not. */
+    if (strcmp(f->rel_path, "tool") == 0) {
+        CHECK(f->language != NULL && strcmp(f->language, "shell") == 0);
+    }
 }
 
 static void on_aerror(void *ud, const char *path, wtfperf_status code, const char *message) {
