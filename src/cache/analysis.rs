@@ -352,11 +352,20 @@ impl Cache {
                 )?
                 .execute(params![analyzer_id, namespace])?;
             }
-            let snapshot = rows_of(c, analyzer_id, namespace, i64::MIN)?;
-            // The file first, then the row naming it: a reader never finds
-            // a row whose file is still being written.
-            write_new_file(&dir, &file, snapshot, token)
-                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            // The rows are read once, in key order: a small page cache does.
+            // The connection's own (filled by the run's writes) is let go
+            // meanwhile: a save of a large set held both at once, on top of
+            // the snapshot being built (the peak of a cold analyze).
+            c.pragma_update(None, "cache_size", -2048)?;
+            c.execute_batch("PRAGMA shrink_memory")?;
+            let written = rows_of(c, analyzer_id, namespace, i64::MIN).and_then(|snapshot| {
+                // The file first, then the row naming it: a reader never
+                // finds a row whose file is still being written.
+                write_new_file(&dir, &file, snapshot, token)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+            });
+            c.pragma_update(None, "cache_size", -super::store::PAGE_CACHE_KIB)?;
+            written?;
             let mut pointer = POINTER_MAGIC.to_vec();
             pointer.extend_from_slice(&token);
             c.prepare_cached(

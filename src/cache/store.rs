@@ -195,6 +195,9 @@ pub fn migrate(conn: &mut Connection, upto: usize) -> rusqlite::Result<()> {
     tx.commit()
 }
 
+/// The page cache of a connection, in KiB (see `configure`).
+pub(crate) const PAGE_CACHE_KIB: i64 = 16 << 10;
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -205,7 +208,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // A 16 MiB page cache (SQLite's default is 2 MiB): the cache's rows carry
     // stamps and expiry besides the value, and point reads of a database
     // larger than the page cache go to the OS for every page.
-    conn.pragma_update(None, "cache_size", -16384)?;
+    conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
     // Checkpoint the WAL into the database every ~16 MiB of WAL (4000
     // pages) instead of SQLite's 1000 pages: a checkpoint copies every page
     // the WAL holds and syncs the database file, and pages written by many
