@@ -589,6 +589,15 @@ mod tests {
         a.store_analysis("x", ns, &[rec(b"f1", b"v1"), rec(b"f2", b"v2")])
             .unwrap();
         a.save_analysis_snapshot("x", ns).unwrap();
+        // The save read the rows with a small page cache: the connection's
+        // own is back.
+        let pages: i64 = a
+            .store
+            .as_ref()
+            .unwrap()
+            .read(|c| c.query_row("PRAGMA cache_size", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(pages, -crate::cache::store::PAGE_CACHE_KIB);
         assert!(a.analysis_snapshot_is_current("x", ns).unwrap());
         assert!(b.analysis_snapshot_is_current("x", ns).unwrap());
         assert_eq!(b.load_analysis_index("x", ns).unwrap().len(), 2);
