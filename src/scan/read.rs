@@ -100,6 +100,135 @@ pub(crate) enum ReadOutcome {
     NotRegular,
 }
 
+/// A private anonymous mapping holding a large file's content: unmapped
+/// when dropped. (From the allocator, a large block freed by a worker
+/// thread stays in that thread's arena: a host scanning again and again
+/// grew by tens of MiB of such blocks.)
+pub(crate) struct MapBuf {
+    ptr: std::ptr::NonNull<u8>,
+    cap: usize,
+    len: usize,
+}
+
+// SAFETY: a MapBuf owns its mapping alone (no other pointer to it exists),
+// like a Vec<u8> owns its allocation.
+unsafe impl Send for MapBuf {}
+// SAFETY: shared access only reads (`Deref`), as for a Vec<u8>.
+unsafe impl Sync for MapBuf {}
+
+impl MapBuf {
+    /// A mapping of `cap` bytes (more than 0), not yet touched.
+    fn new(cap: usize) -> io::Result<MapBuf> {
+        // SAFETY: a fresh private anonymous mapping; no memory of ours is
+        // named, and the result is checked before use.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                cap.max(1),
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = std::ptr::NonNull::new(ptr.cast::<u8>()).ok_or(io::ErrorKind::OutOfMemory)?;
+        Ok(MapBuf {
+            ptr,
+            cap: cap.max(1),
+            len: 0,
+        })
+    }
+
+    /// Reads up to `n` bytes (at most its capacity) of `file`, stopping at
+    /// its end.
+    fn fill(&mut self, file: &File, n: usize) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let n = n.min(self.cap);
+        self.len = 0;
+        while self.len < n {
+            // SAFETY: `ptr + len .. ptr + n` lies inside the mapping
+            // (n <= cap), which this MapBuf owns mutably here; read(2)
+            // writes through the raw pointer.
+            let got = unsafe {
+                libc::read(
+                    file.as_raw_fd(),
+                    self.ptr.as_ptr().add(self.len).cast(),
+                    n - self.len,
+                )
+            };
+            match got {
+                0 => break,
+                got if got < 0 => {
+                    let err = io::Error::last_os_error();
+                    if err.kind() != io::ErrorKind::Interrupted {
+                        return Err(err);
+                    }
+                }
+                got => self.len += got as usize,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for MapBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the first `len` bytes of the mapping were written by
+        // read(2) (`fill`); the mapping lives as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for MapBuf {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, of `cap` bytes, unmapped once
+        // (no slice of it outlives `self`).
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.cap) };
+    }
+}
+
+impl std::fmt::Debug for MapBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MapBuf({} of {} bytes)", self.len, self.cap)
+    }
+}
+
+/// A read buffer: pooled heap memory, or a mapping for a large file.
+#[derive(Debug)]
+pub(crate) enum Buf {
+    Heap(Vec<u8>),
+    Map(MapBuf),
+}
+
+impl Default for Buf {
+    fn default() -> Self {
+        Buf::Heap(Vec::new())
+    }
+}
+
+impl Buf {
+    fn capacity(&self) -> usize {
+        match self {
+            Buf::Heap(v) => v.capacity(),
+            Buf::Map(m) => m.cap,
+        }
+    }
+}
+
+impl std::ops::Deref for Buf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Buf::Heap(v) => v,
+            Buf::Map(m) => m,
+        }
+    }
+}
+
 /// Opens `path` (never blocking on a FIFO swapped in since the walk), checks
 /// it with `fstat`, and reads it whole into `buf` unless it is larger than
 /// `max`. `charge` is told the size before the content is read (it may wait
@@ -107,8 +236,8 @@ pub(crate) enum ReadOutcome {
 pub(crate) fn read_file(
     at: At<'_>,
     max: u64,
-    buf: &mut Vec<u8>,
-    charge: &mut dyn FnMut(u64, &mut Vec<u8>),
+    buf: &mut Buf,
+    charge: &mut dyn FnMut(u64, &mut Buf),
 ) -> io::Result<ReadOutcome> {
     let file = at.open()?;
     let meta = file.metadata()?;
@@ -119,21 +248,32 @@ pub(crate) fn read_file(
     if stat.size > max {
         return Ok(ReadOutcome::TooLarge(stat));
     }
-    buf.clear();
     if stat.size > 0 {
         charge(stat.size, buf);
         // Exactly the size fstat gave: one read(2) for most files, no
         // probe for EOF. A file growing meanwhile is read as it was.
-        buf.reserve_exact(stat.size as usize);
-        (&file).take(stat.size).read_to_end(buf)?;
+        match buf {
+            Buf::Heap(v) => {
+                v.clear();
+                v.reserve_exact(stat.size as usize);
+                (&file).take(stat.size).read_to_end(v)?;
+            }
+            Buf::Map(m) => m.fill(&file, stat.size as usize)?,
+        }
     } else {
         // Size 0 may still have content (procfs and the like).
-        (&file).take(max.saturating_add(1)).read_to_end(buf)?;
+        let mut v = match std::mem::take(buf) {
+            Buf::Heap(v) => v,
+            Buf::Map(_) => Vec::new(),
+        };
+        v.clear();
+        (&file).take(max.saturating_add(1)).read_to_end(&mut v)?;
+        *buf = Buf::Heap(v);
         if buf.len() as u64 > max {
             stat.size = buf.len() as u64;
             return Ok(ReadOutcome::TooLarge(stat));
         }
-        charge(buf.len() as u64, &mut Vec::new());
+        charge(buf.len() as u64, &mut Buf::default());
     }
     stat.size = buf.len() as u64;
     Ok(ReadOutcome::Done(stat))
@@ -149,8 +289,9 @@ const POOL_MAX_BYTES: usize = 4 << 20;
 /// larger file still goes through, alone).
 pub(crate) const IN_FLIGHT_MAX_BYTES: u64 = 8 << 20;
 
-/// Idle large buffers kept for reuse (so big files do not make the
-/// allocator map and unmap, or fragment, memory over and over).
+/// Idle large buffers (mappings) kept for reuse during a run (so big files
+/// do not map, fault in and unmap memory over and over); unmapped when the
+/// run ends.
 const LARGE_KEPT: usize = 2;
 
 /// Large buffers above this are never kept.
@@ -160,7 +301,7 @@ const LARGE_MAX: usize = 16 << 20;
 struct Idle {
     bufs: Vec<Vec<u8>>,
     bytes: usize,
-    large: Vec<Vec<u8>>,
+    large: Vec<MapBuf>,
 }
 
 /// Read buffers and the memory budget of one run.
@@ -192,36 +333,50 @@ impl Buffers {
         })
     }
 
-    fn take(&self) -> Vec<u8> {
+    fn take(&self) -> Buf {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let buf = idle.bufs.pop().unwrap_or_default();
         idle.bytes -= buf.capacity();
-        buf
+        Buf::Heap(buf)
     }
 
-    /// A large buffer for `n` bytes, reused when one is idle.
-    fn take_large(&self, n: usize) -> Option<Vec<u8>> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let best = (0..idle.large.len()).max_by_key(|&i| idle.large[i].capacity() >= n)?;
-        Some(idle.large.swap_remove(best))
+    /// A mapping for `n` bytes: an idle one that fits (the smallest), else
+    /// a new one.
+    fn take_large(&self, n: usize) -> io::Result<MapBuf> {
+        let kept = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let best = (0..idle.large.len())
+                .filter(|&i| idle.large[i].cap >= n)
+                .min_by_key(|&i| idle.large[i].cap);
+            best.map(|i| idle.large.swap_remove(i))
+        };
+        kept.map_or_else(|| MapBuf::new(n), Ok)
     }
 
-    fn give(&self, mut buf: Vec<u8>) {
+    fn give(&self, buf: Buf) {
         let cap = buf.capacity();
-        if cap == 0 || cap > LARGE_MAX {
-            return;
-        }
-        buf.clear();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if cap > POOLED_BUFFER_MAX {
-            if idle.large.len() < LARGE_KEPT {
-                idle.large.push(buf);
+        match buf {
+            Buf::Map(m) => {
+                if cap <= LARGE_MAX {
+                    // Room made by unmapping the smallest kept one.
+                    idle.large.push(m);
+                    if idle.large.len() > LARGE_KEPT {
+                        let smallest = (0..idle.large.len()).min_by_key(|&i| idle.large[i].cap);
+                        if let Some(i) = smallest {
+                            drop(idle.large.swap_remove(i));
+                        }
+                    }
+                }
             }
-            return;
-        }
-        if idle.bytes + cap <= POOL_MAX_BYTES {
-            idle.bytes += cap;
-            idle.bufs.push(buf);
+            Buf::Heap(mut v) => {
+                if cap == 0 || cap > POOLED_BUFFER_MAX || idle.bytes + cap > POOL_MAX_BYTES {
+                    return;
+                }
+                v.clear();
+                idle.bytes += cap;
+                idle.bufs.push(v);
+            }
         }
     }
 
@@ -294,10 +449,11 @@ impl Buffers {
         let mut buf = self.take();
         let mut charged = 0;
         let outcome = read_file(at, max, &mut buf, &mut |n, buf| {
+            // (No mapping to be had: the heap buffer grows instead.)
             if n as usize > POOLED_BUFFER_MAX
-                && let Some(large) = self.take_large(n as usize)
+                && let Ok(large) = self.take_large(n as usize)
             {
-                self.give(std::mem::replace(buf, large));
+                self.give(std::mem::replace(buf, Buf::Map(large)));
             }
             // What the buffer holds, not what the file fills of it: a pooled
             // buffer keeps the capacity of the largest file it held, and
@@ -328,7 +484,7 @@ impl Buffers {
 /// back (and the budget freed) when dropped.
 #[derive(Debug)]
 pub(crate) struct Content {
-    buf: Vec<u8>,
+    buf: Buf,
     charged: u64,
     owner: Arc<Buffers>,
 }
@@ -377,7 +533,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, b"hello world").unwrap();
-        let mut buf = Vec::new();
+        let mut buf = Buf::default();
         let mut charged = 0;
         match read_file(At::Path(&p), 100, &mut buf, &mut |n, _| charged += n).unwrap() {
             ReadOutcome::Done(s) => assert_eq!(s.size, 11),
@@ -440,16 +596,65 @@ mod tests {
     }
 
     #[test]
-    fn pool_keeps_small_buffers_and_a_few_large_ones() {
+    fn pool_keeps_small_buffers_and_a_few_large_mappings() {
         let bufs = Buffers::new(1 << 20);
-        bufs.give(Vec::with_capacity(LARGE_MAX + 1));
-        for _ in 0..3 {
-            bufs.give(Vec::with_capacity(POOLED_BUFFER_MAX + 1));
+        let map = |n| Buf::Map(MapBuf::new(n).unwrap());
+        bufs.give(map(LARGE_MAX + 1));
+        bufs.give(Buf::Heap(Vec::with_capacity(POOLED_BUFFER_MAX + 1)));
+        for n in [1, 3, 2] {
+            bufs.give(map(POOLED_BUFFER_MAX * n));
         }
-        assert_eq!(bufs.take().capacity(), 0);
-        assert_eq!(bufs.idle.lock().unwrap().large.len(), LARGE_KEPT);
-        assert!(bufs.take_large(POOLED_BUFFER_MAX + 1).unwrap().capacity() > POOLED_BUFFER_MAX);
-        bufs.give(Vec::with_capacity(100));
+        assert_eq!(
+            bufs.take().capacity(),
+            0,
+            "heap buffers that large are not pooled"
+        );
+        // The largest are kept.
+        let caps = |b: &Buffers| {
+            let mut c: Vec<usize> = b.idle.lock().unwrap().large.iter().map(|m| m.cap).collect();
+            c.sort();
+            c
+        };
+        assert_eq!(caps(&bufs), [POOLED_BUFFER_MAX * 2, POOLED_BUFFER_MAX * 3]);
+        // The smallest that fits is taken; none fits: a new one.
+        assert_eq!(
+            bufs.take_large(POOLED_BUFFER_MAX + 1).unwrap().cap,
+            POOLED_BUFFER_MAX * 2
+        );
+        assert_eq!(
+            bufs.take_large(POOLED_BUFFER_MAX * 4).unwrap().cap,
+            POOLED_BUFFER_MAX * 4
+        );
+        assert_eq!(caps(&bufs), [POOLED_BUFFER_MAX * 3]);
+        bufs.give(Buf::Heap(Vec::with_capacity(100)));
         assert!(bufs.take().capacity() >= 100);
+    }
+
+    #[test]
+    fn large_files_are_read_into_mappings() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..POOLED_BUFFER_MAX * 3 + 5)
+            .map(|i| (i * 7) as u8)
+            .collect();
+        let (big, small) = (dir.path().join("big"), dir.path().join("small"));
+        std::fs::write(&big, &data).unwrap();
+        std::fs::write(&small, b"small").unwrap();
+        let bufs = Buffers::new(1 << 30);
+        for _ in 0..2 {
+            let (out, c) = bufs.read(At::Path(&big), u64::MAX, &|| false).unwrap();
+            let c = c.unwrap();
+            assert!(matches!(out, ReadOutcome::Done(s) if s.size == data.len() as u64));
+            assert!(matches!(c.buf, Buf::Map(_)));
+            assert_eq!(&c[..], &data[..]);
+            assert_eq!(content_hash(&c), content_hash(&data));
+            let (_, s) = bufs.read(At::Path(&small), u64::MAX, &|| false).unwrap();
+            assert_eq!(&s.unwrap()[..], b"small");
+        }
+        // Kept for the next large file (one mapping, reused).
+        assert_eq!(bufs.idle.lock().unwrap().large.len(), 1);
+        // A file that shrank since its stat reads as what is there.
+        let mut m = MapBuf::new(100).unwrap();
+        m.fill(&File::open(&small).unwrap(), 100).unwrap();
+        assert_eq!(&m[..], b"small");
     }
 }
