@@ -9,7 +9,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::atomic::{
     AtomicU64,
-    Ordering::{AcqRel, Acquire},
+    Ordering::{AcqRel, Acquire, SeqCst},
 };
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -316,8 +316,10 @@ struct Idle {
 pub(crate) struct Buffers {
     idle: Mutex<Idle>,
     used: AtomicU64,
-    /// Readers waiting for budget (under this lock they wait on `freed`).
-    wait: Mutex<u32>,
+    /// Readers waiting for budget: a releaser wakes them (under `wait`,
+    /// on `freed`) only when there are any (a lock per file otherwise).
+    waiting: AtomicU64,
+    wait: Mutex<()>,
     freed: Condvar,
     limit: u64,
 }
@@ -327,7 +329,8 @@ impl Buffers {
         Arc::new(Buffers {
             idle: Mutex::new(Idle::default()),
             used: AtomicU64::new(0),
-            wait: Mutex::new(0),
+            waiting: AtomicU64::new(0),
+            wait: Mutex::new(()),
             freed: Condvar::new(),
             limit,
         })
@@ -399,9 +402,12 @@ impl Buffers {
             }
         }
         let mut guard = self.wait.lock().unwrap_or_else(|e| e.into_inner());
-        *guard += 1;
+        // Counted before the budget is looked at again (both SeqCst, as in
+        // `release`): a release either sees this reader or frees what the
+        // reader then sees.
+        self.waiting.fetch_add(1, SeqCst);
         loop {
-            let used = self.used.load(Acquire);
+            let used = self.used.load(SeqCst);
             if (fits(used) || go_ahead())
                 && self
                     .used
@@ -416,7 +422,7 @@ impl Buffers {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        *guard -= 1;
+        self.waiting.fetch_sub(1, SeqCst);
     }
 
     fn release(&self, n: u64) {
@@ -425,10 +431,12 @@ impl Buffers {
         }
         let _ = self
             .used
-            .fetch_update(AcqRel, Acquire, |u| Some(u.saturating_sub(n)));
-        // Waking costs a system call: only when a reader waits.
-        let waiting = *self.wait.lock().unwrap_or_else(|e| e.into_inner());
-        if waiting > 0 {
+            .fetch_update(SeqCst, SeqCst, |u| Some(u.saturating_sub(n)));
+        // Waking costs a system call: only when a reader waits. (Notified
+        // under the lock: a reader between its look at the budget and its
+        // wait holds it, so it cannot miss this.)
+        if self.waiting.load(SeqCst) > 0 {
+            let _guard = self.wait.lock().unwrap_or_else(|e| e.into_inner());
             self.freed.notify_all();
         }
     }
