@@ -255,7 +255,11 @@ pub(crate) fn read_file(
         match buf {
             Buf::Heap(v) => {
                 v.clear();
-                v.reserve_exact(stat.size as usize);
+                if v.capacity() < stat.size as usize {
+                    // A new buffer, not a grown one: growing copies the old
+                    // capacity's stale bytes over.
+                    *v = Vec::with_capacity(stat.size as usize);
+                }
                 (&file).take(stat.size).read_to_end(v)?;
             }
             Buf::Map(m) => m.fill(&file, stat.size as usize)?,
