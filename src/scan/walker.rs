@@ -807,6 +807,7 @@ impl Walker {
             state: Mutex::new(QueueState {
                 work: vec![Work::Dir(self.root_work())],
                 active: 0,
+                sleeping: 0,
                 quit: false,
             }),
             ready: Condvar::new(),
@@ -989,6 +990,9 @@ struct QueueState {
     work: Vec<Work>,
     /// Threads holding work taken from the stack.
     active: usize,
+    /// Threads asleep on `ready` (a notify is a system call even when
+    /// nobody waits: made only when someone does).
+    sleeping: usize,
     quit: bool,
 }
 
@@ -1016,7 +1020,9 @@ impl Queue {
         }
         if st.active == 0 {
             st.quit = true;
-            self.ready.notify_all();
+            if st.sleeping > 0 {
+                self.ready.notify_all();
+            }
             return Some(None);
         }
         None
@@ -1028,7 +1034,9 @@ impl Queue {
             if let Some(taken) = self.take(&mut st) {
                 return taken;
             }
+            st.sleeping += 1;
             st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.sleeping -= 1;
         }
     }
 
@@ -1055,10 +1063,14 @@ impl Queue {
         let mut st = self.lock();
         // Reversed so the stack pops them in listing order.
         st.work.extend(items.drain(..).rev());
+        let sleeping = st.sleeping;
         drop(st);
-        if n == 1 {
+        // (One asleep now may have woken meanwhile and found the work: a
+        // spare notify. None asleep now: none can miss this push, as a
+        // thread looks at the stack under the lock before it sleeps.)
+        if sleeping == 1 || (sleeping > 0 && n == 1) {
             self.ready.notify_one();
-        } else {
+        } else if sleeping > 0 {
             self.ready.notify_all();
         }
     }
@@ -1066,13 +1078,16 @@ impl Queue {
     fn done(&self) {
         let mut st = self.lock();
         st.active -= 1;
-        if st.active == 0 && st.work.is_empty() {
+        if st.active == 0 && st.work.is_empty() && st.sleeping > 0 {
             self.ready.notify_all();
         }
     }
 
     fn quit(&self) {
-        self.lock().quit = true;
-        self.ready.notify_all();
+        let mut st = self.lock();
+        st.quit = true;
+        if st.sleeping > 0 {
+            self.ready.notify_all();
+        }
     }
 }
