@@ -717,7 +717,7 @@ mod tests {
         }
         let loading = Loading::new();
         let mut scan = crate::scan::scan_process(&ScanOptions::default());
-        scan.buffers = crate::scan::read::Buffers::new(1500);
+        scan.buffers = crate::scan::read::Buffers::new(1500, true);
         let process = AnalyzeProcess {
             scan,
             known: &loading,
