@@ -23,6 +23,18 @@ pub(crate) struct FileStat {
 }
 
 impl FileStat {
+    // (The fields' types vary by target: the casts are not all no-ops.)
+    #[allow(clippy::unnecessary_cast)]
+    fn of_raw(st: &rustix::fs::Stat) -> FileStat {
+        FileStat {
+            size: st.st_size as u64,
+            mtime_ns: (st.st_mtime as i64)
+                .saturating_mul(1_000_000_000)
+                .saturating_add(st.st_mtime_nsec as i64),
+            inode: st.st_ino,
+        }
+    }
+
     pub(crate) fn of(meta: &Metadata) -> FileStat {
         FileStat {
             size: meta.size(),
@@ -75,16 +87,11 @@ impl At<'_> {
     pub(crate) fn stat(&self) -> io::Result<FileStat> {
         match *self {
             At::Path(path) => std::fs::metadata(path).map(|m| FileStat::of(&m)),
-            At::Dir(dir, name) => {
-                let st = rustix::fs::statat(dir, name, AtFlags::empty())?;
-                Ok(FileStat {
-                    size: st.st_size as u64,
-                    mtime_ns: (st.st_mtime as i64)
-                        .saturating_mul(1_000_000_000)
-                        .saturating_add(st.st_mtime_nsec as i64),
-                    inode: st.st_ino,
-                })
-            }
+            At::Dir(dir, name) => Ok(FileStat::of_raw(&rustix::fs::statat(
+                dir,
+                name,
+                AtFlags::empty(),
+            )?)),
         }
     }
 }
@@ -229,6 +236,22 @@ impl std::ops::Deref for Buf {
     }
 }
 
+/// A file closed by close(2) itself when dropped: glibc's `close` is a
+/// cancellation point, which costs two more calls per file once a process
+/// has threads.
+struct Closing(Option<File>);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        if let Some(file) = self.0.take() {
+            let fd = std::os::fd::IntoRawFd::into_raw_fd(file);
+            // SAFETY: `into_raw_fd` gave up the File's ownership of `fd`:
+            // it is open, owned here alone, and closed once.
+            unsafe { rustix::io::close(fd) };
+        }
+    }
+}
+
 /// Opens `path` (never blocking on a FIFO swapped in since the walk), checks
 /// it with `fstat`, and reads it whole into `buf` unless it is larger than
 /// `max`. `charge` is told the size before the content is read (it may wait
@@ -239,12 +262,15 @@ pub(crate) fn read_file(
     buf: &mut Buf,
     charge: &mut dyn FnMut(u64, &mut Buf),
 ) -> io::Result<ReadOutcome> {
-    let file = at.open()?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
+    let open = Closing(Some(at.open()?));
+    let file = open.0.as_ref().expect("just opened");
+    // fstat(2) itself (std's `metadata` is statx with an empty path, which
+    // the kernel looks up first).
+    let st = rustix::fs::fstat(file)?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
         return Ok(ReadOutcome::NotRegular);
     }
-    let mut stat = FileStat::of(&meta);
+    let mut stat = FileStat::of_raw(&st);
     if stat.size > max {
         return Ok(ReadOutcome::TooLarge(stat));
     }
@@ -268,7 +294,7 @@ pub(crate) fn read_file(
                 while v.len() < size {
                     let len = v.len();
                     let spare = &mut v.spare_capacity_mut()[..size - len];
-                    match rustix::io::read(&file, spare) {
+                    match rustix::io::read(file, spare) {
                         Ok(([], _)) => break,
                         Ok((filled, _)) => {
                             let n = filled.len();
@@ -282,7 +308,7 @@ pub(crate) fn read_file(
                     }
                 }
             }
-            Buf::Map(m) => m.fill(&file, stat.size as usize)?,
+            Buf::Map(m) => m.fill(file, stat.size as usize)?,
         }
     } else {
         // Size 0 may still have content (procfs and the like).
@@ -291,7 +317,7 @@ pub(crate) fn read_file(
             Buf::Map(_) => Vec::new(),
         };
         v.clear();
-        (&file).take(max.saturating_add(1)).read_to_end(&mut v)?;
+        file.take(max.saturating_add(1)).read_to_end(&mut v)?;
         *buf = Buf::Heap(v);
         if buf.len() as u64 > max {
             stat.size = buf.len() as u64;
