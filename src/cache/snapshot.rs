@@ -176,32 +176,21 @@ fn as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
 /// read by `read(2)` straight into memory not zeroed first (zeroing a
 /// snapshot's megabytes cost a fifth of its load).
 fn read_words(file: &std::fs::File, len: usize) -> std::io::Result<Vec<u64>> {
-    use std::os::fd::AsRawFd;
+    use std::mem::MaybeUninit;
     let n = len.div_ceil(8);
     let mut words: Vec<u64> = Vec::with_capacity(n);
-    if n > 0 {
-        // The zero padding of the last word.
-        let last = words.spare_capacity_mut()[n - 1].as_mut_ptr();
-        // SAFETY: `last` points at the allocation's last word (n > 0).
-        unsafe { last.write(0) };
+    let spare = &mut words.spare_capacity_mut()[..n];
+    // The zero padding of the last word.
+    if let Some(last) = spare.last_mut() {
+        last.write(0);
     }
-    let base = words.spare_capacity_mut().as_mut_ptr().cast::<u8>();
-    let mut done = 0;
-    while done < len {
-        // SAFETY: `base + done .. base + len` lies inside the allocation
-        // (capacity n words >= len bytes); read(2) writes through the raw
-        // pointer (no reference to memory not yet written is made).
-        let got = unsafe { libc::read(file.as_raw_fd(), base.add(done).cast(), len - done) };
-        match got {
-            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-            n if n < 0 => {
-                let err = std::io::Error::last_os_error();
-                if err.kind() != std::io::ErrorKind::Interrupted {
-                    return Err(err);
-                }
-            }
-            n => done += n as usize,
-        }
+    // SAFETY: the n words' memory as 8n bytes (alignment 1, and as
+    // MaybeUninit nothing is read), borrowed from `spare` alone.
+    let bytes = unsafe {
+        std::slice::from_raw_parts_mut(spare.as_mut_ptr().cast::<MaybeUninit<u8>>(), n * 8)
+    };
+    if crate::scan::read::read_into(file, &mut bytes[..len])? < len {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
     }
     // SAFETY: every byte of the n words is written: read(2) wrote the first
     // `len` bytes, and the last word's padding was zeroed before.

@@ -15,7 +15,7 @@ mod filter;
 pub mod language;
 mod options;
 mod queue;
-mod read;
+pub(crate) mod read;
 mod scanner;
 mod summary;
 mod walk;

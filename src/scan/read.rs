@@ -152,31 +152,16 @@ impl MapBuf {
     /// Reads up to `n` bytes (at most its capacity) of `file`, stopping at
     /// its end.
     fn fill(&mut self, file: &File, n: usize) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
-        let n = n.min(self.cap);
         self.len = 0;
-        while self.len < n {
-            // SAFETY: `ptr + len .. ptr + n` lies inside the mapping
-            // (n <= cap), which this MapBuf owns mutably here; read(2)
-            // writes through the raw pointer.
-            let got = unsafe {
-                libc::read(
-                    file.as_raw_fd(),
-                    self.ptr.as_ptr().add(self.len).cast(),
-                    n - self.len,
-                )
-            };
-            match got {
-                0 => break,
-                got if got < 0 => {
-                    let err = io::Error::last_os_error();
-                    if err.kind() != io::ErrorKind::Interrupted {
-                        return Err(err);
-                    }
-                }
-                got => self.len += got as usize,
-            }
-        }
+        // SAFETY: the mapping's `cap` bytes, owned by this MapBuf and
+        // borrowed mutably here; as MaybeUninit, nothing is read from them.
+        let all = unsafe {
+            std::slice::from_raw_parts_mut(
+                self.ptr.as_ptr().cast::<std::mem::MaybeUninit<u8>>(),
+                self.cap,
+            )
+        };
+        self.len = read_into(file, &mut all[..n.min(self.cap)])?;
         Ok(())
     }
 }
@@ -236,34 +221,60 @@ impl std::ops::Deref for Buf {
     }
 }
 
+/// Reads `file` into `dst` until `dst` is full or the file ends: read(2)
+/// straight into memory not written yet, retried when interrupted. Returns
+/// how many bytes it read (`dst[..n]` is then initialized).
+pub(crate) fn read_into(
+    file: impl std::os::fd::AsFd,
+    dst: &mut [std::mem::MaybeUninit<u8>],
+) -> io::Result<usize> {
+    let mut done = 0;
+    while done < dst.len() {
+        match rustix::io::read(&file, &mut dst[done..]) {
+            Ok(([], _)) => break,
+            Ok((filled, _)) => done += filled.len(),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(done)
+}
+
 /// A file closed by close(2) itself when dropped: glibc's `close` is a
 /// cancellation point, which costs two more calls per file once a process
 /// has threads.
-struct Closing(Option<File>);
+struct Closing(std::mem::ManuallyDrop<File>);
+
+impl std::ops::Deref for Closing {
+    type Target = File;
+    fn deref(&self) -> &File {
+        &self.0
+    }
+}
 
 impl Drop for Closing {
     fn drop(&mut self) {
-        if let Some(file) = self.0.take() {
-            let fd = std::os::fd::IntoRawFd::into_raw_fd(file);
-            // SAFETY: `into_raw_fd` gave up the File's ownership of `fd`:
-            // it is open, owned here alone, and closed once.
-            unsafe { rustix::io::close(fd) };
-        }
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&*self.0);
+        // SAFETY: the File is never dropped (ManuallyDrop), so `fd` is
+        // open, owned here alone, and closed once.
+        unsafe { rustix::io::close(fd) };
     }
 }
 
 /// Opens `path` (never blocking on a FIFO swapped in since the walk), checks
 /// it with `fstat`, and reads it whole into `buf` unless it is larger than
-/// `max`. `charge` is told the size before the content is read (it may wait
-/// for room in the memory budget, or swap in a buffer that fits).
+/// `max`. `charge` is told the size before the content is read, with the
+/// buffer (it may wait for room in the memory budget, or swap in a buffer
+/// that fits), or, for a file whose size `fstat` does not tell, what the
+/// buffer holds after it was read (nothing to swap then).
 pub(crate) fn read_file(
     at: At<'_>,
     max: u64,
     buf: &mut Buf,
-    charge: &mut dyn FnMut(u64, &mut Buf),
+    charge: &mut dyn FnMut(u64, Option<&mut Buf>),
 ) -> io::Result<ReadOutcome> {
-    let open = Closing(Some(at.open()?));
-    let file = open.0.as_ref().expect("just opened");
+    let open = Closing(std::mem::ManuallyDrop::new(at.open()?));
+    let file: &File = &open;
     // fstat(2) itself (std's `metadata` is statx with an empty path, which
     // the kernel looks up first).
     let st = rustix::fs::fstat(file)?;
@@ -275,7 +286,7 @@ pub(crate) fn read_file(
         return Ok(ReadOutcome::TooLarge(stat));
     }
     if stat.size > 0 {
-        charge(stat.size, buf);
+        charge(stat.size, Some(&mut *buf));
         // Exactly the size fstat gave: one read(2) for most files, no
         // probe for EOF. A file growing meanwhile is read as it was.
         match buf {
@@ -287,26 +298,14 @@ pub(crate) fn read_file(
                     // capacity's stale bytes over.
                     *v = Vec::with_capacity(size);
                 }
-                // read(2) straight into the spare capacity, the whole size
-                // at once (`read_to_end` reads 8 KiB, then twice as much,
-                // and so on: 1.5 calls per file on a source tree), no more
-                // than the size (a file growing meanwhile is read as it was).
-                while v.len() < size {
-                    let len = v.len();
-                    let spare = &mut v.spare_capacity_mut()[..size - len];
-                    match rustix::io::read(file, spare) {
-                        Ok(([], _)) => break,
-                        Ok((filled, _)) => {
-                            let n = filled.len();
-                            // SAFETY: read(2) initialized the `n` bytes
-                            // after `len` (rustix hands them back as
-                            // `filled`), within the capacity.
-                            unsafe { v.set_len(len + n) };
-                        }
-                        Err(rustix::io::Errno::INTR) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+                // Into the spare capacity, the whole size at once
+                // (`read_to_end` reads 8 KiB, then twice as much, and so on:
+                // 1.5 calls per file on a source tree), no more than the
+                // size (a file growing meanwhile is read as it was).
+                let n = read_into(file, &mut v.spare_capacity_mut()[..size])?;
+                // SAFETY: `read_into` initialized the first `n` bytes of the
+                // spare capacity (`v` was empty).
+                unsafe { v.set_len(n) };
             }
             Buf::Map(m) => m.fill(file, stat.size as usize)?,
         }
@@ -323,7 +322,7 @@ pub(crate) fn read_file(
             stat.size = buf.len() as u64;
             return Ok(ReadOutcome::TooLarge(stat));
         }
-        charge(buf.len() as u64, &mut Buf::default());
+        charge(buf.capacity() as u64, None);
     }
     stat.size = buf.len() as u64;
     Ok(ReadOutcome::Done(stat))
@@ -346,6 +345,14 @@ const LARGE_KEPT: usize = 2;
 
 /// Large buffers above this are never kept.
 const LARGE_MAX: usize = 16 << 20;
+
+/// Where the smallest of `caps` that is at least `n` is.
+fn smallest_fitting(caps: impl Iterator<Item = usize>, n: usize) -> Option<usize> {
+    caps.enumerate()
+        .filter(|&(_, cap)| cap >= n)
+        .min_by_key(|&(_, cap)| cap)
+        .map(|(i, _)| i)
+}
 
 #[derive(Debug, Default)]
 struct Idle {
@@ -402,9 +409,7 @@ impl Buffers {
     /// An idle heap buffer of at least `n` bytes (the smallest such).
     fn take_fitting(&self, n: usize) -> Option<Vec<u8>> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let best = (0..idle.bufs.len())
-            .filter(|&i| idle.bufs[i].capacity() >= n)
-            .min_by_key(|&i| idle.bufs[i].capacity())?;
+        let best = smallest_fitting(idle.bufs.iter().map(Vec::capacity), n)?;
         let buf = idle.bufs.swap_remove(best);
         idle.bytes -= buf.capacity();
         Some(buf)
@@ -415,9 +420,7 @@ impl Buffers {
     fn take_large(&self, n: usize) -> io::Result<MapBuf> {
         let kept = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            let best = (0..idle.large.len())
-                .filter(|&i| idle.large[i].cap >= n)
-                .min_by_key(|&i| idle.large[i].cap);
+            let best = smallest_fitting(idle.large.iter().map(|m| m.cap), n);
             best.map(|i| idle.large.swap_remove(i))
         };
         kept.map_or_else(|| MapBuf::new(n), Ok)
@@ -432,7 +435,7 @@ impl Buffers {
                     // Room made by unmapping the smallest kept one.
                     idle.large.push(m);
                     if idle.large.len() > LARGE_KEPT {
-                        let smallest = (0..idle.large.len()).min_by_key(|&i| idle.large[i].cap);
+                        let smallest = smallest_fitting(idle.large.iter().map(|m| m.cap), 0);
                         if let Some(i) = smallest {
                             drop(idle.large.swap_remove(i));
                         }
@@ -447,6 +450,27 @@ impl Buffers {
                 idle.bytes += cap;
                 idle.bufs.push(v);
             }
+        }
+    }
+
+    /// Swaps `buf` for one that suits a file of `n` bytes: a mapping when it
+    /// is large (no mapping to be had: the heap buffer grows instead); with
+    /// several threads, the best-fitting idle buffer when `buf` is too small.
+    fn fit(&self, buf: &mut Buf, n: usize) {
+        if n > POOLED_BUFFER_MAX {
+            if let Ok(large) = self.take_large(n) {
+                self.give(std::mem::replace(buf, Buf::Map(large)));
+            }
+        } else if self.shared && buf.capacity() < n {
+            // With several threads the pool's order mixes sizes, and a small
+            // buffer often met a larger file and was dropped for a new one
+            // (7,400 allocations in a scan of the kernel tree with two
+            // threads, 13 with one): an idle one that fits instead, the
+            // small one back to the pool.
+            let fits = self
+                .take_fitting(n)
+                .unwrap_or_else(|| Vec::with_capacity(n));
+            self.give(std::mem::replace(buf, Buf::Heap(fits)));
         }
     }
 
@@ -524,27 +548,18 @@ impl Buffers {
         let mut buf = self.take();
         let mut charged = 0;
         let outcome = read_file(at, max, &mut buf, &mut |n, buf| {
-            // (No mapping to be had: the heap buffer grows instead.)
-            if n as usize > POOLED_BUFFER_MAX {
-                if let Ok(large) = self.take_large(n as usize) {
-                    self.give(std::mem::replace(buf, Buf::Map(large)));
-                }
-            } else if self.shared && buf.capacity() < n as usize {
-                // With several threads the pool's order mixes sizes, and a
-                // small buffer often met a larger file and was dropped for
-                // a new one (7,400 allocations in a scan of the kernel tree
-                // with two threads, 13 with one): an idle one that fits
-                // instead, the small one back to the pool.
-                let fits = self
-                    .take_fitting(n as usize)
-                    .unwrap_or_else(|| Vec::with_capacity(n as usize));
-                self.give(std::mem::replace(buf, Buf::Heap(fits)));
-            }
             // What the buffer holds, not what the file fills of it: a pooled
             // buffer keeps the capacity of the largest file it held, and
             // charging the content only let a slow host (a cold analyze)
-            // hold several times the budget in small files.
-            charged = n.max(buf.capacity() as u64);
+            // hold several times the budget in small files. (`None`: read
+            // already, `n` is what its buffer holds.)
+            charged = match buf {
+                Some(buf) => {
+                    self.fit(buf, n as usize);
+                    n.max(buf.capacity() as u64)
+                }
+                None => n,
+            };
             self.charge(charged, go_ahead);
         });
         match outcome {
