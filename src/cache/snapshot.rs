@@ -65,12 +65,10 @@ fn checksum(bytes: &[u8]) -> u64 {
     twox_hash::XxHash3_128::oneshot(bytes) as u64
 }
 
-fn dir_hash(dir: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(dir)
-}
-
-fn name_hash(name: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(name)
+/// The hash of a directory path (its table slot) or of a name (its place
+/// in the directory's name table).
+fn hash(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
 /// The low bits of a name-table entry that hold a record's place + 1 in a
@@ -91,7 +89,7 @@ fn tag_of(hash: u64, bits: u32) -> u64 {
 }
 
 /// A relative path's directory part and name (split at the last `/`).
-fn split(rel_path: &[u8]) -> (&[u8], &[u8]) {
+pub(crate) fn split(rel_path: &[u8]) -> (&[u8], &[u8]) {
     match rel_path.iter().rposition(|&b| b == b'/') {
         Some(i) => (&rel_path[..i], &rel_path[i + 1..]),
         None => (&[], rel_path),
@@ -101,10 +99,12 @@ fn split(rel_path: &[u8]) -> (&[u8], &[u8]) {
 /// A name's head: its first 8 bytes; a shorter name's bytes in two
 /// overlapping pieces (first and last 4, or 2, bytes: no copy of a variable
 /// length). With the length it tells names of up to 8 bytes apart.
+/// The `N` bytes of `s` at `at`.
+fn at<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+    s[at..at + N].try_into().expect("N bytes")
+}
+
 fn head(name: &[u8]) -> u64 {
-    fn at<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
-        s[at..at + N].try_into().expect("N bytes")
-    }
     let n = name.len();
     match n {
         8.. => u64::from_le_bytes(at(name, 0)),
@@ -130,25 +130,22 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
-        s[at..at + N].try_into().expect("N bytes")
-    }
     if n >= 8 {
-        let w = |s: &[u8], at: usize| u64::from_ne_bytes(word(s, at));
+        let w = |s: &[u8], i: usize| u64::from_ne_bytes(at(s, i));
         let mut differ = w(a, n - 8) ^ w(b, n - 8);
-        let mut at = 0;
-        while at + 8 <= n {
-            differ |= w(a, at) ^ w(b, at);
-            at += 8;
+        let mut i = 0;
+        while i + 8 <= n {
+            differ |= w(a, i) ^ w(b, i);
+            i += 8;
         }
         return differ == 0;
     }
     if n >= 4 {
-        let w = |s: &[u8], at: usize| u32::from_ne_bytes(word(s, at));
+        let w = |s: &[u8], i: usize| u32::from_ne_bytes(at(s, i));
         return (w(a, 0) ^ w(b, 0)) | (w(a, n - 4) ^ w(b, n - 4)) == 0;
     }
     if n >= 2 {
-        let w = |s: &[u8], at: usize| u16::from_ne_bytes(word(s, at));
+        let w = |s: &[u8], i: usize| u16::from_ne_bytes(at(s, i));
         return (w(a, 0) ^ w(b, 0)) | (w(a, n - 2) ^ w(b, n - 2)) == 0;
     }
     n == 0 || a[0] == b[0]
@@ -407,7 +404,7 @@ impl IndexBuilder {
         // The directory table.
         let mut table = vec![0u64; slots];
         for (d, (path, _)) in dirs.iter().enumerate() {
-            let h = dir_hash(path);
+            let h = hash(path);
             let mut s = (h as usize) & (slots - 1);
             while table[s] != 0 {
                 s = (s + 1) & (slots - 1);
@@ -452,7 +449,7 @@ impl IndexBuilder {
             let (bits, len) = (place_bits(n), table_len(n));
             let table = &mut names[tables[d]..tables[d] + len];
             for (place, &i) in kept[first..first + n].iter().enumerate() {
-                let h = name_hash(name_of(i));
+                let h = hash(name_of(i));
                 let mut s = h as usize & (len - 1);
                 while table[s] != 0 {
                     s = (s + 1) & (len - 1);
@@ -657,7 +654,7 @@ impl AnalysisIndex {
 
     /// Directory `dir`: its index, path and record range.
     fn find_dir(&self, dir: &[u8]) -> Option<(usize, Dir<'_>)> {
-        let h = dir_hash(dir);
+        let h = hash(dir);
         let mask = self.slots - 1;
         let mut s = (h as usize) & mask;
         for _ in 0..self.slots {
@@ -794,7 +791,7 @@ impl AnalysisIndex {
     pub fn get_in(&self, dir: &[u8], name: &[u8]) -> Option<(usize, KnownRecord<'_>)> {
         let (dir, first, n, table) = self.current_dir(dir)?;
         let (bits, len) = (place_bits(n), table_len(n));
-        let h = name_hash(name);
+        let h = hash(name);
         let (tag, key) = (tag_of(h, bits), head(name));
         let mut s = h as usize & (len - 1);
         for _ in 0..len {

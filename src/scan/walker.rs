@@ -130,11 +130,7 @@ impl Found {
                 &self.path[self.name_start..end],
             );
         }
-        let rel = &self.path[self.rel_start..end];
-        match rel.iter().rposition(|&b| b == b'/') {
-            Some(i) => (&rel[..i], &rel[i + 1..]),
-            None => (&[], rel),
-        }
+        crate::cache::snapshot::split(&self.path[self.rel_start..end])
     }
 
     /// The file's name (the last component of its path).
