@@ -111,7 +111,7 @@ impl Probe {
         // A full reading from another thread is not a base for the
         // sampler's test (its "other threads" are not the same).
         self.quiet = None;
-        let cpu_ns = sys::process_usage().map_or_else(sys::process_cpu_ns, |u| u.cpu_ns);
+        let cpu_ns = sys::process_usage_cpu_ns();
         self.full(cpu_ns)
     }
 
@@ -161,7 +161,7 @@ impl Probe {
         }
         if self.untested > 0 {
             self.untested -= 1;
-            let cpu_ns = sys::process_usage().map_or_else(sys::process_cpu_ns, |u| u.cpu_ns);
+            let cpu_ns = sys::process_usage_cpu_ns();
             return self.full(cpu_ns);
         }
         // The process first: it charges this thread's time up to now, which

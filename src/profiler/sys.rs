@@ -34,16 +34,7 @@ pub fn thread_cpu_ns() -> u64 {
 /// CPU time (user + system) of the children this process has waited for,
 /// in ns (`getrusage(RUSAGE_CHILDREN)`).
 pub fn waited_children_cpu_ns() -> u64 {
-    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a valid, writable rusage for the duration of the call.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    if rc != 0 {
-        return 0;
-    }
-    let tv_ns =
-        |tv: libc::timeval| (tv.tv_sec as u64) * 1_000_000_000 + (tv.tv_usec as u64) * 1_000;
-    tv_ns(usage.ru_utime) + tv_ns(usage.ru_stime)
+    usage(libc::RUSAGE_CHILDREN).map_or(0, |u| u.cpu_ns)
 }
 
 /// What a thread or the whole process has done so far (`getrusage`): the
@@ -82,6 +73,12 @@ fn usage(who: libc::c_int) -> Option<Usage> {
 /// [`Usage`] of the whole process: every live thread plus the exited ones.
 pub fn process_usage() -> Option<Usage> {
     usage(libc::RUSAGE_SELF)
+}
+
+/// CPU time of the whole process in ns, from `getrusage` (what
+/// [`process_usage`] reads: the sampler compares the two), else the clock.
+pub fn process_usage_cpu_ns() -> u64 {
+    process_usage().map_or_else(process_cpu_ns, |u| u.cpu_ns)
 }
 
 /// [`Usage`] of the calling thread (`RUSAGE_THREAD`, Linux only).
