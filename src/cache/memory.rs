@@ -476,9 +476,8 @@ pub enum Lookup {
 
 /// The sharded LRU tier.
 pub struct MemoryTier {
+    /// A power of two of them.
     shards: Box<[Shard]>,
-    /// `shards.len() - 1` (a power of two minus one).
-    shard_mask: usize,
     max_entries: usize,
     max_bytes: usize,
     entries: AtomicUsize,
@@ -540,7 +539,6 @@ impl MemoryTier {
         let n = 1 << n.ilog2();
         MemoryTier {
             shards: (0..n).map(|_| Shard::new()).collect(),
-            shard_mask: n - 1,
             max_entries,
             max_bytes,
             entries: AtomicUsize::new(0),
@@ -551,7 +549,7 @@ impl MemoryTier {
     /// A key's shard and its hash in the shard's table.
     #[inline]
     fn hash(&self, key: &[u8]) -> (usize, u64) {
-        let (_, i, h) = locate(key, self.shard_mask);
+        let (_, i, h) = locate(key, self.shards.len() - 1);
         (i, h)
     }
 
@@ -587,7 +585,7 @@ impl MemoryTier {
         if !self.enabled() {
             return self.disabled_lookup();
         }
-        let (words, i, h) = locate(key, self.shard_mask);
+        let (words, i, h) = locate(key, self.shards.len() - 1);
         let shard = &self.shards[i];
         let mut guard = shard.read();
         let (local, table) = guard.parts();
