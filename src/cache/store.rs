@@ -877,6 +877,26 @@ pub fn set_watched(conn: &Connection, b: &Binding) -> rusqlite::Result<()> {
 mod tests {
     use super::*;
 
+    /// One `put` of `key` (no file unless `file`, dependencies `deps`).
+    fn put_one(
+        c: &Connection,
+        key: &[u8],
+        value: &[u8],
+        expires_ns: i64,
+        file: Option<&Binding>,
+        deps: &[Binding],
+        now: i64,
+    ) -> rusqlite::Result<()> {
+        let p = Put {
+            key,
+            value,
+            expires_ns,
+            file,
+            deps,
+        };
+        put(c, &p, now)
+    }
+
     #[test]
     fn put_many_in_multi_row_runs_matches_one_row_puts() {
         let dir = tempfile::tempdir().unwrap();
@@ -893,28 +913,16 @@ mod tests {
         // bound to a file.
         store
             .write(|c| {
-                put(
+                put_one(
                     c,
-                    &Put {
-                        key: b"k3",
-                        value: b"old",
-                        expires_ns: i64::MAX,
-                        file: None,
-                        deps: std::slice::from_ref(&dep),
-                    },
+                    b"k3",
+                    b"old",
+                    i64::MAX,
+                    None,
+                    std::slice::from_ref(&dep),
                     1,
                 )?;
-                put(
-                    c,
-                    &Put {
-                        key: b"k40",
-                        value: b"old",
-                        expires_ns: i64::MAX,
-                        file: Some(&file),
-                        deps: &[],
-                    },
-                    1,
-                )
+                put_one(c, b"k40", b"old", i64::MAX, Some(&file), &[], 1)
             })
             .unwrap();
         let seq0 = store
@@ -984,28 +992,16 @@ mod tests {
         };
         store
             .write(|c| {
-                put(
+                put_one(
                     c,
-                    &Put {
-                        key: b"k\0",
-                        value: b"v\0v",
-                        expires_ns: i64::MAX,
-                        file: None,
-                        deps: std::slice::from_ref(&dep),
-                    },
+                    b"k\0",
+                    b"v\0v",
+                    i64::MAX,
+                    None,
+                    std::slice::from_ref(&dep),
                     1,
                 )?;
-                put(
-                    c,
-                    &Put {
-                        key: b"k2",
-                        value: b"vv",
-                        expires_ns: 10,
-                        file: None,
-                        deps: &[],
-                    },
-                    1,
-                )
+                put_one(c, b"k2", b"vv", 10, None, &[], 1)
             })
             .unwrap();
         let row = store.read(|c| get(c, b"k\0")).unwrap().unwrap();
@@ -1015,19 +1011,7 @@ mod tests {
         assert_eq!(store.read(totals).unwrap(), (2, 9));
         // Replacing the entry without deps drops its reverse index rows.
         store
-            .write(|c| {
-                put(
-                    c,
-                    &Put {
-                        key: b"k\0",
-                        value: b"x",
-                        expires_ns: i64::MAX,
-                        file: None,
-                        deps: &[],
-                    },
-                    2,
-                )
-            })
+            .write(|c| put_one(c, b"k\0", b"x", i64::MAX, None, &[], 2))
             .unwrap();
         assert_eq!(store.read(|c| depending_on(c, b"a.h")).unwrap().len(), 0);
         assert_eq!(store.read(totals).unwrap(), (2, 7));
@@ -1200,17 +1184,7 @@ mod tests {
         store
             .write(|c| {
                 for i in 0..10u8 {
-                    put(
-                        c,
-                        &Put {
-                            key: &[i],
-                            value: &[0; 99],
-                            expires_ns: i64::MAX,
-                            file: None,
-                            deps: &[],
-                        },
-                        i as i64,
-                    )?;
+                    put_one(c, &[i], &[0; 99], i64::MAX, None, &[], i as i64)?;
                 }
                 Ok(())
             })
