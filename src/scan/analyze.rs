@@ -717,7 +717,7 @@ mod tests {
         }
         let loading = Loading::new();
         let mut scan = crate::scan::scan_process(&ScanOptions::default());
-        scan.buffers = crate::scan::read::Buffers::new(1500, true);
+        scan.buffers = crate::scan::read::Buffers::new(1500);
         let process = AnalyzeProcess {
             scan,
             known: &loading,
@@ -738,7 +738,9 @@ mod tests {
         let mut kept = Vec::new();
         let mut calls = 0;
         while process.has_deferred.load(Relaxed) {
-            let ctx = Ctx::detached(&counters, &stop).holding(!kept.is_empty());
+            let ctx = Ctx::detached(&counters, &stop).passing(engine::Pass::HandOn {
+                holding: !kept.is_empty(),
+            });
             process.drain(&ctx, false, &mut |ev| kept.push(ev));
             calls += 1;
             assert!(calls <= 10, "one read per drain");

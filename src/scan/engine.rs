@@ -58,6 +58,18 @@ pub(crate) enum Event<T> {
     Progress(Progress),
 }
 
+/// What the thread that processes a file does with the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// Delivers it itself, at once: its content waits for nobody, so it is
+    /// not charged to the read budget (which bounds content waiting).
+    Deliver,
+    /// Hands it on to the delivering thread: its content is charged to the
+    /// read budget. `holding`: the thread holds results not passed on yet
+    /// (a batch), so it must not wait for memory they may be holding.
+    HandOn { holding: bool },
+}
+
 /// What a worker knows while it processes a file.
 pub(crate) struct Ctx<'a> {
     pub counters: &'a Counters,
@@ -65,29 +77,25 @@ pub(crate) struct Ctx<'a> {
     /// Sorted delivery: the sequence number the host needs next, and this
     /// file's.
     turn: Option<(&'a AtomicU64, u64)>,
-    /// The thread holds results not yet passed on (a batch): it must not
-    /// wait for memory they may be holding.
-    holding: bool,
+    pass: Pass,
 }
 
 impl<'a> Ctx<'a> {
-    /// A read that must not wait for memory: the run is stopping, or the
-    /// host is waiting for exactly this file.
-    /// A context outside any run (unit tests).
+    /// A context outside any run (unit tests): results handed on.
     #[cfg(test)]
     pub(crate) fn detached(counters: &'a Counters, stop: &'a AtomicBool) -> Ctx<'a> {
         Ctx {
             counters,
             stop,
             turn: None,
-            holding: false,
+            pass: Pass::HandOn { holding: false },
         }
     }
 
-    /// The same context, for a thread that holds results (or not).
+    /// The same context, for a thread that passes results on so.
     #[cfg(test)]
-    pub(crate) fn holding(self, holding: bool) -> Ctx<'a> {
-        Ctx { holding, ..self }
+    pub(crate) fn passing(self, pass: Pass) -> Ctx<'a> {
+        Ctx { pass, ..self }
     }
 
     /// Whether the file may be put off and delivered later (unsorted).
@@ -95,8 +103,17 @@ impl<'a> Ctx<'a> {
         self.turn.is_none()
     }
 
+    /// Whether what this file's content takes counts against the read
+    /// budget (it will wait for another thread to deliver it).
+    pub(crate) fn charged(&self) -> bool {
+        matches!(self.pass, Pass::HandOn { .. })
+    }
+
+    /// A read that must not wait for memory: the thread holds results not
+    /// passed on yet, the run is stopping, or the host is waiting for
+    /// exactly this file.
     pub(crate) fn go_ahead(&self) -> bool {
-        self.holding
+        self.pass == Pass::HandOn { holding: true }
             || self.stop.load(Relaxed)
             || self
                 .turn
@@ -197,22 +214,12 @@ impl<P: Process> Shared<'_, P> {
     }
 
     /// Processes a found file under `catch_unwind`.
-    fn process(&self, found: Found, seq: Option<u64>) -> Option<Event<P::Item>> {
-        self.process_holding(found, seq, false)
-    }
-
-    /// [`Shared::process`] by a thread that may hold unsent results.
-    fn process_holding(
-        &self,
-        found: Found,
-        seq: Option<u64>,
-        holding: bool,
-    ) -> Option<Event<P::Item>> {
+    fn process(&self, found: Found, seq: Option<u64>, pass: Pass) -> Option<Event<P::Item>> {
         let ctx = Ctx {
             counters: self.counters,
             stop: &self.stop,
             turn: seq.map(|s| (&self.next_emit, s)),
-            holding,
+            pass,
         };
         match catch_unwind(AssertUnwindSafe(|| self.process.process(found, &ctx))) {
             Ok(ev) => ev,
@@ -224,14 +231,13 @@ impl<P: Process> Shared<'_, P> {
     }
 
     /// Delivers files the process put off that are ready now (all of them
-    /// when `last`). `holding`: the caller keeps results it has not passed
-    /// on, so reads must not wait for memory those may hold.
-    fn drain(&self, last: bool, holding: bool, emit: &mut dyn FnMut(Event<P::Item>)) {
+    /// when `last`), passed on as `pass` says.
+    fn drain(&self, last: bool, pass: Pass, emit: &mut dyn FnMut(Event<P::Item>)) {
         let ctx = Ctx {
             counters: self.counters,
             stop: &self.stop,
             turn: None,
-            holding,
+            pass,
         };
         if let Err(payload) =
             catch_unwind(AssertUnwindSafe(|| self.process.drain(&ctx, last, emit)))
@@ -339,7 +345,7 @@ fn run_inline<P: Process>(
                     let turn = sorted.then_some(seq);
                     shared.next_emit.store(seq, Relaxed);
                     seq += 1;
-                    match shared.process(shared.found(found), turn) {
+                    match shared.process(shared.found(found), turn, Pass::Deliver) {
                         Some(ev) => deliver(ev),
                         None => Control::Continue,
                     }
@@ -365,7 +371,7 @@ fn after_visit<P: Process>(
     deliver: &mut dyn FnMut(Event<P::Item>) -> Control,
 ) -> Flow {
     if control == Control::Continue {
-        shared.drain(false, false, &mut |ev| {
+        shared.drain(false, Pass::Deliver, &mut |ev| {
             if control == Control::Continue {
                 control = deliver(ev);
             }
@@ -392,7 +398,7 @@ fn wind_up<P: Process>(
         shared.fail(&*payload);
     }
     if !shared.stopping() {
-        shared.drain(true, false, &mut |ev| {
+        shared.drain(true, Pass::Deliver, &mut |ev| {
             if !shared.stopping() {
                 deliver(ev);
             }
@@ -418,10 +424,12 @@ fn run_workers<P: Process>(
                     return Flow::Quit;
                 }
                 let control = match entry {
-                    Entry::File(found) => match shared.process(shared.found(found), None) {
-                        Some(ev) => deliver(ev),
-                        None => Control::Continue,
-                    },
+                    Entry::File(found) => {
+                        match shared.process(shared.found(found), None, Pass::Deliver) {
+                            Some(ev) => deliver(ev),
+                            None => Control::Continue,
+                        }
+                    }
                     Entry::Issue(issue) => deliver(Event::Issue { issue, file: false }),
                     Entry::Idle | Entry::Wait => Control::Continue,
                 };
@@ -504,11 +512,11 @@ fn run_host<P: Process>(
         match entry {
             Entry::File(found) => {
                 if !shared.stopping() {
-                    // Delivered at once: the caller holds nothing back, so
-                    // it never waits for the memory budget (which what the
-                    // others sent it may hold).
+                    // Delivered at once: not charged to the read budget, so
+                    // it never waits for it (which what the others sent it
+                    // may hold).
                     let found = shared.found(found);
-                    if let Some(ev) = shared.process_holding(found, None, true) {
+                    if let Some(ev) = shared.process(found, None, Pass::Deliver) {
                         deliver(ev);
                     }
                 }
@@ -519,7 +527,7 @@ fn run_host<P: Process>(
         }
         take_batches(&mut deliver, Duration::ZERO);
         if !shared.stopping() {
-            shared.drain(false, false, &mut deliver);
+            shared.drain(false, Pass::Deliver, &mut deliver);
             if shared.throttle.due() {
                 deliver(Event::Progress(shared.counters.progress()));
             }
@@ -553,8 +561,10 @@ fn run_host<P: Process>(
                 let idle = match entry {
                     Entry::File(found) => {
                         let found = shared.found(found);
-                        let holding = !batch.is_empty();
-                        if let Some(ev) = shared.process_holding(found, None, holding) {
+                        let pass = Pass::HandOn {
+                            holding: !batch.is_empty(),
+                        };
+                        if let Some(ev) = shared.process(found, None, pass) {
                             push::<P>(&mut batch, &mut bytes, ev);
                         }
                         false
@@ -567,10 +577,10 @@ fn run_host<P: Process>(
                 };
                 // Put-off files read now must not wait for content this
                 // batch holds (it is sent only after): holding, as above.
-                let holding = !batch.is_empty();
-                shared.drain(false, holding, &mut |ev| {
-                    push::<P>(&mut batch, &mut bytes, ev)
-                });
+                let pass = Pass::HandOn {
+                    holding: !batch.is_empty(),
+                };
+                shared.drain(false, pass, &mut |ev| push::<P>(&mut batch, &mut bytes, ev));
                 let mut sent = true;
                 if !batch.is_empty() && (idle || batch.len() >= chunk || bytes >= BATCH_BYTES) {
                     let full = std::mem::replace(&mut batch, fresh());
@@ -652,8 +662,9 @@ fn run_sorted<P: Process>(
                     if shared.stopping() {
                         break;
                     }
+                    let pass = Pass::HandOn { holding: false };
                     let ev = shared
-                        .process(shared.found(found), Some(n))
+                        .process(shared.found(found), Some(n), pass)
                         .unwrap_or(Event::Progress(Progress::default()));
                     if res_tx.send((n, ev)).is_err() {
                         break;

@@ -122,7 +122,7 @@ pub(crate) fn scan_process(opts: &ScanOptions) -> ScanProcess {
     ScanProcess {
         max_file_size: opts.max_file_size,
         include_content: opts.include_content,
-        buffers: read::Buffers::new(read::IN_FLIGHT_MAX_BYTES, opts.worker_threads() > 1),
+        buffers: read::Buffers::new(read::IN_FLIGHT_MAX_BYTES),
     }
 }
 

@@ -328,8 +328,31 @@ pub(crate) fn read_file(
     Ok(ReadOutcome::Done(stat))
 }
 
-/// Buffers larger than this are freed after use rather than pooled.
-const POOLED_BUFFER_MAX: usize = 256 << 10;
+/// Buffers larger than this are freed after use rather than pooled (larger
+/// files are read into mappings).
+const POOLED_BUFFER_MAX: usize = 1 << MAX_CLASS;
+
+/// Pooled heap buffers come in size classes: class `c` holds buffers of at
+/// least `1 << c` bytes, from 4 KiB to 256 KiB. A file takes a buffer of its
+/// own class (a new one of exactly that size when none is idle), so a take
+/// is one pop, whatever the pool holds.
+const MIN_CLASS: u32 = 12;
+const MAX_CLASS: u32 = 18;
+const CLASSES: usize = (MAX_CLASS - MIN_CLASS + 1) as usize;
+
+/// The class a file of `n` bytes (at most [`POOLED_BUFFER_MAX`]) needs.
+fn class_for(n: usize) -> usize {
+    let bits = usize::BITS - n.saturating_sub(1).leading_zeros();
+    (bits.clamp(MIN_CLASS, MAX_CLASS) - MIN_CLASS) as usize
+}
+
+/// The class a buffer of `cap` bytes serves (`None`: too small to keep).
+fn class_of(cap: usize) -> Option<usize> {
+    let bits = usize::BITS - 1 - cap.max(1).leading_zeros();
+    (MIN_CLASS..=MAX_CLASS)
+        .contains(&bits)
+        .then(|| (bits - MIN_CLASS) as usize)
+}
 
 /// The pool keeps at most this many bytes of idle buffers.
 const POOL_MAX_BYTES: usize = 4 << 20;
@@ -356,124 +379,149 @@ fn smallest_fitting(caps: impl Iterator<Item = usize>, n: usize) -> Option<usize
 
 #[derive(Debug, Default)]
 struct Idle {
-    bufs: Vec<Vec<u8>>,
+    /// Heap buffers by size class, the last given on top (its memory is
+    /// the likeliest to be in a cache still).
+    classes: [Vec<Vec<u8>>; CLASSES],
     bytes: usize,
     large: Vec<MapBuf>,
 }
 
+/// Padded to a cache line pair of its own: a field every read writes would
+/// otherwise make the fields next to it miss in the other cores' caches.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Line<T>(T);
+
+impl<T> std::ops::Deref for Line<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// Read buffers and the memory budget of one run.
 ///
-/// Buffers are pooled (small ones; at most [`POOL_MAX_BYTES`] idle), so a
-/// scan allocates a few buffers, not one per file. Content in flight between
-/// workers and the host is bounded by [`IN_FLIGHT_MAX_BYTES`]: a worker
+/// Buffers are pooled (small ones by size class, at most
+/// [`POOL_MAX_BYTES`] idle; a few large mappings), so a scan allocates a
+/// few buffers, not one per file. Content in flight between workers and
+/// the host is bounded by [`IN_FLIGHT_MAX_BYTES`]: a worker
 /// about to read waits while the budget is spent, unless nothing is in
 /// flight or it holds the file the host needs next (sorted delivery), so
 /// the wait never deadlocks.
 #[derive(Debug)]
 pub(crate) struct Buffers {
-    idle: Mutex<Idle>,
-    used: AtomicU64,
+    limit: u64,
+    idle: Line<Mutex<Idle>>,
+    used: Line<AtomicU64>,
     /// Readers waiting for budget: a releaser wakes them (under `wait`,
     /// on `freed`) only when there are any (a lock per file otherwise).
-    waiting: AtomicU64,
+    waiting: Line<AtomicU64>,
     wait: Mutex<()>,
     freed: Condvar,
-    limit: u64,
-    /// Used by several threads (then a buffer too small for a file is
-    /// swapped for the best-fitting idle one).
-    shared: bool,
 }
 
 impl Buffers {
-    /// Buffers of a run: `limit` bytes in flight at most; `shared` by
-    /// several threads.
-    pub(crate) fn new(limit: u64, shared: bool) -> Arc<Buffers> {
+    /// Buffers of a run: `limit` bytes in flight at most.
+    pub(crate) fn new(limit: u64) -> Arc<Buffers> {
         Arc::new(Buffers {
-            shared,
-            idle: Mutex::new(Idle::default()),
-            used: AtomicU64::new(0),
-            waiting: AtomicU64::new(0),
+            limit,
+            idle: Line::default(),
+            used: Line::default(),
+            waiting: Line::default(),
             wait: Mutex::new(()),
             freed: Condvar::new(),
-            limit,
         })
     }
 
-    fn take(&self) -> Buf {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let buf = idle.bufs.pop().unwrap_or_default();
-        idle.bytes -= buf.capacity();
-        Buf::Heap(buf)
+    fn idle(&self) -> std::sync::MutexGuard<'_, Idle> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// An idle heap buffer of at least `n` bytes (the smallest such).
-    fn take_fitting(&self, n: usize) -> Option<Vec<u8>> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let best = smallest_fitting(idle.bufs.iter().map(Vec::capacity), n)?;
-        let buf = idle.bufs.swap_remove(best);
-        idle.bytes -= buf.capacity();
-        Some(buf)
+    /// A heap buffer for a file of `n` bytes: an idle one of its class (or
+    /// of the next: twice the room, better than a new one), else a new one
+    /// of the class's size.
+    fn take_heap(&self, n: usize) -> Vec<u8> {
+        let c = class_for(n);
+        let reused = {
+            let mut idle = self.idle();
+            let buf = idle.classes[c].pop().or_else(|| {
+                let next = idle.classes.get_mut(c + 1)?;
+                next.pop()
+            });
+            if let Some(buf) = &buf {
+                idle.bytes -= buf.capacity();
+            }
+            buf
+        };
+        reused.unwrap_or_else(|| Vec::with_capacity(1 << (c as u32 + MIN_CLASS)))
     }
 
     /// A mapping for `n` bytes: an idle one that fits (the smallest), else
-    /// a new one.
+    /// a new one of the next power of two (so one kept mapping serves the
+    /// files of about its size).
     fn take_large(&self, n: usize) -> io::Result<MapBuf> {
         let kept = {
-            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let mut idle = self.idle();
             let best = smallest_fitting(idle.large.iter().map(|m| m.cap), n);
             best.map(|i| idle.large.swap_remove(i))
         };
-        kept.map_or_else(|| MapBuf::new(n), Ok)
+        kept.map_or_else(|| MapBuf::new(n.next_power_of_two()), Ok)
     }
 
     fn give(&self, buf: Buf) {
         let cap = buf.capacity();
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        match buf {
+        let dropped = match buf {
             Buf::Map(m) => {
-                if cap <= LARGE_MAX {
-                    // Room made by unmapping the smallest kept one.
-                    idle.large.push(m);
-                    if idle.large.len() > LARGE_KEPT {
-                        let smallest = smallest_fitting(idle.large.iter().map(|m| m.cap), 0);
-                        if let Some(i) = smallest {
-                            drop(idle.large.swap_remove(i));
-                        }
-                    }
+                if cap > LARGE_MAX {
+                    return;
+                }
+                let mut idle = self.idle();
+                idle.large.push(m);
+                // Room made by unmapping the smallest kept one.
+                if idle.large.len() > LARGE_KEPT {
+                    let smallest = smallest_fitting(idle.large.iter().map(|m| m.cap), 0);
+                    smallest.map(|i| Buf::Map(idle.large.swap_remove(i)))
+                } else {
+                    None
                 }
             }
             Buf::Heap(mut v) => {
-                if cap == 0 || cap > POOLED_BUFFER_MAX || idle.bytes + cap > POOL_MAX_BYTES {
+                let Some(c) = class_of(cap).filter(|_| cap <= POOLED_BUFFER_MAX) else {
                     return;
-                }
+                };
                 v.clear();
-                idle.bytes += cap;
-                idle.bufs.push(v);
+                let mut idle = self.idle();
+                if idle.bytes + cap > POOL_MAX_BYTES {
+                    Some(Buf::Heap(v))
+                } else {
+                    idle.bytes += cap;
+                    idle.classes[c].push(v);
+                    None
+                }
             }
-        }
+        };
+        // Freed or unmapped after the lock is let go.
+        drop(dropped);
     }
 
-    /// Swaps `buf` for one that suits a file of `n` bytes: a mapping when it
-    /// is large (no mapping to be had: the heap buffer grows instead); with
-    /// several threads, the best-fitting idle buffer when `buf` is too small.
+    /// Gives `buf` a buffer that suits a file of `n` bytes (it holds one
+    /// already when large enough): a pooled heap buffer of its size class,
+    /// or a mapping when the file is large (no mapping to be had: the heap
+    /// buffer grows instead).
     fn fit(&self, buf: &mut Buf, n: usize) {
-        if n > POOLED_BUFFER_MAX {
-            if let Ok(large) = self.take_large(n) {
-                self.give(std::mem::replace(buf, Buf::Map(large)));
-            }
-        } else if self.shared && buf.capacity() < n {
-            // With several threads the pool's order mixes sizes, and a small
-            // buffer often met a larger file and was dropped for a new one
-            // (7,400 allocations in a scan of the kernel tree with two
-            // threads, 13 with one): an idle one that fits instead, the
-            // small one back to the pool.
-            let fits = self
-                .take_fitting(n)
-                .unwrap_or_else(|| Vec::with_capacity(n));
-            self.give(std::mem::replace(buf, Buf::Heap(fits)));
+        if buf.capacity() >= n {
+            return;
         }
+        let fits = if n > POOLED_BUFFER_MAX {
+            match self.take_large(n) {
+                Ok(large) => Buf::Map(large),
+                Err(_) => return,
+            }
+        } else {
+            Buf::Heap(self.take_heap(n))
+        };
+        self.give(std::mem::replace(buf, fits));
     }
-
     /// Takes `n` bytes of the budget, waiting while it is spent unless
     /// `go_ahead()` says this read must not wait. The budget is an atomic:
     /// the lock and the condition variable are only for waiting.
@@ -538,14 +586,18 @@ impl Buffers {
         self.used.load(Acquire)
     }
 
-    /// Reads a file into a pooled buffer charged to the budget.
+    /// Reads a file into a pooled buffer, charged to the budget when
+    /// `budget` is given (it says when the read must not wait: see
+    /// [`Buffers::charge`]); not charged when the content will wait for
+    /// nobody (the thread delivers it itself at once).
     pub(crate) fn read(
         self: &Arc<Self>,
         at: At<'_>,
         max: u64,
-        go_ahead: &dyn Fn() -> bool,
+        budget: Option<&dyn Fn() -> bool>,
     ) -> io::Result<(ReadOutcome, Option<Content>)> {
-        let mut buf = self.take();
+        // Empty: the buffer is taken once the size is known.
+        let mut buf = Buf::default();
         let mut charged = 0;
         let outcome = read_file(at, max, &mut buf, &mut |n, buf| {
             // What the buffer holds, not what the file fills of it: a pooled
@@ -553,14 +605,17 @@ impl Buffers {
             // charging the content only let a slow host (a cold analyze)
             // hold several times the budget in small files. (`None`: read
             // already, `n` is what its buffer holds.)
-            charged = match buf {
+            let holds = match buf {
                 Some(buf) => {
                     self.fit(buf, n as usize);
                     n.max(buf.capacity() as u64)
                 }
                 None => n,
             };
-            self.charge(charged, go_ahead);
+            if let Some(go_ahead) = budget {
+                charged = holds;
+                self.charge(charged, go_ahead);
+            }
         });
         match outcome {
             Ok(ReadOutcome::Done(stat)) => Ok((
@@ -659,21 +714,31 @@ mod tests {
         ));
     }
 
+    /// Capacities of the idle heap buffers, class by class.
+    fn idle_caps(bufs: &Buffers) -> Vec<Vec<usize>> {
+        let idle = bufs.idle();
+        idle.classes
+            .iter()
+            .map(|c| c.iter().map(Vec::capacity).collect())
+            .collect()
+    }
+
     #[test]
     fn content_returns_its_buffer_and_budget() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
-        std::fs::write(&p, vec![1u8; 1000]).unwrap();
-        let bufs = Buffers::new(1500, false);
-        let (_, a) = bufs.read(At::Path(&p), 10_000, &|| false).unwrap();
+        std::fs::write(&p, vec![1u8; 5000]).unwrap();
+        // Charged what the buffer holds: 8 KiB, the class of 5000 bytes.
+        let bufs = Buffers::new(10_000);
+        let (_, a) = bufs.read(At::Path(&p), 100_000, Some(&|| false)).unwrap();
         let a = a.unwrap();
-        assert_eq!((a.len(), bufs.in_flight()), (1000, 1000));
+        assert_eq!((a.len(), bufs.in_flight()), (5000, 8192));
         // Over budget: waits until `a` is dropped by another thread.
         let t = {
             let bufs = Arc::clone(&bufs);
             let p = p.clone();
             std::thread::spawn(move || {
-                bufs.read(At::Path(&p), 10_000, &|| false)
+                bufs.read(At::Path(&p), 100_000, Some(&|| false))
                     .unwrap()
                     .1
                     .unwrap()
@@ -683,79 +748,126 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         assert!(!t.is_finished());
         drop(a);
-        assert_eq!(t.join().unwrap(), 1000);
+        assert_eq!(t.join().unwrap(), 5000);
         assert_eq!(bufs.in_flight(), 0);
         // A go-ahead read never waits.
-        let (_, a) = bufs.read(At::Path(&p), 10_000, &|| false).unwrap();
-        let (_, b) = bufs.read(At::Path(&p), 10_000, &|| true).unwrap();
-        assert_eq!(bufs.in_flight(), 2000);
+        let (_, a) = bufs.read(At::Path(&p), 100_000, Some(&|| false)).unwrap();
+        let (_, b) = bufs.read(At::Path(&p), 100_000, Some(&|| true)).unwrap();
+        assert_eq!(bufs.in_flight(), 2 * 8192);
         drop((a, b));
         assert_eq!(bufs.in_flight(), 0);
-        let idle = bufs.idle.lock().unwrap();
-        assert!(idle.bufs.len() == 2 && idle.bytes >= 2000);
+        assert_eq!(idle_caps(&bufs)[1], [8192, 8192]);
+        assert_eq!(bufs.idle().bytes, 2 * 8192);
+        // Content its reader delivers itself is not charged: nothing waits.
+        let (_, a) = bufs.read(At::Path(&p), 100_000, Some(&|| false)).unwrap();
+        let (_, b) = bufs.read(At::Path(&p), 100_000, None).unwrap();
+        assert_eq!((b.unwrap().len(), bufs.in_flight()), (5000, 8192));
+        drop(a);
+        assert_eq!(bufs.in_flight(), 0);
     }
 
     #[test]
-    fn pool_keeps_small_buffers_and_a_few_large_mappings() {
-        let bufs = Buffers::new(1 << 20, true);
+    fn size_classes() {
+        assert_eq!(class_for(0), 0);
+        assert_eq!(class_for(4096), 0);
+        assert_eq!(class_for(4097), 1);
+        assert_eq!(class_for(8192), 1);
+        assert_eq!(class_for(POOLED_BUFFER_MAX), CLASSES - 1);
+        assert_eq!(class_of(4095), None);
+        assert_eq!(class_of(4096), Some(0));
+        assert_eq!(class_of(8191), Some(0));
+        assert_eq!(class_of(8192), Some(1));
+        assert_eq!(class_of(POOLED_BUFFER_MAX), Some(CLASSES - 1));
+        // A buffer of class `c` holds any file that needs class `c`.
+        for n in [
+            1,
+            4095,
+            4096,
+            4097,
+            70_000,
+            131_072,
+            131_073,
+            POOLED_BUFFER_MAX,
+        ] {
+            let c = class_for(n);
+            assert!(1 << (c as u32 + MIN_CLASS) >= n);
+            assert_eq!(class_of(1 << (c as u32 + MIN_CLASS)), Some(c));
+        }
+    }
+
+    #[test]
+    fn pool_keeps_small_buffers_by_class_and_a_few_large_mappings() {
+        let bufs = Buffers::new(1 << 20);
         let map = |n| Buf::Map(MapBuf::new(n).unwrap());
         bufs.give(map(LARGE_MAX + 1));
         bufs.give(Buf::Heap(Vec::with_capacity(POOLED_BUFFER_MAX + 1)));
+        bufs.give(Buf::Heap(Vec::with_capacity(100)));
+        assert_eq!(
+            idle_caps(&bufs).concat(),
+            [0usize; 0],
+            "heap buffers too large or too small to be worth it are not pooled"
+        );
         for n in [1, 3, 2] {
             bufs.give(map(POOLED_BUFFER_MAX * n));
         }
-        assert_eq!(
-            bufs.take().capacity(),
-            0,
-            "heap buffers that large are not pooled"
-        );
         // The largest are kept.
         let caps = |b: &Buffers| {
-            let mut c: Vec<usize> = b.idle.lock().unwrap().large.iter().map(|m| m.cap).collect();
+            let mut c: Vec<usize> = b.idle().large.iter().map(|m| m.cap).collect();
             c.sort();
             c
         };
         assert_eq!(caps(&bufs), [POOLED_BUFFER_MAX * 2, POOLED_BUFFER_MAX * 3]);
-        // The smallest that fits is taken; none fits: a new one.
+        // The smallest that fits is taken; none fits: a new one, of the
+        // next power of two.
         assert_eq!(
             bufs.take_large(POOLED_BUFFER_MAX + 1).unwrap().cap,
             POOLED_BUFFER_MAX * 2
         );
         assert_eq!(
-            bufs.take_large(POOLED_BUFFER_MAX * 4).unwrap().cap,
+            bufs.take_large(POOLED_BUFFER_MAX * 3 + 1).unwrap().cap,
             POOLED_BUFFER_MAX * 4
         );
         assert_eq!(caps(&bufs), [POOLED_BUFFER_MAX * 3]);
-        bufs.give(Buf::Heap(Vec::with_capacity(100)));
-        assert!(bufs.take().capacity() >= 100);
     }
 
     #[test]
-    fn a_shared_pool_swaps_a_small_buffer_for_the_best_fitting_one() {
-        let bufs = Buffers::new(1 << 20, true);
-        for cap in [10, 1000, 100] {
-            bufs.give(Buf::Heap(Vec::with_capacity(cap)));
+    fn a_file_takes_a_buffer_of_its_class_the_last_given_first() {
+        let bufs = Buffers::new(1 << 20);
+        let (a, b, c) = (
+            Vec::with_capacity(4096),
+            Vec::with_capacity(4096),
+            Vec::with_capacity(8192),
+        );
+        let (pa, pc) = (a.as_ptr(), c.as_ptr());
+        for v in [b, a, c] {
+            bufs.give(Buf::Heap(v));
         }
-        assert_eq!(bufs.take_fitting(50).map(|b| b.capacity()), Some(100));
-        assert!(bufs.take_fitting(2000).is_none());
-        // A 500-byte file while the buffer on top holds 10: read into the
-        // 1000 one; the 10 goes back to the pool.
+        assert_eq!(idle_caps(&bufs)[..2], [vec![4096, 4096], vec![8192]]);
+        // The last given of the class on top; the next class when its own
+        // is empty; a new one of the class's size when both are.
+        let taken = [100, 4096, 10, 5000].map(|n| bufs.take_heap(n));
+        assert_eq!(taken[0].as_ptr(), pa);
+        assert_eq!(taken[1].capacity(), 4096);
+        assert_eq!(taken[2].as_ptr(), pc);
+        assert_eq!(taken[3].capacity(), 8192);
+        assert_eq!(bufs.idle().bytes, 0);
+        // Read through the pool: the file's class, whatever was given last.
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
-        std::fs::write(&p, vec![3u8; 500]).unwrap();
-        bufs.give(Buf::Heap(Vec::with_capacity(10)));
-        let (_, c) = bufs.read(At::Path(&p), 10_000, &|| false).unwrap();
+        std::fs::write(&p, vec![3u8; 20_000]).unwrap();
+        bufs.give(Buf::Heap(Vec::with_capacity(4096)));
+        bufs.give(Buf::Heap(Vec::with_capacity(32768)));
+        let (_, c) = bufs.read(At::Path(&p), 100_000, Some(&|| false)).unwrap();
         let c = c.unwrap();
-        assert_eq!((c.len(), c.buf.capacity()), (500, 1000));
-        let caps: Vec<usize> = bufs
-            .idle
-            .lock()
-            .unwrap()
-            .bufs
-            .iter()
-            .map(Vec::capacity)
-            .collect();
-        assert!(caps.contains(&10) && !caps.contains(&1000), "{caps:?}");
+        assert_eq!((c.len(), c.buf.capacity()), (20_000, 32768));
+        assert_eq!(idle_caps(&bufs)[0], [4096]);
+        drop(c);
+        assert_eq!(idle_caps(&bufs)[3], [32768]);
+        // The pool keeps at most POOL_MAX_BYTES idle.
+        for _ in 0..POOL_MAX_BYTES / POOLED_BUFFER_MAX + 2 {
+            bufs.give(Buf::Heap(Vec::with_capacity(POOLED_BUFFER_MAX)));
+        }
+        assert!(bufs.idle().bytes <= POOL_MAX_BYTES);
     }
 
     #[test]
@@ -767,19 +879,23 @@ mod tests {
         let (big, small) = (dir.path().join("big"), dir.path().join("small"));
         std::fs::write(&big, &data).unwrap();
         std::fs::write(&small, b"small").unwrap();
-        let bufs = Buffers::new(1 << 30, true);
+        let bufs = Buffers::new(1 << 30);
         for _ in 0..2 {
-            let (out, c) = bufs.read(At::Path(&big), u64::MAX, &|| false).unwrap();
+            let (out, c) = bufs
+                .read(At::Path(&big), u64::MAX, Some(&|| false))
+                .unwrap();
             let c = c.unwrap();
             assert!(matches!(out, ReadOutcome::Done(s) if s.size == data.len() as u64));
             assert!(matches!(c.buf, Buf::Map(_)));
             assert_eq!(&c[..], &data[..]);
             assert_eq!(content_hash(&c), content_hash(&data));
-            let (_, s) = bufs.read(At::Path(&small), u64::MAX, &|| false).unwrap();
+            let (_, s) = bufs
+                .read(At::Path(&small), u64::MAX, Some(&|| false))
+                .unwrap();
             assert_eq!(&s.unwrap()[..], b"small");
         }
         // Kept for the next large file (one mapping, reused).
-        assert_eq!(bufs.idle.lock().unwrap().large.len(), 1);
+        assert_eq!(bufs.idle().large.len(), 1);
         // A file that shrank since its stat reads as what is there.
         let mut m = MapBuf::new(100).unwrap();
         m.fill(&File::open(&small).unwrap(), 100).unwrap();

@@ -63,7 +63,8 @@ impl ScanProcess {
     /// Reads and hashes `found` into a pooled buffer (stat comes from fstat).
     pub(crate) fn read(&self, found: Found, ctx: &Ctx<'_>) -> Option<Event<Scanned>> {
         let go_ahead = || ctx.go_ahead();
-        match self.buffers.read(found.at(), self.max_file_size, &go_ahead) {
+        let budget = ctx.charged().then_some(&go_ahead as &dyn Fn() -> bool);
+        match self.buffers.read(found.at(), self.max_file_size, budget) {
             Ok((ReadOutcome::Done(stat), Some(buf))) => {
                 let found = found.done_with_dir();
                 ctx.counters.bytes.add(stat.size);
