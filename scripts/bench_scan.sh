@@ -91,20 +91,21 @@ compare "warm analyze vs fd -u (walk only)" \
 
 echo
 echo "1 vs $THREADS threads, in-process, alternating (median seconds of $RUNS each):"
-for mode in walk scan analyze; do
+# "scan --parallel": callbacks on the worker threads (callbacks_parallel);
+# the others call back on the calling thread (the default).
+for mode in walk scan "scan --parallel" analyze; do
     extra=""
     [ "$mode" = analyze ] && extra="--cache $CACHE"
-    python3 - "$RUNS" "$BENCH $mode $TREE --all $extra" "$THREADS" <<'PY'
+    python3 - "$RUNS" "$BENCH ${mode%% *} $TREE --all ${mode#"${mode%% *}"} $extra" "$THREADS" "$mode" <<'PY'
 import re, statistics, subprocess, sys
-runs, cmd, threads = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+runs, cmd, threads, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 secs = {"1": [], threads: []}
 for r in range(runs):
     for t in (["1", threads] if r % 2 == 0 else [threads, "1"]):
         out = subprocess.run(f"{cmd} --threads {t}", shell=True, capture_output=True, text=True).stdout
         secs[t].append(float(re.search(r"seconds=([0-9.]+)", out).group(1)))
 one, many = statistics.median(secs["1"]), statistics.median(secs[threads])
-mode = cmd.split()[1]
-print(f"{mode:<8} 1 thread {one * 1000:7.1f} ms   {threads} threads {many * 1000:7.1f} ms   speed-up {one / many:.2f}x")
+print(f"{mode:<16} 1 thread {one * 1000:7.1f} ms   {threads} threads {many * 1000:7.1f} ms   speed-up {one / many:.2f}x")
 PY
 done
 
