@@ -726,6 +726,20 @@ mod tests {
     use std::path::PathBuf;
 
     #[test]
+    fn only_content_handed_on_is_charged_and_a_holder_never_waits() {
+        let counters = Counters::default();
+        let stop = AtomicBool::new(false);
+        let ctx = |pass| Ctx::detached(&counters, &stop).passing(pass);
+        let deliver = ctx(Pass::Deliver);
+        assert!(!deliver.charged() && deliver.can_defer());
+        let hand_on = ctx(Pass::HandOn { holding: false });
+        assert!(hand_on.charged() && !hand_on.go_ahead());
+        assert!(ctx(Pass::HandOn { holding: true }).go_ahead());
+        stop.store(true, Relaxed);
+        assert!(hand_on.go_ahead(), "a stopping run never waits");
+    }
+
+    #[test]
     fn relative_paths() {
         let rel = |root: &str, path: &str| {
             let f = Found::new(Path::new(root), PathBuf::from(path));
