@@ -96,14 +96,14 @@ pub(crate) fn split(rel_path: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-/// A name's head: its first 8 bytes; a shorter name's bytes in two
-/// overlapping pieces (first and last 4, or 2, bytes: no copy of a variable
-/// length). With the length it tells names of up to 8 bytes apart.
 /// The `N` bytes of `s` at `at`.
 fn at<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
     s[at..at + N].try_into().expect("N bytes")
 }
 
+/// A name's head: its first 8 bytes; a shorter name's bytes in two
+/// overlapping pieces (first and last 4, or 2, bytes: no copy of a variable
+/// length). With the length it tells names of up to 8 bytes apart.
 fn head(name: &[u8]) -> u64 {
     let n = name.len();
     match n {
