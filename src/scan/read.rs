@@ -346,12 +346,16 @@ fn class_for(n: usize) -> usize {
     (bits.clamp(MIN_CLASS, MAX_CLASS) - MIN_CLASS) as usize
 }
 
-/// The class a buffer of `cap` bytes serves (`None`: too small to keep).
+/// The size of class `c`'s new buffers.
+fn class_size(c: usize) -> usize {
+    1 << (c as u32 + MIN_CLASS)
+}
+
+/// The class a buffer of `cap` bytes serves (`None`: too small or too
+/// large to pool).
 fn class_of(cap: usize) -> Option<usize> {
     let bits = usize::BITS - 1 - cap.max(1).leading_zeros();
-    (MIN_CLASS..=MAX_CLASS)
-        .contains(&bits)
-        .then(|| (bits - MIN_CLASS) as usize)
+    (bits >= MIN_CLASS && cap <= POOLED_BUFFER_MAX).then(|| (bits - MIN_CLASS) as usize)
 }
 
 /// The pool keeps at most this many bytes of idle buffers.
@@ -453,7 +457,7 @@ impl Buffers {
             }
             buf
         };
-        reused.unwrap_or_else(|| Vec::with_capacity(1 << (c as u32 + MIN_CLASS)))
+        reused.unwrap_or_else(|| Vec::with_capacity(class_size(c)))
     }
 
     /// A mapping for `n` bytes: an idle one that fits (the smallest), else
@@ -486,7 +490,7 @@ impl Buffers {
                 }
             }
             Buf::Heap(mut v) => {
-                let Some(c) = class_of(cap).filter(|_| cap <= POOLED_BUFFER_MAX) else {
+                let Some(c) = class_of(cap) else {
                     return;
                 };
                 v.clear();
@@ -504,23 +508,15 @@ impl Buffers {
         drop(dropped);
     }
 
-    /// Gives `buf` a buffer that suits a file of `n` bytes (it holds one
-    /// already when large enough): a pooled heap buffer of its size class,
-    /// or a mapping when the file is large (no mapping to be had: the heap
-    /// buffer grows instead).
-    fn fit(&self, buf: &mut Buf, n: usize) {
-        if buf.capacity() >= n {
-            return;
-        }
-        let fits = if n > POOLED_BUFFER_MAX {
-            match self.take_large(n) {
-                Ok(large) => Buf::Map(large),
-                Err(_) => return,
-            }
-        } else {
+    /// A buffer for a file of `n` bytes: a pooled heap buffer of its size
+    /// class, or a mapping when the file is large (no mapping to be had: an
+    /// empty heap buffer, which `read_file` sizes itself).
+    fn take(&self, n: usize) -> Buf {
+        if n <= POOLED_BUFFER_MAX {
             Buf::Heap(self.take_heap(n))
-        };
-        self.give(std::mem::replace(buf, fits));
+        } else {
+            self.take_large(n).map_or_else(|_| Buf::default(), Buf::Map)
+        }
     }
     /// Takes `n` bytes of the budget, waiting while it is spent unless
     /// `go_ahead()` says this read must not wait. The budget is an atomic:
@@ -600,14 +596,12 @@ impl Buffers {
         let mut buf = Buf::default();
         let mut charged = 0;
         let outcome = read_file(at, max, &mut buf, &mut |n, buf| {
-            // What the buffer holds, not what the file fills of it: a pooled
-            // buffer keeps the capacity of the largest file it held, and
-            // charging the content only let a slow host (a cold analyze)
-            // hold several times the budget in small files. (`None`: read
-            // already, `n` is what its buffer holds.)
+            // What the buffer holds (up to twice the file: its class's
+            // size), not what the file fills of it: the budget bounds memory.
+            // (`None`: read already, `n` is what its buffer holds.)
             let holds = match buf {
                 Some(buf) => {
-                    self.fit(buf, n as usize);
+                    *buf = self.take(n as usize);
                     n.max(buf.capacity() as u64)
                 }
                 None => n,
@@ -778,6 +772,7 @@ mod tests {
         assert_eq!(class_of(8191), Some(0));
         assert_eq!(class_of(8192), Some(1));
         assert_eq!(class_of(POOLED_BUFFER_MAX), Some(CLASSES - 1));
+        assert_eq!(class_of(POOLED_BUFFER_MAX + 1), None);
         // A buffer of class `c` holds any file that needs class `c`.
         for n in [
             1,
@@ -790,8 +785,8 @@ mod tests {
             POOLED_BUFFER_MAX,
         ] {
             let c = class_for(n);
-            assert!(1 << (c as u32 + MIN_CLASS) >= n);
-            assert_eq!(class_of(1 << (c as u32 + MIN_CLASS)), Some(c));
+            assert!(class_size(c) >= n);
+            assert_eq!(class_of(class_size(c)), Some(c));
         }
     }
 
