@@ -108,6 +108,25 @@ one, many = statistics.median(secs["1"]), statistics.median(secs[threads])
 print(f"{mode:<16} 1 thread {one * 1000:7.1f} ms   {threads} threads {many * 1000:7.1f} ms   speed-up {one / many:.2f}x")
 PY
 done
+# What the machine itself allows: THREADS one-thread scans at once, each in
+# a process of its own (nothing shared but the cores' caches, the memory
+# bus and the kernel), against one alone. No scan in one process can do
+# better than THREADS * alone / together.
+python3 - "$RUNS" "$BENCH scan $TREE --all --threads 1" "$THREADS" <<'PY'
+import re, statistics, subprocess, sys
+runs, cmd, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+secs = lambda out: [float(s) for s in re.findall(r"seconds=([0-9.]+)", out)]
+alone, together = [], []
+for r in range(runs):
+    for both in ([False, True] if r % 2 == 0 else [True, False]):
+        if both:
+            procs = [subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE, text=True) for _ in range(n)]
+            together.append(max(s for p in procs for s in secs(p.communicate()[0])))
+        else:
+            alone.append(secs(subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout)[0])
+a, t = statistics.median(alone), statistics.median(together)
+print(f"ceiling          {n} one-thread scans at once {t * 1000:7.1f} ms   one alone {a * 1000:7.1f} ms   best speed-up {n * a / t:.2f}x")
+PY
 
 echo
 echo "in-process figures (median of 5 runs):"
