@@ -264,9 +264,10 @@ impl Drop for Closing {
 /// Opens `path` (never blocking on a FIFO swapped in since the walk), checks
 /// it with `fstat`, and reads it whole into `buf` unless it is larger than
 /// `max`. `charge` is told the size before the content is read, with the
-/// buffer (it may wait for room in the memory budget, or swap in a buffer
-/// that fits), or, for a file whose size `fstat` does not tell, what the
-/// buffer holds after it was read (nothing to swap then).
+/// buffer (it may wait for room in the memory budget, or put in a buffer of
+/// the right size; one too small is replaced by a new one), or, for a file
+/// whose size `fstat` does not tell, what the buffer holds after it was read
+/// (nothing to put in then).
 pub(crate) fn read_file(
     at: At<'_>,
     max: u64,
@@ -518,6 +519,7 @@ impl Buffers {
             self.take_large(n).map_or_else(|_| Buf::default(), Buf::Map)
         }
     }
+
     /// Takes `n` bytes of the budget, waiting while it is spent unless
     /// `go_ahead()` says this read must not wait. The budget is an atomic:
     /// the lock and the condition variable are only for waiting.
