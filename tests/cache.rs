@@ -328,6 +328,48 @@ fn metadata_change_with_same_content_refreshes_persistently() {
 }
 
 #[test]
+fn a_directory_binds_to_its_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    let deep = project.join("pkg/sub");
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("m.py"), "x = 1").unwrap();
+    std::fs::write(project.join("setup.py"), "setup()").unwrap();
+    let dep_dir = dir.path().join("vendor");
+    std::fs::create_dir(&dep_dir).unwrap();
+    for opts in [CacheOptions::default(), persistent(&dir.path().join("c"))] {
+        let c = Cache::open(opts).unwrap();
+        c.set(b"project", b"report", &bound(&project, &[&dep_dir]))
+            .unwrap();
+        assert_eq!(get(&c, "project").unwrap(), b"report");
+        // A file deep inside changes: the entry goes.
+        std::fs::write(deep.join("m.py"), "x = 22").unwrap();
+        assert_eq!(get(&c, "project"), None);
+        assert_eq!(last_reason(&c, "project"), "file_changed");
+        // A file appears in the directory it depends on.
+        c.set(b"project", b"report", &bound(&project, &[&dep_dir]))
+            .unwrap();
+        std::fs::write(dep_dir.join("lib.py"), "").unwrap();
+        assert_eq!(get(&c, "project"), None);
+        assert_eq!(last_reason(&c, "project"), "dependency_changed");
+        std::fs::remove_file(dep_dir.join("lib.py")).unwrap();
+        // check_file_changes and invalidate_file take directories too.
+        c.set(b"project", b"report", &bound(&project, &[])).unwrap();
+        assert_eq!(
+            c.check_file_changes(&[project.as_path()]).unwrap(),
+            Vec::<usize>::new()
+        );
+        std::fs::write(project.join("new.py"), "").unwrap();
+        assert_eq!(c.check_file_changes(&[project.as_path()]).unwrap(), vec![0]);
+        assert_eq!(get(&c, "project"), None);
+        c.set(b"project", b"report", &bound(&project, &[])).unwrap();
+        assert_eq!(c.invalidate_file(&project).unwrap(), 1);
+        assert_eq!(get(&c, "project"), None);
+        std::fs::remove_file(project.join("new.py")).unwrap();
+    }
+}
+
+#[test]
 fn transitive_dependencies_three_levels() {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n);

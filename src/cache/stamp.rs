@@ -2,6 +2,12 @@
 //! XXH3-128 of the content) and how a recorded stamp is checked against the
 //! file on disk, git style: unchanged metadata proves nothing changed unless
 //! the file is "racy" (modified within [`RACY_WINDOW_NS`] of being recorded).
+//!
+//! A directory stands for its tree: the files a default scan of it finds
+//! (ignore files respected, hidden files and directories left out, links not
+//! followed). Its stamp's hash covers every such file's relative path, size,
+//! mtime and inode, and the content of files that were racy when it was
+//! recorded; checking it costs a walk with one `stat` per file.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -15,7 +21,10 @@ use xxhash_rust::xxh3::Xxh3;
 /// metadata, so it is re-hashed instead of trusted on metadata.
 pub const RACY_WINDOW_NS: i64 = 2_000_000_000;
 
-/// What the cache recorded about a file when its result was stored.
+/// What the cache recorded about a file when its result was stored. For a
+/// directory: `size` is the bytes of the files of its tree, `mtime_ns` and
+/// `inode` the directory's own, and `hash` the hash of its tree (see the
+/// module's doc).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FileStamp {
     pub size: u64,
@@ -154,10 +163,16 @@ pub fn stat(path: &Path) -> io::Result<FileMeta> {
     std::fs::metadata(path).map(|m| FileMeta::of(&m))
 }
 
-/// Opens, `fstat`s and hashes a file, returning its full stamp.
+/// Opens, `fstat`s and hashes a file (or a directory's tree), returning its
+/// full stamp.
 pub fn stamp_file(path: &Path) -> io::Result<FileStamp> {
     let mut file = File::open(path)?;
-    let meta = FileMeta::of(&file.metadata()?);
+    let fmeta = file.metadata()?;
+    if fmeta.is_dir() {
+        drop(file);
+        return stamp_dir(path, &fmeta, now_ns());
+    }
+    let meta = FileMeta::of(&fmeta);
     let mut hasher = Xxh3::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -175,6 +190,88 @@ pub fn stamp_file(path: &Path) -> io::Result<FileStamp> {
         inode: meta.inode,
         hash: hasher.digest128().to_be_bytes(),
         recorded_ns: now_ns(),
+    })
+}
+
+/// Tags a directory's hash: it never equals a file's content hash.
+const DIR_TAG: &[u8] = b"wtfperf directory tree v1\0";
+
+/// The stamp of the directory `path` (of metadata `meta`) as recorded at
+/// `recorded_ns`: files modified since `recorded_ns - RACY_WINDOW_NS` are
+/// hashed by content too, so a write that leaves their metadata as it was
+/// still shows (the same files are hashed again at every check against
+/// this stamp, which keeps its `recorded_ns`).
+fn stamp_dir(path: &Path, meta: &std::fs::Metadata, recorded_ns: i64) -> io::Result<FileStamp> {
+    use crate::scan::{Control, ScanEvent, ScanOptions};
+    use std::os::unix::ffi::OsStrExt;
+    struct Found {
+        rel: Vec<u8>,
+        size: u64,
+        mtime_ns: i64,
+        inode: u64,
+        /// 0: a file; else an issue's kind (what went wrong there).
+        issue: u8,
+    }
+    let opts = ScanOptions {
+        include_content: false,
+        max_file_size: u64::MAX,
+        ..ScanOptions::default()
+    };
+    let mut found = Vec::new();
+    let root = path;
+    crate::scan::scan(root, &opts, &mut |ev| {
+        match ev {
+            ScanEvent::File(f) => found.push(Found {
+                rel: f.rel_path.as_os_str().as_bytes().to_vec(),
+                size: f.size,
+                mtime_ns: f.mtime_ns,
+                inode: f.inode,
+                issue: 0,
+            }),
+            ScanEvent::Issue(i) => found.push(Found {
+                rel: i
+                    .path
+                    .strip_prefix(root)
+                    .unwrap_or(&i.path)
+                    .as_os_str()
+                    .as_bytes()
+                    .to_vec(),
+                size: 0,
+                mtime_ns: 0,
+                inode: 0,
+                issue: i.kind as u8 + 1,
+            }),
+            ScanEvent::Progress(_) => {}
+        }
+        Control::Continue
+    })
+    .map_err(|e| io::Error::other(e.to_string()))?;
+    found.sort_unstable_by(|a, b| (&a.rel, a.issue).cmp(&(&b.rel, b.issue)));
+    let mut h = Xxh3::new();
+    h.update(DIR_TAG);
+    let mut total = 0u64;
+    for f in &found {
+        h.update(&(f.rel.len() as u64).to_le_bytes());
+        h.update(&f.rel);
+        h.update(&[f.issue]);
+        h.update(&f.size.to_le_bytes());
+        h.update(&f.mtime_ns.to_le_bytes());
+        h.update(&f.inode.to_le_bytes());
+        if f.issue == 0 && f.mtime_ns >= recorded_ns.saturating_sub(RACY_WINDOW_NS) {
+            // Racy: its content too (a file that cannot be read now counts
+            // as changed content).
+            let content = stamp_file(&path.join(std::ffi::OsStr::from_bytes(&f.rel)))
+                .map_or([0xff; 16], |s| s.hash);
+            h.update(&content);
+        }
+        total = total.saturating_add(f.size);
+    }
+    Ok(FileStamp {
+        size: total,
+        mtime_ns: meta.mtime().saturating_mul(1_000_000_000) + meta.mtime_nsec(),
+        inode: meta.ino(),
+        hash: h.digest128().to_be_bytes(),
+        recorded_ns,
     })
 }
 
@@ -207,14 +304,23 @@ impl Check {
 }
 
 /// Checks `recorded` (`None`: the file was absent when recorded) against
-/// `path`. Costs one `stat` when the metadata proves the file unchanged.
+/// `path`. Costs one `stat` when the metadata proves the file unchanged; a
+/// directory's tree is walked (one `stat` per file).
 pub fn check(path: &Path, recorded: Option<&FileStamp>) -> Check {
-    let meta = stat(path);
+    let meta = std::fs::metadata(path);
     match (recorded, meta) {
         (None, Err(_)) => Check::StillAbsent,
         (None, Ok(_)) => Check::Appeared,
         (Some(_), Err(_)) => Check::Missing,
+        (Some(stamp), Ok(meta)) if meta.is_dir() => {
+            match stamp_dir(path, &meta, stamp.recorded_ns) {
+                Ok(fresh) if fresh.hash == stamp.hash => Check::Unchanged,
+                Ok(_) => Check::Changed,
+                Err(_) => Check::Missing,
+            }
+        }
         (Some(stamp), Ok(meta)) => {
+            let meta = FileMeta::of(&meta);
             if stamp.trusts(&meta) {
                 return Check::Unchanged;
             }
@@ -260,6 +366,79 @@ mod tests {
             assert!(bound >= now, "{bound} < {now}");
             assert!(bound - now < 2_000_000_000);
         }
+    }
+
+    /// Sets a file's mtime (ns since the epoch).
+    fn set_mtime(path: &Path, ns: i64) {
+        let t = UNIX_EPOCH + std::time::Duration::from_nanos(ns as u64);
+        let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        f.set_modified(t).unwrap();
+    }
+
+    #[test]
+    fn a_directory_stands_for_its_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src/deep")).unwrap();
+        std::fs::write(root.join("src/a.py"), b"print(1)").unwrap();
+        std::fs::write(root.join("src/deep/b.py"), b"x = 2").unwrap();
+        std::fs::write(root.join(".gitignore"), b"build/\n").unwrap();
+        std::fs::create_dir(root.join("build")).unwrap();
+        std::fs::write(root.join("build/out.o"), b"obj").unwrap();
+        std::fs::create_dir(root.join(".git")).unwrap();
+        std::fs::write(root.join(".git/index"), b"idx").unwrap();
+        let stamp = stamp_file(root).unwrap();
+        // The .gitignore is hidden: its rules apply, its bytes do not count.
+        assert_eq!(stamp.size, 8 + 5, "the bytes of the files of the tree");
+        assert_ne!(stamp.hash, hash_bytes(b""));
+        assert_eq!(check(root, Some(&stamp)), Check::Unchanged);
+        // Ignored and hidden files do not count.
+        std::fs::write(root.join("build/out.o"), b"object").unwrap();
+        std::fs::write(root.join(".git/index"), b"index").unwrap();
+        assert_eq!(check(root, Some(&stamp)), Check::Unchanged);
+        // A file deep inside changes: the directory's own mtime does not.
+        std::fs::write(root.join("src/deep/b.py"), b"x = 3").unwrap();
+        assert_eq!(check(root, Some(&stamp)), Check::Changed);
+        let stamp = stamp_file(root).unwrap();
+        std::fs::write(root.join("src/c.py"), b"").unwrap();
+        assert_eq!(check(root, Some(&stamp)), Check::Changed);
+        let stamp = stamp_file(root).unwrap();
+        std::fs::rename(root.join("src/c.py"), root.join("src/d.py")).unwrap();
+        assert_eq!(check(root, Some(&stamp)), Check::Changed);
+        let stamp = stamp_file(root).unwrap();
+        std::fs::remove_file(root.join("src/d.py")).unwrap();
+        assert_eq!(check(root, Some(&stamp)), Check::Changed);
+        // Gone, or replaced by a file.
+        let stamp = stamp_file(root).unwrap();
+        let sub = root.join("src");
+        let sub_stamp = stamp_file(&sub).unwrap();
+        std::fs::remove_dir_all(&sub).unwrap();
+        assert_eq!(check(&sub, Some(&sub_stamp)), Check::Missing);
+        std::fs::write(&sub, b"now a file").unwrap();
+        assert_eq!(check(&sub, Some(&sub_stamp)), Check::Changed);
+        assert_eq!(check(root, Some(&stamp)), Check::Changed);
+    }
+
+    #[test]
+    fn a_racy_file_in_a_directory_is_checked_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let f = root.join("a.txt");
+        std::fs::write(&f, b"hello").unwrap();
+        let mtime = FileMeta::of(&std::fs::metadata(&f).unwrap()).mtime_ns;
+        // Recorded just after the write: racy.
+        let stamp = stamp_file(root).unwrap();
+        assert_eq!(check(root, Some(&stamp)), Check::Unchanged);
+        // Rewritten within the same timestamp: same size, same mtime.
+        std::fs::write(&f, b"world").unwrap();
+        set_mtime(&f, mtime);
+        assert_eq!(check(root, Some(&stamp)), Check::Changed);
+        // Long before the recording: metadata alone counts.
+        set_mtime(&f, mtime - 10 * RACY_WINDOW_NS);
+        let stamp = stamp_file(root).unwrap();
+        std::fs::write(&f, b"again").unwrap();
+        set_mtime(&f, mtime - 10 * RACY_WINDOW_NS);
+        assert_eq!(check(root, Some(&stamp)), Check::Unchanged);
     }
 
     #[test]

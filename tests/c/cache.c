@@ -491,6 +491,35 @@ static void test_corrupt_database(void) {
     wtfperf_cache_close(c);
 }
 
+/* A directory as file_path stands for its tree: a file deep inside that
+ * changes invalidates, files its ignore rules leave out do not. */
+static void test_directory_binding(void) {
+    char proj[1024], sub[1100], file[1200], ignore[1200], built[1200];
+    path_in(proj, sizeof proj, "proj");
+    snprintf(sub, sizeof sub, "%s/src", proj);
+    snprintf(file, sizeof file, "%s/main.c", sub);
+    snprintf(ignore, sizeof ignore, "%s/.gitignore", proj);
+    snprintf(built, sizeof built, "%s/main.o", proj);
+    CHECK(mkdir(proj, 0755) == 0 && mkdir(sub, 0755) == 0);
+    write_file(file, "int main;");
+    write_file(ignore, "*.o\n");
+    write_file(built, "obj");
+    age_file(file, 10);
+
+    wtfperf_cache *c = NULL;
+    CHECK_OK(wtfperf_cache_open(NULL, &c));
+    wtfperf_entry_options e = wtfperf_entry_options_default();
+    e.file_path = proj;
+    set_text(c, "project", "report", &e);
+    expect_hit(c, "project", "report", 6);
+    write_file(built, "object file");
+    expect_hit(c, "project", "report", 6);
+    write_file(file, "int main!");
+    age_file(file, 10);
+    expect_miss(c, "project", "file_changed");
+    wtfperf_cache_close(c);
+}
+
 int main(void) {
     const char *t = getenv("TMPDIR");
     snprintf(tmp, sizeof tmp, "%s/wtfperf-cache-c-%d", t ? t : "/tmp", (int)getpid());
@@ -507,5 +536,6 @@ int main(void) {
     test_size_cap(capdir);
     test_root_moves();
     test_corrupt_database();
+    test_directory_binding();
     HARNESS_DONE("cache");
 }
