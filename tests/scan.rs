@@ -567,6 +567,51 @@ fn callbacks_run_on_the_calling_thread_by_default() {
     }
 }
 
+/// A host slower than the walk still gets progress reports during the
+/// scan, in every delivery mode (by default the calling thread, busy with
+/// the batches the other threads keep sending, once reported only at the
+/// end).
+#[test]
+fn progress_comes_during_a_scan_whose_host_is_slow() {
+    let tree = wide_tree(8, 60);
+    for (parallel, sorted) in [(false, false), (true, false), (false, true)] {
+        let opts = ScanOptions {
+            threads: 2,
+            sorted,
+            ..ScanOptions::default()
+        };
+        let files = AtomicUsize::new(0);
+        // Files delivered when each progress report came.
+        let reports = Mutex::new(Vec::new());
+        let on_event = |ev: ScanEvent<'_>| {
+            match ev {
+                ScanEvent::File(_) => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    files.fetch_add(1, Ordering::SeqCst);
+                }
+                ScanEvent::Progress(_) => {
+                    reports.lock().unwrap().push(files.load(Ordering::SeqCst))
+                }
+                ScanEvent::Issue(_) => {}
+            }
+            Control::Continue
+        };
+        let summary = if parallel {
+            scan::scan_parallel(tree.path(), &opts, &on_event).unwrap()
+        } else {
+            scan::scan(tree.path(), &opts, &mut |ev| on_event(ev)).unwrap()
+        };
+        assert_eq!(summary.files_scanned, 480);
+        let reports = reports.into_inner().unwrap();
+        // 480 files of at least 1 ms each: ~5 reports due before the end.
+        let during = reports.iter().filter(|&&n| n < 480).count();
+        assert!(
+            during >= 2,
+            "parallel {parallel} sorted {sorted}: reports at {reports:?}"
+        );
+    }
+}
+
 #[test]
 fn a_panic_stops_the_scan_cleanly() {
     let dir = wide_tree(10, 30);

@@ -504,6 +504,11 @@ fn run_host<P: Process>(
             wait = Duration::ZERO;
             for ev in batch.drain(..) {
                 deliver(ev);
+                // A host slower than the walk keeps this loop going (the
+                // others refill the queue): progress must come from here.
+                if shared.throttle.due() {
+                    deliver(Event::Progress(shared.counters.progress()));
+                }
             }
             recycle(batch);
         }
