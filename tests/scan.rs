@@ -719,6 +719,33 @@ fn parent_gitignore_applies() {
     assert_eq!(r.names(), ["b.rs".to_string()].into_iter().collect());
 }
 
+/// A home directory kept in git with `*` in its .gitignore (a common way to
+/// track dotfiles) does not hide the projects under it that are
+/// repositories of their own, scanned from their root or from inside.
+#[test]
+fn parent_gitignore_stops_at_a_repository_root() {
+    let home = tempfile::tempdir().unwrap();
+    write(home.path(), ".git/HEAD", b"ref: refs/heads/main\n");
+    write(home.path(), ".gitignore", b"*\n");
+    write(home.path(), ".ignore", b"*.bak\n");
+    let proj = home.path().join("proj");
+    write(&proj, ".git/HEAD", b"ref: refs/heads/main\n");
+    write(&proj, "src/main.rs", b"fn main() {}");
+    write(&proj, "old.bak", b"");
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    // .ignore rules above still apply: they are not git's.
+    let r = run(&proj, &ScanOptions::default());
+    assert_eq!(r.names(), names(&["src/main.rs"]));
+    let r = run(&proj.join("src"), &ScanOptions::default());
+    assert_eq!(r.names(), names(&["main.rs"]));
+    // From home, its own rules hide everything (the project included).
+    write(home.path(), "notes.txt", b"");
+    assert_eq!(
+        run(home.path(), &ScanOptions::default()).names(),
+        names(&[])
+    );
+}
+
 #[test]
 fn same_file_system_stays_on_the_root_device() {
     use std::os::unix::fs::MetadataExt;
@@ -757,7 +784,10 @@ fn ignore_crate_files(root: &Path, hidden: bool, ignores: bool, sorted: bool) ->
         .git_ignore(ignores)
         .git_global(ignores)
         .git_exclude(ignores)
-        .require_git(false);
+        // The tree is a repository (which `require_git(true)` needs for
+        // .gitignore rules to apply at all): then the walker, like ours,
+        // stops the rules of .gitignore files above a repository's root.
+        .require_git(true);
     if ignores && hidden {
         b.filter_entry(|d| d.depth() == 0 || d.file_name() != ".git");
     }
@@ -774,10 +804,12 @@ fn ignore_crate_files(root: &Path, hidden: bool, ignores: bool, sorted: bool) ->
 #[test]
 fn ignore_rules_match_the_ignore_crate_walker() {
     let top = tempfile::tempdir().unwrap();
-    // A parent of the root with rules, then the scanned tree.
+    // A parent of the root with rules, then the scanned tree: a repository,
+    // so the parent's .gitignore rules stop at its root.
     write(top.path(), ".gitignore", b"*.parent\n");
     let r = &top.path().join("proj");
     let files: &[(&str, &[u8])] = &[
+        (".git/HEAD", b"ref: refs/heads/main\n"),
         (
             ".gitignore",
             b"*.o\n/anchored.txt\nbuild/\n!keep.o\ndocs/**/*.tmp\n",

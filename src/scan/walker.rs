@@ -189,6 +189,9 @@ struct Level {
     git_exclude: Option<Gitignore>,
     /// A parent of the root: matched against absolute paths.
     absolute: bool,
+    /// The directory holds `.git`: a repository's root, where the
+    /// `.gitignore` rules of the directories above stop.
+    git: bool,
     parent: Option<Arc<Level>>,
 }
 
@@ -320,6 +323,7 @@ fn level(
         git_ignore,
         git_exclude,
         absolute,
+        git: files.git,
         parent,
     }))
 }
@@ -422,8 +426,11 @@ impl Walker {
 
     /// The `ignore` crate's precedence: per kind, the deepest level with a
     /// match decides; `.ignore` > `.gitignore` > `exclude` > global. As
-    /// with its `require_git(false)` (no git repository needed for rules to
-    /// apply), a nested repository does not cut off the rules above it.
+    /// with its `require_git(false)`, no git repository is needed for rules
+    /// to apply; as in git and ripgrep, the `.gitignore` and `exclude` rules
+    /// of the directories above a repository's root (a directory holding
+    /// `.git`, a nested one included) do not apply inside it (`.ignore`
+    /// rules do).
     fn ignore_match(
         &self,
         levels: &Option<Arc<Level>>,
@@ -434,6 +441,7 @@ impl Walker {
         let (mut m_ig, mut m_gi, mut m_ex) = (Match::None, Match::None, Match::None);
         let mut abs: Option<PathBuf> = None;
         let mut cur = levels.as_deref();
+        let mut saw_git = false;
         while let Some(lvl) = cur {
             let p: &Path = if lvl.absolute {
                 abs.get_or_insert_with(|| self.abs_root.join(rel))
@@ -443,12 +451,13 @@ impl Walker {
             if m_ig.is_none() {
                 m_ig = matched(&lvl.ignore, p, is_dir);
             }
-            if m_gi.is_none() {
+            if !saw_git && m_gi.is_none() {
                 m_gi = matched(&lvl.git_ignore, p, is_dir);
             }
-            if m_ex.is_none() {
+            if !saw_git && m_ex.is_none() {
                 m_ex = matched(&lvl.git_exclude, p, is_dir);
             }
+            saw_git |= lvl.git;
             cur = lvl.parent.as_deref();
         }
         or(or(or(m_ig, || m_gi), || m_ex), || {
