@@ -164,13 +164,25 @@ pub fn stat(path: &Path) -> io::Result<FileMeta> {
 }
 
 /// Opens, `fstat`s and hashes a file (or a directory's tree), returning its
-/// full stamp.
+/// full stamp. Anything but a regular file or a directory (a FIFO, a device, a socket)
+/// is refused without being read: opening a FIFO never blocks (`O_NONBLOCK`),
+/// and a device such as `/dev/zero` is never read.
 pub fn stamp_file(path: &Path) -> io::Result<FileStamp> {
-    let mut file = File::open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
     let fmeta = file.metadata()?;
     if fmeta.is_dir() {
         drop(file);
         return stamp_dir(path, &fmeta, now_ns());
+    }
+    if !fmeta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file or a directory",
+        ));
     }
     let meta = FileMeta::of(&fmeta);
     let mut hasher = Xxh3::new();
@@ -439,6 +451,31 @@ mod tests {
         std::fs::write(&f, b"again").unwrap();
         set_mtime(&f, mtime - 10 * RACY_WINDOW_NS);
         assert_eq!(check(root, Some(&stamp)), Check::Unchanged);
+    }
+
+    #[test]
+    fn special_files_are_refused_never_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // Would block in open (no writer) or read forever without the checks.
+        for p in [
+            fifo.as_path(),
+            Path::new("/dev/zero"),
+            Path::new("/dev/null"),
+        ] {
+            let err = stamp_file(p).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{}", p.display());
+        }
+        // A recorded file replaced by a FIFO is gone, not waited for.
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"x").unwrap();
+        let stamp = stamp_file(&f).unwrap();
+        std::fs::remove_file(&f).unwrap();
+        std::fs::rename(&fifo, &f).unwrap();
+        assert_eq!(check(&f, Some(&stamp)), Check::Missing);
     }
 
     #[test]

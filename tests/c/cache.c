@@ -517,6 +517,18 @@ static void test_directory_binding(void) {
     write_file(file, "int main!");
     age_file(file, 10);
     expect_miss(c, "project", "file_changed");
+
+    /* A FIFO or a device is refused at once, never waited for or read. */
+    char fifo[1100];
+    snprintf(fifo, sizeof fifo, "%s/fifo", proj);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    const char *special[] = {fifo, "/dev/zero"};
+    for (int i = 0; i < 2; i++) {
+        e.file_path = special[i];
+        CHECK_STATUS(wtfperf_cache_set(c, (const uint8_t *)"k", 1, (const uint8_t *)"v", 1, &e),
+                     WTFPERF_ERR_IO);
+        CHECK_MESSAGE();
+    }
     wtfperf_cache_close(c);
 }
 
