@@ -9,7 +9,6 @@
 //! mtime and inode, and the content of files that were racy when it was
 //! recorded; checking it costs a walk with one `stat` per file.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;

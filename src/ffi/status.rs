@@ -72,9 +72,16 @@ thread_local! {
 }
 
 /// Records `err` as this thread's last error and returns its status code.
+/// On a thread whose thread-locals are already destroyed (a call from a
+/// thread-exit destructor) the message is dropped, never a panic: this runs
+/// outside `catch_unwind`, where a panic would abort the host.
 pub(crate) fn set_last_error(err: &Error) -> wtfperf_status {
     let text = CString::new(err.message.replace('\0', "\\0")).unwrap_or_default();
-    LAST_ERROR.with(|slot| *slot.borrow_mut() = text);
+    let _ = LAST_ERROR.try_with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            *slot = text;
+        }
+    });
     status_of(err.kind)
 }
 

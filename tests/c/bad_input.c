@@ -3,6 +3,7 @@
  * or deleted mid-scan; NaN / negative / zero numbers; non-UTF-8 text; NULL
  * callbacks. Each gets a status and a message, never a crash. */
 #include <math.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -324,7 +325,37 @@ static void read_only_dir(void) {
     CHECK(rmdir(ro) == 0);
 }
 
+/* A failing call from a thread-exit destructor, after the library's
+ * thread-locals are gone (C++ thread_local objects, pthread keys): a status,
+ * not an abort. */
+static pthread_key_t exit_key;
+static volatile int status_at_exit = -1;
+
+static void at_thread_exit(void *unused) {
+    (void)unused;
+    status_at_exit = (int)wtfperf_cache_get(NULL, NULL, 0, NULL);
+    (void)wtfperf_last_error();
+}
+
+static void *thread_with_exit_call(void *unused) {
+    (void)unused;
+    CHECK(pthread_setspecific(exit_key, (void *)1) == 0);
+    /* Sets this thread's last error, so its thread-local exists. */
+    CHECK(wtfperf_cache_get(NULL, NULL, 0, NULL) == WTFPERF_ERR_NULL);
+    return NULL;
+}
+
+static void calls_at_thread_exit(void) {
+    CHECK(pthread_key_create(&exit_key, at_thread_exit) == 0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, thread_with_exit_call, NULL) == 0);
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECK(status_at_exit == WTFPERF_ERR_NULL);
+    CHECK(pthread_key_delete(exit_key) == 0);
+}
+
 int main(void) {
+    calls_at_thread_exit();
     read_only_dir();
     const char *base = getenv("TMPDIR");
     snprintf(tmp, sizeof tmp, "%s/wtfperf-bad-input-XXXXXX", base && *base ? base : "/tmp");
