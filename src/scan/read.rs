@@ -296,8 +296,17 @@ pub(crate) fn read_file(
                 let size = stat.size as usize;
                 if v.capacity() < size {
                     // A new buffer, not a grown one: growing copies the old
-                    // capacity's stale bytes over.
-                    *v = Vec::with_capacity(size);
+                    // capacity's stale bytes over. Fallible: a file larger
+                    // than memory (`max_file_size` raised, no mapping to be
+                    // had) is an error for this file, never an abort.
+                    let mut fresh = Vec::new();
+                    fresh.try_reserve_exact(size).map_err(|_| {
+                        io::Error::new(
+                            io::ErrorKind::OutOfMemory,
+                            format!("cannot allocate {size} bytes to read it"),
+                        )
+                    })?;
+                    *v = fresh;
                 }
                 // Into the spare capacity, the whole size at once
                 // (`read_to_end` reads 8 KiB, then twice as much, and so on:
@@ -677,6 +686,17 @@ mod tests {
             let want = xxhash_rust::xxh3::xxh3_128(&data[..len]).to_be_bytes();
             assert_eq!(content_hash(&data[..len]), want, "length {len}");
         }
+    }
+
+    #[test]
+    fn a_file_larger_than_memory_is_an_error_not_an_abort() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("huge");
+        // Sparse: takes no disk. More than any allocator grants.
+        std::fs::File::create(&p).unwrap().set_len(1 << 42).unwrap();
+        let mut buf = Buf::default();
+        let err = read_file(At::Path(&p), u64::MAX, &mut buf, &mut |_, _| ()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::OutOfMemory, "{err}");
     }
 
     #[test]
