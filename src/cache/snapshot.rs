@@ -175,7 +175,12 @@ fn as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
 fn read_words(file: &std::fs::File, len: usize) -> std::io::Result<Vec<u64>> {
     use std::mem::MaybeUninit;
     let n = len.div_ceil(8);
-    let mut words: Vec<u64> = Vec::with_capacity(n);
+    // Fallible: the size comes from the file, which may be damaged (a
+    // snapshot that cannot be held is ignored, never an abort).
+    let mut words: Vec<u64> = Vec::new();
+    words
+        .try_reserve_exact(n)
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::OutOfMemory))?;
     let spare = &mut words.spare_capacity_mut()[..n];
     // The zero padding of the last word.
     if let Some(last) = spare.last_mut() {
@@ -1050,6 +1055,13 @@ mod tests {
             assert!(AnalysisIndex::read(&path, 0).is_none());
         }
         assert!(AnalysisIndex::read(&dir.path().join("none"), 0).is_none());
+        // Damaged to a size no memory holds (sparse): ignored, no abort.
+        let huge = dir.path().join("huge.snap");
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(1 << 42)
+            .unwrap();
+        assert!(AnalysisIndex::read(&huge, 0).is_none());
     }
 
     #[test]

@@ -171,10 +171,10 @@ pub unsafe extern "C" fn wtfperf_bench_run(
 /// `root` must not exist or be an empty directory. `files` (>= 1) is the
 /// number of files a scan should meet; ignored files come on top.
 /// `max_file_size` is the scanner's limit the oversize files exceed (0: 10 MiB,
-/// the scan default). `out_files` (nullable) receives the number of files
-/// written that a scan should meet. Errors: NULL `root`
-/// (`WTFPERF_ERR_NULL`), `files == 0` or a non-empty `root`
-/// (`WTFPERF_ERR_INVALID`), a write failure (`WTFPERF_ERR_IO`).
+/// the scan default; at most 1 GiB). `out_files` (nullable) receives the
+/// number of files written that a scan should meet. Errors: NULL `root`
+/// (`WTFPERF_ERR_NULL`), `files == 0`, `max_file_size` over 1 GiB or a
+/// non-empty `root` (`WTFPERF_ERR_INVALID`), a write failure (`WTFPERF_ERR_IO`).
 ///
 /// # Safety
 /// `root` is NULL or a NUL-terminated path; `out_files` is NULL or valid

@@ -125,6 +125,12 @@ int main(void) {
     char gen3[600];
     path_in_tmp(gen3, sizeof gen3, "generated3");
     CHECK_STATUS(wtfperf_bench_generate(gen3, 0, 1, 0, &files), WTFPERF_ERR_INVALID);
+    /* Files just over a limit past 1 GiB would be built in memory: refused
+     * (UINT64_MAX also wrapped around to tiny files). */
+    CHECK_STATUS(wtfperf_bench_generate(gen3, 20, 1, UINT64_MAX, &files), WTFPERF_ERR_INVALID);
+    CHECK_STATUS(wtfperf_bench_generate(gen3, 20, 1, (1ULL << 30) + 1, &files),
+                 WTFPERF_ERR_INVALID);
+    CHECK_MESSAGE();
     CHECK_STATUS(wtfperf_bench_generate(NULL, 5, 1, 0, &files), WTFPERF_ERR_NULL);
     CHECK_STATUS(wtfperf_bench_generate("", 5, 1, 0, &files), WTFPERF_ERR_INVALID);
 
