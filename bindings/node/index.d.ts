@@ -42,6 +42,25 @@ export declare function debugForcePanic(message?: string | null): never;
 /** Something the binding takes as bytes: Buffers/Uint8Arrays as is, strings as UTF-8. */
 export type BytesLike = Uint8Array | ArrayBufferView | ArrayBuffer | string;
 
+/**
+ * A path argument: a string (passed as UTF-8) or a Buffer/Uint8Array (its
+ * exact bytes, for names that are not UTF-8). An embedded NUL is refused
+ * (WtfperfError WTFPERF_ERR_INVALID).
+ */
+export type PathLike = string | Uint8Array;
+
+/**
+ * How paths coming from the library are handed over, as in Node's fs:
+ * 'utf8' (the default) gives strings (bytes that are not UTF-8 become
+ * U+FFFD), 'buffer' gives Buffers holding the exact bytes.
+ */
+export type PathEncoding = 'utf8' | 'utf-8' | 'buffer';
+
+/** `{ encoding: 'buffer' }`: the option that turns every path handed over into a Buffer. */
+export interface BufferEncodingOption {
+  encoding: 'buffer';
+}
+
 /** Objects owning a native handle. */
 export interface Closable {
   /** Releases the native object; calling it again does nothing. */
@@ -139,7 +158,7 @@ export declare function profile<T>(fn: () => T, opts?: ProfilerOptions): { resul
 
 export interface CacheOptions {
   /** Directory of the persistent SQLite tier; null/absent: memory only. */
-  dir?: string | null;
+  dir?: PathLike | null;
   /** Default 1000. */
   memoryMaxEntries?: number;
   /** Default 3600. */
@@ -151,16 +170,16 @@ export interface CacheOptions {
   /** Bound of the persistent tier in bytes (LRU eviction to 90%); 0: none. */
   persistentMaxBytes?: number;
   /** Paths inside this existing directory are stored relative to it (a moved checkout still hits). */
-  root?: string | null;
+  root?: PathLike | null;
   /** How often, at most, reads check for other processes' changes (default 0.01 s). */
   syncIntervalS?: number;
 }
 
 export interface EntryOptions {
   /** Bind the entry to this file's content: it is invalid once the file changes. */
-  filePath?: string | null;
+  filePath?: PathLike | null;
   /** Also bind it to these files. */
-  deps?: string[] | null;
+  deps?: Iterable<PathLike> | null;
   /** Time to live in seconds (< 0 or absent: the cache's default). */
   ttlS?: number | null;
 }
@@ -205,9 +224,15 @@ export declare class Cache implements Closable {
   get(key: BytesLike): Buffer | null;
   invalidate(key: BytesLike): void;
   /** Removes the entries bound to path; returns how many. */
-  invalidateFile(path: string): number;
-  /** The paths whose content changed since entries were bound to them. */
-  checkFileChanges(paths: Iterable<string>): string[];
+  invalidateFile(path: PathLike): number;
+  /**
+   * The paths whose content changed since entries were bound to them: each as
+   * the caller passed it, or, with `encoding`, all as Buffers ('buffer') or
+   * all as strings ('utf8').
+   */
+  checkFileChanges(paths: Iterable<PathLike>, opts: BufferEncodingOption): Buffer[];
+  checkFileChanges(paths: Iterable<PathLike>, opts: { encoding: 'utf8' | 'utf-8' }): string[];
+  checkFileChanges<P extends PathLike>(paths: Iterable<P>, opts?: { encoding?: null }): P[];
   cleanupExpired(): number;
   clear(): void;
   stats(): CacheStatistics;
@@ -241,12 +266,15 @@ export interface ScanOptions {
   maxDepth?: number;
   /** Do not cross into other file systems. */
   sameFileSystem?: boolean;
+  /** 'buffer': every path handed to a callback is a Buffer of its exact bytes (default 'utf8': strings). */
+  encoding?: PathEncoding | null;
 }
 
-export interface ScannedFile {
+/** A file; `P` is string (encoding 'utf8', the default) or Buffer (encoding 'buffer'). */
+export interface ScannedFile<P extends string | Buffer = string> {
   /** root joined with relPath. */
-  path: string;
-  relPath: string;
+  path: P;
+  relPath: P;
   size: number;
   mtimeNs: bigint;
   /** XXH3-128, canonical byte order (as `xxhsum -H2` prints); zeros when not read. */
@@ -277,42 +305,62 @@ export interface ScanSummary {
   aborted: boolean;
 }
 
-export interface ScanCallbacks {
+export interface ScanCallbacks<P extends string | Buffer = string> {
   /** Return false to stop the scan. */
-  onFile?: (file: ScannedFile) => boolean | void;
+  onFile?: (file: ScannedFile<P>) => boolean | void;
   /** A file that could not be read (the scan goes on). */
-  onError?: (error: WtfperfError, path: string | null) => void;
+  onError?: (error: WtfperfError, path: P | null) => void;
   onProgress?: (progress: Progress) => void;
 }
 
 /**
  * Walks root, reading and hashing files on worker threads; every callback runs
  * on this thread. An exception thrown by a callback stops the scan and is
- * re-thrown after it.
+ * re-thrown after it. With `encoding: 'buffer'` the paths are Buffers.
  */
-export declare function scan(root: string, opts?: ScanOptions, callbacks?: ScanCallbacks): ScanSummary;
+export declare function scan(
+  root: PathLike,
+  opts: ScanOptions & BufferEncodingOption,
+  callbacks?: ScanCallbacks<Buffer>,
+): ScanSummary;
+export declare function scan(root: PathLike, opts?: ScanOptions | null, callbacks?: ScanCallbacks): ScanSummary;
 
 /**
  * Returns the file's result (null/undefined: empty), or false when the file
  * could not be analyzed (reported to onError with WTFPERF_ERR_CALLBACK,
  * counted in errors, not cached; the run goes on).
  */
-export type AnalyzeFn = (file: ScannedFile) => BytesLike | false | null | undefined | void;
-export type ResultCallback = (file: ScannedFile, result: Buffer, cached: boolean) => void;
+export type AnalyzeFn<P extends string | Buffer = string> = (
+  file: ScannedFile<P>,
+) => BytesLike | false | null | undefined | void;
+export type ResultCallback<P extends string | Buffer = string> = (
+  file: ScannedFile<P>,
+  result: Buffer,
+  cached: boolean,
+) => void;
 
-export interface AnalyzeCallbacks {
-  onResult?: ResultCallback;
-  onError?: (error: WtfperfError, path: string | null) => void;
+export interface AnalyzeCallbacks<P extends string | Buffer = string> {
+  onResult?: ResultCallback<P>;
+  onError?: (error: WtfperfError, path: P | null) => void;
   onProgress?: (progress: Progress) => void;
 }
 
 /**
  * Incremental analysis: analyzeFn runs only for files whose result is not in
  * the cache; onResult gets every file's result. Exceptions thrown by callbacks
- * stop the run and are re-thrown after it.
+ * stop the run and are re-thrown after it. With `encoding: 'buffer'` the paths
+ * (file.path, file.relPath, onError's path) are Buffers.
  */
 export declare function analyze(
-  root: string,
+  root: PathLike,
+  opts: ScanOptions & BufferEncodingOption,
+  cache: Cache | null,
+  analyzerId: string,
+  analyzeFn: AnalyzeFn<Buffer>,
+  callbacks?: ResultCallback<Buffer> | AnalyzeCallbacks<Buffer>,
+): ScanSummary;
+export declare function analyze(
+  root: PathLike,
   opts: ScanOptions | null | undefined,
   cache: Cache | null,
   analyzerId: string,
@@ -324,14 +372,14 @@ export declare function analyze(
 
 export interface BenchOptions {
   /** A real tree to measure; absent: generated projects. */
-  project?: string | null;
+  project?: PathLike | null;
   /** Highest thread count of the parallel scenarios; 0: all cores. */
   parallel?: number;
   /** Run the analyze scenarios (default true). */
   cache?: boolean;
   fullSuite?: boolean;
   /** Directory the reports are written to; absent: none written. */
-  outputDir?: string | null;
+  outputDir?: PathLike | null;
   /** Measured runs per scenario (default 5). */
   runs?: number;
   /** Warm-up runs (default 1). */
@@ -339,7 +387,7 @@ export interface BenchOptions {
   /** Comma-separated "md", "json", "html"; absent: all three. */
   formats?: string | null;
   /** Earlier JSON report to compare with. */
-  baseline?: string | null;
+  baseline?: PathLike | null;
   seed?: number | bigint;
   /** Files of the generated project; 0: 5000. */
   generateFiles?: number;
@@ -348,14 +396,14 @@ export interface BenchOptions {
   sampleIntervalS?: number;
   incrementalFraction?: number;
   /** Directory for generated projects and caches; absent: the system's temporary directory. */
-  workDir?: string | null;
+  workDir?: PathLike | null;
 }
 
 /** Runs the benchmark suite (blocking) and returns its JSON report, parsed (schema "wtfperf-bench"). */
 export declare function benchRun(opts?: BenchOptions): any;
 /** Generates a deterministic synthetic project into root; returns the number of files a scan meets. */
 export declare function benchGenerate(
-  root: string,
+  root: PathLike,
   files: number,
   opts?: { seed?: number | bigint; maxFileSize?: number },
 ): number;

@@ -1,7 +1,7 @@
 'use strict';
 // The benchmark suite (wtfperf_bench_run) and its project generator.
 
-const { koffi, declare, check, withBuf, num } = require('./native');
+const { koffi, declare, check, withBuf, num, toPath } = require('./native');
 
 // Field order and types exactly as in include/wtfperf.h.
 const wtfperf_bench_options = koffi.struct('wtfperf_bench_options', {
@@ -49,7 +49,9 @@ const FIELDS = {
   incrementalFraction: 'incremental_fraction',
   workDir: 'work_dir',
 };
-const STRINGS = new Set(['project', 'output_dir', 'formats', 'baseline', 'work_dir']);
+const STRINGS = new Set(['formats']);
+// Paths: strings or Buffers/Uint8Arrays (their exact bytes).
+const PATHS = new Set(['project', 'output_dir', 'baseline', 'work_dir']);
 
 /** Options struct from the library's defaults, with the given fields set. */
 function benchOptions(opts = {}) {
@@ -58,6 +60,7 @@ function benchOptions(opts = {}) {
     const v = opts[js];
     if (v === undefined) continue;
     if (STRINGS.has(field)) o[field] = v === null ? null : String(v);
+    else if (PATHS.has(field)) o[field] = v === null ? null : toPath(v, js);
     else if (typeof o[field] === 'boolean') o[field] = Boolean(v);
     else o[field] = v;
   }
@@ -76,11 +79,12 @@ function benchRun(opts = {}) {
 
 /**
  * Generates a deterministic synthetic project into `root` (missing or
- * empty) with `files` files a scan should meet; returns that number.
+ * empty; a string or a Buffer/Uint8Array) with `files` files a scan should
+ * meet; returns that number.
  */
 function benchGenerate(root, files, { seed = 42, maxFileSize = 0 } = {}) {
   const out = [0];
-  check(c.generate(String(root), files, seed, maxFileSize, out), 'wtfperf_bench_generate');
+  check(c.generate(toPath(root, 'root'), files, seed, maxFileSize, out), 'wtfperf_bench_generate');
   return num(out[0]);
 }
 

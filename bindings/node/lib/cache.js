@@ -2,7 +2,7 @@
 // Cache over wtfperf_cache_*: an in-memory LRU tier with TTL over an optional
 // persistent SQLite tier; entries bound to a file's content and dependencies.
 
-const { koffi, declare, check, withBuf, num, toBytes } = require('./native');
+const { koffi, declare, check, withBuf, num, toBytes, toPath, toPathOrNull, wantsBuffers, cBytes } = require('./native');
 const { NativeHandle } = require('./handle');
 const { Status } = require('./errors');
 const { Trampolines } = require('./callbacks');
@@ -52,6 +52,8 @@ const wtfperf_cache_statistics = koffi.struct('wtfperf_cache_statistics', {
   recovered: 'bool',
 });
 const wtfperf_path_cb = koffi.proto('void wtfperf_path_cb(void *userdata, const char *path)');
+// wtfperf_path_cb with the path as a raw pointer, read byte for byte.
+const wtfperf_path_cb_bytes = koffi.proto('void wtfperf_path_cb_bytes(void *userdata, const void *path)');
 
 const c = {
   options_default: declare('wtfperf_cache_options wtfperf_cache_options_default(void)'),
@@ -82,13 +84,13 @@ const c = {
 /** Options struct from the library's defaults, with the given fields set. */
 function cacheOptions(opts = {}) {
   const o = c.options_default();
-  if (opts.dir !== undefined) o.dir = opts.dir === null ? null : String(opts.dir);
+  if (opts.dir !== undefined) o.dir = toPathOrNull(opts.dir, 'dir');
   if (opts.memoryMaxEntries !== undefined) o.memory_max_entries = opts.memoryMaxEntries;
   if (opts.memoryTtlS !== undefined) o.memory_ttl_s = opts.memoryTtlS;
   if (opts.persistentTtlS !== undefined) o.persistent_ttl_s = opts.persistentTtlS;
   if (opts.memoryMaxBytes !== undefined) o.memory_max_bytes = opts.memoryMaxBytes;
   if (opts.persistentMaxBytes !== undefined) o.persistent_max_bytes = opts.persistentMaxBytes;
-  if (opts.root !== undefined) o.root = opts.root === null ? null : String(opts.root);
+  if (opts.root !== undefined) o.root = toPathOrNull(opts.root, 'root');
   if (opts.syncIntervalS !== undefined) o.sync_interval_s = opts.syncIntervalS;
   return o;
 }
@@ -96,9 +98,9 @@ function cacheOptions(opts = {}) {
 function entryOptions(opts) {
   if (!opts) return null;
   const o = c.entry_options_default();
-  if (opts.filePath !== undefined && opts.filePath !== null) o.file_path = String(opts.filePath);
+  if (opts.filePath !== undefined && opts.filePath !== null) o.file_path = toPath(opts.filePath, 'filePath');
   if (opts.deps !== undefined && opts.deps !== null) {
-    o.deps = opts.deps.map(String);
+    o.deps = Array.from(opts.deps, (d) => toPath(d, 'deps entry'));
     o.deps_len = o.deps.length;
   }
   if (opts.ttlS !== undefined && opts.ttlS !== null) o.ttl_s = opts.ttlS;
@@ -200,22 +202,55 @@ class Cache extends NativeHandle {
     check(c.invalidate(this._ptr, k, k.length), 'wtfperf_cache_invalidate');
   }
 
-  /** Removes every entry bound to `path` (as file or dependency); returns how many. */
+  /**
+   * Removes every entry bound to `path` (as file or dependency); returns how
+   * many. `path` is a string or a Buffer/Uint8Array (its exact bytes).
+   */
   invalidateFile(path) {
     const out = [0];
-    check(c.invalidate_file(this._ptr, String(path), out), 'wtfperf_cache_invalidate_file');
+    check(c.invalidate_file(this._ptr, toPath(path), out), 'wtfperf_cache_invalidate_file');
     return num(out[0]);
   }
 
-  /** The paths among `paths` whose content changed since entries were bound to them. */
-  checkFileChanges(paths) {
-    const list = Array.from(paths, String);
+  /**
+   * The paths among `paths` (strings or Buffers/Uint8Arrays) whose content
+   * changed since entries were bound to them, each as the caller gave it (the
+   * same string or object). `opts.encoding` ('utf8' or 'buffer') instead gives
+   * them all as strings or all as Buffers of the exact bytes.
+   */
+  checkFileChanges(paths, opts = undefined) {
+    const encoding = opts?.encoding;
+    const given = Array.from(paths, (p) => (p instanceof Uint8Array ? p : String(p)));
+    const list = given.map((p) => toPath(p));
+    if (wantsBuffers(encoding)) return this.#changed(list, wtfperf_path_cb_bytes, cBytes);
+    if ((encoding !== undefined && encoding !== null) || list.every((p) => typeof p === 'string')) {
+      return this.#changed(list, wtfperf_path_cb, (p) => p);
+    }
+    // Mixed or byte inputs, reported as given: map each reported path back to
+    // the caller's value with the same bytes (in order, for repeated paths).
+    const byBytes = new Map();
+    list.forEach((p, i) => {
+      const key = (typeof p === 'string' ? Buffer.from(p, 'utf8') : p.subarray(0, -1)).toString('latin1');
+      const values = byBytes.get(key);
+      if (values) values.push(given[i]);
+      else byBytes.set(key, [given[i]]);
+    });
+    return this.#changed(list, wtfperf_path_cb_bytes, (ptr) => {
+      const bytes = cBytes(ptr);
+      const values = byBytes.get(bytes.toString('latin1'));
+      if (!values) return bytes; // not among the arguments (never expected)
+      return values.length > 1 ? values.shift() : values[0];
+    });
+  }
+
+  /** Runs wtfperf_cache_check_file_changes, converting each reported path with `convert`. */
+  #changed(list, proto, convert) {
     const changed = [];
     const tramp = new Trampolines();
     try {
       const cb = tramp.register((_ud, path) => {
-        changed.push(path);
-      }, wtfperf_path_cb);
+        changed.push(convert(path));
+      }, proto);
       const out = [0];
       const status = c.check_file_changes(this._ptr, list, list.length, cb, null, out);
       tramp.rethrow();

@@ -159,6 +159,72 @@ function toBytes(value, what = 'value') {
   throw new TypeError(`${what} must be a Buffer, Uint8Array or string`);
 }
 
+// ---- paths -------------------------------------------------------------------------------
+//
+// The C API takes and gives paths as NUL-terminated byte strings (Linux file
+// names are bytes, not necessarily UTF-8). Like Node's fs: a path argument is a
+// string (encoded as UTF-8) or a Buffer/Uint8Array (passed byte for byte), and
+// functions that give paths take `encoding: 'utf8' | 'buffer'`.
+
+/** strlen(3), resolved through the library's own dependencies (libc), else the process. */
+const strlen = (() => {
+  const proto = 'size_t strlen(const void *s)';
+  try {
+    return lib.func(proto);
+  } catch {
+    return koffi.load(process.platform === 'win32' ? 'msvcrt.dll' : null).func(proto);
+  }
+})();
+
+function invalidPath(what, detail) {
+  return new WtfperfError(Status.WTFPERF_ERR_INVALID, `${what} ${detail}`);
+}
+
+/**
+ * A path argument for a `const char *` parameter or field: a string as is (koffi
+ * encodes it as UTF-8), a Buffer/Uint8Array as a NUL-terminated copy of its
+ * bytes, anything else through String(). An embedded NUL (which would silently
+ * cut the path short) is refused with WTFPERF_ERR_INVALID.
+ */
+function toPath(value, what = 'path') {
+  if (typeof value !== 'string') {
+    if (value instanceof Uint8Array) {
+      if (value.includes(0)) throw invalidPath(what, 'contains a NUL byte');
+      const out = Buffer.allocUnsafe(value.length + 1);
+      out.set(value);
+      out[value.length] = 0;
+      return out;
+    }
+    value = String(value);
+  }
+  if (value.includes('\0')) throw invalidPath(what, 'contains a NUL character');
+  return value;
+}
+
+/** toPath, with null/undefined kept as null (an optional path). */
+function toPathOrNull(value, what = 'path') {
+  return value === null || value === undefined ? null : toPath(value, what);
+}
+
+/**
+ * Whether the `encoding` option asks for paths as Buffers: 'buffer' -> true;
+ * 'utf8' / 'utf-8' / absent -> false (strings); anything else is refused.
+ */
+function wantsBuffers(encoding) {
+  if (encoding === undefined || encoding === null || encoding === 'utf8' || encoding === 'utf-8') return false;
+  if (encoding === 'buffer') return true;
+  throw new WtfperfError(
+    Status.WTFPERF_ERR_INVALID,
+    `encoding must be 'utf8' or 'buffer', not ${JSON.stringify(String(encoding))}`,
+  );
+}
+
+/** The exact bytes of the NUL-terminated string at `ptr` (a `const void *`), or null for NULL. */
+function cBytes(ptr) {
+  if (!ptr) return null;
+  return copyBytes(ptr, strlen(ptr));
+}
+
 module.exports = {
   koffi,
   lib,
@@ -177,4 +243,8 @@ module.exports = {
   withBuf,
   num,
   toBytes,
+  toPath,
+  toPathOrNull,
+  wantsBuffers,
+  cBytes,
 };

@@ -3,7 +3,7 @@
 // the library read and hash files in parallel; every callback is delivered on
 // this (the JS) thread, one at a time. callbacks_parallel is never set.
 
-const { koffi, declare, check, copyBytes, num, toBytes } = require('./native');
+const { koffi, declare, check, copyBytes, num, toBytes, toPath, wantsBuffers, cBytes } = require('./native');
 const { Status, WtfperfError } = require('./errors');
 const { Trampolines } = require('./callbacks');
 const { Cache } = require('./cache');
@@ -28,7 +28,7 @@ const wtfperf_scan_options = koffi.struct('wtfperf_scan_options', {
   max_depth: 'size_t',
   same_file_system: 'bool',
 });
-const wtfperf_file = koffi.struct('wtfperf_file', {
+const FILE_FIELDS = {
   path: 'const char *',
   rel_path: 'const char *',
   size: 'uint64_t',
@@ -38,6 +38,14 @@ const wtfperf_file = koffi.struct('wtfperf_file', {
   content_len: 'size_t',
   language: 'const char *',
   inode: 'uint64_t',
+};
+const wtfperf_file = koffi.struct('wtfperf_file', FILE_FIELDS);
+// The same layout with the paths as raw pointers, read byte for byte
+// (encoding: 'buffer'); the 'utf8' default decodes wtfperf_file as before.
+const wtfperf_file_bytes = koffi.struct('wtfperf_file_bytes', {
+  ...FILE_FIELDS,
+  path: 'const void *',
+  rel_path: 'const void *',
 });
 const wtfperf_progress = koffi.struct('wtfperf_progress', {
   files_done: 'uint64_t',
@@ -56,6 +64,10 @@ const wtfperf_scan_summary = koffi.struct('wtfperf_scan_summary', {
 const wtfperf_file_cb = koffi.proto('int32_t wtfperf_file_cb(void *userdata, const wtfperf_file *file)');
 const wtfperf_error_cb = koffi.proto(
   'void wtfperf_error_cb(void *userdata, const char *path, wtfperf_status code, const char *message)',
+);
+// wtfperf_error_cb with the path as a raw pointer (encoding: 'buffer').
+const wtfperf_error_cb_bytes = koffi.proto(
+  'void wtfperf_error_cb_bytes(void *userdata, const void *path, wtfperf_status code, const char *message)',
 );
 const wtfperf_progress_cb = koffi.proto('void wtfperf_progress_cb(void *userdata, const wtfperf_progress *progress)');
 const wtfperf_analyze_fn = koffi.proto(
@@ -128,12 +140,16 @@ function scanOptions(opts = {}) {
   return o;
 }
 
-/** Converts a wtfperf_file (valid only during the callback) into a JS object owning its data. */
-function fromFile(ptr) {
-  const f = koffi.decode(ptr, wtfperf_file);
+/**
+ * Converts a wtfperf_file (valid only during the callback) into a JS object
+ * owning its data; with `bytes` (encoding 'buffer'), path and relPath are
+ * Buffers of the exact bytes instead of strings decoded as UTF-8.
+ */
+function fromFile(ptr, bytes = false) {
+  const f = koffi.decode(ptr, bytes ? wtfperf_file_bytes : wtfperf_file);
   return {
-    path: f.path,
-    relPath: f.rel_path,
+    path: bytes ? cBytes(f.path) : f.path,
+    relPath: bytes ? cBytes(f.rel_path) : f.rel_path,
     size: num(f.size),
     mtimeNs: BigInt(f.mtime_ns),
     contentHash: Buffer.from(f.content_hash),
@@ -161,8 +177,13 @@ function fromSummary(s, status) {
   };
 }
 
-function errorCallback(tramp, onError) {
+function errorCallback(tramp, onError, buffers) {
   if (!onError) return null;
+  if (buffers) {
+    return tramp.register((_ud, path, code, message) => {
+      onError(new WtfperfError(code, message ?? ''), cBytes(path));
+    }, wtfperf_error_cb_bytes);
+  }
   return tramp.register((_ud, path, code, message) => {
     onError(new WtfperfError(code, message ?? ''), path);
   }, wtfperf_error_cb);
@@ -181,9 +202,15 @@ function progressCallback(tramp, onProgress) {
  * exception thrown by any callback stops the scan and is re-thrown once it
  * returned. `onError(error, path)` gets files that could not be read (they
  * never stop the scan); `onProgress(progress)` reports progress.
+ * `root` is a string or a Buffer/Uint8Array (its bytes as they are); with
+ * `opts.encoding === 'buffer'` every path handed to a callback is a Buffer of
+ * the exact bytes instead of a string decoded as UTF-8.
  */
 function scan(root, opts = {}, callbacks = {}) {
   const { onFile, onError, onProgress } = callbacks ?? {};
+  const buffers = wantsBuffers(opts?.encoding);
+  const rootArg = toPath(root, 'root');
+  const decodeFile = (f) => fromFile(f, buffers);
   const tramp = new Trampolines();
   try {
     // With only onError/onProgress, on_file is still registered (doing
@@ -191,14 +218,14 @@ function scan(root, opts = {}, callbacks = {}) {
     const cbs = {
       on_file:
         onFile || onError || onProgress
-          ? tramp.register((_ud, f) => (onFile && onFile(fromFile(f)) === false ? 1 : 0), wtfperf_file_cb, 1)
+          ? tramp.register((_ud, f) => (onFile && onFile(decodeFile(f)) === false ? 1 : 0), wtfperf_file_cb, 1)
           : null,
-      on_error: errorCallback(tramp, onError),
+      on_error: errorCallback(tramp, onError, buffers),
       on_progress: progressCallback(tramp, onProgress),
       userdata: null,
     };
     const out = {};
-    const status = c.scan(String(root), scanOptions(opts ?? {}), cbs, out);
+    const status = c.scan(rootArg, scanOptions(opts ?? {}), cbs, out);
     tramp.rethrow();
     check(status, 'wtfperf_scan');
     return fromSummary(out, status);
@@ -218,7 +245,9 @@ function scan(root, opts = {}, callbacks = {}) {
  * just onResult, or `{ onResult, onError, onProgress }`. `cache` may be null.
  * An exception thrown by a callback is re-thrown after the run; analyzeFn's
  * stops it at once (the library's WTFPERF_ABORTED), the others' at the next
- * file that needs analyzing (no callback runs in between).
+ * file that needs analyzing (no callback runs in between). `root` and
+ * `opts.encoding` as in scan(): with 'buffer', `file.path`, `file.relPath` and
+ * onError's path are Buffers.
  */
 function analyze(root, opts, cache, analyzerId, analyzeFn, callbacks = {}) {
   if (typeof callbacks === 'function') callbacks = { onResult: callbacks };
@@ -227,21 +256,25 @@ function analyze(root, opts, cache, analyzerId, analyzeFn, callbacks = {}) {
   if (cache !== null && cache !== undefined && !(cache instanceof Cache)) {
     throw new TypeError('cache must be a Cache or null');
   }
-  const run = (cachePtr) => runAnalyze(String(root), scanOptions(opts ?? {}), cachePtr, String(analyzerId), analyzeFn, {
+  const buffers = wantsBuffers(opts?.encoding);
+  const rootArg = toPath(root, 'root');
+  const run = (cachePtr) => runAnalyze(rootArg, scanOptions(opts ?? {}), cachePtr, String(analyzerId), analyzeFn, {
     onResult,
     onError,
     onProgress,
+    buffers,
   });
   // Pinned: a cache.close() from a callback frees the handle only after the run.
   return cache ? cache._pinned(run) : run(null);
 }
 
-function runAnalyze(root, options, cachePtr, analyzerId, analyzeFn, { onResult, onError, onProgress }) {
+function runAnalyze(root, options, cachePtr, analyzerId, analyzeFn, { onResult, onError, onProgress, buffers }) {
+  const decodeFile = (f) => fromFile(f, buffers);
   const tramp = new Trampolines();
   try {
     const analyzeCb = tramp.register(
       (_ud, f, sink) => {
-        const result = analyzeFn(fromFile(f));
+        const result = analyzeFn(decodeFile(f));
         if (result === false) return 1; // this file failed: reported to onError, not cached
         if (result === undefined || result === null) return 0;
         const bytes = toBytes(result, 'analyzer result');
@@ -253,7 +286,7 @@ function runAnalyze(root, options, cachePtr, analyzerId, analyzeFn, { onResult, 
     );
     const resultCb = onResult
       ? tramp.register((_ud, f, data, len, cached) => {
-          onResult(fromFile(f), copyBytes(data, len), cached);
+          onResult(decodeFile(f), copyBytes(data, len), cached);
         }, wtfperf_result_cb)
       : null;
     const out = {};
@@ -262,7 +295,7 @@ function runAnalyze(root, options, cachePtr, analyzerId, analyzeFn, { onResult, 
       const cbs = {
         analyze: analyzeCb,
         on_result: resultCb,
-        on_error: errorCallback(tramp, onError),
+        on_error: errorCallback(tramp, onError, buffers),
         on_progress: progressCallback(tramp, onProgress),
         userdata: null,
       };
