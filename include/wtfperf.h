@@ -14,12 +14,6 @@
 #define WTFPERF_VERSION_STRING "0.1.0"
 
 /**
- * The largest `max_file_size` the generator takes: it writes files just
- * over it, each built in memory first.
- */
-#define MAX_GENERATED_LIMIT (1 << 30)
-
-/**
  * The `version` field of the profile JSON this library writes
  * (`wtfperf_profile_to_json`, schema `wtfperf.profile`).
  */

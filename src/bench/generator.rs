@@ -470,7 +470,7 @@ const GITIGNORE: &str =
 
 /// The largest `max_file_size` the generator takes: it writes files just
 /// over it, each built in memory first.
-pub const MAX_GENERATED_LIMIT: u64 = 1 << 30;
+pub(crate) const MAX_GENERATED_LIMIT: u64 = 1 << 30;
 
 /// Generates a project into `root` (created if missing; must be empty).
 pub fn generate(root: &Path, options: &GenerateOptions) -> Result<GeneratedProject> {
