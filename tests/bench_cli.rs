@@ -175,6 +175,22 @@ fn bad_command_lines_and_paths_fail_clearly() {
     let out = run(&["--baseline", "/nonexistent/base.json"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("baseline"));
+    let out = run(&["--files", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--files must be at least 1"));
+    // Paths that are files: refused before the run, not after it.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let path = file.path().to_str().unwrap();
+    let out = run(&["--project", path]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("is not a directory"));
+    for output in [path.to_string(), format!("{path}/reports")] {
+        let out = run(&["--files", "20", "--runs", "1", "--output", &output]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(text(&out).contains("is not a directory"), "{}", text(&out));
+        // Nothing was measured first.
+        assert!(!text(&out).contains("scan-seq"), "{}", text(&out));
+    }
     let out = run(&["--help"]);
     assert!(out.status.success());
     assert!(text(&out).contains("--project PATH"));

@@ -103,7 +103,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--runs" => o.runs = number(&val("--runs")?, "--runs")?,
             "--warmup" => o.warmup = number(&val("--warmup")?, "--warmup")?,
             "--seed" => o.seed = number(&val("--seed")?, "--seed")?,
-            "--files" => o.generate_files = number(&val("--files")?, "--files")?,
+            "--files" => {
+                o.generate_files = number(&val("--files")?, "--files")?;
+                if o.generate_files == 0 {
+                    return Err("--files must be at least 1".to_string());
+                }
+            }
             "--size" => {
                 let v = val("--size")?;
                 o.size = ProjectSize::parse(&v)

@@ -144,10 +144,23 @@ impl BenchOptions {
             let meta = std::fs::metadata(p)
                 .map_err(|e| Error::io(format!("project {}", p.display()), &e))?;
             if !meta.is_dir() {
-                return Err(Error::invalid(format!(
-                    "project {} is not a directory",
-                    p.display()
-                )));
+                return Err(Error::new(
+                    crate::ErrorKind::Io,
+                    format!("project {} is not a directory", p.display()),
+                ));
+            }
+        }
+        if let Some(d) = &self.output_dir {
+            // Checked before the run, not after it: the deepest part of the
+            // path that exists must be a directory (the rest is created).
+            let existing = d
+                .ancestors()
+                .find(|a| !a.as_os_str().is_empty() && a.exists());
+            if let Some(a) = existing.filter(|a| !a.is_dir()) {
+                return Err(Error::new(
+                    crate::ErrorKind::Io,
+                    format!("output {}: {} is not a directory", d.display(), a.display()),
+                ));
             }
         }
         if let Some(b) = &self.baseline {

@@ -119,11 +119,11 @@ pub fn warnings(values: &[f64]) -> Vec<String> {
         let cv = s.stddev / s.mean.max(f64::MIN_POSITIVE);
         if s.max > s.median * WIDE_SPREAD || cv > WIDE_CV {
             out.push(format!(
-                "wide spread: runs took {:.3} to {:.3} s around a median of {:.3} s (stddev \
+                "wide spread: runs took {} to {} around a median of {} (stddev \
                  {:.0} % of the mean); treat this scenario's numbers as rough",
-                s.min,
-                s.max,
-                s.median,
+                super::report_md::fmt_duration(s.min),
+                super::report_md::fmt_duration(s.max),
+                super::report_md::fmt_duration(s.median),
                 cv * 100.0
             ));
         }
