@@ -15,6 +15,9 @@ pub const MAX_TIMELINE_POINTS: usize = 200;
 /// A [`Monitor`] backed by [`crate::profiler::Profiler`].
 pub struct ProfilerMonitor {
     profiler: Profiler,
+    rss: crate::profiler::procfs::RssReader,
+    /// RSS when the run started, in bytes.
+    start_rss: u64,
 }
 
 impl ProfilerMonitor {
@@ -24,7 +27,11 @@ impl ProfilerMonitor {
             sample_interval_s: interval_s,
             ..ProfilerOptions::default()
         })?;
-        Ok(ProfilerMonitor { profiler })
+        Ok(ProfilerMonitor {
+            profiler,
+            rss: crate::profiler::procfs::RssReader::open(),
+            start_rss: 0,
+        })
     }
 }
 
@@ -39,6 +46,7 @@ pub fn thin(points: Vec<TimelinePoint>, max: usize) -> Vec<TimelinePoint> {
 
 impl Monitor for ProfilerMonitor {
     fn start(&mut self) -> Result<()> {
+        self.start_rss = self.rss.rss_bytes().unwrap_or(0);
         self.profiler.start()
     }
 
@@ -58,6 +66,8 @@ impl Monitor for ProfilerMonitor {
             .collect();
         Ok(Usage {
             peak_rss_mb: profile.peak_memory_mb,
+            rss_growth_mb: (profile.peak_rss_bytes.saturating_sub(self.start_rss)) as f64
+                / BYTES_PER_MB,
             avg_rss_mb: profile.avg_memory_mb,
             avg_cpu_percent: profile.avg_cpu_percent,
             timeline: thin(timeline, MAX_TIMELINE_POINTS),
@@ -93,7 +103,13 @@ mod tests {
         while t0.elapsed().as_millis() < 60 {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
         }
+        // 32 MiB touched during the run (and freed before it ends).
+        let touched = vec![1u8; 32 << 20];
+        assert_eq!(std::hint::black_box(&touched)[12345], 1);
+        drop(touched);
         let u = m.stop().unwrap();
+        assert!(u.rss_growth_mb >= 30.0, "{}", u.rss_growth_mb);
+        assert!(u.rss_growth_mb <= u.peak_rss_mb);
         assert!(x != 1);
         assert!(u.peak_rss_mb > 0.0 && u.avg_rss_mb > 0.0);
         assert!(u.avg_cpu_percent > 0.0);

@@ -73,14 +73,16 @@ pub fn recommend(projects: &[ProjectResult]) -> Vec<Recommendation> {
                 pay.push((p.files, best_par, p.name.clone()));
             }
             // Memory cost of the best parallel run.
+            // Compared on growth (what each run added), not on the peaks:
+            // those also count what the process held before each run.
             if best.spec.threads > 1 && seq.peak_rss_mb > 0.0 {
-                let extra = best.peak_rss_mb - seq.peak_rss_mb;
+                let extra = best.rss_growth_mb - seq.rss_growth_mb;
                 if extra.abs() >= 1.0 {
                     out.push(rec(
                         "parallel-memory",
                         format!(
-                            "{}: {} threads peaked at {:.1} MB RSS, {:+.1} MB against one thread.",
-                            p.name, best.spec.threads, best.peak_rss_mb, extra
+                            "{}: {} threads added {:.1} MB of RSS at their peak, {:+.1} MB against one thread.",
+                            p.name, best.spec.threads, best.rss_growth_mb, extra
                         ),
                     ));
                 }
@@ -217,6 +219,32 @@ mod tests {
         assert!(cache.text.contains("20.0× faster"), "{}", cache.text);
         assert!(ids(&recs).contains(&"noise"), "scan-seq carries a warning");
         assert!(!ids(&recs).contains(&"errors"));
+    }
+
+    /// The memory advice compares what each run added, not the peaks: a
+    /// later scenario's peak also counts what earlier ones left behind.
+    #[test]
+    fn parallel_memory_is_judged_on_growth() {
+        let mut p = sample_report().projects.remove(0);
+        p.scenarios = vec![
+            scenario("scan-seq", ScenarioKind::Scan, 1, CacheState::None, 1.0),
+            scenario("scan-par-2", ScenarioKind::Scan, 2, CacheState::None, 0.55),
+        ];
+        p.scenarios[0].peak_rss_mb = 10.0;
+        p.scenarios[0].rss_growth_mb = 3.0;
+        // Peaked 12 MB higher only because it ran later.
+        p.scenarios[1].peak_rss_mb = 22.0;
+        p.scenarios[1].rss_growth_mb = 3.4;
+        let recs = recommend(std::slice::from_ref(&p));
+        assert!(!ids(&recs).contains(&"parallel-memory"), "{recs:?}");
+        p.scenarios[1].rss_growth_mb = 8.0;
+        let recs = recommend(std::slice::from_ref(&p));
+        let r = recs.iter().find(|r| r.id == "parallel-memory").unwrap();
+        assert!(
+            r.text.contains("added 8.0 MB") && r.text.contains("+5.0 MB"),
+            "{}",
+            r.text
+        );
     }
 
     #[test]

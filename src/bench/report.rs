@@ -170,6 +170,10 @@ pub struct RunResult {
     pub cache_misses: u64,
     pub errors: u64,
     pub peak_rss_mb: f64,
+    /// Peak RSS above the RSS at the run's start (0 in reports from before
+    /// this field).
+    #[serde(default)]
+    pub rss_growth_mb: f64,
     pub avg_rss_mb: f64,
     pub avg_cpu_percent: f64,
     /// Profiler samples taken during the run.
@@ -201,6 +205,11 @@ pub struct ScenarioResult {
     pub bytes: u64,
     /// Highest peak RSS of all measured runs.
     pub peak_rss_mb: f64,
+    /// Largest growth of RSS over its value at a run's start: what the
+    /// scenario itself added, whatever ran before it in the process (0 in
+    /// reports from before this field).
+    #[serde(default)]
+    pub rss_growth_mb: f64,
     /// Median over runs of the average RSS.
     pub avg_rss_mb: f64,
     /// Median over runs of the average CPU (100 = one core busy).
@@ -335,6 +344,7 @@ pub(crate) mod tests_support {
                 cache_misses: if cache == CacheState::Warm { 0 } else { 1000 },
                 errors: 0,
                 peak_rss_mb: 40.0,
+                rss_growth_mb: 12.0,
                 avg_rss_mb: 30.0,
                 avg_cpu_percent: 95.0,
                 samples: 3,
@@ -356,6 +366,7 @@ pub(crate) mod tests_support {
             files: 1000,
             bytes: 8_000_000,
             peak_rss_mb: 40.0,
+            rss_growth_mb: 12.0,
             avg_rss_mb: 30.0,
             avg_cpu_percent: 95.0,
             cache_hit_rate: match cache {

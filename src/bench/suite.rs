@@ -44,6 +44,9 @@ pub trait Workload {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Usage {
     pub peak_rss_mb: f64,
+    /// Peak RSS above the RSS when the run started: what the run itself
+    /// added (the peak also counts what the process held before).
+    pub rss_growth_mb: f64,
     pub avg_rss_mb: f64,
     pub avg_cpu_percent: f64,
     pub timeline: Vec<TimelinePoint>,
@@ -116,6 +119,7 @@ pub fn measure(
                 cache_misses: counts.cache_misses,
                 errors: counts.errors,
                 peak_rss_mb: usage.peak_rss_mb,
+                rss_growth_mb: usage.rss_growth_mb,
                 avg_rss_mb: usage.avg_rss_mb,
                 avg_cpu_percent: usage.avg_cpu_percent,
                 samples: usage.timeline.len(),
@@ -170,6 +174,7 @@ fn summarize(
         files: mid.files,
         bytes: mid.bytes,
         peak_rss_mb: runs.iter().map(|r| r.peak_rss_mb).fold(0.0, f64::max),
+        rss_growth_mb: runs.iter().map(|r| r.rss_growth_mb).fold(0.0, f64::max),
         avg_rss_mb: of_runs(|r| r.avg_rss_mb),
         avg_cpu_percent: of_runs(|r| r.avg_cpu_percent),
         cache_hit_rate,
@@ -234,6 +239,7 @@ pub(crate) mod tests {
             self.0 += 1.0;
             Ok(Usage {
                 peak_rss_mb: self.0 * 10.0,
+                rss_growth_mb: self.0,
                 avg_rss_mb: self.0,
                 avg_cpu_percent: 50.0,
                 timeline: vec![TimelinePoint {
