@@ -272,6 +272,28 @@ fn another_handle_sees_invalidation_and_overwrite() {
     assert_eq!(get(&slow, "s"), None);
 }
 
+/// A handle that did not sync for longer than the change log keeps rows
+/// (10 minutes; here the rows are deleted as pruning would) must not trust
+/// its memory: the log no longer says what changed, not even that anything
+/// did.
+#[test]
+fn a_handle_whose_missed_changes_were_pruned_drops_its_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = CacheOptions {
+        sync_interval_s: 0.0,
+        ..persistent(dir.path())
+    };
+    let a = Cache::open(opts.clone()).unwrap();
+    let b = Cache::open(opts).unwrap();
+    a.set(b"k", b"v1", &EntryOptions::new()).unwrap();
+    assert_eq!(get(&a, "k").unwrap(), b"v1");
+    b.set(b"k", b"v2", &EntryOptions::new()).unwrap();
+    let raw = rusqlite::Connection::open(dir.path().join("cache.db")).unwrap();
+    raw.execute("DELETE FROM changes", []).unwrap();
+    drop(raw);
+    assert_eq!(get(&a, "k").unwrap(), b"v2");
+}
+
 #[test]
 fn racy_file_is_rehashed_and_old_file_trusted_on_stat() {
     let dir = tempfile::tempdir().unwrap();

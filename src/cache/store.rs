@@ -779,9 +779,14 @@ pub fn lru_tracked(conn: &Connection) -> rusqlite::Result<bool> {
 
 /// The last change-log sequence number.
 pub fn last_change(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
-        r.get(0)
-    })
+    // The log's AUTOINCREMENT counter too: the last number ever given out,
+    // even when pruning emptied the table.
+    conn.query_row(
+        "SELECT max(coalesce((SELECT max(seq) FROM changes), 0), \
+                    coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0))",
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// (entries, bytes of keys and values) of the entries table. A scan (no

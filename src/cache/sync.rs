@@ -74,12 +74,22 @@ impl Cache {
             if v == seen.0 {
                 return Ok(None);
             }
-            Ok(Some((v, store::changes_since(c, seen.1)?)))
+            Ok(Some((
+                v,
+                store::changes_since(c, seen.1)?,
+                store::last_change(c)?,
+            )))
         })?;
-        let Some((version, rows)) = found else {
+        let Some((version, rows, last)) = found else {
             return Ok(());
         };
-        let gap = rows.first().is_some_and(|(seq, _)| *seq > seen.1 + 1);
+        // Rows this handle never saw were pruned (it did not sync for
+        // KEEP_CHANGES_NS): what they named is unknown, so memory goes.
+        // Pruning may have left nothing at all: the log's counter tells.
+        let gap = match rows.first() {
+            Some((seq, _)) => *seq > seen.1 + 1,
+            None => last > seen.1,
+        };
         if gap || rows.iter().any(|(_, k)| k.is_none()) {
             self.memory.clear();
         } else {
@@ -90,9 +100,9 @@ impl Cache {
             }
         }
         st.data_version = version;
-        if let Some((seq, _)) = rows.last() {
-            st.log_seq = *seq;
-        }
+        // (With no rows, `last` beyond what was seen means a gap: memory
+        // was cleared above.)
+        st.log_seq = rows.last().map_or(last.max(seen.1), |(seq, _)| *seq);
         sync.epoch.fetch_add(1, Relaxed);
         Ok(())
     }
