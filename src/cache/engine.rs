@@ -221,27 +221,46 @@ impl Cache {
         force_stats: bool,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T> {
+        self.write_then(force_stats, f, || {})
+    }
+
+    /// [`Cache::write`], then `then` (memory updates) once committed and
+    /// before any other write of this handle commits, so two threads writing
+    /// one key leave memory as the database is; entries the cap evicted are
+    /// dropped from memory after `then` (an entry evicted by its own write
+    /// is not kept there).
+    pub(super) fn write_then<T>(
+        &self,
+        force_stats: bool,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        then: impl FnOnce(),
+    ) -> Result<T> {
         let store = self.store.as_ref().expect("persistent tier");
         let cap = self.opts.persistent_max_bytes;
-        let mut evicted = Vec::new();
-        let out = store.write(|c| {
-            let out = f(c)?;
-            self.flush_stats(c, force_stats)?;
-            if cap > 0 && self.cap_check_due() {
-                let (keys, left) = store::evict_to(c, cap)?;
-                evicted = keys;
-                let mut cap_state = self.cap_state.lock().unwrap_or_else(|e| e.into_inner());
-                *cap_state = (left, Instant::now());
-            }
-            Ok(out)
-        })?;
-        if !evicted.is_empty() {
-            self.publish(|| {
-                for k in &evicted {
-                    self.memory.remove(k);
+        let (out, evicted) = store.write_then(
+            |c| {
+                let out = f(c)?;
+                self.flush_stats(c, force_stats)?;
+                let mut evicted = Vec::new();
+                if cap > 0 && self.cap_check_due() {
+                    let (keys, left) = store::evict_to(c, cap)?;
+                    evicted = keys;
+                    let mut cap_state = self.cap_state.lock().unwrap_or_else(|e| e.into_inner());
+                    *cap_state = (left, Instant::now());
                 }
-            });
-        }
+                Ok((out, evicted))
+            },
+            |(_, evicted)| {
+                then();
+                if !evicted.is_empty() {
+                    self.publish(|| {
+                        for k in evicted {
+                            self.memory.remove(k);
+                        }
+                    });
+                }
+            },
+        )?;
         for k in &evicted {
             self.log
                 .removed(k, Reason::Evicted, "persistent tier over its size cap");
@@ -276,6 +295,15 @@ impl Cache {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T> {
+        self.write_one_then(f, || {})
+    }
+
+    /// [`Cache::write_one`], then `then` as in [`Cache::write_then`].
+    pub(super) fn write_one_then<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        then: impl FnOnce(),
+    ) -> Result<T> {
         let stats_due = self
             .flushed
             .lock()
@@ -284,9 +312,12 @@ impl Cache {
             .elapsed()
             >= STATS_FLUSH_EVERY;
         if stats_due || self.opts.persistent_max_bytes > 0 {
-            return self.write(false, f);
+            return self.write_then(false, f, then);
         }
-        self.store.as_ref().expect("persistent tier").write_one(f)
+        self.store
+            .as_ref()
+            .expect("persistent tier")
+            .write_one_then(f, |_| then())
     }
 
     fn flush_stats(&self, c: &Connection, force: bool) -> rusqlite::Result<()> {
@@ -366,6 +397,42 @@ impl Cache {
             .iter()
             .map(|(_, _, opts)| self.build(opts, now))
             .collect::<Result<Vec<Built>>>()?;
+        // The memory tier's update: made once the write committed and before
+        // any other write of this handle commits (see `Cache::write_then`).
+        let update_memory = || {
+            if !self.memory.enabled() {
+                return;
+            }
+            if self.store.is_some() && items.len() > 1 {
+                // Bulk writes go around the memory tier (it keeps its hot
+                // set; a later get promotes): only older copies are dropped.
+                self.publish(|| {
+                    for (key, _, _) in items {
+                        self.memory.remove(key);
+                    }
+                });
+                return;
+            }
+            let entries: Vec<(&[u8], Arc<Entry>)> = items
+                .iter()
+                .zip(&built)
+                .map(|((key, value, _), b)| {
+                    let entry = Entry::new(
+                        Arc::from(*value),
+                        b.expires_ns,
+                        b.mem_expires_ns,
+                        b.file.clone(),
+                        b.deps.clone(),
+                    );
+                    (*key, Arc::new(entry))
+                })
+                .collect();
+            self.publish(|| {
+                for (key, entry) in entries {
+                    self.remember(key, entry);
+                }
+            });
+        };
         if self.store.is_some() {
             let puts: Vec<Put<'_>> = items
                 .iter()
@@ -384,45 +451,15 @@ impl Cache {
                     .sum(),
             );
             if puts.len() == 1 && puts[0].deps.is_empty() {
-                self.write_one(|c| store::put_many(c, &puts, now))?;
+                self.write_one_then(|c| store::put_many(c, &puts, now), update_memory)?;
             } else {
-                self.write(false, |c| store::put_many(c, &puts, now))?;
+                self.write_then(false, |c| store::put_many(c, &puts, now), update_memory)?;
             }
+        } else {
+            update_memory();
         }
         Counters::add(&self.counters.sets, items.len() as u64);
         self.log.stored_all(items.iter().map(|(k, _, _)| *k));
-        if !self.memory.enabled() {
-            return Ok(());
-        }
-        if self.store.is_some() && items.len() > 1 {
-            // Bulk writes go around the memory tier (it keeps its hot set;
-            // a later get promotes): only older copies are dropped.
-            self.publish(|| {
-                for (key, _, _) in items {
-                    self.memory.remove(key);
-                }
-            });
-            return Ok(());
-        }
-        let entries: Vec<(&[u8], Arc<Entry>)> = items
-            .iter()
-            .zip(built)
-            .map(|((key, value, _), b)| {
-                let entry = Entry::new(
-                    Arc::from(*value),
-                    b.expires_ns,
-                    b.mem_expires_ns,
-                    b.file,
-                    b.deps,
-                );
-                (*key, Arc::new(entry))
-            })
-            .collect();
-        self.publish(|| {
-            for (key, entry) in entries {
-                self.remember(key, entry);
-            }
-        });
         Ok(())
     }
 

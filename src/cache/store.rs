@@ -419,6 +419,17 @@ impl Store {
     /// Runs `f` in one immediate transaction and commits it; pending
     /// last-access times are written in the same transaction.
     pub fn write<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        self.write_then(f, |_| {})
+    }
+
+    /// [`Store::write`], then `then` once it committed, still holding the
+    /// connection: no other write of this handle commits before `then`
+    /// returns, so memory updates made there follow the commit order.
+    pub fn write_then<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        then: impl FnOnce(&T),
+    ) -> Result<T> {
         let touches =
             std::mem::take(&mut self.touches.lock().unwrap_or_else(|e| e.into_inner()).keys);
         let mut conn = self.lock();
@@ -436,13 +447,25 @@ impl Store {
             tx.commit()?;
             Ok(out)
         };
-        run(&mut conn).map_err(|e| self.fail("cache write", e))
+        let out = run(&mut conn).map_err(|e| self.fail("cache write", e))?;
+        then(&out);
+        drop(conn);
+        Ok(out)
     }
 
     /// Runs one statement `f` in autocommit mode (SQLite makes a single
     /// statement, with its triggers, atomic), or in [`Store::write`] when
     /// last-access times are pending.
     pub fn write_one<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        self.write_one_then(f, |_| {})
+    }
+
+    /// [`Store::write_one`], then `then` as in [`Store::write_then`].
+    pub fn write_one_then<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        then: impl FnOnce(&T),
+    ) -> Result<T> {
         let pending = !self
             .touches
             .lock()
@@ -450,9 +473,13 @@ impl Store {
             .keys
             .is_empty();
         if pending {
-            return self.write(f);
+            return self.write_then(f, then);
         }
-        f(&self.lock()).map_err(|e| self.fail("cache write", e))
+        let conn = self.lock();
+        let out = f(&conn).map_err(|e| self.fail("cache write", e))?;
+        then(&out);
+        drop(conn);
+        Ok(out)
     }
 
     /// Remembers that `key` was read at `now` (written with the next

@@ -20,6 +20,11 @@ struct State {
 }
 
 pub struct Sync {
+    /// Held by the one thread syncing (it reads the database without
+    /// holding `state`: writers take the connection, then `state`, to
+    /// update memory in commit order, so `state` is never held while the
+    /// connection is waited for).
+    syncing: Mutex<()>,
     state: Mutex<State>,
     epoch: AtomicU64,
     next_ns: AtomicI64,
@@ -35,6 +40,7 @@ impl Sync {
         let (data_version, log_seq) =
             store.read(|c| Ok((store::data_version(c)?, store::last_change(c)?)))?;
         Ok(Sync {
+            syncing: Mutex::new(()),
             state: Mutex::new(State {
                 data_version,
                 log_seq,
@@ -62,13 +68,17 @@ impl Cache {
     #[inline(never)]
     fn sync_now(&self, sync: &Sync, now: i64) -> Result<()> {
         // Another thread syncing right now does it for us.
-        let Ok(mut st) = sync.state.try_lock() else {
+        let Ok(_syncing) = sync.syncing.try_lock() else {
             return Ok(());
         };
         sync.next_ns
             .store(now.saturating_add(sync.interval_ns), Relaxed);
         let store = self.store.as_ref().expect("persistent tier");
-        let seen = (st.data_version, st.log_seq);
+        // Only a syncer changes the state, and this is the only one.
+        let seen = {
+            let st = sync.state.lock().unwrap_or_else(|e| e.into_inner());
+            (st.data_version, st.log_seq)
+        };
         let found = store.read(|c| {
             let v = store::data_version(c)?;
             if v == seen.0 {
@@ -86,6 +96,7 @@ impl Cache {
         // Rows this handle never saw were pruned (it did not sync for
         // KEEP_CHANGES_NS): what they named is unknown, so memory goes.
         // Pruning may have left nothing at all: the log's counter tells.
+        let mut st = sync.state.lock().unwrap_or_else(|e| e.into_inner());
         let gap = match rows.first() {
             Some((seq, _)) => *seq > seen.1 + 1,
             None => last > seen.1,
