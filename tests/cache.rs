@@ -538,6 +538,25 @@ fn size_cap_is_shared_by_handles_and_keeps_recently_used() {
     assert_eq!(get(&a, "cold0"), None);
 }
 
+/// An entry larger than the whole cap is evicted by its own write: the
+/// writer's memory tier does not keep it either (it used to answer from
+/// memory while every other handle missed).
+#[test]
+fn an_entry_over_the_cap_is_kept_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = CacheOptions {
+        persistent_max_bytes: 4000,
+        ..persistent(dir.path())
+    };
+    let a = Cache::open(opts.clone()).unwrap();
+    let b = Cache::open(opts).unwrap();
+    a.set(b"big", &vec![7u8; 5000], &EntryOptions::new())
+        .unwrap();
+    assert_eq!(get(&b, "big"), None);
+    assert_eq!(get(&a, "big"), None);
+    assert_eq!(last_reason(&a, "big"), "evicted");
+}
+
 #[test]
 fn totals_accumulate_across_handles() {
     let dir = tempfile::tempdir().unwrap();

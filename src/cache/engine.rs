@@ -400,6 +400,8 @@ impl Cache {
         // The memory tier's update: made once the write committed and before
         // any other write of this handle commits (see `Cache::write_then`).
         let update_memory = || {
+            // Logged here, before the cap's evictions of this write are.
+            self.log.stored_all(items.iter().map(|(k, _, _)| *k));
             if !self.memory.enabled() {
                 return;
             }
@@ -459,7 +461,6 @@ impl Cache {
             update_memory();
         }
         Counters::add(&self.counters.sets, items.len() as u64);
-        self.log.stored_all(items.iter().map(|(k, _, _)| *k));
         Ok(())
     }
 
