@@ -450,6 +450,29 @@ fn a_directory_binds_to_its_tree() {
     }
 }
 
+/// A cache kept inside the project it binds to: its own database changes
+/// at every write, and must not invalidate the project's entries.
+#[test]
+fn a_directory_binding_leaves_out_the_cache_inside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(project.join("src/m.py"), "x = 1").unwrap();
+    let c = Cache::open(persistent(&project.join("cache"))).unwrap();
+    c.set(b"project", b"report", &bound(&project, &[])).unwrap();
+    for i in 0..5 {
+        c.set(
+            format!("other{i}").as_bytes(),
+            &[0u8; 5000],
+            &EntryOptions::new(),
+        )
+        .unwrap();
+        assert_eq!(get(&c, "project").unwrap(), b"report", "after write {i}");
+    }
+    std::fs::write(project.join("src/m.py"), "x = 22").unwrap();
+    assert_eq!(get(&c, "project"), None);
+}
+
 #[test]
 fn transitive_dependencies_three_levels() {
     let dir = tempfile::tempdir().unwrap();

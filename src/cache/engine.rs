@@ -130,6 +130,9 @@ fn check_ttl(name: &str, v: f64, allow_negative: bool) -> Result<f64> {
 pub struct Cache {
     pub(super) opts: CacheOptions,
     pub(super) paths: PathMap,
+    /// The persistent tier's directory, canonical: left out of a bound
+    /// directory's tree (its own database changes at every write).
+    pub(super) own_dir: Option<PathBuf>,
     pub(super) memory: MemoryTier,
     pub(super) store: Option<Store>,
     pub(super) counters: Counters,
@@ -180,7 +183,12 @@ impl Cache {
             Some(s) => s.read(store::lru_tracked)?,
             None => false,
         };
+        let own_dir = opts
+            .dir
+            .as_ref()
+            .and_then(|d| std::fs::canonicalize(d).ok());
         Ok(Cache {
+            own_dir,
             sync,
             track_access,
             memory: MemoryTier::new(opts.memory_max_entries, mem_bytes),

@@ -26,6 +26,17 @@ fn worth_recording(old: Option<&FileStamp>, new: &FileStamp) -> bool {
 }
 
 impl Cache {
+    /// A path's stamp; a directory's tree leaves out this cache's own
+    /// directory.
+    fn stamp(&self, path: &Path) -> std::io::Result<FileStamp> {
+        stamp::stamp_file_skipping(path, self.own_dir.as_deref())
+    }
+
+    /// A recorded stamp checked as [`Cache::stamp`] takes it.
+    fn check(&self, path: &Path, recorded: Option<&FileStamp>) -> Check {
+        stamp::check_skipping(path, recorded, self.own_dir.as_deref())
+    }
+
     /// Resolves entry options to recorded bindings: the file's stamp (it
     /// must exist) and the stamps of the dependencies, expanded with the
     /// dependencies of cached entries bound to them (transitively).
@@ -34,7 +45,8 @@ impl Cache {
             None => None,
             Some(p) => {
                 let key = self.paths.key(p);
-                let stamp = stamp::stamp_file(&self.paths.resolve(&key))
+                let stamp = self
+                    .stamp(&self.paths.resolve(&key))
                     .map_err(|e| Error::io(format!("file_path {}", p.display()), &e))?;
                 Some(Binding {
                     path: key,
@@ -72,7 +84,7 @@ impl Cache {
         let deps = order
             .into_iter()
             .map(|path| {
-                let stamp = stamp::stamp_file(&self.paths.resolve(&path)).ok();
+                let stamp = self.stamp(&self.paths.resolve(&path)).ok();
                 Binding { path, stamp }
             })
             .collect();
@@ -119,7 +131,7 @@ impl Cache {
     /// (transitively), so a change deep in the graph is seen.
     pub(super) fn validate(&self, file: Option<&Binding>, deps: &[Binding]) -> Result<Verdict> {
         let mut refreshed = false;
-        let check_one = |b: &Binding| stamp::check(&self.paths.resolve(&b.path), b.stamp.as_ref());
+        let check_one = |b: &Binding| self.check(&self.paths.resolve(&b.path), b.stamp.as_ref());
         let mut new_file = file.cloned();
         if let Some(f) = file {
             match check_one(f) {
@@ -185,7 +197,7 @@ impl Cache {
                     if !seen.insert(b.path.clone()) {
                         continue;
                     }
-                    let c = stamp::check(&self.paths.resolve(&b.path), b.stamp.as_ref());
+                    let c = self.check(&self.paths.resolve(&b.path), b.stamp.as_ref());
                     if !c.is_valid() {
                         return Ok(Verdict::Invalid(
                             Reason::DependencyChanged,
@@ -288,17 +300,17 @@ impl Cache {
             let disk = self.paths.resolve(&key);
             let (is_changed, record) = match prev {
                 None => {
-                    let s = stamp::stamp_file(&disk).ok();
+                    let s = self.stamp(&disk).ok();
                     (s.is_some(), Some(s))
                 }
-                Some(prev) => match stamp::check(&disk, prev.as_ref()) {
+                Some(prev) => match self.check(&disk, prev.as_ref()) {
                     Check::Unchanged | Check::StillAbsent => (false, None),
                     Check::Refreshed(s) if worth_recording(prev.as_ref(), &s) => {
                         (false, Some(Some(s)))
                     }
                     Check::Refreshed(_) => (false, None),
                     Check::Missing => (true, Some(None)),
-                    Check::Changed | Check::Appeared => (true, Some(stamp::stamp_file(&disk).ok())),
+                    Check::Changed | Check::Appeared => (true, Some(self.stamp(&disk).ok())),
                 },
             };
             if is_changed {

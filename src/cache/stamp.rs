@@ -167,6 +167,12 @@ pub fn stat(path: &Path) -> io::Result<FileMeta> {
 /// is refused without being read: opening a FIFO never blocks (`O_NONBLOCK`),
 /// and a device such as `/dev/zero` is never read.
 pub fn stamp_file(path: &Path) -> io::Result<FileStamp> {
+    stamp_file_skipping(path, None)
+}
+
+/// [`stamp_file`]; a directory's tree leaves out `skip` (a canonical
+/// directory: the cache's own, whose database changes at every write).
+pub fn stamp_file_skipping(path: &Path, skip: Option<&Path>) -> io::Result<FileStamp> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .read(true)
@@ -175,7 +181,7 @@ pub fn stamp_file(path: &Path) -> io::Result<FileStamp> {
     let fmeta = file.metadata()?;
     if fmeta.is_dir() {
         drop(file);
-        return stamp_dir(path, &fmeta, now_ns());
+        return stamp_dir(path, &fmeta, now_ns(), skip);
     }
     if !fmeta.is_file() {
         return Err(io::Error::new(
@@ -212,7 +218,12 @@ const DIR_TAG: &[u8] = b"wtfperf directory tree v1\0";
 /// hashed by content too, so a write that leaves their metadata as it was
 /// still shows (the same files are hashed again at every check against
 /// this stamp, which keeps its `recorded_ns`).
-fn stamp_dir(path: &Path, meta: &std::fs::Metadata, recorded_ns: i64) -> io::Result<FileStamp> {
+fn stamp_dir(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    recorded_ns: i64,
+    skip: Option<&Path>,
+) -> io::Result<FileStamp> {
     use crate::scan::{Control, ScanEvent, ScanOptions};
     use std::os::unix::ffi::OsStrExt;
     struct Found {
@@ -230,8 +241,16 @@ fn stamp_dir(path: &Path, meta: &std::fs::Metadata, recorded_ns: i64) -> io::Res
     };
     let mut found = Vec::new();
     let root = path;
+    // `skip` relative to the root, when it is inside the tree.
+    let skip_rel = skip.and_then(|s| {
+        let canon = std::fs::canonicalize(root).ok()?;
+        s.strip_prefix(&canon).ok().map(Path::to_path_buf)
+    });
+    let skipped = |rel: &Path| skip_rel.as_deref().is_some_and(|s| rel.starts_with(s));
     crate::scan::scan(root, &opts, &mut |ev| {
         match ev {
+            ScanEvent::File(f) if skipped(f.rel_path) => {}
+            ScanEvent::Issue(i) if skipped(i.path.strip_prefix(root).unwrap_or(&i.path)) => {}
             ScanEvent::File(f) => found.push(Found {
                 rel: f.rel_path.as_os_str().as_bytes().to_vec(),
                 size: f.size,
@@ -318,13 +337,19 @@ impl Check {
 /// `path`. Costs one `stat` when the metadata proves the file unchanged; a
 /// directory's tree is walked (one `stat` per file).
 pub fn check(path: &Path, recorded: Option<&FileStamp>) -> Check {
+    check_skipping(path, recorded, None)
+}
+
+/// [`check`], a directory's tree leaving out `skip` (see
+/// [`stamp_file_skipping`]).
+pub fn check_skipping(path: &Path, recorded: Option<&FileStamp>, skip: Option<&Path>) -> Check {
     let meta = std::fs::metadata(path);
     match (recorded, meta) {
         (None, Err(_)) => Check::StillAbsent,
         (None, Ok(_)) => Check::Appeared,
         (Some(_), Err(_)) => Check::Missing,
         (Some(stamp), Ok(meta)) if meta.is_dir() => {
-            match stamp_dir(path, &meta, stamp.recorded_ns) {
+            match stamp_dir(path, &meta, stamp.recorded_ns, skip) {
                 Ok(fresh) if fresh.hash == stamp.hash => Check::Unchanged,
                 Ok(_) => Check::Changed,
                 Err(_) => Check::Missing,
