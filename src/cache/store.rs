@@ -30,6 +30,21 @@ pub(crate) const WAL_AUTOCHECKPOINT_PAGES: i64 = 4000;
 /// closes ([`Store::checkpoint_if_large`]).
 const WAL_KEPT_MAX_BYTES: u64 = 1 << 20;
 
+/// A WAL grown past this (several processes writing and reading at once:
+/// SQLite restarts the WAL only at a moment no connection reads an older
+/// snapshot, which busy processes rarely leave) is checkpointed and
+/// truncated by the next writer that notices, waiting at most
+/// [`WAL_TRUNCATE_WAIT`] for the readers. Without it, four processes
+/// hammering one directory grew it to ~310 MiB in 4 s.
+const WAL_GROWN_MAX_BYTES: u64 = 64 << 20;
+
+/// A writer looks at the WAL's size every this many commits (a `stat`).
+const WAL_LOOK_EVERY: u64 = 16;
+
+/// How long a truncating checkpoint waits for readers (else it is left for
+/// a later look).
+const WAL_TRUNCATE_WAIT: Duration = Duration::from_millis(50);
+
 /// [`WAL_AUTOCHECKPOINT_PAGES`], for benchmarks that configure a raw
 /// connection the same way.
 pub fn wal_autocheckpoint_pages() -> i64 {
@@ -154,6 +169,9 @@ pub struct Store {
     /// Last-access times of persistent hits not yet written (flushed with
     /// the next write transaction).
     touches: Mutex<Touches>,
+    /// Commits made through this handle (every [`WAL_LOOK_EVERY`]th looks
+    /// at the WAL's size).
+    commits: std::sync::atomic::AtomicU64,
 }
 
 /// Pending last-access times and when the oldest was recorded.
@@ -373,6 +391,7 @@ impl Store {
             path,
             recovered,
             touches: Mutex::new(Touches::default()),
+            commits: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -392,13 +411,32 @@ impl Store {
     /// after a bulk load that is up to ~16 MiB per process start; after a
     /// session that only flushed its statistics, a page or two.
     pub fn checkpoint_if_large(&self) {
+        if self.wal_bytes() > WAL_KEPT_MAX_BYTES {
+            Self::truncate_wal(&self.lock(), WAL_TRUNCATE_WAIT);
+        }
+    }
+
+    fn wal_bytes(&self) -> u64 {
         let wal = self.path.with_file_name(format!("{DB_NAME}-wal"));
-        let large = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_KEPT_MAX_BYTES);
-        if large {
-            let conn = self.lock();
-            let _ = conn.busy_timeout(Duration::from_millis(50));
-            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-            let _ = conn.busy_timeout(BUSY_TIMEOUT);
+        std::fs::metadata(&wal).map_or(0, |m| m.len())
+    }
+
+    /// `PRAGMA wal_checkpoint(TRUNCATE)`, waiting at most `wait` for other
+    /// connections (it fails harmlessly when they are still reading).
+    fn truncate_wal(conn: &Connection, wait: Duration) {
+        let _ = conn.busy_timeout(wait);
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        let _ = conn.busy_timeout(BUSY_TIMEOUT);
+    }
+
+    /// After a commit, on the connection still held: now and then, a WAL
+    /// grown past [`WAL_GROWN_MAX_BYTES`] is truncated.
+    fn after_commit(&self, conn: &Connection) {
+        let n = self
+            .commits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n % WAL_LOOK_EVERY == WAL_LOOK_EVERY - 1 && self.wal_bytes() > WAL_GROWN_MAX_BYTES {
+            Self::truncate_wal(conn, WAL_TRUNCATE_WAIT);
         }
     }
 
@@ -449,6 +487,7 @@ impl Store {
         };
         let out = run(&mut conn).map_err(|e| self.fail("cache write", e))?;
         then(&out);
+        self.after_commit(&conn);
         drop(conn);
         Ok(out)
     }
@@ -478,6 +517,7 @@ impl Store {
         let conn = self.lock();
         let out = f(&conn).map_err(|e| self.fail("cache write", e))?;
         then(&out);
+        self.after_commit(&conn);
         drop(conn);
         Ok(out)
     }
@@ -927,6 +967,54 @@ mod tests {
             deps,
         };
         put(c, &p, now)
+    }
+
+    /// A WAL grown while another connection held an old snapshot (so no
+    /// checkpoint could restart it) is truncated by a later writer once the
+    /// reader is gone.
+    #[test]
+    fn a_grown_wal_is_truncated_by_a_later_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c")).unwrap();
+        let value = vec![7u8; 64 << 10];
+        store
+            .write(|c| put_one(c, b"seed", b"x", i64::MAX, None, &[], 1))
+            .unwrap();
+        // Another connection reading the first snapshot all along.
+        let reader = Connection::open(dir.path().join("c").join(DB_NAME)).unwrap();
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM entries;")
+            .unwrap();
+        let mut i = 0u64;
+        while store.wal_bytes() <= WAL_GROWN_MAX_BYTES {
+            store
+                .write(|c| put_one(c, &i.to_le_bytes(), &value, i64::MAX, None, &[], 1))
+                .unwrap();
+            i += 1;
+        }
+        // Still held: the looks fail harmlessly, and the writes go on.
+        for _ in 0..WAL_LOOK_EVERY {
+            store
+                .write(|c| put_one(c, b"more", &value, i64::MAX, None, &[], 1))
+                .unwrap();
+        }
+        assert!(store.wal_bytes() > WAL_GROWN_MAX_BYTES);
+        reader.execute_batch("COMMIT;").unwrap();
+        drop(reader);
+        for _ in 0..WAL_LOOK_EVERY {
+            store
+                .write(|c| put_one(c, b"more", b"small", i64::MAX, None, &[], 1))
+                .unwrap();
+        }
+        assert!(
+            store.wal_bytes() < WAL_GROWN_MAX_BYTES / 8,
+            "{}",
+            store.wal_bytes()
+        );
+        let n: i64 = store
+            .read(|c| c.query_row("SELECT count(*) FROM entries", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(n as u64, i + 2);
     }
 
     #[test]
