@@ -246,32 +246,29 @@ fn stamp_dir(
         let canon = std::fs::canonicalize(root).ok()?;
         s.strip_prefix(&canon).ok().map(Path::to_path_buf)
     });
-    let skipped = |rel: &Path| skip_rel.as_deref().is_some_and(|s| rel.starts_with(s));
+    let kept = |rel: &Path| !skip_rel.as_deref().is_some_and(|s| rel.starts_with(s));
     crate::scan::scan(root, &opts, &mut |ev| {
         match ev {
-            ScanEvent::File(f) if skipped(f.rel_path) => {}
-            ScanEvent::Issue(i) if skipped(i.path.strip_prefix(root).unwrap_or(&i.path)) => {}
-            ScanEvent::File(f) => found.push(Found {
+            ScanEvent::File(f) if kept(f.rel_path) => found.push(Found {
                 rel: f.rel_path.as_os_str().as_bytes().to_vec(),
                 size: f.size,
                 mtime_ns: f.mtime_ns,
                 inode: f.inode,
                 issue: 0,
             }),
-            ScanEvent::Issue(i) => found.push(Found {
-                rel: i
-                    .path
-                    .strip_prefix(root)
-                    .unwrap_or(&i.path)
-                    .as_os_str()
-                    .as_bytes()
-                    .to_vec(),
-                size: 0,
-                mtime_ns: 0,
-                inode: 0,
-                issue: i.kind as u8 + 1,
-            }),
-            ScanEvent::Progress(_) => {}
+            ScanEvent::Issue(i) => {
+                let rel = i.path.strip_prefix(root).unwrap_or(&i.path);
+                if kept(rel) {
+                    found.push(Found {
+                        rel: rel.as_os_str().as_bytes().to_vec(),
+                        size: 0,
+                        mtime_ns: 0,
+                        inode: 0,
+                        issue: i.kind as u8 + 1,
+                    });
+                }
+            }
+            ScanEvent::File(_) | ScanEvent::Progress(_) => {}
         }
         Control::Continue
     })

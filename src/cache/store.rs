@@ -429,17 +429,6 @@ impl Store {
         let _ = conn.busy_timeout(BUSY_TIMEOUT);
     }
 
-    /// After a commit, on the connection still held: now and then, a WAL
-    /// grown past [`WAL_GROWN_MAX_BYTES`] is truncated.
-    fn after_commit(&self, conn: &Connection) {
-        let n = self
-            .commits
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if n % WAL_LOOK_EVERY == WAL_LOOK_EVERY - 1 && self.wal_bytes() > WAL_GROWN_MAX_BYTES {
-            Self::truncate_wal(conn, WAL_TRUNCATE_WAIT);
-        }
-    }
-
     /// Runs `f` on the connection (reads; autocommit).
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
         f(&self.lock()).map_err(|e| self.fail("cache read", e))
@@ -486,10 +475,20 @@ impl Store {
             Ok(out)
         };
         let out = run(&mut conn).map_err(|e| self.fail("cache write", e))?;
+        Ok(self.committed(conn, out, then))
+    }
+
+    /// After a commit, on the connection still held: `then`, and now and
+    /// then a WAL grown past [`WAL_GROWN_MAX_BYTES`] truncated.
+    fn committed<T>(&self, conn: MutexGuard<'_, Connection>, out: T, then: impl FnOnce(&T)) -> T {
         then(&out);
-        self.after_commit(&conn);
-        drop(conn);
-        Ok(out)
+        let n = self
+            .commits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n % WAL_LOOK_EVERY == WAL_LOOK_EVERY - 1 && self.wal_bytes() > WAL_GROWN_MAX_BYTES {
+            Self::truncate_wal(&conn, WAL_TRUNCATE_WAIT);
+        }
+        out
     }
 
     /// Runs one statement `f` in autocommit mode (SQLite makes a single
@@ -516,10 +515,7 @@ impl Store {
         }
         let conn = self.lock();
         let out = f(&conn).map_err(|e| self.fail("cache write", e))?;
-        then(&out);
-        self.after_commit(&conn);
-        drop(conn);
-        Ok(out)
+        Ok(self.committed(conn, out, then))
     }
 
     /// Remembers that `key` was read at `now` (written with the next

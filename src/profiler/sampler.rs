@@ -325,11 +325,8 @@ impl Window {
         {
             self.cpu_bases.pop_front();
         }
-        let (base_t, base_cpu) = self
-            .cpu_bases
-            .front()
-            .copied()
-            .unwrap_or((self.last_t, self.last_cpu_ns));
+        // Never empty: a reading goes only when a later one can be the base.
+        let (base_t, base_cpu) = self.cpu_bases[0];
         let cpu_ns = r.cpu_ns.saturating_sub(base_cpu);
         let cpu_percent = if t > base_t {
             (cpu_ns as f64 / 1e9 / (t - base_t) * 100.0).min(max_cpu_percent())
