@@ -51,7 +51,8 @@ type CacheOptions struct {
 // EntryOptions binds a cache entry to files and sets its lifetime.
 type EntryOptions struct {
 	// FilePath binds the entry to that file's content (the file must
-	// exist): Get misses once the content changes.
+	// exist): Get misses once the content changes. A directory stands for
+	// its tree: Get misses once a file in it is added, removed or changed.
 	FilePath string
 	// Deps are more paths the value depends on (they may not exist yet:
 	// then their appearing invalidates).

@@ -176,7 +176,10 @@ export interface CacheOptions {
 }
 
 export interface EntryOptions {
-  /** Bind the entry to this file's content: it is invalid once the file changes. */
+  /**
+   * Bind the entry to this file's content: it is invalid once the file
+   * changes. A directory stands for its tree (any file in it changing).
+   */
   filePath?: PathLike | null;
   /** Also bind it to these files. */
   deps?: Iterable<PathLike> | null;

@@ -136,8 +136,8 @@ class Cache(Handle):
     ``dir=None`` keeps everything in memory; with a directory the persistent
     tier is an SQLite database in it, shared safely by threads and processes.
     A ``set`` returns once the entry is committed. Entries bound to
-    ``file_path`` (its content) or ``dependencies`` are invalid once those
-    change: the next ``get`` misses.
+    ``file_path`` (its content; a directory: its whole tree) or
+    ``dependencies`` are invalid once those change: the next ``get`` misses.
 
     TTLs are seconds; ``0`` means never expires. ``root``: paths inside it
     are stored relative to it (a movable cache). ``sync_interval``: how

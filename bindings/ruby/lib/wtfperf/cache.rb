@@ -130,7 +130,8 @@ module Wtfperf
 
     # Stores `value` under `key` (both Strings, taken as bytes). The entry is
     # committed when this returns. file_path: binds it to that file's
-    # content; deps: paths it also depends on; ttl_s: seconds to live (nil
+    # content (a directory: to its whole tree); deps: paths it also depends
+    # on; ttl_s: seconds to live (nil
     # or negative: the cache's default).
     def set(key, value, file_path: nil, deps: nil, ttl_s: nil)
       key_ptr, key_len = Core.bytes_ptr(Core.bytes(key, "key"))
