@@ -100,7 +100,8 @@ typedef struct wtfperf_bench_options {
      */
     const char *project;
     /**
-     * Highest thread count of the parallel scenarios; 0: all cores (default 0).
+     * Highest thread count of the parallel scenarios; 0: all cores (default
+     * 0); at most 1024.
      */
     size_t parallel;
     /**
@@ -118,11 +119,11 @@ typedef struct wtfperf_bench_options {
      */
     const char *output_dir;
     /**
-     * Measured runs per scenario, >= 1 (default 5).
+     * Measured runs per scenario, 1 to 10000 (default 5).
      */
     size_t runs;
     /**
-     * Unmeasured warm-up runs before them (default 1).
+     * Unmeasured warm-up runs before them, at most 10000 (default 1).
      */
     size_t warmup;
     /**
@@ -383,14 +384,15 @@ typedef struct wtfperf_sample {
  */
 typedef struct wtfperf_scan_options {
     /**
-     * Threads of the scan, the calling one included; 0 = one per core.
-     * 1 starts no thread: everything runs on the calling thread.
+     * Threads of the scan, the calling one included; 0 = one per core;
+     * more than 1024 is WTFPERF_ERR_INVALID. 1 starts no thread: everything runs on the calling thread.
      */
     size_t threads;
     /**
      * Files a worker hands to the calling thread at once (a batch; the
      * pipeline holds about 3 * threads * chunk_size files, content capped
-     * at 8 MiB). Default 64; 0 is invalid.
+     * at 8 MiB). Default 64; 0 and more than 1048576 (1 << 20) are
+     * WTFPERF_ERR_INVALID.
      */
     size_t chunk_size;
     /**
@@ -456,7 +458,9 @@ typedef struct wtfperf_scan_options {
  */
 typedef struct wtfperf_file {
     /**
-     * The root joined with rel_path (bytes as on disk, maybe not UTF-8).
+     * The root joined with rel_path (bytes as on disk, maybe not UTF-8);
+     * when the root is a single file, that file's path as given (rel_path
+     * is then its name).
      */
     const char *path;
     /**
@@ -554,7 +558,9 @@ typedef struct wtfperf_scan_summary {
      */
     uint64_t files_skipped;
     /**
-     * Error reports (each also went to on_error).
+     * Error reports (each also went to on_error). A file over
+     * max_file_size went to on_error too but is counted in files_skipped,
+     * not here.
      */
     uint64_t errors;
     uint64_t bytes_read;
@@ -713,8 +719,8 @@ struct wtfperf_bench_options wtfperf_bench_options_default(void);
  * Runs the benchmark suite and returns its report as JSON (schema
  * "wtfperf-bench" version 1, documented in docs/bench-schema.md).
  *
- * `options` is NULL (the defaults: a generated 5000-file project, about a
- * minute) or valid options. On success `*json_report` receives a buffer the
+ * `options` is NULL (the defaults: a generated 5000-file project, about
+ * half a minute on 2 cores) or valid options. On success `*json_report` receives a buffer the
  * caller releases with `wtfperf_buf_free`; it is not written on failure.
  * Bad options give `WTFPERF_ERR_INVALID` (e.g. runs = 0, an unknown format),
  * a missing project or baseline file `WTFPERF_ERR_IO`. A regression against

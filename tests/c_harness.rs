@@ -172,3 +172,68 @@ fn c_programs_pass() {
     }
     assert_eq!(failed, 0, "{failed} C harness program(s) failed");
 }
+
+/// The README's C example that scans and analyzes a tree is
+/// `examples/c/scan_tree.c` word for word; it builds as the README says and,
+/// run twice on a tree, analyzes every file the first time and answers every
+/// file from the cache the second.
+#[test]
+fn readme_c_example_scans_then_analyzes_from_the_cache() {
+    let example = manifest_dir().join("examples/c/scan_tree.c");
+    let source = std::fs::read_to_string(&example).unwrap();
+    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).unwrap();
+    let start = readme
+        .find("```c\n/* scan_tree.c")
+        .expect("README shows scan_tree.c")
+        + "```c\n".len();
+    let len = readme[start..].find("```").unwrap();
+    assert_eq!(
+        &readme[start..start + len],
+        source,
+        "README's scan_tree.c differs from examples/c/scan_tree.c"
+    );
+
+    let out_dir = profile_dir().join("c-harness");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let exe = out_dir.join("scan_tree");
+    compile(&example, &exe, false);
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    std::fs::create_dir_all(tree.join("src")).unwrap();
+    std::fs::write(tree.join("src/a.c"), "int a;\nint b;\n").unwrap();
+    std::fs::write(tree.join("src/b.py"), "print(1)\n").unwrap();
+    std::fs::write(tree.join("notes.txt"), "one\ntwo\nthree\n").unwrap();
+    let cache = tmp.path().join("cache");
+    let go = || {
+        run(
+            Command::new(&exe).arg(&tree).arg(&cache),
+            "running scan_tree",
+        )
+    };
+    let results = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.contains(" lines"))
+            .map(str::to_string)
+            .collect()
+    };
+    let first = go();
+    assert!(first.contains("3 files, "), "{first}");
+    assert!(first.contains("OK: 3 results, 0 from the cache"), "{first}");
+    let lines = results(&first);
+    assert_eq!(lines.len(), 3, "{first}");
+    assert!(lines.iter().all(|l| !l.contains("(cached)")), "{first}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("notes.txt") && l.contains(" 3 lines")),
+        "{first}"
+    );
+    let second = go();
+    assert!(
+        second.contains("OK: 3 results, 3 from the cache"),
+        "{second}"
+    );
+    let lines = results(&second);
+    assert_eq!(lines.len(), 3, "{second}");
+    assert!(lines.iter().all(|l| l.ends_with("(cached)")), "{second}");
+}

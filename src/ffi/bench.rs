@@ -19,7 +19,8 @@ use std::ffi::c_char;
 pub struct wtfperf_bench_options {
     /// A real tree to measure; NULL: generated projects (default NULL).
     pub project: *const c_char,
-    /// Highest thread count of the parallel scenarios; 0: all cores (default 0).
+    /// Highest thread count of the parallel scenarios; 0: all cores (default
+    /// 0); at most 1024.
     pub parallel: usize,
     /// Run the analyze scenarios: cold, warm and incremental cache (default true).
     pub cache: bool,
@@ -29,9 +30,9 @@ pub struct wtfperf_bench_options {
     /// Directory the reports are written to (created if missing); NULL: none
     /// written (default NULL).
     pub output_dir: *const c_char,
-    /// Measured runs per scenario, >= 1 (default 5).
+    /// Measured runs per scenario, 1 to 10000 (default 5).
     pub runs: usize,
-    /// Unmeasured warm-up runs before them (default 1).
+    /// Unmeasured warm-up runs before them, at most 10000 (default 1).
     pub warmup: usize,
     /// Report files to write, comma-separated from "md", "json", "html";
     /// NULL: all three (default NULL).
@@ -125,8 +126,8 @@ unsafe fn convert(o: &wtfperf_bench_options) -> Result<BenchOptions> {
 /// Runs the benchmark suite and returns its report as JSON (schema
 /// "wtfperf-bench" version 1, documented in docs/bench-schema.md).
 ///
-/// `options` is NULL (the defaults: a generated 5000-file project, about a
-/// minute) or valid options. On success `*json_report` receives a buffer the
+/// `options` is NULL (the defaults: a generated 5000-file project, about
+/// half a minute on 2 cores) or valid options. On success `*json_report` receives a buffer the
 /// caller releases with `wtfperf_buf_free`; it is not written on failure.
 /// Bad options give `WTFPERF_ERR_INVALID` (e.g. runs = 0, an unknown format),
 /// a missing project or baseline file `WTFPERF_ERR_IO`. A regression against

@@ -22,12 +22,13 @@ use std::ffi::{c_char, c_void};
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct wtfperf_scan_options {
-    /// Threads of the scan, the calling one included; 0 = one per core.
-    /// 1 starts no thread: everything runs on the calling thread.
+    /// Threads of the scan, the calling one included; 0 = one per core;
+    /// more than 1024 is WTFPERF_ERR_INVALID. 1 starts no thread: everything runs on the calling thread.
     pub threads: usize,
     /// Files a worker hands to the calling thread at once (a batch; the
     /// pipeline holds about 3 * threads * chunk_size files, content capped
-    /// at 8 MiB). Default 64; 0 is invalid.
+    /// at 8 MiB). Default 64; 0 and more than 1048576 (1 << 20) are
+    /// WTFPERF_ERR_INVALID.
     pub chunk_size: usize,
     /// Larger files are not read: counted in files_skipped and reported to
     /// on_error with WTFPERF_ERR_INVALID and a message starting "skipped:".
@@ -69,7 +70,9 @@ pub struct wtfperf_scan_options {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct wtfperf_file {
-    /// The root joined with rel_path (bytes as on disk, maybe not UTF-8).
+    /// The root joined with rel_path (bytes as on disk, maybe not UTF-8);
+    /// when the root is a single file, that file's path as given (rel_path
+    /// is then its name).
     pub path: *const c_char,
     /// The path relative to the root ('/'-separated).
     pub rel_path: *const c_char,
@@ -143,7 +146,9 @@ pub struct wtfperf_scan_summary {
     pub files_scanned: u64,
     /// Files over max_file_size.
     pub files_skipped: u64,
-    /// Error reports (each also went to on_error).
+    /// Error reports (each also went to on_error). A file over
+    /// max_file_size went to on_error too but is counted in files_skipped,
+    /// not here.
     pub errors: u64,
     pub bytes_read: u64,
     /// Files answered from the cache (analyze).
