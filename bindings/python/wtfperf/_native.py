@@ -11,14 +11,17 @@ header's field order, including fields added after DESIGN.md's.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
 import sys
 import threading
+import time
 import weakref
+from contextlib import contextmanager
 from ctypes import POINTER, c_char_p, c_int32, c_size_t, c_uint8, c_void_p
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Union
 
 from . import errors
 from .errors import ClosedError, LibraryError, WtfperfError, error_for
@@ -203,11 +206,14 @@ class Handle:
         self._cond = threading.Condition(threading.Lock())
         self._busy: dict = {}
         self._finalizer = weakref.finalize(self, free, ptr)
+        _live_handles.add(self)
 
     def _acquire(self) -> c_void_p:
         with self._cond:
             if not self._finalizer.alive:
                 raise ClosedError(self._kind)
+            if _runs.shutdown:
+                raise _exiting()
             me = threading.get_ident()
             self._busy[me] = self._busy.get(me, 0) + 1
             return self._ptr
@@ -259,7 +265,9 @@ class CallbackGuard:
 
     ``wrap(fn, on_error)`` gives a function for a ctypes trampoline: it calls
     ``fn`` and, when it raises, records the exception and returns
-    ``on_error`` (e.g. 1 = "stop" for callbacks returning int).
+    ``on_error`` (e.g. 1 = "stop" for callbacks returning int). Once the
+    interpreter is exiting (see :func:`native_run`) every trampoline returns
+    ``on_error`` at once, without calling ``fn``.
     """
 
     def __init__(self) -> None:
@@ -267,7 +275,7 @@ class CallbackGuard:
 
     def wrap(self, fn: Callable[..., Any], on_error: Any = None) -> Callable[..., Any]:
         def trampoline(*args: Any) -> Any:
-            if self.exc is not None:
+            if self.exc is not None or _runs.shutdown:
                 return on_error
             try:
                 return fn(*args)
@@ -283,6 +291,81 @@ class CallbackGuard:
             raise exc.with_traceback(exc.__traceback__)
 
 
+# ---------------------------------------------------------------- interpreter exit
+#
+# A daemon thread inside a native run with Python callbacks when the
+# interpreter exits: Python ends a thread that takes the GIL during
+# finalization with pthread_exit, whose forced unwind through the library's
+# Rust frames aborts the process. So at exit (an atexit handler, before
+# interpreter finalization) the binding stops every such run: trampolines
+# return their stop value from then on, new runs and handle uses are refused,
+# and the handler waits (GIL released) for the runs in flight to return.
+# Only then are handles closed; one still in use when the wait times out is
+# leaked rather than freed under a running call.
+
+#: Seconds the exit handler waits for native runs in flight.
+EXIT_WAIT_S = 5.0
+
+
+class _Runs:
+    def __init__(self) -> None:
+        self.cond = threading.Condition(threading.Lock())
+        self.count = 0
+        self.shutdown = False
+
+
+_runs = _Runs()
+_live_handles: "weakref.WeakSet[Handle]" = weakref.WeakSet()
+
+
+def _exiting() -> errors.StateError:
+    return errors.StateError("the interpreter is exiting: no new native call", errors.ERR_STATE)
+
+
+@contextmanager
+def native_run() -> Iterator[None]:
+    """Brackets a native run that calls back into Python (scan, analyze...):
+    refused (:class:`StateError`) once the interpreter is exiting; the exit
+    handler waits for the runs in flight."""
+    with _runs.cond:
+        if _runs.shutdown:
+            raise _exiting()
+        _runs.count += 1
+    try:
+        yield
+    finally:
+        with _runs.cond:
+            _runs.count -= 1
+            if not _runs.count:
+                _runs.cond.notify_all()
+
+
+def _at_exit() -> None:
+    deadline = time.monotonic() + EXIT_WAIT_S
+    with _runs.cond:
+        _runs.shutdown = True
+        while _runs.count:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            _runs.cond.wait(left)
+    for h in list(_live_handles):
+        with h._cond:
+            while h._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    # Still in use by a native call: never free it under that call.
+                    h._finalizer.detach()
+                    break
+                h._cond.wait(left)
+
+
+# weakref.finalize closes the remaining handles in its own atexit handler:
+# make sure it is registered before ours, so that ours (LIFO) runs first.
+weakref.finalize(_Runs, lambda: None)
+atexit.register(_at_exit)
+
+
 __all__ = [
     "API_VERSION",
     "LIB_PATH",
@@ -294,6 +377,7 @@ __all__ = [
     "ckey",
     "cpath",
     "lib",
+    "native_run",
     "take_buf",
     "version",
 ]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from . import _native as N
-from ._native import CallbackGuard, CStrArray, Handle, check, ckey, cpath, status_t, take_buf, wtfperf_buf
+from ._native import CallbackGuard, CStrArray, Handle, check, ckey, cpath, native_run, status_t, take_buf, wtfperf_buf
 from .errors import MISS
 
 Key = Union[str, bytes]
@@ -310,11 +310,12 @@ class Cache(Handle):
         cb = wtfperf_path_cb(guard.wrap(on_changed))
         arr = CStrArray(encoded)
         n = c_size_t()
-        ptr = self._acquire()
-        try:
-            check(wtfperf_cache_check_file_changes(ptr, arr.ptr, arr.len, cb, None, ctypes.byref(n)))
-        finally:
-            self._release()
+        with native_run():
+            ptr = self._acquire()
+            try:
+                check(wtfperf_cache_check_file_changes(ptr, arr.ptr, arr.len, cb, None, ctypes.byref(n)))
+            finally:
+                self._release()
         guard.reraise()
         return changed
 

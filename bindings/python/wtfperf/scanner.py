@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union
 
 from . import _native as N
-from ._native import CallbackGuard, CStrArray, check, cpath, status_t
+from ._native import CallbackGuard, CStrArray, check, cpath, native_run, status_t
 from .errors import ABORTED
 
 
@@ -362,7 +362,8 @@ def scan(
         None,
     )
     summary = wtfperf_scan_summary()
-    status = wtfperf_scan(cpath(root), ctypes.byref(native), ctypes.byref(cbs), ctypes.byref(summary))
+    with native_run():
+        status = wtfperf_scan(cpath(root), ctypes.byref(native), ctypes.byref(cbs), ctypes.byref(summary))
     guard.reraise()
     check(status)
     del keep
@@ -436,19 +437,20 @@ def analyze(
         None,
     )
     summary = wtfperf_scan_summary()
-    cptr = handle._acquire() if handle is not None else None
-    try:
-        status = wtfperf_analyze_with(
-            cpath(root),
-            ctypes.byref(native),
-            cptr,
-            analyzer_id.encode("utf-8"),
-            ctypes.byref(cbs),
-            ctypes.byref(summary),
-        )
-    finally:
-        if handle is not None:
-            handle._release()
+    with native_run():
+        cptr = handle._acquire() if handle is not None else None
+        try:
+            status = wtfperf_analyze_with(
+                cpath(root),
+                ctypes.byref(native),
+                cptr,
+                analyzer_id.encode("utf-8"),
+                ctypes.byref(cbs),
+                ctypes.byref(summary),
+            )
+        finally:
+            if handle is not None:
+                handle._release()
     guard.reraise()
     check(status)
     del keep
