@@ -71,3 +71,71 @@ def test_no_new_run_once_exiting(tmp_path, tree):
     p = run_script(code, tmp_path)
     assert p.returncode == 0, p.stderr
     assert "refused: " in p.stdout and "exiting" in p.stdout
+
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+
+@needs_fork
+def test_fork_while_another_thread_uses_the_cache(tmp_path):
+    code = """
+        import os, threading, time
+        from wtfperf import CacheManager
+        cm = CacheManager("r2c")
+        def writer():
+            i = 0
+            while True:
+                cm.set_analysis_result(f"k{i % 50}", i); i += 1
+        threading.Thread(target=writer, daemon=True).start()
+        hung = 0
+        for _ in range(10):
+            time.sleep(0.05)
+            pid = os.fork()
+            if pid == 0:
+                cm.get_analysis_result("k1"); os._exit(0)
+            for _ in range(100):                      # up to 5 s
+                if os.waitpid(pid, os.WNOHANG)[0]: break
+                time.sleep(0.05)
+            else:
+                hung += 1; os.kill(pid, 9); os.waitpid(pid, 0)
+        print("hung:", hung)
+        os._exit(0)
+        """
+    p = run_script(code, tmp_path)
+    assert "hung: 0" in p.stdout, (p.stdout, p.stderr[-2000:])
+
+
+@needs_fork
+def test_forked_child_uses_fresh_handles(tmp_path):
+    from wtfperf import CacheManager, PerformanceProfiler, ProfileManager
+
+    cm = CacheManager(tmp_path / "c")
+    cm.set_analysis_result("parent", 1)
+    prof = PerformanceProfiler(0.01)
+    prof.start_monitoring()
+    manager = ProfileManager()
+    q = PerformanceProfiler(0.01)
+    q.start_monitoring()
+    manager.add_profile("before", q.stop_monitoring())
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        code = 1
+        try:
+            assert cm.get_analysis_result("parent") == 1
+            cm.set_analysis_result("child", 2)
+            assert prof.stop_monitoring().duration == 0.0  # the parent's window is not ours
+            prof.start_monitoring()
+            assert prof.stop_monitoring().duration > 0
+            assert manager.get_summary()["before"]["count"] == 1
+            code = 0
+        finally:
+            os.write(w, str(code).encode())
+            os._exit(code)
+    os.close(w)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(r, 10) == b"0" and status == 0
+    os.close(r)
+    assert cm.get_analysis_result("child") == 2  # the child's set reached the shared store
+    assert prof.stop_monitoring().duration > 0  # the parent's window is intact
+    cm.close()

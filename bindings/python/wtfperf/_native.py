@@ -201,15 +201,49 @@ class Handle:
 
     _kind = "handle"
 
+    #: False for objects whose native state holds no lock or thread (an
+    #: immutable profile): a forked child keeps using its copy.
+    _reopen_after_fork = True
+
     def __init__(self, ptr: c_void_p, free: Callable[[c_void_p], None]):
         self._ptr = ptr
+        self._free = free
         self._cond = threading.Condition(threading.Lock())
         self._busy: dict = {}
+        self._inherited = False
         self._finalizer = weakref.finalize(self, free, ptr)
         _live_handles.add(self)
 
+    def _open_native(self) -> c_void_p:
+        """A fresh native object with this handle's options (after fork)."""
+        raise NotImplementedError
+
+    def _after_fork_child(self) -> None:
+        """In a forked child: replace the Python-side locks (another thread of
+        the parent may have held them) and, for objects with native locks or
+        threads, drop the inherited native object without calling into the
+        library (leaked, never freed: its locks may be held); the first use
+        opens a fresh one."""
+        self._cond = threading.Condition(threading.Lock())
+        self._busy = {}
+        if self._reopen_after_fork and self._finalizer.alive:
+            self._finalizer.detach()
+            self._inherited = True
+
+    def _reopen(self) -> None:
+        ptr = self._open_native()
+        self._ptr = ptr
+        self._finalizer = weakref.finalize(self, self._free, ptr)
+        self._inherited = False
+        self._after_reopen()
+
+    def _after_reopen(self) -> None:
+        """Hook: restore what the fresh native object must hold."""
+
     def _acquire(self) -> c_void_p:
         with self._cond:
+            if self._inherited:
+                self._reopen()
             if not self._finalizer.alive:
                 raise ClosedError(self._kind)
             if _runs.shutdown:
@@ -231,13 +265,16 @@ class Handle:
 
     @property
     def closed(self) -> bool:
-        return not self._finalizer.alive
+        return not self._finalizer.alive and not self._inherited
 
     def close(self) -> None:
         """Free the native object. Idempotent; waits for calls in flight on
         other threads; raises :class:`StateError` when called from inside a
         callback of a call that uses this handle."""
         with self._cond:
+            if self._inherited:
+                self._inherited = False  # the parent's object: never freed here
+                return
             if not self._finalizer.alive:
                 return
             if threading.get_ident() in self._busy:
@@ -291,7 +328,13 @@ class CallbackGuard:
             raise exc.with_traceback(exc.__traceback__)
 
 
-# ---------------------------------------------------------------- interpreter exit
+# ---------------------------------------------------------------- interpreter exit, fork
+#
+# fork: a child inherits the parent's native handles, whose locks another
+# thread of the parent may have held at fork time (and SQLite connections
+# must not be used across fork). os.register_at_fork marks every live handle
+# as inherited in the child; its first use there opens a fresh native object
+# with the same options (see Handle._after_fork_child).
 #
 # A daemon thread inside a native run with Python callbacks when the
 # interpreter exits: Python ends a thread that takes the GIL during
@@ -359,6 +402,18 @@ def _at_exit() -> None:
                     break
                 h._cond.wait(left)
 
+
+def _after_fork_in_child() -> None:
+    global _runs
+    fresh = _Runs()
+    fresh.shutdown = _runs.shutdown
+    _runs = fresh
+    for h in list(_live_handles):
+        h._after_fork_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 # weakref.finalize closes the remaining handles in its own atexit handler:
 # make sure it is registered before ours, so that ours (LIFO) runs first.

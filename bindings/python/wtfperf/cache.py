@@ -179,10 +179,14 @@ class Cache(Handle):
             opts.persistent_max_bytes = int(persistent_max_bytes)
         if sync_interval is not None:
             opts.sync_interval_s = float(sync_interval)
-        ptr = c_void_p()
-        check(wtfperf_cache_open(ctypes.byref(opts), ctypes.byref(ptr)))
-        super().__init__(ptr, wtfperf_cache_close)
+        self._opts, self._keep = opts, keep
+        super().__init__(self._open_native(), wtfperf_cache_close)
         self.dir = None if dir is None else Path(os.fsdecode(dir))
+
+    def _open_native(self) -> c_void_p:
+        ptr = c_void_p()
+        check(wtfperf_cache_open(ctypes.byref(self._opts), ctypes.byref(ptr)))
+        return ptr
 
     # -- bytes API
 

@@ -101,6 +101,7 @@ class NativeProfile(Handle):
     """An owned ``wtfperf_profile`` (immutable; safe to read from any thread)."""
 
     _kind = "profile"
+    _reopen_after_fork = False  # immutable: no lock, no thread
 
     def __init__(self, ptr: c_void_p):
         super().__init__(ptr, wtfperf_profile_free)
@@ -315,15 +316,26 @@ class PerformanceProfiler(Handle):
             opts.max_samples = int(max_samples)
         if max_scope_events is not None:
             opts.max_scope_events = int(max_scope_events)
-        ptr = c_void_p()
-        check(wtfperf_profiler_new(ctypes.byref(opts), ctypes.byref(ptr)))
-        super().__init__(ptr, wtfperf_profiler_free)
+        self._opts = opts
+        super().__init__(self._open_native(), wtfperf_profiler_free)
         self.sample_interval = float(sample_interval)
         self.trace_memory = bool(trace_memory)
         self._state = threading.Lock()
         self._monitoring = False
         self._started_tracemalloc = False
         self._scope_ids: Dict[str, int] = {}
+
+    def _open_native(self) -> c_void_p:
+        ptr = c_void_p()
+        check(wtfperf_profiler_new(ctypes.byref(self._opts), ctypes.byref(ptr)))
+        return ptr
+
+    def _after_fork_child(self) -> None:
+        # The parent's window (and its sampler thread) is not the child's.
+        self._state = threading.Lock()
+        self._monitoring = False
+        self._scope_ids = {}
+        super()._after_fork_child()
 
     @property
     def monitoring(self) -> bool:
@@ -474,10 +486,24 @@ class ProfileManager(Handle):
     _kind = "profile manager"
 
     def __init__(self) -> None:
+        super().__init__(self._open_native(), wtfperf_profile_manager_free)
+        self.profiles: Dict[str, List[ProfileResult]] = {}
+
+    def _open_native(self) -> c_void_p:
         ptr = c_void_p()
         check(wtfperf_profile_manager_new(ctypes.byref(ptr)))
-        super().__init__(ptr, wtfperf_profile_manager_free)
-        self.profiles: Dict[str, List[ProfileResult]] = {}
+        return ptr
+
+    def _after_reopen(self) -> None:
+        # A fresh manager in a forked child: give it the runs recorded so far.
+        for name, results in self.profiles.items():
+            for r in results:
+                if r._native is not None and not r._native.closed:
+                    pptr = r._native._acquire()
+                    try:
+                        check(wtfperf_profile_manager_add(self._ptr, name.encode("utf-8"), pptr))
+                    finally:
+                        r._native._release()
 
     def add_profile(self, name: str, profile_result: ProfileResult) -> None:
         """Record ``profile_result`` as a run named ``name``."""
