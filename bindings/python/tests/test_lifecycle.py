@@ -139,3 +139,34 @@ def test_forked_child_uses_fresh_handles(tmp_path):
     assert cm.get_analysis_result("child") == 2  # the child's set reached the shared store
     assert prof.stop_monitoring().duration > 0  # the parent's window is intact
     cm.close()
+
+
+def _scan_with_errors(root):
+    # max_file_size=5: every file over 5 bytes is skipped (a ScanError).
+    return wtfperf.ParallelScanner(1).scan_directory_parallel(root, max_file_size=5)
+
+
+def test_codebase_with_scan_errors_pickles(tree):
+    import copy
+    import pickle
+
+    (tree / "broken.py").symlink_to(tree / "missing.py")  # a dangling link: a scan error
+    cb = wtfperf.ParallelScanner(1, scan_options=wtfperf.ScanOptions(sorted=True, follow_links=True)
+                                 ).scan_directory_parallel(tree, max_file_size=5)
+    assert cb.skipped_files and cb.scan_errors
+    back = pickle.loads(pickle.dumps(cb))
+    for got, want in zip(back.skipped_files + back.scan_errors, cb.skipped_files + cb.scan_errors):
+        assert type(got) is wtfperf.ScanError
+        assert (got, got.path, got.status, got.message) == (want, want.path, want.status, want.message)
+    assert back.skipped_files[0].skipped
+    assert sorted(back.files) == sorted(cb.files)
+    assert copy.deepcopy(cb.scan_errors) == cb.scan_errors
+
+
+def test_pool_returns_a_codebase_with_skipped_files(tree):
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        cb = pool.apply_async(_scan_with_errors, (str(tree),)).get(timeout=60)
+    assert cb.skipped_files and all(isinstance(e, wtfperf.ScanError) for e in cb.skipped_files)
+

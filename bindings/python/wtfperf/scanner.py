@@ -283,6 +283,10 @@ class ScanError(str):
         self.path, self.status, self.message = path, status, message
         return self
 
+    def __reduce__(self) -> Any:
+        # str's default would call ScanError(text) with one argument.
+        return (type(self), (self.path, self.status, self.message))
+
     @property
     def skipped(self) -> bool:
         """A file over ``max_file_size``: skipped, not failed."""
