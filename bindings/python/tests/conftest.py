@@ -29,3 +29,14 @@ def make_tree(root: Path, files=TREE) -> Path:
 def tree(tmp_path):
     return make_tree(tmp_path / "project")
 
+
+
+@pytest.fixture(scope="session")
+def big_tree(tmp_path_factory):
+    """A generated 20000-file tree: a scan of it is still running a fraction
+    of a second after it started (the SIGINT and exit tests need that)."""
+    import wtfperf.benchmarks
+
+    root = tmp_path_factory.mktemp("big") / "tree"
+    wtfperf.benchmarks.generate_project(root, 20000)
+    return root

@@ -24,15 +24,6 @@ def run_script(code, cwd, timeout=120):
     )
 
 
-@pytest.fixture(scope="module")
-def big_tree(tmp_path_factory):
-    """A generated tree large enough that a scan is still running after a
-    fraction of a second on a debug build."""
-    root = tmp_path_factory.mktemp("big") / "tree"
-    wtfperf.benchmarks.generate_project(root, 5000)
-    return root
-
-
 @pytest.mark.parametrize("mode", ["analyze", "scan"])
 def test_exit_with_daemon_thread_inside_a_run_does_not_abort(tmp_path, big_tree, mode):
     code = f"""
@@ -170,3 +161,49 @@ def test_pool_returns_a_codebase_with_skipped_files(tree):
         cb = pool.apply_async(_scan_with_errors, (str(tree),)).get(timeout=60)
     assert cb.skipped_files and all(isinstance(e, wtfperf.ScanError) for e in cb.skipped_files)
 
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "wtfperf.scan(root, threads=1)",  # no Python callback: an internal one stops it
+        "wtfperf.scan(root, lambda f: None, threads=1)",
+        "wtfperf.ParallelScanner(1).scan_directory_parallel(root)",
+        "wtfperf.ParallelAnalyzer(1).analyze_codebase_parallel(root, {'*': lambda n: []})",
+    ],
+)
+def test_ctrl_c_during_a_run_raises_keyboard_interrupt_promptly(tmp_path, big_tree, call):
+    code = f"""
+        import os, signal, threading, time, wtfperf
+        root = {str(big_tree)!r}
+        t = time.monotonic(); {call}; full = time.monotonic() - t
+        threading.Timer(full * 0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+        t = time.monotonic()
+        try:
+            {call}
+            print("finished")
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt", time.monotonic() - t, full)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        """
+    p = run_script(code, tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "Exception ignored" not in p.stderr
+    words = p.stdout.split()
+    assert words[0] == "KeyboardInterrupt", p.stdout
+    elapsed, full = float(words[1]), float(words[2])
+    assert elapsed < full * 0.7, (elapsed, full)
+
+
+def test_aborted_run_raises_in_parallel_scanner(tree, monkeypatch):
+    import wtfperf.parallel as P
+
+    real = P.scan
+
+    def stopping_scan(root, on_file, **kw):
+        return real(root, lambda f: True, **kw)  # a run that stops early
+
+    monkeypatch.setattr(P, "scan", stopping_scan)
+    with pytest.raises(wtfperf.WtfperfError, match="aborted") as info:
+        wtfperf.ParallelScanner(1).scan_directory_parallel(tree)
+    assert info.value.status == wtfperf.ABORTED

@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import os
+import signal
 import sys
 import threading
 import time
@@ -309,10 +310,16 @@ class CallbackGuard:
 
     def __init__(self) -> None:
         self.exc: Optional[BaseException] = None
+        #: Set by the temporary SIGINT handler of :func:`native_run`.
+        self.interrupted = False
+
+    @property
+    def stopping(self) -> bool:
+        return self.exc is not None or self.interrupted or _runs.shutdown
 
     def wrap(self, fn: Callable[..., Any], on_error: Any = None) -> Callable[..., Any]:
         def trampoline(*args: Any) -> Any:
-            if self.exc is not None or _runs.shutdown:
+            if self.exc is not None or self.interrupted or _runs.shutdown:
                 return on_error
             try:
                 return fn(*args)
@@ -320,7 +327,22 @@ class CallbackGuard:
                 self.exc = exc
                 return on_error
 
+        # An exception raised before the try (an asynchronous one at the
+        # function's first instruction) is caught by ctypes, which reports it
+        # to sys.unraisablehook: the hook below records it here, so the next
+        # callbacks stop the run and it is re-raised afterwards.
+        trampoline._wtfperf_guard = self  # type: ignore[attr-defined]
         return trampoline
+
+    def stop_cb(self) -> Callable[..., int]:
+        """An internal ``on_file`` for runs without Python callbacks: returns
+        "stop" (1) once the run was interrupted, so Ctrl-C takes effect promptly."""
+
+        def on_file(*_args: Any) -> int:
+            return 1 if self.stopping else 0
+
+        on_file._wtfperf_guard = self  # type: ignore[attr-defined]
+        return on_file
 
     def reraise(self) -> None:
         exc, self.exc = self.exc, None
@@ -365,22 +387,69 @@ def _exiting() -> errors.StateError:
     return errors.StateError("the interpreter is exiting: no new native call", errors.ERR_STATE)
 
 
+def _sigint_handler_for(guard: "CallbackGuard") -> Optional[Any]:
+    """Install a SIGINT handler recording Ctrl-C in ``guard`` (the trampolines
+    then return "stop"); the handler to restore, or None when not installed:
+    only from the main thread, and only over Python's default handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is not signal.default_int_handler:
+            return None
+
+        def on_sigint(_signum: int, _frame: Any) -> None:
+            guard.interrupted = True
+
+        signal.signal(signal.SIGINT, on_sigint)
+    except (ValueError, OSError):  # no signals here (a sub-interpreter...)
+        return None
+    return previous
+
+
 @contextmanager
-def native_run() -> Iterator[None]:
+def native_run(guard: Optional["CallbackGuard"] = None) -> Iterator[Optional[Any]]:
     """Brackets a native run that calls back into Python (scan, analyze...):
     refused (:class:`StateError`) once the interpreter is exiting; the exit
-    handler waits for the runs in flight."""
+    handler waits for the runs in flight.
+
+    With ``guard``, on the main thread: Ctrl-C during the run is recorded
+    (the trampolines return "stop") and raised as ``KeyboardInterrupt``
+    (through ``guard.exc``) once the native call has returned. Yields
+    whether that handler is installed.
+    """
     with _runs.cond:
         if _runs.shutdown:
             raise _exiting()
         _runs.count += 1
+    restore = None
     try:
-        yield
+        restore = _sigint_handler_for(guard) if guard is not None else None
+        yield restore is not None
     finally:
+        if restore is not None:
+            signal.signal(signal.SIGINT, restore)
         with _runs.cond:
             _runs.count -= 1
             if not _runs.count:
                 _runs.cond.notify_all()
+    if guard is not None and guard.interrupted and guard.exc is None:
+        guard.exc = KeyboardInterrupt()
+
+
+_previous_unraisablehook = sys.unraisablehook
+
+
+def _unraisablehook(unraisable: Any) -> None:
+    guard = getattr(unraisable.object, "_wtfperf_guard", None)
+    if guard is not None:
+        if guard.exc is None:
+            guard.exc = unraisable.exc_value
+        return
+    _previous_unraisablehook(unraisable)
+
+
+sys.unraisablehook = _unraisablehook
 
 
 def _at_exit() -> None:

@@ -314,7 +314,7 @@ class Cache(Handle):
         cb = wtfperf_path_cb(guard.wrap(on_changed))
         arr = CStrArray(encoded)
         n = c_size_t()
-        with native_run():
+        with native_run(guard):
             ptr = self._acquire()
             try:
                 check(wtfperf_cache_check_file_changes(ptr, arr.ptr, arr.len, cb, None, ctypes.byref(n)))

@@ -160,6 +160,14 @@ def _is_too_large(err: ScanError) -> bool:
     return err.skipped
 
 
+def _check_complete(summary: ScanSummary, what: str) -> None:
+    """A run these classes never ask to stop must not come back truncated."""
+    if summary.aborted:
+        from .errors import ABORTED, WtfperfError
+
+        raise WtfperfError(f"the {what} was aborted before it finished", ABORTED)
+
+
 class ParallelScanner:
     """``ParallelScanner(num_processes=None, chunk_size=100)``: native worker
     threads read and hash files (``num_processes`` of them; ``None``: one per
@@ -234,6 +242,7 @@ class ParallelScanner:
             on_progress=progress,
             options=opts,
         )
+        _check_complete(codebase.summary, "scan")
         return codebase
 
 
@@ -407,6 +416,7 @@ class ParallelAnalyzer:
             on_progress=progress,
             options=opts,
         )
+        _check_complete(self.last_summary, "analysis")
         for r in results.values():
             r.errors = list(errors)
         return results

@@ -359,14 +359,16 @@ def scan(
     def file_cb(_ud: Any, p: Any) -> int:
         return 1 if on_file(_file(p, with_content)) else 0  # type: ignore[misc]
 
-    cbs = wtfperf_scan_callbacks(
-        wtfperf_file_cb(guard.wrap(file_cb, 1)) if on_file is not None else wtfperf_file_cb(),
-        _error_cb(guard, on_error),
-        _progress_cb(guard, on_progress),
-        None,
-    )
     summary = wtfperf_scan_summary()
-    with native_run():
+    with native_run(guard) as sigint:
+        if on_file is not None:
+            file_fn = wtfperf_file_cb(guard.wrap(file_cb, 1))
+        elif sigint:
+            # No Python callback: an internal one, so that Ctrl-C stops the scan now.
+            file_fn = wtfperf_file_cb(guard.stop_cb())
+        else:
+            file_fn = wtfperf_file_cb()
+        cbs = wtfperf_scan_callbacks(file_fn, _error_cb(guard, on_error), _progress_cb(guard, on_progress), None)
         status = wtfperf_scan(cpath(root), ctypes.byref(native), ctypes.byref(cbs), ctypes.byref(summary))
     guard.reraise()
     check(status)
@@ -441,7 +443,7 @@ def analyze(
         None,
     )
     summary = wtfperf_scan_summary()
-    with native_run():
+    with native_run(guard):
         cptr = handle._acquire() if handle is not None else None
         try:
             status = wtfperf_analyze_with(
