@@ -254,3 +254,24 @@ def test_finalizer_frees_unclosed_handles(tmp_path):
     assert not fin.alive
     with Cache(tmp_path / "c") as again:  # the entry was committed, the handle freed
         assert again.get("k") == b"v"
+
+
+def test_persistent_caches_with_different_names_are_separate_stores(tmp_path):
+    a = PersistentCache(tmp_path / "a.db")
+    b = PersistentCache(tmp_path / "b.db")
+    m = CacheManager(cache_dir=tmp_path)
+    a.set("k", "from a")
+    b.set("k", "from b")
+    m.set_analysis_result("k", "from manager")
+    assert (a.get("k"), b.get("k"), m.get_analysis_result("k")) == ("from a", "from b", "from manager")
+    a.clear()
+    assert a.get("k") is None
+    assert b.get("k") == "from b" and m.get_analysis_result("k") == "from manager"
+    assert a.stats()["db_dir"] == str(tmp_path / "a.db.wtfperf")
+    assert (tmp_path / "a.db.wtfperf" / "cache.db").is_file()
+    assert (tmp_path / "a.db.wtfperf").stat().st_mode & 0o777 == 0o700
+    for c in (a, b, m):
+        c.close()
+    # Reopened by name: the same store again.
+    with PersistentCache(tmp_path / "b.db") as again:
+        assert again.get("k") == "from b"

@@ -377,6 +377,12 @@ class Cache(Handle):
         return None if raw is None else decode_json(raw)
 
 
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` and missing parents with mode 0700 (SECURITY.md); an
+    existing directory is left as it is."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+
+
 def _rate(hits: int, misses: int) -> float:
     total = hits + misses
     return hits / total if total else 0.0
@@ -573,16 +579,18 @@ class AnalysisCache(_Tier):
 class PersistentCache(_Tier):
     """The SQLite tier alone: ``PersistentCache(db_path, default_ttl=3600)``.
 
-    The native store keeps its database inside a directory: the directory of
-    ``db_path`` is used (``./cache/analysis.db`` -> ``./cache``), created if
-    missing. Values are JSON-able objects.
+    The native store keeps its database inside a directory of its own, named
+    after the whole file name: ``./cache/analysis.db`` -> ``./cache/analysis.db.wtfperf/``
+    (created, mode 0700, with its parents). So two ``PersistentCache`` with
+    different names, or one next to a ``CacheManager(cache_dir=...)`` of the
+    same directory, never share a store. Values are JSON-able objects.
     """
 
     def __init__(self, db_path: PathArg, default_ttl: float = 3600, **options: Any):
         self.db_path = Path(os.fsdecode(db_path))
         self.default_ttl = default_ttl
-        self.dir = self.db_path.parent
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = self.db_path.with_name(self.db_path.name + ".wtfperf")
+        make_private_dir(self.dir)
         self.cache = Cache(self.dir, memory_max_entries=0, persistent_ttl=default_ttl, **options)
 
     def stats(self) -> Dict[str, Any]:
