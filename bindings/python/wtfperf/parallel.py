@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
+import hashlib
 import json
 import os
+import re
+import types
 from datetime import date, datetime
 from pathlib import Path, PurePath
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Union
@@ -281,11 +285,111 @@ def _json_default(obj: Any) -> Any:
 _LANGUAGE_ALIASES = {"py": "python", "js": "javascript", "ts": "typescript", "rb": "ruby"}
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_METHODS = ("__call__", "analyze", "analyze_file", "supports_file")
+_MAX_DEPTH = 4
+
+
+def _code_fp(code: types.CodeType, out: List[str], depth: int) -> None:
+    out += [code.co_name, code.co_code.hex(), repr(code.co_names)]
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            _code_fp(c, out, depth)
+        else:
+            _value_fp(c, out, depth)
+
+
+def _state(obj: Any) -> Any:
+    getstate = getattr(type(obj), "__getstate__", None)
+    if getstate is not None and getstate is not getattr(object, "__getstate__", None):
+        return obj.__getstate__()
+    state = dict(vars(obj)) if hasattr(obj, "__dict__") else {}
+    for klass in type(obj).__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__") and hasattr(obj, name):
+                state[name] = getattr(obj, name)
+    return state
+
+
+def _value_fp(v: Any, out: List[str], depth: int) -> None:
+    """Append a stable representation of ``v``: functions by their code,
+    containers element by element (sets sorted), plain objects by class and
+    state, anything else by ``repr`` without memory addresses."""
+    if depth > _MAX_DEPTH:
+        out.append(_ADDRESS.sub("", repr(type(v))))
+        return
+    depth += 1
+    if isinstance(v, types.FunctionType):
+        out.append(f"{v.__module__}.{v.__qualname__}")
+        _code_fp(v.__code__, out, depth)
+        _value_fp(v.__defaults__, out, depth)
+        _value_fp(v.__kwdefaults__, out, depth)
+        for cell in v.__closure__ or ():
+            try:
+                _value_fp(cell.cell_contents, out, depth)
+            except ValueError:  # an empty cell
+                out.append("<empty cell>")
+    elif isinstance(v, types.MethodType):
+        _value_fp(v.__func__, out, depth)
+        _value_fp(v.__self__, out, depth)
+    elif isinstance(v, functools.partial):
+        _value_fp((v.func, v.args, v.keywords), out, depth)
+    elif isinstance(v, (list, tuple)):
+        out.append(f"{type(v).__name__}[{len(v)}]")
+        for x in v:
+            _value_fp(x, out, depth)
+    elif isinstance(v, dict):
+        out.append(f"dict[{len(v)}]")
+        for k, x in v.items():
+            _value_fp(k, out, depth)
+            _value_fp(x, out, depth)
+    elif isinstance(v, (set, frozenset)):
+        items = []
+        for x in v:
+            sub: List[str] = []
+            _value_fp(x, sub, depth)
+            items.append("|".join(sub))
+        out.append(f"{type(v).__name__}{sorted(items)!r}")
+    elif isinstance(v, type):
+        out.append(f"{v.__module__}.{v.__qualname__}")
+    elif type(v).__repr__ is object.__repr__ and (hasattr(v, "__dict__") or hasattr(type(v), "__slots__")):
+        _object_fp(v, out, depth)
+    else:
+        out.append(_ADDRESS.sub("", repr(v)))
+
+
+def _object_fp(obj: Any, out: List[str], depth: int) -> None:
+    cls = type(obj)
+    out.append(f"{cls.__module__}.{cls.__qualname__}")
+    for m in _METHODS:
+        fn = getattr(cls, m, None)
+        if isinstance(fn, types.FunctionType):
+            out.append(m)
+            _code_fp(fn.__code__, out, depth)
+            _value_fp(fn.__defaults__, out, depth)
+    _value_fp(_state(obj), out, depth)
+
+
+def _fingerprint(obj: Any) -> str:
+    """A digest of what an analyzer computes with: for a function its code
+    (bytecode, constants, names), defaults and closure contents; for an
+    object its class, the code of its analyze methods and its state.
+    Anything whose representation is not stable just gives another id."""
+    out: List[str] = []
+    if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)):
+        _value_fp(obj, out, 0)
+    else:
+        _object_fp(obj, out, 0)
+    return hashlib.sha256("\x00".join(out).encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
 def _identity(obj: Any) -> str:
     fn = obj if callable(obj) and not hasattr(obj, "analyze_file") and not hasattr(obj, "analyze") else type(obj)
     name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
     version = getattr(obj, "version", None) or getattr(obj, "__version__", None)
-    return f"{name}@{version}" if version else name
+    name = f"{name}@{version}" if version else name
+    return f"{name}#{_fingerprint(obj)}"
 
 
 class _Runner:
@@ -343,12 +447,17 @@ class ParallelAnalyzer:
     must be JSON-able (dataclasses, enums, paths, ``to_dict()`` are converted).
 
     With a ``cache`` (a :class:`CacheManager` or :class:`Cache`), results are
-    stored per file under the analyzers' identity (class, ``version``
-    attribute) and content hash: a second run over unchanged files is served
-    from the cache without reading or analyzing them.
+    stored per file under the analyzers' identity and content hash: a second
+    run over unchanged files is served from the cache without reading or
+    analyzing them. The identity is the analyzer's name, its ``version``
+    attribute if any, and a fingerprint of what it computes with (a
+    function's code, defaults and closure contents; an object's class, the
+    code of its analyze methods and its state), so an edited function, a
+    closure of other values or a differently configured instance never
+    shares results with another.
     """
 
-    ID_PREFIX = "wtfperf.python.analyzers/1"
+    ID_PREFIX = "wtfperf.python.analyzers/2"
 
     def __init__(self, num_processes: Optional[int] = None, cache: Any = None):
         self.num_processes = num_processes or os.cpu_count() or 1

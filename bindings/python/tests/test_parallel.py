@@ -1,0 +1,94 @@
+"""ParallelAnalyzer: cache identity of analyzers, codebases, error isolation."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import wtfperf
+from wtfperf import CacheManager, ParallelAnalyzer, ParallelScanner
+from conftest import TREE
+
+
+def make(word):
+    def finder(node):
+        return [n for n, line in enumerate(node.content.splitlines(), 1) if word in line]
+
+    return finder
+
+
+class Finder:
+    def __init__(self, word):
+        self.word = word
+
+    def analyze_file(self, node):
+        return [n for n, line in enumerate(node.content.splitlines(), 1) if self.word in line]
+
+
+class SlotFinder:
+    __slots__ = ("word",)
+
+    def __init__(self, word):
+        self.word = word
+
+    def __call__(self, node):
+        return [self.word] if self.word in node.content else []
+
+
+def test_closures_of_a_factory_do_not_share_cached_results(tmp_path, tree):
+    (tree / "src" / "fix.py").write_text("x = 1  # FIXME\n")
+    with CacheManager(tmp_path / "c") as cache:
+        pa = ParallelAnalyzer(1, cache=cache)
+        todo = pa.analyze_codebase_parallel(tree, {"python": make("TODO")})["python"]
+        fixme = pa.analyze_codebase_parallel(tree, {"python": make("FIXME")})["python"]
+        assert todo.file_results["src/app.py"]["findings"] == [4]
+        assert fixme.files_cached == 0
+        assert fixme.file_results["src/app.py"]["findings"] == []
+        assert fixme.file_results["src/fix.py"]["findings"] == [1]
+        again = pa.analyze_codebase_parallel(tree, {"python": make("TODO")})["python"]
+        assert again.files_cached == again.files_analyzed > 0 and again.findings == todo.findings
+
+
+@pytest.mark.parametrize("cls", [Finder, SlotFinder])
+def test_configured_instances_have_their_own_ids(cls):
+    pa = ParallelAnalyzer(1)
+    a, b, a2 = cls("TODO"), cls("FIXME"), cls("TODO")
+    assert pa.analyzer_id({"python": a}) != pa.analyzer_id({"python": b})
+    assert pa.analyzer_id({"python": a}) == pa.analyzer_id({"python": a2})
+
+
+def test_edited_function_gets_another_id():
+    ns1, ns2 = {}, {}
+    exec("def f(node):\n    return ['a']\n", ns1)
+    exec("def f(node):\n    return ['b']\n", ns2)
+    pa = ParallelAnalyzer(1)
+    assert pa.analyzer_id({"*": ns1["f"]}) != pa.analyzer_id({"*": ns2["f"]})
+
+
+def test_same_analyzer_hits_in_a_second_process(tmp_path, tree):
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from wtfperf import CacheManager, ParallelAnalyzer
+        from test_parallel import Finder, make
+        with CacheManager({str(tmp_path / "c")!r}) as cache:
+            r = ParallelAnalyzer(1, cache=cache).analyze_codebase_parallel(
+                {str(tree)!r}, {{"python": make("TODO"), "*": Finder("TODO")}})
+            print(r["python"].files_cached, r["*"].files_cached, r["*"].files_analyzed)
+        """
+    )
+    env = dict(os.environ, WTFPERF_LIB=wtfperf.LIB_PATH,
+               PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    outs = [
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+        for _ in range(2)
+    ]
+    for p in outs:
+        assert p.returncode == 0, p.stderr
+    assert outs[0].stdout.split()[:2] == ["0", "0"]
+    n = str(len(TREE))
+    assert outs[1].stdout.split() == ["3", n, n]
