@@ -92,3 +92,27 @@ def test_same_analyzer_hits_in_a_second_process(tmp_path, tree):
     assert outs[0].stdout.split()[:2] == ["0", "0"]
     n = str(len(TREE))
     assert outs[1].stdout.split() == ["3", n, n]
+
+
+SEEN = []  # a global, not a closure cell: it is no part of the analyzer's identity
+
+
+def todo(node):
+    SEEN.append(node.relative_path)
+    return [node.relative_path] if "TODO" in node.content else []
+
+
+def test_a_codebase_is_analyzed_for_its_files_only(tree, tmp_path):
+    codebase = ParallelScanner(1).scan_directory_parallel(tree)
+    (tree / "src" / "late.py").write_text("# TODO added after the scan\n")  # not in the codebase
+    del codebase.files["web/index.js"]  # taken out of it
+    SEEN.clear()
+    with CacheManager(tmp_path / "c") as cache:
+        for _ in range(2):  # fresh, then from the cache
+            r = ParallelAnalyzer(1, cache=cache).analyze_codebase_parallel(codebase, {"*": todo})["*"]
+            assert sorted(r.file_results) == sorted(codebase.files)
+            assert r.findings == ["src/app.py"] and r.errors == []
+    assert sorted(SEEN) == sorted(codebase.files)
+    # The files left out were not cached: given the directory, they are analyzed.
+    r = ParallelAnalyzer(1).analyze_codebase_parallel(tree, {"*": todo})["*"]
+    assert sorted(r.findings) == ["src/app.py", "src/late.py", "web/index.js"]

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from pathlib import Path, PurePath
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Union
 
-from .scanner import File, ScanError, ScanOptions, ScanSummary, analyze, decode_text, scan
+from .scanner import File, ScanError, ScanOptions, ScanSummary, SkipFile, analyze, decode_text, scan
 
 PathArg = Union[str, "os.PathLike[str]"]
 
@@ -282,6 +282,8 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"analyzer results must be JSON-able; got {type(obj).__name__}")
 
 
+_OUTSIDE = "not in the codebase"
+
 _LANGUAGE_ALIASES = {"py": "python", "js": "javascript", "ts": "typescript", "rb": "ruby"}
 
 
@@ -479,27 +481,38 @@ class ParallelAnalyzer:
     ) -> Dict[str, AnalysisResult]:
         """Analyze ``codebase`` (a :class:`Codebase` from
         :class:`ParallelScanner`, or a directory) and return one
-        :class:`AnalysisResult` per analyzer name. The tree is walked again
-        with the scan's options, so files changed since the scan are seen as
-        they are now. Exceptions raised by an analyzer stop the run and are
-        re-raised (raise :class:`wtfperf.SkipFile` to fail one file only)."""
+        :class:`AnalysisResult` per analyzer name. Given a Codebase, only
+        its files (``codebase.files``) are analyzed and reported; they are
+        read again with the scan's options, so a file changed since the scan
+        is seen as it is now. Exceptions raised by an analyzer stop the run
+        and are re-raised (raise :class:`wtfperf.SkipFile` to fail one file
+        only)."""
         cache = cache if cache is not None else self.cache
         runners = [_Runner(name, a) for name, a in analyzers.items() if a is not None]
-        if isinstance(codebase, (str, os.PathLike)):
-            root, base = Path(codebase), ScanOptions(sorted=True)
+        wanted: Optional[Set[str]] = None
+        if isinstance(codebase, (str, bytes, os.PathLike)):
+            root, base = Path(os.fsdecode(codebase)), ScanOptions(sorted=True)
         else:
             root = Path(codebase.root_path)
             base = getattr(codebase, "scan_options", None) or ScanOptions(sorted=True)
+            wanted = {str(Path(p)) for p in codebase.files}
         opts = dataclasses.replace(base, threads=self.num_processes, include_content=True)
         results = {r.name: AnalysisResult(name=r.name) for r in runners}
         errors: List[ScanError] = []
 
+        def outside(rel_path: str) -> bool:
+            return wanted is not None and str(Path(rel_path)) not in wanted
+
         def run(f: File) -> bytes:
+            if outside(f.rel_path):
+                raise SkipFile(_OUTSIDE)  # not in the codebase: not analyzed, not cached
             node = FileNode.from_file(f)
             payload = {r.name: _normalize(r.call(node)) for r in runners if r.applies(node)}
             return json.dumps(payload, default=_json_default, separators=(",", ":")).encode("utf-8")
 
         def on_result(f: File, data: bytes, cached: bool) -> None:
+            if outside(f.rel_path):
+                return
             payload = json.loads(data) if data else {}
             for name, res in payload.items():
                 r = results.get(name)
@@ -512,6 +525,13 @@ class ParallelAnalyzer:
                 r.files_cached += 1 if cached else 0
 
         def on_error(err: ScanError) -> None:
+            if wanted is not None:
+                try:
+                    rel = os.path.relpath(err.path, root) if err.path else ""
+                except ValueError:
+                    rel = err.path
+                if outside(rel):
+                    return
             if not _is_too_large(err):
                 errors.append(err)
 
