@@ -116,3 +116,59 @@ def test_a_codebase_is_analyzed_for_its_files_only(tree, tmp_path):
     # The files left out were not cached: given the directory, they are analyzed.
     r = ParallelAnalyzer(1).analyze_codebase_parallel(tree, {"*": todo})["*"]
     assert sorted(r.findings) == ["src/app.py", "src/late.py", "web/index.js"]
+
+
+class Flaky:
+    """Fails on one file; finds TODOs elsewhere."""
+
+    def analyze_file(self, node):
+        if node.relative_path == "src/util.py":
+            raise ValueError("cannot parse util")
+        return [node.relative_path] if "TODO" in node.content else []
+
+
+def skipper(node):
+    if node.relative_path == "web/index.js":
+        raise wtfperf.SkipFile("generated file")
+    return []
+
+
+def test_analyzer_errors_are_isolated_to_their_file(tree, tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="wtf_codebot.performance.parallel")
+    with CacheManager(tmp_path / "c") as cache:
+        pa = ParallelAnalyzer(1, cache=cache)
+        for run in range(2):
+            res = pa.analyze_codebase_parallel(tree, {"*": Flaky(), "all": skipper})
+            r = res["*"]
+            assert sorted(r.findings) == ["src/app.py", "web/index.js"]  # the run went on
+            msgs = sorted(e.message for e in r.errors)
+            assert msgs == ["*: ValueError: cannot parse util", "all: generated file"], msgs
+            assert all(e.status == wtfperf.ERR_CALLBACK for e in r.errors)
+            assert {Path(e.path).name for e in r.errors} == {"util.py", "index.js"}
+            # The failed files were not cached (analyzed again in the second run)...
+            assert r.files_cached == (len(TREE) - 2 if run else 0)
+            # ...and the other analyzer's results for them are kept.
+            assert "src/util.py" in res["all"].file_results
+            assert "web/index.js" in r.file_results
+    logged = [rec.getMessage() for rec in caplog.records if rec.levelname == "WARNING"]
+    assert any("cannot parse util" in m for m in logged) and any("generated file" in m for m in logged)
+
+
+def test_low_level_analyze_keeps_skipfile_message_and_reraises(tree):
+    def skip(f):
+        if f.rel_path == "web/index.js":
+            raise wtfperf.SkipFile("generated file")
+        return b""
+
+    def fail(f):
+        if f.rel_path == "src/util.py":
+            raise ValueError("cannot parse util")
+        return b""
+
+    errors = []
+    wtfperf.analyze(tree, skip, analyzer_id="t", on_error=errors.append)
+    assert [e.message for e in errors] == ["generated file"]
+    with pytest.raises(ValueError, match="cannot parse util"):
+        wtfperf.analyze(tree, fail, analyzer_id="t")

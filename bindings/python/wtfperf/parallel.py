@@ -14,6 +14,7 @@ import enum
 import functools
 import hashlib
 import json
+import logging
 import os
 import re
 import types
@@ -24,6 +25,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, 
 from .scanner import File, ScanError, ScanOptions, ScanSummary, SkipFile, analyze, decode_text, scan
 
 PathArg = Union[str, "os.PathLike[str]"]
+
+logger = logging.getLogger("wtf_codebot.performance.parallel")
 
 #: Directory names wtf_codebot's scanner left out by default.
 DEFAULT_IGNORE_DIRS = frozenset(
@@ -484,9 +487,16 @@ class ParallelAnalyzer:
         :class:`AnalysisResult` per analyzer name. Given a Codebase, only
         its files (``codebase.files``) are analyzed and reported; they are
         read again with the scan's options, so a file changed since the scan
-        is seen as it is now. Exceptions raised by an analyzer stop the run
-        and are re-raised (raise :class:`wtfperf.SkipFile` to fail one file
-        only)."""
+        is seen as it is now.
+
+        Errors are isolated, as in wtf_codebot: an exception raised by an
+        analyzer for a file (``SkipFile`` included) is recorded in every
+        result's ``errors`` (a :class:`ScanError` with status
+        ``ERR_CALLBACK`` and the message ``"<name>: <Type>: <message>"``)
+        and logged (WARNING, logger ``wtf_codebot.performance.parallel``);
+        that file is not cached, the other analyzers' results for it are
+        kept, and the run goes on. ``KeyboardInterrupt`` and other
+        ``BaseException`` still stop it."""
         cache = cache if cache is not None else self.cache
         runners = [_Runner(name, a) for name, a in analyzers.items() if a is not None]
         wanted: Optional[Set[str]] = None
@@ -503,24 +513,42 @@ class ParallelAnalyzer:
         def outside(rel_path: str) -> bool:
             return wanted is not None and str(Path(rel_path)) not in wanted
 
+        # Files an analyzer failed on: the other analyzers' results (JSON
+        # round-tripped, as stored), reported but not cached.
+        partial: Dict[str, Any] = {}
+
         def run(f: File) -> bytes:
             if outside(f.rel_path):
                 raise SkipFile(_OUTSIDE)  # not in the codebase: not analyzed, not cached
             node = FileNode.from_file(f)
-            payload = {r.name: _normalize(r.call(node)) for r in runners if r.applies(node)}
-            return json.dumps(payload, default=_json_default, separators=(",", ":")).encode("utf-8")
+            payload: Dict[str, Any] = {}
+            failures: List[str] = []
+            for r in runners:
+                try:
+                    if r.applies(node):
+                        payload[r.name] = _normalize(r.call(node))
+                except Exception as exc:  # noqa: BLE001 - isolated to this file, as wtf_codebot did
+                    what = str(exc) if isinstance(exc, SkipFile) else f"{type(exc).__name__}: {exc}"
+                    failures.append(f"{r.name}: {what}")
+            data = json.dumps(payload, default=_json_default, separators=(",", ":"))
+            if failures:
+                partial[f.path] = (f.rel_path, json.loads(data))
+                raise SkipFile("; ".join(failures))
+            return data.encode("utf-8")
 
         def on_result(f: File, data: bytes, cached: bool) -> None:
             if outside(f.rel_path):
                 return
-            payload = json.loads(data) if data else {}
+            collect(f.rel_path, json.loads(data) if data else {}, cached)
+
+        def collect(rel_path: str, payload: Dict[str, Any], cached: bool) -> None:
             for name, res in payload.items():
                 r = results.get(name)
                 if r is None:
                     continue
                 r.findings.extend(res.get("findings", []))
                 r.metrics.extend(res.get("metrics", []))
-                r.file_results[f.rel_path] = res
+                r.file_results[rel_path] = res
                 r.files_analyzed += 1
                 r.files_cached += 1 if cached else 0
 
@@ -532,7 +560,11 @@ class ParallelAnalyzer:
                     rel = err.path
                 if outside(rel):
                     return
+            done = partial.pop(err.path, None)
+            if done is not None:
+                collect(done[0], done[1], False)
             if not _is_too_large(err):
+                logger.warning("%s", err)
                 errors.append(err)
 
         self.last_summary = analyze(

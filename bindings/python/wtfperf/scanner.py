@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 from . import _native as N
 from ._native import CallbackGuard, CStrArray, check, cpath, native_run, status_t
-from .errors import ABORTED
+from .errors import ABORTED, ERR_CALLBACK
 
 
 class wtfperf_scan_options(ctypes.Structure):
@@ -297,8 +297,10 @@ class ScanError(str):
 
 class SkipFile(Exception):
     """Raise from an :func:`analyze` analyzer to fail that one file: it is
-    reported to ``on_error`` with ``ERR_CALLBACK``, not cached, and the run
-    goes on (any other exception stops the run and is re-raised)."""
+    reported to ``on_error`` with ``ERR_CALLBACK`` and the exception's
+    message, not cached, and the run goes on (in :func:`analyze` any other
+    exception stops the run and is re-raised; ``ParallelAnalyzer`` isolates
+    every exception to its file)."""
 
 
 def _opts(options: Optional[ScanOptions], overrides: dict) -> ScanOptions:
@@ -308,18 +310,20 @@ def _opts(options: Optional[ScanOptions], overrides: dict) -> ScanOptions:
     return base
 
 
-def _error_cb(guard: CallbackGuard, on_error: Optional[Callable[[ScanError], Any]]) -> Any:
+def _error_cb(
+    guard: CallbackGuard,
+    on_error: Optional[Callable[[ScanError], Any]],
+    skip_messages: Optional[dict] = None,
+) -> Any:
     if on_error is None:
         return wtfperf_error_cb()
 
     def cb(_ud: Any, path: Optional[bytes], code: int, message: Optional[bytes]) -> None:
-        on_error(
-            ScanError(
-                os.fsdecode(path) if path else "",
-                code,
-                message.decode("utf-8", "replace") if message else "",
-            )
-        )
+        p = os.fsdecode(path) if path else ""
+        text = message.decode("utf-8", "replace") if message else ""
+        if skip_messages and code == ERR_CALLBACK:
+            text = skip_messages.pop(p, text)  # the SkipFile's own message
+        on_error(ScanError(p, code, text))
 
     return wtfperf_error_cb(guard.wrap(cb))
 
@@ -414,10 +418,15 @@ def analyze(
     native, keep = opts.to_native()
     guard = CallbackGuard()
 
+    skip_messages: dict = {}
+
     def analyze_cb(_ud: Any, p: Any, sink: Any) -> int:
+        f = _file(p)
         try:
-            out = analyzer(_file(p))
-        except SkipFile:
+            out = analyzer(f)
+        except SkipFile as exc:
+            if str(exc):
+                skip_messages[f.path] = str(exc)
             return 1  # this file failed: reported, not cached; the run goes on
         if out is None:
             data = b""
@@ -438,7 +447,7 @@ def analyze(
         # delivered nor cached); the exception is re-raised afterwards.
         wtfperf_analyze_fn(guard.wrap(analyze_cb, ABORTED)),
         wtfperf_result_cb(guard.wrap(result_cb)) if on_result is not None else wtfperf_result_cb(),
-        _error_cb(guard, on_error),
+        _error_cb(guard, on_error, skip_messages),
         _progress_cb(guard, on_progress),
         None,
     )
