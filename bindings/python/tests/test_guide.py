@@ -1,12 +1,12 @@
 """The Python snippets of the performance guide of wtf_codebot (the tool
 wtfperf grew out of), run essentially verbatim against this binding.
 
-Only placeholders are replaced ("/path/to/project" -> a temporary tree), and
-``CodebaseScanner`` / ``AnalyzerRegistry`` (outside the performance package,
-so outside this binding) are small stand-ins installed for the test.
+Only placeholders are replaced ("/path/to/project" -> a temporary tree); the
+imports of ``wtf_codebot.discovery.scanner`` and
+``wtf_codebot.analyzers.registry`` are the binding's shims, with a small TODO
+analyzer registered (wtfperf ships no analyzers).
 """
 
-import sys
 import textwrap
 import types
 from pathlib import Path
@@ -25,18 +25,15 @@ def run(snippet, **env):
 
 @pytest.fixture
 def guide_env(tmp_path, monkeypatch):
-    """A project tree, a working directory, and the two stand-ins."""
+    """A project tree, a working directory, and an analyzer registered for
+    'python' and 'javascript' (wtfperf ships none: wtf_codebot's analyzers
+    are outside its performance package)."""
+    from wtf_codebot.analyzers import registry
+
     project = make_tree(tmp_path / "project")
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-
-    class CodebaseScanner:
-        def __init__(self, **kwargs):
-            self.kwargs = kwargs
-
-        def scan_directory(self, path):
-            return wtfperf.ParallelScanner().scan_directory_parallel(Path(path))
 
     class Analyzer:
         def __init__(self, language):
@@ -56,20 +53,9 @@ def guide_env(tmp_path, monkeypatch):
                 "metrics": [{"file": file_node.relative_path, "loc": len(lines)}],
             }
 
-    class AnalyzerRegistry:
-        def get_analyzer(self, name):
-            return Analyzer(name)
-
-    mods = {
-        "wtf_codebot.discovery": types.ModuleType("wtf_codebot.discovery"),
-        "wtf_codebot.discovery.scanner": types.ModuleType("wtf_codebot.discovery.scanner"),
-        "wtf_codebot.analyzers": types.ModuleType("wtf_codebot.analyzers"),
-        "wtf_codebot.analyzers.registry": types.ModuleType("wtf_codebot.analyzers.registry"),
-    }
-    mods["wtf_codebot.discovery.scanner"].CodebaseScanner = CodebaseScanner
-    mods["wtf_codebot.analyzers.registry"].AnalyzerRegistry = AnalyzerRegistry
-    for name, mod in mods.items():
-        monkeypatch.setitem(sys.modules, name, mod)
+    monkeypatch.setattr(registry.get_registry(), "_analyzers", {})
+    for language in ("python", "javascript"):
+        registry.register_analyzer(language, Analyzer(language))
     return types.SimpleNamespace(project=project, work=work)
 
 
@@ -459,3 +445,36 @@ def test_example_integration_caches_by_project_tree(guide_env, capsys):
     target.write_text(target.read_text() + "\n# changed\n")
     assert analyzer.analyze_project(project) == {"files": len(TREE)}
     assert len(calls) == 2
+
+
+def test_guide_imports_are_the_binding_shims():
+    from wtf_codebot.analyzers.registry import AnalyzerRegistry, register_analyzer
+    from wtf_codebot.discovery.scanner import CodebaseScanner
+    from wtf_codebot.performance.parallel import ProcessingTask, WorkerProcess
+
+    assert AnalyzerRegistry().get_analyzer("cobol") is None
+    assert callable(register_analyzer) and callable(CodebaseScanner().scan_directory)
+    assert WorkerProcess(1).initialize({}, {}) is True
+    assert ProcessingTask("t", Path("x"), "parse").config == {}
+
+
+def test_worker_process_parses_and_analyzes(tree):
+    import pickle
+
+    from wtf_codebot.performance.parallel import ProcessingTask, WorkerProcess
+
+    def todo(node):
+        return [n for n, line in enumerate(node.content.splitlines(), 1) if "TODO" in line]
+
+    w = WorkerProcess(0)
+    assert w.initialize({}, {"todo": {"analyzer": todo}})
+    parsed = w.process_task(ProcessingTask("p", tree / "src" / "app.py", "parse", {}, tree))
+    assert parsed.success and parsed.result.relative_path == "src/app.py"
+    assert parsed.result.language == "python" and "TODO" in parsed.result.content
+    done = w.process_task(
+        ProcessingTask("a", tree / "src" / "app.py", "analyze",
+                       {"analyzer": "todo", "file_node": pickle.dumps(parsed.result)})
+    )
+    assert done.success and done.result == [4]
+    bad = w.process_task(ProcessingTask("x", tree / "missing.py", "parse"))
+    assert not bad.success and "Task x failed" in bad.error

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import time
 import types
 from datetime import date, datetime
 from pathlib import Path, PurePath
@@ -583,6 +584,105 @@ class ParallelAnalyzer:
         return results
 
 
+@dataclasses.dataclass
+class ProcessingTask:
+    """One unit of work for a :class:`WorkerProcess` (wtf_codebot's shape):
+    ``task_type`` is ``'parse'`` (read ``file_path`` into a
+    :class:`FileNode`) or ``'analyze'`` (run ``config['analyzer']`` on
+    ``config['file_node']``, a FileNode or a pickled one)."""
+
+    task_id: str
+    file_path: Path
+    task_type: str
+    config: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    root_path: Optional[Path] = None
+
+
+@dataclasses.dataclass
+class ProcessingResult:
+    task_id: str
+    success: bool
+    result: Any = None
+    error: Optional[str] = None
+    duration: float = 0.0
+    memory_usage: float = 0.0
+
+
+class WorkerProcess:
+    """wtf_codebot's per-worker task runner, for code that drives workers
+    itself: ``WorkerProcess(worker_id)``, :meth:`initialize`, then
+    :meth:`process_task` per task. Reading goes through the native scanner;
+    errors are returned in the :class:`ProcessingResult`, never raised.
+    (:class:`ParallelScanner` and :class:`ParallelAnalyzer` do not need it.)"""
+
+    def __init__(self, worker_id: int):
+        self.worker_id = worker_id
+        self.analyzers: Dict[str, Any] = {}
+
+    def initialize(
+        self, parser_config: Optional[Dict[str, Any]] = None, analyzer_configs: Optional[Dict[str, Any]] = None
+    ) -> bool:
+        """Create the analyzers: each config is ``{"class": cls, "args": {...}}``
+        or ``{"analyzer": instance}``. False (and logged) when one fails."""
+        try:
+            for name, config in (analyzer_configs or {}).items():
+                if config.get("analyzer") is not None:
+                    self.analyzers[name] = config["analyzer"]
+                elif config.get("class") is not None:
+                    self.analyzers[name] = config["class"](**config.get("args", {}))
+            return True
+        except Exception as exc:  # noqa: BLE001 - reported as wtf_codebot did
+            logger.error("worker %s initialization failed: %s", self.worker_id, exc)
+            return False
+
+    def process_task(self, task: ProcessingTask) -> ProcessingResult:
+        start = time.perf_counter()
+        try:
+            if task.task_type == "parse":
+                result: Any = self._parse(task)
+            elif task.task_type == "analyze":
+                result = self._analyze(task)
+            else:
+                raise ValueError(f"Unknown task type: {task.task_type}")
+            return ProcessingResult(task.task_id, True, result, duration=time.perf_counter() - start)
+        except Exception as exc:  # noqa: BLE001 - returned in the result
+            error = f"Task {task.task_id} failed: {exc}"
+            logger.error("%s", error)
+            return ProcessingResult(task.task_id, False, error=error, duration=time.perf_counter() - start)
+
+    def _parse(self, task: ProcessingTask) -> FileNode:
+        path = Path(task.file_path)
+        got: List[File] = []
+        failed: List[ScanError] = []
+        include = bool(task.config.get("include_content", True))
+        scan(path, got.append, on_error=failed.append, threads=1, include_content=include,
+             respect_ignore_files=False, include_hidden=True)
+        if failed:
+            raise OSError(str(failed[0]))
+        if not got:
+            raise FileNotFoundError(f"not a readable file: {path}")
+        node = FileNode.from_file(got[0])
+        root = task.root_path
+        try:
+            node.path = path.relative_to(root) if root is not None else Path(path.name)
+        except ValueError:
+            node.path = path
+        return node
+
+    def _analyze(self, task: ProcessingTask) -> Any:
+        import pickle
+
+        name = task.config.get("analyzer")
+        if name not in self.analyzers:
+            raise ValueError(f"Analyzer {name} not available")
+        node = task.config.get("file_node")
+        if isinstance(node, (bytes, bytearray)):
+            node = pickle.loads(node)
+        if node is None:
+            node = self._parse(ProcessingTask(task.task_id, task.file_path, "parse", {}, task.root_path))
+        return _Runner(name, self.analyzers[name]).call(node)
+
+
 __all__ = [
     "AnalysisResult",
     "Codebase",
@@ -591,4 +691,7 @@ __all__ = [
     "FileType",
     "ParallelAnalyzer",
     "ParallelScanner",
+    "ProcessingResult",
+    "ProcessingTask",
+    "WorkerProcess",
 ]

@@ -1,0 +1,1 @@
+"""``wtf_codebot.analyzers``: only the registry the performance guide uses."""
