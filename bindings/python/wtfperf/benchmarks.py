@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Union
 
 from . import _native as N
 from ._native import check, cpath, status_t, take_buf, wtfperf_buf
+from .errors import WtfperfError
 
 
 class wtfperf_bench_options(ctypes.Structure):
@@ -243,11 +244,123 @@ def run_performance_benchmarks(
     return results_of(suite.run(full_suite=full_suite))
 
 
+def _summary_lines(report: Dict[str, Any], verbose: bool) -> List[str]:
+    lines = []
+    for p in report.get("projects", []):
+        lines.append(f"=== Benchmark Results for {p['name']} ===")
+        for s in p.get("scenarios", []):
+            r = BenchmarkResult.from_scenario(s.get("id", ""), s)
+            extra = []
+            speedup = s.get("speedup_vs_sequential")
+            if speedup:
+                extra.append(f"{speedup:.2f}x speedup")
+            if s.get("cache_hit_rate") is not None:
+                extra.append(f"{r.cache_hit_rate:.0%} hit rate")
+            line = (
+                f"{s.get('title', r.name)}: {r.duration:.3f}s, {r.memory_peak_mb:.1f}MB peak, "
+                f"{r.throughput_files_per_sec:.1f} files/s"
+            )
+            lines.append(line + (f" ({', '.join(extra)})" if extra else ""))
+            if verbose:
+                d = s.get("duration_s") or {}
+                if isinstance(d, dict) and d:
+                    lines.append(
+                        f"    min / median / max: {d.get('min', 0):.3f}s / {d.get('median', 0):.3f}s / "
+                        f"{d.get('max', 0):.3f}s; cpu {r.cpu_avg_percent:.0f}%, {r.files_processed} files, "
+                        f"{r.error_count} errors"
+                    )
+    recs = [r["text"] for r in report.get("recommendations", [])]
+    if recs:
+        lines.append("")
+        lines.append("Recommendations:")
+        lines += [f"- {t}" for t in recs]
+    return lines
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """The benchmark command line of wtf_codebot's guide
+    (``scripts/run_benchmarks.py``, ``python -m wtfperf.benchmarks``):
+    ``--project PATH --parallel N --cache`` or ``--full-suite``, ``--verbose``.
+
+    Exit status: 0 done, 1 the run failed, 2 bad command line, 3 a
+    regression against ``--baseline``.
+    """
+    import argparse
+    import logging
+    import sys
+
+    ap = argparse.ArgumentParser(
+        prog="run_benchmarks",
+        description="Run wtfperf's benchmark suite (sequential, parallel and cached scans and "
+        "analyses) and write Markdown / JSON / HTML reports.",
+    )
+    ap.add_argument("--project", help="a project to benchmark (default: a generated one)")
+    ap.add_argument("--parallel", type=int, help="highest thread count of the parallel scenarios (default: all cores)")
+    ap.add_argument("--cache", dest="cache", action="store_true", default=None,
+                    help="run the cached analysis scenarios (the default)")
+    ap.add_argument("--no-cache", dest="cache", action="store_false", help="leave them out")
+    ap.add_argument("--full-suite", action="store_true", help="small, medium and large generated projects")
+    ap.add_argument("-v", "--verbose", action="store_true", help="per-scenario statistics and DEBUG logging")
+    ap.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    ap.add_argument("--output", "--output-dir", dest="output", default="benchmark_results",
+                    help="directory of the reports (default: ./benchmark_results)")
+    ap.add_argument("--format", help="report files: comma-separated md, json, html (default: all)")
+    ap.add_argument("--runs", type=int, help="measured runs per scenario (default 5)")
+    ap.add_argument("--warmup", type=int, help="unmeasured warm-up runs (default 1)")
+    ap.add_argument("--files", type=int, help="files of the generated project (default 5000)")
+    ap.add_argument("--seed", type=int, help="seed of the generated projects (default 42)")
+    ap.add_argument("--baseline", help="a bench-report.json of an earlier run to compare with")
+    ap.add_argument("--threshold", type=float, help="relative slowdown counted as a regression (default 0.15)")
+    ap.add_argument("--cold-cache", action="store_true", help="also scan with the pages evicted from the page cache")
+    ap.add_argument("--work-dir", help="directory for generated projects and caches (default: the temp dir)")
+    args = ap.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG)
+    fields: Dict[str, Any] = {}
+    for name, field in (
+        ("format", "formats"), ("runs", "runs"), ("warmup", "warmup"), ("files", "generate_files"),
+        ("seed", "seed"), ("baseline", "baseline"), ("threshold", "threshold"), ("work_dir", "work_dir"),
+    ):
+        value = getattr(args, name)
+        if value is not None:
+            fields[field] = value
+    if args.cold_cache:
+        fields["cold_page_cache"] = True
+    try:
+        out = Path(args.output)
+        _private_dir(out)
+        report = bench_run(
+            project=args.project, parallel=args.parallel, cache=args.cache,
+            full_suite=args.full_suite or None, output_dir=out, **fields,
+        )
+    except (WtfperfError, ValueError, OSError) as exc:
+        print(f"run_benchmarks: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    if not args.quiet:
+        print("\n".join(_summary_lines(report, args.verbose)))
+        print(f"\nReports in {out}")
+    baseline = report.get("baseline") or {}
+    if baseline.get("regressions"):
+        if not args.quiet:
+            print(f"{baseline['regressions']} scenario(s) slower than the baseline", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _private_dir(path: Path) -> None:
+    os.makedirs(path, mode=0o700, exist_ok=True)
+
+
 __all__ = [
     "BenchmarkResult",
     "BenchmarkSuite",
     "bench_run",
     "generate_project",
+    "main",
     "results_of",
     "run_performance_benchmarks",
 ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
