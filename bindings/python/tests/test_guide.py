@@ -89,8 +89,10 @@ def test_quick_start_basic_profiling(capsys):
     assert len(ns["my_analysis_function"]._profile_results) == 1
 
 
-def test_quick_start_cache(guide_env):
-    (guide_env.work / "file.py").write_text("print('hi')\n")
+@pytest.mark.parametrize("exists", [True, False])
+def test_quick_start_cache(guide_env, exists):
+    if exists:
+        (guide_env.work / "file.py").write_text("print('hi')\n")
     ns = run(
         """
         from wtf_codebot.performance.cache import CacheManager
@@ -478,3 +480,19 @@ def test_worker_process_parses_and_analyzes(tree):
     assert done.success and done.result == [4]
     bad = w.process_task(ProcessingTask("x", tree / "missing.py", "parse"))
     assert not bad.success and "Task x failed" in bad.error
+
+
+def test_missing_file_path_is_stored_unbound_by_the_guide_classes(tmp_path):
+    from wtf_codebot.performance.cache import AnalysisCache, CacheManager, PersistentCache
+
+    missing = str(tmp_path / "nope.py")
+    with CacheManager(cache_dir=tmp_path / "c") as cm:
+        cm.set_analysis_result("k", [1], file_path=missing)
+        cm.set_analysis_results([("k2", [2], {"file_path": missing})])
+        assert cm.get_analysis_result("k") == [1] and cm.get_analysis_result("k2") == [2]
+    for tier in (AnalysisCache(), PersistentCache(tmp_path / "p.db")):
+        tier.set("k", "v", file_path=missing)
+        assert tier.get("k") == "v"
+        tier.close()
+    with wtfperf.Cache() as native, pytest.raises(wtfperf.WtfperfIOError):
+        native.set("k", b"v", file_path=missing)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import os
 from ctypes import CFUNCTYPE, POINTER, c_bool, c_char_p, c_double, c_size_t, c_uint8, c_uint64, c_void_p
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 from . import _native as N
 from ._native import CallbackGuard, CStrArray, Handle, check, ckey, cpath, native_run, status_t, take_buf, wtfperf_buf
 from .errors import MISS
+
+logger = logging.getLogger("wtf_codebot.performance.cache")
 
 Key = Union[str, bytes]
 PathArg = Union[str, bytes, "os.PathLike[str]"]
@@ -383,6 +386,16 @@ def make_private_dir(path: Path) -> None:
     os.makedirs(path, mode=0o700, exist_ok=True)
 
 
+def _existing(file_path: Optional[PathArg]) -> Optional[PathArg]:
+    """wtf_codebot's classes hashed the path string of a file that did not
+    exist: the guide-compatible classes store such a result without a file
+    binding instead of raising (the native Cache raises)."""
+    if file_path is None or os.path.exists(file_path):
+        return file_path
+    logger.debug("file_path %r does not exist: stored without a file binding", file_path)
+    return None
+
+
 def _rate(hits: int, misses: int) -> float:
     total = hits + misses
     return hits / total if total else 0.0
@@ -421,12 +434,18 @@ class CacheManager:
         """Store a JSON-able ``result``; with ``file_path`` it is valid only
         while that file's content is unchanged, with ``dependencies`` only
         while those files are; ``ttl`` in seconds (default: the tiers')."""
-        self.cache.set_json(key, result, file_path=file_path, dependencies=dependencies, ttl=ttl)
+        self.cache.set_json(key, result, file_path=_existing(file_path), dependencies=dependencies, ttl=ttl)
 
     def set_analysis_results(self, items: Iterable[Any]) -> None:
         """Store many results in one transaction: ``(key, result)`` or
         ``(key, result, {"file_path", "dependencies", "ttl"})`` items."""
-        self.cache.set_many_json(items)
+
+        def fixed(item: Any) -> Any:
+            if len(item) > 2 and item[2].get("file_path") is not None:
+                return (item[0], item[1], {**item[2], "file_path": _existing(item[2]["file_path"])})
+            return item
+
+        self.cache.set_many_json(fixed(it) for it in items)
 
     def set_bytes(self, key: Key, value: bytes, **entry: Any) -> None:
         self.cache.set(key, value, **entry)
@@ -527,7 +546,7 @@ class _Tier:
         file_path: Optional[PathArg] = None,
         dependencies: Optional[Sequence[PathArg]] = None,
     ) -> None:
-        self.cache.set_json(key, value, ttl=ttl, file_path=file_path, dependencies=dependencies)
+        self.cache.set_json(key, value, ttl=ttl, file_path=_existing(file_path), dependencies=dependencies)
 
     def invalidate(self, key: Key) -> None:
         self.cache.invalidate(key)
