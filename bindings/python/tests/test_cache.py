@@ -275,3 +275,34 @@ def test_persistent_caches_with_different_names_are_separate_stores(tmp_path):
     # Reopened by name: the same store again.
     with PersistentCache(tmp_path / "b.db") as again:
         assert again.get("k") == "from b"
+
+
+def test_guide_cache_accepts_the_binding_result_types(tmp_path, tree):
+    import enum
+    import os
+    from pathlib import Path
+
+    from wtfperf import AnalysisResult, FileType, ParallelAnalyzer, ParallelScanner
+
+    (tree / os.fsdecode(b"caf\xe9.py")).write_text("x = 1\n")  # a Latin-1 (non-UTF-8) name
+    codebase = ParallelScanner(1).scan_directory_parallel(tree)
+    results = ParallelAnalyzer(1).analyze_codebase_parallel(codebase, {"python": lambda n: [n.path]})
+
+    class Color(enum.Enum):
+        RED = "red"
+
+    odd = os.fsdecode(b"caf\xe9.py")
+    with CacheManager(cache_dir=tmp_path / "c") as cm:
+        cm.set_analysis_result("results", results)
+        cm.set_analysis_result("codebase", codebase)
+        cm.set_analysis_result("node", codebase.files[odd])
+        cm.set_analysis_result("misc", {"p": Path(odd), "s": {3, 1}, "e": Color.RED, FileType.PYTHON: 1})
+        got = cm.get_analysis_result("results")["python"]
+        assert sorted(got["findings"]) == sorted(results["python"].findings)
+        assert odd in got["findings"]  # the surrogate-escaped name came back exactly
+        cb = cm.get_analysis_result("codebase")
+        assert cb["total_files"] == codebase.total_files and odd in cb["files"]
+        assert cb["file_types"]["python"] == codebase.file_types[FileType.PYTHON]
+        assert cm.get_analysis_result("node")["path"] == odd
+        assert cm.get_analysis_result("misc") == {"p": odd, "s": [1, 3], "e": "red", "python": 1}
+        assert isinstance(results["python"], AnalysisResult)

@@ -11,13 +11,13 @@ tiers, JSON values), :class:`AnalysisCache` (memory tier only) and
 from __future__ import annotations
 
 import ctypes
-import json
 import logging
 import os
 from ctypes import CFUNCTYPE, POINTER, c_bool, c_char_p, c_double, c_size_t, c_uint8, c_uint64, c_void_p
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
+from . import _json
 from . import _native as N
 from ._native import CallbackGuard, CStrArray, Handle, check, ckey, cpath, native_run, status_t, take_buf, wtfperf_buf
 from .errors import MISS
@@ -125,12 +125,14 @@ wtfperf_cache_explain_miss = _d(
 
 
 def encode_json(value: Any) -> bytes:
-    """A JSON-able value as compact UTF-8 JSON (``TypeError`` otherwise)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=True).encode("utf-8")
+    """A JSON-able value as compact UTF-8 JSON (``TypeError`` otherwise); the
+    binding's one encoder (:mod:`wtfperf._json`): dataclasses such as
+    ``AnalysisResult`` and ``Codebase``, enums, paths, sets... are converted."""
+    return _json.dumps(value)
 
 
 def decode_json(data: bytes) -> Any:
-    return json.loads(data.decode("utf-8"))
+    return _json.loads(data)
 
 
 class Cache(Handle):

@@ -13,16 +13,15 @@ import dataclasses
 import enum
 import functools
 import hashlib
-import json
 import logging
 import os
 import re
 import time
 import types
-from datetime import date, datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Union
 
+from . import _json
 from .scanner import File, ScanError, ScanOptions, ScanSummary, SkipFile, analyze, decode_text, scan
 
 PathArg = Union[str, "os.PathLike[str]"]
@@ -270,22 +269,6 @@ class AnalysisResult:
     errors: List[ScanError] = dataclasses.field(default_factory=list)
 
 
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "to_dict") and callable(obj.to_dict):
-        return obj.to_dict()
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-    if isinstance(obj, enum.Enum):
-        return obj.value
-    if isinstance(obj, PurePath):
-        return str(obj)
-    if isinstance(obj, (set, frozenset)):
-        return sorted(obj, key=repr)
-    if isinstance(obj, (datetime, date)):
-        return obj.isoformat()
-    raise TypeError(f"analyzer results must be JSON-able; got {type(obj).__name__}")
-
-
 _OUTSIDE = "not in the codebase"
 
 _LANGUAGE_ALIASES = {"py": "python", "js": "javascript", "ts": "typescript", "rb": "ruby"}
@@ -531,16 +514,16 @@ class ParallelAnalyzer:
                 except Exception as exc:  # noqa: BLE001 - isolated to this file, as wtf_codebot did
                     what = str(exc) if isinstance(exc, SkipFile) else f"{type(exc).__name__}: {exc}"
                     failures.append(f"{r.name}: {what}")
-            data = json.dumps(payload, default=_json_default, separators=(",", ":"))
+            data = _json.dumps(payload)
             if failures:
-                partial[f.path] = (f.rel_path, json.loads(data))
+                partial[f.path] = (f.rel_path, _json.loads(data))
                 raise SkipFile("; ".join(failures))
-            return data.encode("utf-8")
+            return data
 
         def on_result(f: File, data: bytes, cached: bool) -> None:
             if outside(f.rel_path):
                 return
-            collect(f.rel_path, json.loads(data) if data else {}, cached)
+            collect(f.rel_path, _json.loads(data) if data else {}, cached)
 
         def collect(rel_path: str, payload: Dict[str, Any], cached: bool) -> None:
             for name, res in payload.items():
