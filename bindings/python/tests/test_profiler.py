@@ -161,3 +161,55 @@ def test_profile_manager_summary():
     manager.close()
     with pytest.raises(wtfperf.ClosedError):
         manager.get_summary()
+
+
+def test_profile_result_pickles_and_deep_copies_as_plain_data():
+    import copy
+    import pickle
+
+    with PerformanceProfiler(sample_interval=0.01, trace_memory=True) as profiler:
+        profiler.start_monitoring()
+        busy(0.03)
+        result = profiler.stop_monitoring()
+    result.function_name = "f"
+    for other in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result)):
+        assert other.to_dict() == result.to_dict()
+        assert other.memory_timeline == result.memory_timeline and other.scopes == result.scopes
+        assert len(other.memory_traces) == len(result.memory_traces)
+        assert not other.has_native
+        other.close()  # closing a copy leaves the original alone
+    assert result.has_native and result.to_json()["schema"] == "wtfperf.profile"
+
+
+def test_profile_manager_takes_any_result():
+    import pickle
+
+    manager = ProfileManager()
+    with PerformanceProfiler(sample_interval=0.01) as profiler:
+        empty = profiler.stop_monitoring()  # no window: the empty result
+        profiler.start_monitoring()
+        busy(0.02)
+        real = profiler.stop_monitoring()
+    closed = pickle.loads(pickle.dumps(real))
+    real2 = ProfileResult(duration=2.0, peak_memory_mb=10.0, cpu_percent=50.0)  # made by hand
+    manager.add_profile("empty", empty)
+    manager.add_profile("mixed", real)
+    manager.add_profile("mixed", real2)
+    manager.add_profile("mixed", closed)
+    real.close()
+    manager.add_profile("closed", real)
+    s = manager.get_summary()
+    assert s["empty"]["count"] == 1 and s["empty"]["duration"]["max"] == 0.0
+    assert s["mixed"]["count"] == 3 and s["mixed"]["duration"]["max"] == 2.0
+    assert s["mixed"]["duration"]["min"] == real.duration
+    assert s["mixed"]["duration"]["median"] == real.duration
+    assert s["mixed"]["peak_memory_mb"]["max"] == max(10.0, real.peak_memory_mb)
+    assert s["closed"]["count"] == 1
+
+
+def test_profile_manager_clear_after_close_raises():
+    manager = ProfileManager()
+    manager.clear()
+    manager.close()
+    with pytest.raises(wtfperf.ClosedError):
+        manager.clear()

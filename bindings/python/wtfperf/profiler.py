@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional
 
 from . import _native as N
 from ._native import Handle, check, status_t, take_buf, wtfperf_buf
+from .errors import ClosedError
 
 BYTES_PER_MB = 1024.0 * 1024.0
 
@@ -276,6 +277,29 @@ class ProfileResult:
         if self._native is not None:
             self._native.close()
 
+    @property
+    def has_native(self) -> bool:
+        """Whether the native profile is attached and open (:meth:`to_json`...)."""
+        return self._native is not None and not self._native.closed
+
+    def __getstate__(self) -> Dict[str, Any]:
+        # Plain data: the native profile is not carried over (to_json() and
+        # to_chrome_trace() need the original).
+        state = dict(self.__dict__)
+        state["_native"] = None
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "ProfileResult":
+        import copy
+
+        new = ProfileResult.__new__(type(self))
+        memo[id(self)] = new
+        new.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        return new
+
     def __repr__(self) -> str:
         return (
             f"ProfileResult(function_name={self.function_name!r}, duration={self.duration:.3f}, "
@@ -488,6 +512,8 @@ class ProfileManager(Handle):
     def __init__(self) -> None:
         super().__init__(self._open_native(), wtfperf_profile_manager_free)
         self.profiles: Dict[str, List[ProfileResult]] = {}
+        # Names with a run that has no native profile: summarized in Python.
+        self._python_only: set = set()
 
     def _open_native(self) -> c_void_p:
         ptr = c_void_p()
@@ -497,6 +523,8 @@ class ProfileManager(Handle):
     def _after_reopen(self) -> None:
         # A fresh manager in a forked child: give it the runs recorded so far.
         for name, results in self.profiles.items():
+            if name in self._python_only:
+                continue
             for r in results:
                 if r._native is not None and not r._native.closed:
                     pptr = r._native._acquire()
@@ -506,15 +534,27 @@ class ProfileManager(Handle):
                         r._native._release()
 
     def add_profile(self, name: str, profile_result: ProfileResult) -> None:
-        """Record ``profile_result`` as a run named ``name``."""
-        native = profile_result._require_native()
+        """Record ``profile_result`` as a run named ``name``.
+
+        Any result is accepted, as by wtf_codebot's manager: one without a
+        native profile (made by hand, the empty result of ``stop_monitoring()``
+        without a window, unpickled, closed) counts by its figures; the
+        summary of that name is then computed here rather than natively."""
         ptr = self._acquire()
         try:
-            pptr = native._acquire()
-            try:
-                check(wtfperf_profile_manager_add(ptr, name.encode("utf-8"), pptr))
-            finally:
-                native._release()
+            native = profile_result._native
+            if native is not None and not native.closed:
+                try:
+                    pptr = native._acquire()
+                except ClosedError:  # closed meanwhile
+                    self._python_only.add(name)
+                else:
+                    try:
+                        check(wtfperf_profile_manager_add(ptr, name.encode("utf-8"), pptr))
+                    finally:
+                        native._release()
+            else:
+                self._python_only.add(name)
         finally:
             self._release()
         self.profiles.setdefault(name, []).append(profile_result)
@@ -536,7 +576,13 @@ class ProfileManager(Handle):
         and ``cpu_percent`` (the runs' average CPU) — wtf_codebot's shape."""
         doc = self.summary_json()
         out: Dict[str, Dict[str, Any]] = {}
+        for name in self._python_only:
+            runs = self.profiles.get(name, [])
+            if runs:
+                out[name] = _summary_of(runs)
         for name, s in doc.get("names", {}).items():
+            if name in out:
+                continue
             def stat(key: str) -> Dict[str, float]:
                 v = s[key]
                 return {"min": v["min"], "max": v["max"], "avg": v["mean"], "median": v["median"]}
@@ -553,12 +599,15 @@ class ProfileManager(Handle):
         return out
 
     def clear(self) -> None:
-        """Forget every run (a fresh native manager)."""
-        fresh = c_void_p()
-        check(wtfperf_profile_manager_new(ctypes.byref(fresh)))
+        """Forget every run (a fresh native manager); :class:`ClosedError`
+        after :meth:`close`."""
+        if self.closed:
+            raise ClosedError(self._kind)
+        fresh = self._open_native()
         super().close()
         Handle.__init__(self, fresh, wtfperf_profile_manager_free)
         self.profiles.clear()
+        self._python_only.clear()
 
     def export_profiles(self, output_file: str) -> None:
         """Write every run's figures and the summary to a JSON file."""
@@ -568,6 +617,27 @@ class ProfileManager(Handle):
         }
         with open(output_file, "w") as f:
             json.dump(data, f, indent=2)
+
+
+def _summary_of(runs: List[ProfileResult]) -> Dict[str, Any]:
+    """wtf_codebot's summary shape computed from the runs' figures (the
+    native manager's statistics: the median of an even count is the mean of
+    the middle two)."""
+    import statistics
+
+    def stat(values: List[float]) -> Dict[str, float]:
+        return {"min": min(values), "max": max(values), "avg": sum(values) / len(values),
+                "median": statistics.median(values)}
+
+    duration = stat([r.duration for r in runs])
+    duration["total"] = sum(r.duration for r in runs)
+    return {
+        "count": len(runs),
+        "duration": duration,
+        "peak_memory_mb": stat([r.peak_memory_mb for r in runs]),
+        "avg_memory_mb": stat([r.avg_memory_mb for r in runs]),
+        "cpu_percent": stat([r.avg_cpu_percent for r in runs]),
+    }
 
 
 __all__ = [
