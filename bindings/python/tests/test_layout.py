@@ -68,3 +68,38 @@ def test_structs_have_no_trailing_fields_missing():
         body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
         fields = re.findall(r"(\w+)(?:\[\d+\])?;", body)
         assert fields == [f for f, _ in st._fields_], name
+
+
+def test_installed_package_finds_the_library_by_env_or_loader_path(tmp_path):
+    """A copy of the package outside the checkout (as pip installs it): no
+    build-tree fallback; WTFPERF_LIB or the loader's path finds the library,
+    and without either the error says how to point it there."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import wtfperf
+
+    site = tmp_path / "site-packages"
+    for pkg in ("wtfperf", "wtf_codebot"):
+        shutil.copytree(Path(wtfperf.__file__).parents[1] / pkg, site / pkg)
+    lib = Path(wtfperf.LIB_PATH).resolve()
+    code = "import wtfperf; print(wtfperf.LIB_PATH)"
+
+    def run(**extra):
+        env = {k: v for k, v in os.environ.items() if k not in ("WTFPERF_LIB", "LD_LIBRARY_PATH", "PYTHONPATH")}
+        env.update(PYTHONPATH=str(site), **extra)
+        return subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    p = run(WTFPERF_LIB=str(lib))
+    assert p.returncode == 0 and p.stdout.strip() == str(lib), p.stderr
+    p = run(LD_LIBRARY_PATH=str(lib.parent))
+    assert p.returncode == 0 and p.stdout.strip() == "libwtfperf.so", p.stderr
+    if subprocess.run(["sh", "-c", "ldconfig -p 2>/dev/null | grep -q libwtfperf"]).returncode == 0:
+        return  # installed system-wide: the failure case cannot be shown here
+    p = run()
+    assert p.returncode != 0
+    assert "WTFPERF_LIB" in p.stderr and "LD_LIBRARY_PATH" in p.stderr

@@ -39,6 +39,8 @@ else:
 
 status_t = c_int32
 
+_LOADER_PATH = {"darwin": "DYLD_LIBRARY_PATH", "win32": "PATH"}.get(sys.platform, "LD_LIBRARY_PATH")
+
 
 # ---------------------------------------------------------------- structs
 
@@ -57,10 +59,11 @@ def _candidates() -> List[str]:
         return [env]
     found = []
     repo = Path(__file__).resolve().parents[3]
-    for profile in ("release", "debug"):
-        p = repo / "target" / profile / _LIB_NAME
-        if p.is_file():
-            found.append(str(p))
+    if (repo / "Cargo.toml").is_file():  # a checkout's bindings/python, not an installed package
+        for profile in ("release", "debug"):
+            p = repo / "target" / profile / _LIB_NAME
+            if p.is_file():
+                found.append(str(p))
     found.append(_LIB_NAME)  # the system search path (LD_LIBRARY_PATH, ldconfig)
     return found
 
@@ -88,8 +91,9 @@ def _load() -> ctypes.CDLL:
         lib._wtfperf_path = cand  # type: ignore[attr-defined]
         return lib
     raise LibraryError(
-        "cannot load libwtfperf (set WTFPERF_LIB to the path of "
-        f"{_LIB_NAME}, or run `cargo build` in the repository): " + "; ".join(tried)
+        f"cannot load libwtfperf: set WTFPERF_LIB to the path of {_LIB_NAME}, or put its "
+        f"directory on the loader's path ({_LOADER_PATH}, or install it where ldconfig looks); "
+        "in a checkout, `cargo build` puts it in target/: " + "; ".join(tried)
     )
 
 
