@@ -476,8 +476,36 @@ def _at_exit() -> None:
                 h._cond.wait(left)
 
 
+#: Seconds a fork waits, at most, for native calls in flight on handles.
+FORK_WAIT_S = 2.0
+_fork_held: List["Handle"] = []
+
+
+def _before_fork() -> None:
+    # Let calls in flight on handles finish, and hold off new ones, so the
+    # child inherits quiescent native objects (SQLite keeps per-process lock
+    # bookkeeping that a call cut by fork would leave held in the child).
+    # Bounded: a long run (a scan using a cache) does not stall the fork.
+    deadline = time.monotonic() + FORK_WAIT_S
+    me = threading.get_ident()
+    for h in list(_live_handles):
+        h._cond.acquire()
+        _fork_held.append(h)
+        while h._busy and me not in h._busy:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            h._cond.wait(left)
+
+
+def _after_fork_in_parent() -> None:
+    while _fork_held:
+        _fork_held.pop()._cond.release()
+
+
 def _after_fork_in_child() -> None:
     global _runs
+    _fork_held.clear()  # their locks are replaced below
     fresh = _Runs()
     fresh.shutdown = _runs.shutdown
     _runs = fresh
@@ -486,7 +514,9 @@ def _after_fork_in_child() -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+    )
 
 # weakref.finalize closes the remaining handles in its own atexit handler:
 # make sure it is registered before ours, so that ours (LIFO) runs first.
