@@ -496,3 +496,27 @@ def test_missing_file_path_is_stored_unbound_by_the_guide_classes(tmp_path):
         tier.close()
     with wtfperf.Cache() as native, pytest.raises(wtfperf.WtfperfIOError):
         native.set("k", b"v", file_path=missing)
+
+
+def test_debug_logging_reports_runs(guide_env, caplog, capsys):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    ns = run(PARALLEL_SNIPPET.replace("/large/project", str(guide_env.project)))
+    cm = wtfperf.CacheManager(cache_dir="./cache")
+    cm.stats()
+    profiler = wtfperf.PerformanceProfiler(trace_memory=True)
+    profiler.start_monitoring()
+    profiler.stop_monitoring()
+    by = {}
+    for rec in caplog.records:
+        by.setdefault(rec.name, []).append(rec.getMessage())
+    par = " | ".join(by["wtf_codebot.performance.parallel"])
+    assert "Starting parallel scan" in par and f"complete: {len(TREE)} files" in par
+    assert "Starting parallel analysis" in par and "python: 1 findings" in par
+    assert any("scan of" in m and "ended" in m and "files_scanned" in m for m in by["wtfperf.scanner"])
+    assert any("hit rate" in m for m in by["wtf_codebot.performance.cache"])
+    prof = " | ".join(by["wtf_codebot.performance.profiler"])
+    assert "monitoring started" in prof and "monitoring stopped" in prof
+    assert all(rec.levelno == logging.DEBUG for rec in caplog.records if rec.name.startswith(("wtfperf", "wtf_codebot")))
+    assert ns["results"]["python"].findings

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import json
+import logging
 import os
 from ctypes import POINTER, c_bool, c_char_p, c_double, c_size_t, c_uint64
 from pathlib import Path
@@ -52,6 +53,9 @@ wtfperf_bench_generate = N._declare(
 
 PathArg = Union[str, "os.PathLike[str]"]
 
+logger = logging.getLogger("wtfperf.benchmarks")
+suite_logger = logging.getLogger("wtf_codebot.performance.benchmarks")
+
 
 def bench_run(
     project: Optional[PathArg] = None,
@@ -89,8 +93,13 @@ def bench_run(
             value = keep[-1]
         setattr(o, name, value)
     buf = wtfperf_buf()
+    logger.debug("benchmark run starting: project %s, parallel %d, cache %s, full suite %s, %d runs",
+                 project or "generated", o.parallel, o.cache, o.full_suite, o.runs)
     check(wtfperf_bench_run(ctypes.byref(o), ctypes.byref(buf)))
-    return json.loads(take_buf(buf))
+    report = json.loads(take_buf(buf))
+    logger.debug("benchmark run ended: %d project(s), %d scenario(s)", len(report.get("projects", [])),
+                 sum(len(p.get("scenarios", [])) for p in report.get("projects", [])))
+    return report
 
 
 def generate_project(root: PathArg, files: int, seed: int = 42, max_file_size: int = 0) -> int:
@@ -194,6 +203,7 @@ class BenchmarkSuite:
     def run(self, **options: Any) -> Dict[str, Any]:
         """Run the native suite with these options; the parsed JSON report."""
         merged = {"output_dir": self.output_dir, **self.options, **options}
+        suite_logger.debug("benchmark suite run, reports to %s", self.output_dir)
         self.last_report = bench_run(**merged)
         return self.last_report
 

@@ -420,6 +420,7 @@ class CacheManager:
         self.cache_dir = Path(os.fsdecode(cache_dir)) if cache_dir is not None else Path.cwd() / ".wtf_cache"
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.cache = Cache(self.cache_dir, **options)
+        logger.debug("cache in %s", self.cache_dir)
 
     def get_analysis_result(self, key: Key) -> Any:
         """The result stored under ``key``, or ``None``."""
@@ -480,6 +481,8 @@ class CacheManager:
         """``{"memory_cache": {...hit_rate...}, "persistent_cache":
         {...total_entries...}, "hit_rate", "invalidations"}``."""
         s = self.cache.statistics()
+        logger.debug("cache %s: hit rate %.2f, %d persistent entries, %d sets, %d invalidations",
+                     self.cache_dir, s.hit_rate, s.persistent_entries, s.sets, s.invalidations)
         return {
             "memory_cache": {
                 "size": s.memory_entries,

@@ -238,6 +238,7 @@ class ParallelScanner:
             raise ValueError(f"Path is not a directory: {root}")
         opts = self._options(include_content, ignore_dirs, ignore_files, max_file_size)
         codebase = Codebase(root_path=root, scan_options=opts)
+        logger.debug("Starting parallel scan of %s with %d threads", root, self.num_processes)
 
         def on_error(err: ScanError) -> None:
             (codebase.skipped_files if _is_too_large(err) else codebase.scan_errors).append(err)
@@ -250,6 +251,11 @@ class ParallelScanner:
             options=opts,
         )
         _check_complete(codebase.summary, "scan")
+        logger.debug(
+            "Parallel scan of %s complete: %d files, %d errors, %d skipped, %.3fs",
+            root, codebase.total_files, len(codebase.scan_errors), len(codebase.skipped_files),
+            codebase.summary.duration_s,
+        )
         return codebase
 
 
@@ -551,6 +557,10 @@ class ParallelAnalyzer:
                 logger.warning("%s", err)
                 errors.append(err)
 
+        logger.debug(
+            "Starting parallel analysis of %s with %d analyzers (%s), %d threads, cache: %s",
+            root, len(runners), ", ".join(r.name for r in runners), self.num_processes, cache is not None,
+        )
         self.last_summary = analyze(
             root,
             run,
@@ -562,6 +572,12 @@ class ParallelAnalyzer:
             options=opts,
         )
         _check_complete(self.last_summary, "analysis")
+        logger.debug(
+            "Parallel analysis of %s complete: %s",
+            root,
+            ", ".join(f"{r.name}: {len(r.findings)} findings, {r.files_analyzed} files "
+                      f"({r.files_cached} cached)" for r in results.values()) or "no analyzers",
+        )
         for r in results.values():
             r.errors = list(errors)
         return results

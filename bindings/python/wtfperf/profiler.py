@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import json
+import logging
 import threading
 import tracemalloc
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from ._native import Handle, check, status_t, take_buf, wtfperf_buf
 from .errors import ClosedError
 
 BYTES_PER_MB = 1024.0 * 1024.0
+
+logger = logging.getLogger("wtf_codebot.performance.profiler")
 
 
 class wtfperf_profiler_options(ctypes.Structure):
@@ -377,6 +380,8 @@ class PerformanceProfiler(Handle):
             finally:
                 self._release()
             self._monitoring = True
+            logger.debug("monitoring started (sample interval %.3fs, trace_memory=%s)",
+                         self.sample_interval, self.trace_memory)
             if self.trace_memory and not tracemalloc.is_tracing():
                 tracemalloc.start()
                 self._started_tracemalloc = True
@@ -403,7 +408,9 @@ class PerformanceProfiler(Handle):
                 check(wtfperf_profiler_stop(ptr, ctypes.byref(out)))
             finally:
                 self._release()
-        return ProfileResult._from_native(NativeProfile(out), traces)
+        result = ProfileResult._from_native(NativeProfile(out), traces)
+        logger.debug("monitoring stopped: %r", result)
+        return result
 
     def sample_now(self) -> Sample:
         """Take a sample now (besides the sampler thread's); needs an open window."""

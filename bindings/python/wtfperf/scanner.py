@@ -11,6 +11,7 @@ has returned.
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 from ctypes import CFUNCTYPE, POINTER, c_bool, c_char_p, c_double, c_int32, c_int64, c_size_t, c_uint8, c_uint64, c_void_p
 from dataclasses import dataclass
@@ -120,6 +121,8 @@ wtfperf_analyze_with = _d(
 )
 
 PathArg = Union[str, bytes, "os.PathLike[str]"]
+
+logger = logging.getLogger("wtfperf.scanner")
 
 
 @dataclass
@@ -364,6 +367,7 @@ def scan(
         return 1 if on_file(_file(p, with_content)) else 0  # type: ignore[misc]
 
     summary = wtfperf_scan_summary()
+    logger.debug("scan of %s starting (%s threads)", os.fsdecode(root), native.threads or "all")
     with native_run(guard) as sigint:
         if on_file is not None:
             file_fn = wtfperf_file_cb(guard.wrap(file_cb, 1))
@@ -374,10 +378,12 @@ def scan(
             file_fn = wtfperf_file_cb()
         cbs = wtfperf_scan_callbacks(file_fn, _error_cb(guard, on_error), _progress_cb(guard, on_progress), None)
         status = wtfperf_scan(cpath(root), ctypes.byref(native), ctypes.byref(cbs), ctypes.byref(summary))
+    result = ScanSummary._from(summary, status)
+    logger.debug("scan of %s ended (status %s): %s", os.fsdecode(root), status, result)
     guard.reraise()
     check(status)
     del keep
-    return ScanSummary._from(summary, status)
+    return result
 
 
 def analyze(
@@ -452,6 +458,7 @@ def analyze(
         None,
     )
     summary = wtfperf_scan_summary()
+    logger.debug("analysis %r of %s starting (cache: %s)", analyzer_id, os.fsdecode(root), handle is not None)
     with native_run(guard):
         cptr = handle._acquire() if handle is not None else None
         try:
@@ -466,10 +473,12 @@ def analyze(
         finally:
             if handle is not None:
                 handle._release()
+    result = ScanSummary._from(summary, status)
+    logger.debug("analysis %r of %s ended (status %s): %s", analyzer_id, os.fsdecode(root), status, result)
     guard.reraise()
     check(status)
     del keep
-    return ScanSummary._from(summary, status)
+    return result
 
 
 __all__ = [
