@@ -306,3 +306,31 @@ def test_guide_cache_accepts_the_binding_result_types(tmp_path, tree):
         assert cm.get_analysis_result("node")["path"] == odd
         assert cm.get_analysis_result("misc") == {"p": odd, "s": [1, 3], "e": "red", "python": 1}
         assert isinstance(results["python"], AnalysisResult)
+
+
+def test_directories_the_binding_creates_are_private(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from wtfperf import BenchmarkSuite
+
+    monkeypatch.chdir(tmp_path)
+    old = os.umask(0o022)
+    try:
+        made = []
+        with CacheManager(cache_dir=tmp_path / "a" / "b") as cm:
+            made += [tmp_path / "a", cm.cache_dir]
+        with CacheManager() as cm:  # ./.wtf_cache
+            made.append(cm.cache_dir)
+        with PersistentCache(tmp_path / "p" / "x.db") as pc:
+            made += [tmp_path / "p", pc.dir]
+        made += [BenchmarkSuite(output_dir=tmp_path / "bench" / "out").output_dir, tmp_path / "bench"]
+    finally:
+        os.umask(old)
+    for d in made:
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
+    # An existing directory is left as it is.
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    CacheManager(cache_dir=shared).close()
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755

@@ -192,6 +192,25 @@ class CStrArray:
         return ctypes.cast(self.array, POINTER(c_char_p)) if self.array is not None else None
 
 
+def make_private_dir(path: Any) -> None:
+    """Create directory ``path`` and its missing parents, each with mode 0700
+    (SECURITY.md: the directories the binding creates are private; set with
+    chmod, whatever the umask). An existing directory is left as it is."""
+    missing = []
+    p = Path(os.fsdecode(path))
+    while not p.exists():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(d, 0o700)
+
+
 # ---------------------------------------------------------------- handles
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from . import _native as N
-from ._native import check, cpath, status_t, take_buf, wtfperf_buf
+from ._native import check, cpath, make_private_dir, status_t, take_buf, wtfperf_buf
 from .errors import WtfperfError
 
 
@@ -181,8 +181,8 @@ def _scenario(report: Dict[str, Any], want: Callable[[Dict[str, Any]], bool]) ->
 
 class BenchmarkSuite:
     """``BenchmarkSuite(output_dir=None, **options)``: Markdown / JSON / HTML
-    reports go to ``output_dir`` (default ``./benchmark_results``, created if
-    missing). ``options`` are fields of ``wtfperf_bench_options`` applied to
+    reports go to ``output_dir`` (default ``./benchmark_results``, created
+    mode 0700 if missing). ``options`` are fields of ``wtfperf_bench_options`` applied to
     every run (``runs``, ``warmup``, ``generate_files``, ``formats``,
     ``seed``, ``work_dir``...).
 
@@ -192,7 +192,7 @@ class BenchmarkSuite:
 
     def __init__(self, output_dir: Optional[PathArg] = None, **options: Any):
         self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd() / "benchmark_results"
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.output_dir)
         self.options = options
         self.last_report: Optional[Dict[str, Any]] = None
 
@@ -338,7 +338,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         fields["cold_page_cache"] = True
     try:
         out = Path(args.output)
-        _private_dir(out)
+        make_private_dir(out)
         report = bench_run(
             project=args.project, parallel=args.parallel, cache=args.cache,
             full_suite=args.full_suite or None, output_dir=out, **fields,
@@ -355,10 +355,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"{baseline['regressions']} scenario(s) slower than the baseline", file=sys.stderr)
         return 3
     return 0
-
-
-def _private_dir(path: Path) -> None:
-    os.makedirs(path, mode=0o700, exist_ok=True)
 
 
 __all__ = [

@@ -19,7 +19,19 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from . import _json
 from . import _native as N
-from ._native import CallbackGuard, CStrArray, Handle, check, ckey, cpath, native_run, status_t, take_buf, wtfperf_buf
+from ._native import (
+    CallbackGuard,
+    CStrArray,
+    Handle,
+    check,
+    ckey,
+    cpath,
+    make_private_dir,
+    native_run,
+    status_t,
+    take_buf,
+    wtfperf_buf,
+)
 from .errors import MISS
 
 logger = logging.getLogger("wtf_codebot.performance.cache")
@@ -382,12 +394,6 @@ class Cache(Handle):
         return None if raw is None else decode_json(raw)
 
 
-def make_private_dir(path: Path) -> None:
-    """Create ``path`` and missing parents with mode 0700 (SECURITY.md); an
-    existing directory is left as it is."""
-    os.makedirs(path, mode=0o700, exist_ok=True)
-
-
 def _existing(file_path: Optional[PathArg]) -> Optional[PathArg]:
     """wtf_codebot's classes hashed the path string of a file that did not
     exist: the guide-compatible classes store such a result without a file
@@ -407,7 +413,7 @@ class CacheManager:
     """Both tiers behind one interface, values as JSON (wtf_codebot's API).
 
     ``CacheManager(cache_dir=None)``: the persistent tier lives in
-    ``cache_dir`` (default ``./.wtf_cache``, created if missing). Keyword
+    ``cache_dir`` (default ``./.wtf_cache``, created mode 0700 if missing). Keyword
     options as :class:`Cache` (``memory_max_entries``, ``memory_ttl``,
     ``persistent_ttl``...).
 
@@ -418,7 +424,7 @@ class CacheManager:
 
     def __init__(self, cache_dir: Optional[PathArg] = None, **options: Any):
         self.cache_dir = Path(os.fsdecode(cache_dir)) if cache_dir is not None else Path.cwd() / ".wtf_cache"
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.cache_dir)
         self.cache = Cache(self.cache_dir, **options)
         logger.debug("cache in %s", self.cache_dir)
 
