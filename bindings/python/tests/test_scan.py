@@ -230,3 +230,34 @@ def test_parallel_analyzer_with_cache(tree, tmp_path):
         assert todo.calls == 8
     without = ParallelAnalyzer().analyze_codebase_parallel(codebase, {"todo": TodoAnalyzer()})
     assert len(without["todo"].findings) == 2 and without["todo"].files_cached == 0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda t, tmp: wtfperf.CacheManager(cache_dir=tmp / "c", memory_max_entries=2**64),
+        lambda t, tmp: wtfperf.AnalysisCache(max_size=2**64),
+        lambda t, tmp: wtfperf.AnalysisCache(max_size=-1),
+        lambda t, tmp: wtfperf.Cache(memory_max_bytes=-1),
+        lambda t, tmp: wtfperf.PerformanceProfiler(max_samples=2**64),
+        lambda t, tmp: wtfperf.ParallelScanner(num_processes=2**64).scan_directory_parallel(t),
+        lambda t, tmp: wtfperf.ParallelScanner(num_processes=-1).scan_directory_parallel(t),
+        lambda t, tmp: wtfperf.ParallelScanner(chunk_size=2**64).scan_directory_parallel(t),
+        lambda t, tmp: wtfperf.ParallelScanner().scan_directory_parallel(t, max_file_size=-1),
+        lambda t, tmp: wtfperf.ParallelAnalyzer(num_processes=2**64).analyze_codebase_parallel(t, {"*": len}),
+        lambda t, tmp: wtfperf.scan(t, max_depth=-1),
+        lambda t, tmp: wtfperf.benchmarks.bench_run(project=t, runs=2**64),
+        lambda t, tmp: wtfperf.benchmarks.generate_project(tmp / "g", -1),
+    ],
+)
+def test_out_of_range_integers_raise_value_error(tree, tmp_path, make):
+    with pytest.raises(ValueError, match="out of range"):
+        make(tree, tmp_path)
+
+
+def test_parallel_scanner_takes_a_bytes_path(tree):
+    import os
+
+    cb = ParallelScanner(1).scan_directory_parallel(os.fsencode(tree))
+    assert cb.total_files == len(TREE) and cb.root_path == tree
+    assert wtfperf.scan(os.fsencode(tree)).files_scanned == len(TREE)

@@ -192,6 +192,33 @@ class CStrArray:
         return ctypes.cast(self.array, POINTER(c_char_p)) if self.array is not None else None
 
 
+_INT_TYPES = (ctypes.c_int8, ctypes.c_int16, ctypes.c_int32, ctypes.c_int64, ctypes.c_uint8, ctypes.c_uint16,
+              ctypes.c_uint32, ctypes.c_uint64, ctypes.c_size_t, ctypes.c_ssize_t)
+
+
+def cint(value: Any, ctype: Any, name: str) -> int:
+    """``value`` as an integer that fits ``ctype`` exactly; ValueError
+    (:class:`InvalidArgumentError`) otherwise, instead of ctypes' silent
+    wrap-around (2**64 -> 0, -1 -> 2**64-1)."""
+    try:
+        v = value.__index__()
+    except AttributeError:
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+    bits = 8 * ctypes.sizeof(ctype)
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if ctype(-1).value == -1 else (0, (1 << bits) - 1)
+    if not lo <= v <= hi:
+        raise errors.InvalidArgumentError(f"{name} = {v} is out of range [{lo}, {hi}]", errors.ERR_INVALID)
+    return v
+
+
+def set_field(struct: Any, name: str, value: Any) -> None:
+    """``setattr`` on a ctypes struct, integers checked by :func:`cint`."""
+    ctype = dict((f[0], f[1]) for f in struct._fields_)[name]
+    if ctype in _INT_TYPES and not isinstance(value, bool):
+        value = cint(value, ctype, name)
+    setattr(struct, name, value)
+
+
 def make_private_dir(path: Any) -> None:
     """Create directory ``path`` and its missing parents, each with mode 0700
     (SECURITY.md: the directories the binding creates are private; set with

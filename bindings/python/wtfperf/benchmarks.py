@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from . import _native as N
-from ._native import check, cpath, make_private_dir, status_t, take_buf, wtfperf_buf
+from ._native import check, cint, cpath, make_private_dir, set_field, status_t, take_buf, wtfperf_buf
 from .errors import WtfperfError
 
 
@@ -80,7 +80,7 @@ def bench_run(
         keep.append(cpath(output_dir))
         o.output_dir = keep[-1]
     if parallel is not None:
-        o.parallel = int(parallel)
+        set_field(o, "parallel", parallel)
     if cache is not None:
         o.cache = bool(cache)
     if full_suite is not None:
@@ -91,7 +91,7 @@ def bench_run(
         if isinstance(value, (str, os.PathLike)):
             keep.append(cpath(value))
             value = keep[-1]
-        setattr(o, name, value)
+        set_field(o, name, value)
     buf = wtfperf_buf()
     logger.debug("benchmark run starting: project %s, parallel %d, cache %s, full suite %s, %d runs",
                  project or "generated", o.parallel, o.cache, o.full_suite, o.runs)
@@ -108,7 +108,15 @@ def generate_project(root: PathArg, files: int, seed: int = 42, max_file_size: i
     the files it hides, a few binary and (from 20 files on) oversize files.
     Returns the number of files a scan should meet."""
     out = c_uint64()
-    check(wtfperf_bench_generate(cpath(root), int(files), int(seed), int(max_file_size), ctypes.byref(out)))
+    check(
+        wtfperf_bench_generate(
+            cpath(root),
+            cint(files, c_size_t, "files"),
+            cint(seed, c_uint64, "seed"),
+            cint(max_file_size, c_uint64, "max_file_size"),
+            ctypes.byref(out),
+        )
+    )
     return out.value
 
 

@@ -28,6 +28,7 @@ from ._native import (
     cpath,
     make_private_dir,
     native_run,
+    set_field,
     status_t,
     take_buf,
     wtfperf_buf,
@@ -185,15 +186,15 @@ class Cache(Handle):
             keep.append(cpath(root))
             opts.root = keep[-1]
         if memory_max_entries is not None:
-            opts.memory_max_entries = int(memory_max_entries)
+            set_field(opts, "memory_max_entries", memory_max_entries)
         if memory_ttl is not None:
             opts.memory_ttl_s = float(memory_ttl)
         if persistent_ttl is not None:
             opts.persistent_ttl_s = float(persistent_ttl)
         if memory_max_bytes is not None:
-            opts.memory_max_bytes = int(memory_max_bytes)
+            set_field(opts, "memory_max_bytes", memory_max_bytes)
         if persistent_max_bytes is not None:
-            opts.persistent_max_bytes = int(persistent_max_bytes)
+            set_field(opts, "persistent_max_bytes", persistent_max_bytes)
         if sync_interval is not None:
             opts.sync_interval_s = float(sync_interval)
         self._opts, self._keep = opts, keep

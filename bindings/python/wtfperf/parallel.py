@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, 
 from . import _json
 from .scanner import File, ScanError, ScanOptions, ScanSummary, SkipFile, analyze, decode_text, scan
 
-PathArg = Union[str, "os.PathLike[str]"]
+PathArg = Union[str, bytes, "os.PathLike[str]"]
 
 logger = logging.getLogger("wtf_codebot.performance.parallel")
 
@@ -231,7 +231,7 @@ class ParallelScanner:
         too. ``parse_ast`` is accepted for compatibility: no AST is built.
         ``progress`` gets :class:`wtfperf.Progress` reports.
         """
-        root = Path(root_path)
+        root = Path(os.fsdecode(root_path))  # str, bytes or a path, as wtfperf.scan takes
         if not root.exists():
             raise FileNotFoundError(f"Directory not found: {root}")
         if not root.is_dir():

@@ -20,7 +20,7 @@ from ctypes import POINTER, c_bool, c_char_p, c_double, c_size_t, c_uint32, c_ui
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional
 
 from . import _native as N
-from ._native import Handle, check, status_t, take_buf, wtfperf_buf
+from ._native import Handle, check, set_field, status_t, take_buf, wtfperf_buf
 from .errors import ClosedError
 
 BYTES_PER_MB = 1024.0 * 1024.0
@@ -340,9 +340,9 @@ class PerformanceProfiler(Handle):
         if include_children is not None:
             opts.include_children = bool(include_children)
         if max_samples is not None:
-            opts.max_samples = int(max_samples)
+            set_field(opts, "max_samples", max_samples)
         if max_scope_events is not None:
-            opts.max_scope_events = int(max_scope_events)
+            set_field(opts, "max_scope_events", max_scope_events)
         self._opts = opts
         super().__init__(self._open_native(), wtfperf_profiler_free)
         self.sample_interval = float(sample_interval)

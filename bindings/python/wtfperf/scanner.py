@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union
 
 from . import _native as N
-from ._native import CallbackGuard, CStrArray, check, cpath, native_run, status_t
+from ._native import CallbackGuard, CStrArray, check, cpath, native_run, set_field, status_t
 from .errors import ABORTED, ERR_CALLBACK
 
 
@@ -165,7 +165,7 @@ class ScanOptions:
         ):
             v = getattr(self, name)
             if v is not None:
-                setattr(o, name, v)
+                set_field(o, name, v)
         inc = CStrArray([g.encode("utf-8") for g in self.include])
         exc = CStrArray([g.encode("utf-8") for g in self.exclude])
         o.include_globs, o.include_globs_len = inc.ptr, inc.len
