@@ -213,3 +213,37 @@ def test_profile_manager_clear_after_close_raises():
     manager.close()
     with pytest.raises(wtfperf.ClosedError):
         manager.clear()
+
+
+def test_guide_profiler_defaults_to_trace_memory():
+    import wtf_codebot.performance as perf
+    from wtf_codebot.performance.profiler import PerformanceProfiler as GuideProfiler
+    from wtf_codebot.performance.profiler import profile_performance as guide_profile
+
+    assert perf.PerformanceProfiler is GuideProfiler and perf.profile_performance is guide_profile
+    p = GuideProfiler(sample_interval=0.01)
+    assert p.trace_memory is True and PerformanceProfiler().trace_memory is False
+    p.start_monitoring()
+    data = [bytes(1000) for _ in range(1000)]
+    r = p.stop_monitoring()
+    del data
+    assert r.memory_traces and not tracemalloc.is_tracing()
+
+    @guide_profile(sample_interval=0.01)
+    def f():
+        return [bytes(100) for _ in range(100)]
+
+    f()
+    assert f._profile_results[-1].memory_traces is not None
+
+
+def test_tracemalloc_stops_when_a_profiler_is_collected_mid_window():
+    import gc
+
+    assert not tracemalloc.is_tracing()
+    p = PerformanceProfiler(sample_interval=0.01, trace_memory=True)
+    p.start_monitoring()
+    assert tracemalloc.is_tracing()
+    del p
+    gc.collect()
+    assert not tracemalloc.is_tracing()

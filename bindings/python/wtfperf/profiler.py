@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 import tracemalloc
+import weakref
 from contextlib import contextmanager
 from ctypes import POINTER, c_bool, c_char_p, c_double, c_size_t, c_uint32, c_uint64, c_void_p
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional
@@ -385,6 +386,8 @@ class PerformanceProfiler(Handle):
             if self.trace_memory and not tracemalloc.is_tracing():
                 tracemalloc.start()
                 self._started_tracemalloc = True
+                # Collected mid-window: tracemalloc (and its cost) stops with it.
+                self._tracemalloc_finalizer = weakref.finalize(self, tracemalloc.stop)
 
     def stop_monitoring(self) -> ProfileResult:
         """Close the window and return its :class:`ProfileResult`.
@@ -398,9 +401,7 @@ class PerformanceProfiler(Handle):
             traces = None
             if self.trace_memory and tracemalloc.is_tracing():
                 traces = tracemalloc.take_snapshot().statistics("lineno")[:10]
-            if self._started_tracemalloc:
-                tracemalloc.stop()
-                self._started_tracemalloc = False
+            self._stop_tracemalloc()
             self._monitoring = False
             ptr = self._acquire()
             try:
@@ -490,11 +491,15 @@ class PerformanceProfiler(Handle):
             info["load_average"] = None
         return info
 
+    def _stop_tracemalloc(self) -> None:
+        if self._started_tracemalloc:
+            self._tracemalloc_finalizer.detach()
+            tracemalloc.stop()
+            self._started_tracemalloc = False
+
     def close(self) -> None:
         with self._state:
-            if self._started_tracemalloc:
-                tracemalloc.stop()
-                self._started_tracemalloc = False
+            self._stop_tracemalloc()
             self._monitoring = False
         super().close()
 

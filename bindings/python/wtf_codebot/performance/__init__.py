@@ -6,12 +6,11 @@ from wtfperf import (
     CacheManager,
     ParallelAnalyzer,
     ParallelScanner,
-    PerformanceProfiler,
     PersistentCache,
     ProfileManager,
     ProfileResult,
-    profile_performance,
 )
+from wtf_codebot.performance.profiler import PerformanceProfiler, profile_performance
 from wtfperf.benchmarks import BenchmarkResult, BenchmarkSuite, run_performance_benchmarks
 
 __all__ = [
