@@ -79,3 +79,27 @@ def test_suite_scenarios_and_full_run(tmp_path):
     results = run_performance_benchmarks(output_dir=tmp_path / "all", full_suite=False, generate_files=40, **QUICK)
     (name, scenarios), = results.items()
     assert name.startswith("generated") and {r.metadata["id"] for r in scenarios} >= {"scan-seq", "analyze-cold"}
+
+
+def test_lines_of_code_are_counted(tmp_path):
+    from wtfperf.benchmarks import count_lines, results_of
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "a.py").write_text("x = 1\ny = 2\n")
+    (project / "b.js").write_text("let a = 1;\nlet b = 2;\nlet c = 3")  # no final newline
+    suite = BenchmarkSuite(output_dir=tmp_path / "out", **QUICK)
+    r = suite.benchmark_sequential_scanning(project_dir=project, project_name="p")
+    assert r.lines_of_code == 5 and r.metadata["lines_counted"]
+    assert r.throughput_loc_per_sec == pytest.approx(5 / r.duration)
+    # A generated project (removed after the run) is counted from its seed.
+    report = bench_run(generate_files=40, seed=9, output_dir=tmp_path / "out2", **QUICK)
+    again = generate_project(tmp_path / "again", 40, seed=9)
+    counted = count_lines(tmp_path / "again")
+    assert again == report["projects"][0]["files"]
+    # The files the scenarios ran over (the oversize one is met but not read).
+    assert {s["files"] for s in report["projects"][0]["scenarios"]} == {counted["files"]}
+    results = results_of(report)
+    (name,) = results
+    assert counted["lines"] > 40
+    assert all(x.lines_of_code == counted["lines"] and x.throughput_loc_per_sec > 0 for x in results[name])

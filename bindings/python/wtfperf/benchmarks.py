@@ -120,13 +120,54 @@ def generate_project(root: PathArg, files: int, seed: int = 42, max_file_size: i
     return out.value
 
 
+def count_lines(root: PathArg) -> Dict[str, int]:
+    """``{"files", "lines"}`` of the files a default scan of ``root`` reads
+    (what the benchmark's scenarios run over): newlines, plus one for a last
+    line without one."""
+    from .scanner import scan
+
+    total = {"files": 0, "lines": 0}
+
+    def on_file(f: Any) -> None:
+        data = f.content or b""
+        total["files"] += 1
+        total["lines"] += data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+    scan(root, on_file)
+    return total
+
+
+def project_lines(project: Dict[str, Any]) -> Optional[int]:
+    """Lines of code of one project of a report, counted once: a path is
+    scanned; a generated project (removed after the run) is generated again
+    from its seed in a temporary directory (the same tree) and scanned.
+    ``None`` when it cannot be counted (the path is gone)."""
+    import tempfile
+
+    if project.get("kind") == "path":
+        path = project.get("path")
+        if not path or not os.path.isdir(path):
+            return None
+        return count_lines(path)["lines"]
+    g = project.get("generator") or {}
+    if "files" not in g or "seed" not in g:
+        return None
+    with tempfile.TemporaryDirectory(prefix="wtfperf-loc-") as d:
+        root = Path(d) / "project"
+        generate_project(root, g["files"], g["seed"])
+        return count_lines(root)["lines"]
+
+
 @dataclasses.dataclass
 class BenchmarkResult:
     """One scenario's figures (the shape of wtf_codebot's BenchmarkResult):
     ``duration`` is the median of the measured runs, ``memory_peak_mb`` the
-    highest peak RSS; ``lines_of_code`` and ``throughput_loc_per_sec`` are 0
-    (not measured natively). ``metadata`` has the scenario's id, title,
-    kind, threads, cache state, MB/s, speedups and duration statistics."""
+    highest peak RSS; ``lines_of_code`` the lines of the project's files
+    (counted by the binding once per project, see :func:`project_lines`; 0
+    when they could not be counted, ``metadata["lines_counted"]`` False) and
+    ``throughput_loc_per_sec`` those lines over ``duration``. ``metadata``
+    has the scenario's id, title, kind, threads, cache state, MB/s, speedups
+    and duration statistics."""
 
     name: str
     duration: float
@@ -145,7 +186,7 @@ class BenchmarkResult:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_scenario(cls, name: str, s: Dict[str, Any]) -> "BenchmarkResult":
+    def from_scenario(cls, name: str, s: Dict[str, Any], lines: Optional[int] = None) -> "BenchmarkResult":
         dur = s.get("duration_s") or {}
         duration = dur.get("median", 0.0) if isinstance(dur, dict) else float(dur)
         meta = {
@@ -154,6 +195,8 @@ class BenchmarkResult:
             if k in s
         }
         meta["duration_s"] = dur
+        meta["lines_counted"] = lines is not None
+        loc = lines or 0
         return cls(
             name=name,
             duration=duration,
@@ -161,9 +204,9 @@ class BenchmarkResult:
             memory_avg_mb=s.get("avg_rss_mb", 0.0),
             cpu_avg_percent=s.get("avg_cpu_percent", 0.0),
             files_processed=s.get("files", 0),
-            lines_of_code=0,
+            lines_of_code=loc,
             throughput_files_per_sec=s.get("files_per_s", 0.0),
-            throughput_loc_per_sec=0.0,
+            throughput_loc_per_sec=loc / duration if duration > 0 else 0.0,
             cache_hit_rate=s.get("cache_hit_rate") or 0.0,
             error_count=s.get("errors", 0),
             metadata=meta,
@@ -173,18 +216,25 @@ class BenchmarkResult:
 def results_of(report: Dict[str, Any]) -> Dict[str, List[BenchmarkResult]]:
     """Per project name, one :class:`BenchmarkResult` per scenario
     (named ``<project>_<scenario id>``)."""
-    return {
-        p["name"]: [BenchmarkResult.from_scenario(f"{p['name']}_{s['id']}", s) for s in p.get("scenarios", [])]
-        for p in report.get("projects", [])
-    }
+    out = {}
+    for p in report.get("projects", []):
+        lines = project_lines(p)
+        out[p["name"]] = [
+            BenchmarkResult.from_scenario(f"{p['name']}_{s['id']}", s, lines) for s in p.get("scenarios", [])
+        ]
+    return out
 
 
 def _scenario(report: Dict[str, Any], want: Callable[[Dict[str, Any]], bool]) -> Optional[Dict[str, Any]]:
     for p in report.get("projects", []):
         for s in p.get("scenarios", []):
             if want(s):
-                return s
+                return dict(s, _project=p)
     return None
+
+
+def _result(name: str, s: Dict[str, Any]) -> BenchmarkResult:
+    return BenchmarkResult.from_scenario(name, s, project_lines(s["_project"]))
 
 
 class BenchmarkSuite:
@@ -223,7 +273,7 @@ class BenchmarkSuite:
         """Scan ``project_dir`` on one thread (walk, read, hash every file)."""
         report = self.run(project=project_dir, parallel=1, cache=False)
         s = _scenario(report, lambda s: s.get("kind") == "scan" and s.get("threads") == 1)
-        return None if s is None else BenchmarkResult.from_scenario(f"{project_name}_sequential_scan", s)
+        return None if s is None else _result(f"{project_name}_sequential_scan", s)
 
     def benchmark_parallel_scanning(
         self, project_dir: PathArg, project_name: str, num_processes: int
@@ -231,7 +281,7 @@ class BenchmarkSuite:
         """Scan ``project_dir`` with ``num_processes`` threads (``speedup_vs_sequential`` in metadata)."""
         report = self.run(project=project_dir, parallel=num_processes, cache=False)
         s = _scenario(report, lambda s: s.get("kind") == "scan" and s.get("threads") == num_processes)
-        return None if s is None else BenchmarkResult.from_scenario(f"{project_name}_parallel_scan_{num_processes}p", s)
+        return None if s is None else _result(f"{project_name}_parallel_scan_{num_processes}p", s)
 
     def benchmark_with_cache(self, project_dir: PathArg, project_name: str) -> Optional[BenchmarkResult]:
         """Analyze ``project_dir`` with a warm cache (metadata: ``speedup`` over the cold run)."""
@@ -240,7 +290,7 @@ class BenchmarkSuite:
         cold = _scenario(report, lambda s: s.get("kind") == "analyze" and s.get("cache") == "cold")
         if warm is None:
             return None
-        r = BenchmarkResult.from_scenario(f"{project_name}_cached_scan", warm)
+        r = _result(f"{project_name}_cached_scan", warm)
         if cold is not None and r.duration > 0:
             r.metadata["first_run_duration"] = cold["duration_s"]["median"]
             r.metadata["speedup"] = cold["duration_s"]["median"] / r.duration
@@ -250,7 +300,7 @@ class BenchmarkSuite:
         """Analyze ``project_dir`` from an empty cache (every file analyzed)."""
         report = self.run(project=project_dir, cache=True)
         s = _scenario(report, lambda s: s.get("kind") == "analyze" and s.get("cache") == "cold")
-        return None if s is None else BenchmarkResult.from_scenario(f"{project_name}_analysis", s)
+        return None if s is None else _result(f"{project_name}_analysis", s)
 
 
 def run_performance_benchmarks(
@@ -369,8 +419,10 @@ __all__ = [
     "BenchmarkResult",
     "BenchmarkSuite",
     "bench_run",
+    "count_lines",
     "generate_project",
     "main",
+    "project_lines",
     "results_of",
     "run_performance_benchmarks",
 ]
