@@ -166,7 +166,6 @@ def test_pool_returns_a_codebase_with_skipped_files(tree):
 @pytest.mark.parametrize(
     "call",
     [
-        "wtfperf.scan(root, threads=1)",  # no Python callback: an internal one stops it
         "wtfperf.scan(root, lambda f: None, threads=1)",
         "wtfperf.ParallelScanner(1).scan_directory_parallel(root)",
         "wtfperf.ParallelAnalyzer(1).analyze_codebase_parallel(root, {'*': lambda n: []})",
@@ -193,6 +192,26 @@ def test_ctrl_c_during_a_run_raises_keyboard_interrupt_promptly(tmp_path, big_tr
     assert words[0] == "KeyboardInterrupt", p.stdout
     elapsed, full = float(words[1]), float(words[2])
     assert elapsed < full * 0.7, (elapsed, full)
+
+
+def test_ctrl_c_during_a_callback_free_scan_is_raised_when_it_ends(tmp_path, big_tree):
+    # No Python callback runs during the scan: Ctrl-C is recorded and raised
+    # afterwards, the result never returned as if the scan had been whole.
+    code = f"""
+        import os, signal, threading, time, wtfperf
+        root = {str(big_tree)!r}
+        t = time.monotonic(); wtfperf.scan(root, threads=1); full = time.monotonic() - t
+        threading.Timer(full * 0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+        try:
+            wtfperf.scan(root, threads=1)
+            print("finished")
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        """
+    p = run_script(code, tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split()[0] == "KeyboardInterrupt", p.stdout
 
 
 def test_aborted_run_raises_in_parallel_scanner(tree, monkeypatch):

@@ -384,16 +384,6 @@ class CallbackGuard:
         trampoline._wtfperf_guard = self  # type: ignore[attr-defined]
         return trampoline
 
-    def stop_cb(self) -> Callable[..., int]:
-        """An internal ``on_file`` for runs without Python callbacks: returns
-        "stop" (1) once the run was interrupted, so Ctrl-C takes effect promptly."""
-
-        def on_file(*_args: Any) -> int:
-            return 1 if self.stopping else 0
-
-        on_file._wtfperf_guard = self  # type: ignore[attr-defined]
-        return on_file
-
     def reraise(self) -> None:
         exc, self.exc = self.exc, None
         if exc is not None:
