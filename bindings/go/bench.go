@@ -114,7 +114,7 @@ func BenchRun(opts *BenchOptions) ([]byte, error) {
 	if err := check(op, C.wtfgo_bench_run(&co, &b, &msg), msg); err != nil {
 		return nil, err
 	}
-	return takeBuf(&b), nil
+	return takeBuf(op, &b)
 }
 
 // BenchGenerate writes a deterministic synthetic project into root (which

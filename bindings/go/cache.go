@@ -214,7 +214,8 @@ func (c *Cache) Get(key []byte) (value []byte, ok bool, err error) {
 	if Status(st) == StatusMiss {
 		return nil, false, nil
 	}
-	return takeBuf(&b), true, nil
+	v, err := takeBuf("cache_get", &b)
+	return v, err == nil, err
 }
 
 // Invalidate removes the entry under key (no error when there is none).
@@ -359,7 +360,7 @@ func (c *Cache) StatsJSON() ([]byte, error) {
 	if err := check("cache_stats_json", C.wtfgo_cache_stats_json(p, &b, &msg), msg); err != nil {
 		return nil, err
 	}
-	return takeBuf(&b), nil
+	return takeBuf("cache_stats_json", &b)
 }
 
 // ExplainMiss says, as JSON, why the last lookups of key missed
@@ -376,7 +377,7 @@ func (c *Cache) ExplainMiss(key []byte) ([]byte, error) {
 	if err := check("cache_explain_miss", C.wtfgo_cache_explain_miss(p, kp, kl, &b, &msg), msg); err != nil {
 		return nil, err
 	}
-	return takeBuf(&b), nil
+	return takeBuf("cache_explain_miss", &b)
 }
 
 // CacheEntry is one entry of SetMany.

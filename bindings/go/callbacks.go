@@ -27,8 +27,11 @@ func wtfgoOnFile(h C.uintptr_t, f *C.wtfperf_file) C.int32_t {
 	if s.isStopped() {
 		return 1
 	}
-	file := goFile(f)
-	var err error
+	file, err := goFile(s.op, f)
+	if err != nil {
+		s.stopWith(err)
+		return 1
+	}
 	if !s.protect(func() { err = s.onFile(file) }) {
 		return 1
 	}
@@ -69,9 +72,12 @@ func wtfgoAnalyze(h C.uintptr_t, f *C.wtfperf_file, sink *C.wtfperf_sink) C.int3
 	if s.isStopped() {
 		return stop
 	}
-	file := goFile(f)
+	file, err := goFile(s.op, f)
+	if err != nil {
+		s.stopWith(err)
+		return stop
+	}
 	var result []byte
-	var err error
 	if !s.protect(func() { result, err = s.analyze(file) }) {
 		return stop
 	}
@@ -98,7 +104,16 @@ func wtfgoOnResult(h C.uintptr_t, f *C.wtfperf_file, result *C.uint8_t, n C.size
 	if s.isStopped() {
 		return
 	}
-	file := goFile(f)
-	r := goBytes(unsafe.Pointer(result), n)
+	file, err := goFile(s.op, f)
+	var r []byte
+	if err == nil {
+		r, err = goBytes(s.op, unsafe.Pointer(result), n)
+	}
+	if err != nil {
+		// No return value to stop the run with: the next per-file
+		// callback sees the stop.
+		s.stopWith(err)
+		return
+	}
 	s.protect(func() { s.onResult(file, r, bool(cached)) })
 }

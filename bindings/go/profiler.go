@@ -378,7 +378,7 @@ func (p *Profile) buf(op string, f func(*C.wtfperf_profile, *C.wtfperf_buf, **C.
 	if err := check(op, f(c, &b, &msg), msg); err != nil {
 		return nil, err
 	}
-	return takeBuf(&b), nil
+	return takeBuf(op, &b)
 }
 
 // JSON is the profile as JSON: timeline, scopes, memory traces.
@@ -458,5 +458,5 @@ func (m *ProfileManager) SummaryJSON() ([]byte, error) {
 	if err := check("profile_manager_summary_json", C.wtfgo_profile_manager_summary_json(c, &b, &msg), msg); err != nil {
 		return nil, err
 	}
-	return takeBuf(&b), nil
+	return takeBuf("profile_manager_summary_json", &b)
 }

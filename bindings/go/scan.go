@@ -293,23 +293,25 @@ func goSummary(s *C.wtfperf_scan_summary) ScanSummary {
 	}
 }
 
-// goBytes copies n bytes at p (nil when p is NULL).
-func goBytes(p unsafe.Pointer, n C.size_t) []byte {
+// goBytes copies n bytes at p (nil when p is NULL), with the full length.
+func goBytes(op string, p unsafe.Pointer, n C.size_t) ([]byte, error) {
 	if p == nil {
-		return nil
+		return nil, nil
 	}
-	b := make([]byte, int(n))
-	copy(b, unsafe.Slice((*byte)(p), int(n)))
-	return b
+	return copyFromC(op, p, uint64(n))
 }
 
-func goFile(f *C.wtfperf_file) *File {
+func goFile(op string, f *C.wtfperf_file) (*File, error) {
+	content, err := goBytes(op, unsafe.Pointer(f.content), f.content_len)
+	if err != nil {
+		return nil, err
+	}
 	file := &File{
 		Path:    C.GoString(f.path),
 		RelPath: C.GoString(f.rel_path),
 		Size:    uint64(f.size),
 		ModTime: time.Unix(0, int64(f.mtime_ns)),
-		Content: goBytes(unsafe.Pointer(f.content), f.content_len),
+		Content: content,
 		Inode:   uint64(f.inode),
 	}
 	if f.language != nil {
@@ -318,7 +320,7 @@ func goFile(f *C.wtfperf_file) *File {
 	for i := range file.ContentHash {
 		file.ContentHash[i] = byte(f.content_hash[i])
 	}
-	return file
+	return file, nil
 }
 
 // Scan walks root in parallel (reading and hashing on worker threads) and

@@ -26,6 +26,7 @@ import "C"
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"unsafe"
 )
@@ -70,13 +71,38 @@ func cstr(s string) *C.char { return C.CString(s) }
 
 func free(p unsafe.Pointer) { C.free(p) }
 
-// takeBuf copies a library buffer into Go memory and releases it.
-func takeBuf(b *C.wtfperf_buf) []byte {
+// takeBuf copies a library buffer into Go memory and releases it. op names
+// the operation for the error of a buffer too long for a Go slice.
+func takeBuf(op string, b *C.wtfperf_buf) ([]byte, error) {
 	defer C.wtfperf_buf_free(b)
 	if b.data == nil {
-		return []byte{}
+		return []byte{}, nil
 	}
-	return C.GoBytes(unsafe.Pointer(b.data), C.int(b.len))
+	return copyFromC(op, unsafe.Pointer(b.data), uint64(b.len))
+}
+
+// goLen converts a C length to a Go one, or reports that it does not fit
+// in an int (only possible where int is 32 bits wide).
+func goLen(n uint64) (int, bool) {
+	if n > uint64(math.MaxInt) {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// copyFromC copies n bytes at p (C memory) into a new Go slice, with the
+// full length: C.GoBytes takes a C int, which would truncate a length of
+// 2 GiB or more. A length that does not fit in an int is an ErrInvalid.
+func copyFromC(op string, p unsafe.Pointer, n uint64) ([]byte, error) {
+	l, ok := goLen(n)
+	if !ok {
+		return nil, errorf(op, StatusErrInvalid, "a native buffer of %d bytes is too long for a Go slice", n)
+	}
+	b := make([]byte, l)
+	if l > 0 {
+		copy(b, unsafe.Slice((*byte)(p), l))
+	}
+	return b, nil
 }
 
 // bytesArg returns a (pointer, length) pair for input bytes. A nil or empty
