@@ -11,6 +11,7 @@ package wtfperf
 import "C"
 
 import (
+	"errors"
 	"runtime/cgo"
 	"unsafe"
 )
@@ -81,7 +82,7 @@ func wtfgoAnalyze(h C.uintptr_t, f *C.wtfperf_file, sink *C.wtfperf_sink) C.int3
 	if !s.protect(func() { result, err = s.analyze(file) }) {
 		return stop
 	}
-	if err == StopScan {
+	if errors.Is(err, StopScan) {
 		s.stopWith(err)
 		return stop
 	}

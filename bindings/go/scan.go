@@ -138,14 +138,17 @@ type ScanSummary struct {
 }
 
 // StopScan, returned by an OnFile callback or an AnalyzeFunc, stops the
-// run without an error: Scan or Analyze returns a nil error.
+// run without an error: Scan or Analyze returns a nil error. An error
+// wrapping StopScan (errors.Is, e.g. fmt.Errorf("limit: %w", StopScan))
+// does the same.
 var StopScan = errors.New("wtfperf: stop scan")
 
 // ScanCallbacks receive a scan's files, errors and progress; nil ones are
 // not called.
 type ScanCallbacks struct {
 	// OnFile gets every file. Returning a non-nil error stops the scan:
-	// StopScan makes Scan return nil, any other error is returned by Scan.
+	// StopScan (or an error wrapping it) makes Scan return nil, any other
+	// error is returned by Scan.
 	OnFile func(f *File) error
 	// OnError gets every problem (it never stops the scan): unreadable
 	// files, dangling links and loops (ErrIO), files over MaxFileSize and
@@ -158,7 +161,8 @@ type ScanCallbacks struct {
 }
 
 // AnalyzeFunc analyzes one file (only called for cache misses) and returns
-// the result to cache. StopScan stops the whole run (Analyze returns nil).
+// the result to cache. StopScan (or an error wrapping it) stops the whole
+// run (Analyze returns nil).
 // Any other error marks the file as failed: it is reported to OnError as an
 // ErrCallback wrapping the error, counted in Errors, not cached, and the
 // analysis goes on.
@@ -219,7 +223,7 @@ func (s *callState) protect(fn func()) (ok bool) {
 
 func (s *callState) stopWith(err error) {
 	s.mu.Lock()
-	if s.err == nil && err != StopScan {
+	if s.err == nil && !errors.Is(err, StopScan) {
 		s.err = err
 	}
 	s.mu.Unlock()
