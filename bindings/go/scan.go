@@ -328,8 +328,11 @@ func goFile(op string, f *C.wtfperf_file) (*File, error) {
 }
 
 // Scan walks root in parallel (reading and hashing on worker threads) and
-// calls cb for every file. A panic in a callback is recovered, stops the
-// scan, and is raised again once the scan has returned. nil opts mean the
+// calls cb for every file. A panic in a callback is recovered and raised
+// again once the scan has returned; no callback runs after it. A panic in
+// OnFile stops the scan at once; one in OnError or OnProgress (which cannot
+// return a stop to the library) stops it at the next file handed to OnFile,
+// so without OnFile the whole tree is still walked. nil opts mean the
 // defaults. The summary is filled even when a callback stopped the scan.
 func Scan(root string, opts *ScanOptions, cb ScanCallbacks) (ScanSummary, error) {
 	const op = "scan"
@@ -356,7 +359,9 @@ func Scan(root string, opts *ScanOptions, cb ScanCallbacks) (ScanSummary, error)
 // for (keyed by analyzerID, relative path and content hash), stores the
 // results, and calls onResult for every file, cached or not. cache may be
 // nil (then every file is analyzed). Panics in the callbacks are carried
-// across like in Scan.
+// across like in Scan: the analyzer plays the part of OnFile, so a panic in
+// OnResult, OnError or OnProgress stops the run at the next cache miss, and
+// a run where every file is cached walks the whole tree first.
 func Analyze(root string, opts *ScanOptions, cache *Cache, analyzerID string, analyze AnalyzeFunc, onResult ResultFunc) (ScanSummary, error) {
 	return runAnalyze("analyze", root, opts, cache, analyzerID, AnalyzeCallbacks{Analyze: analyze, OnResult: onResult})
 }

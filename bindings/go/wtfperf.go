@@ -11,8 +11,8 @@
 // written for, and panics with a clear message otherwise.
 //
 // Every fallible method returns an error that is a *Error carrying the
-// library's status code and message (Scan and Analyze return a callback's
-// own error as is). Handles (Profiler, Profile,
+// library's status code and message, except that Scan returns the error of
+// its OnFile callback as is (unwrapped). Handles (Profiler, Profile,
 // ProfileManager, Cache) have an idempotent Close; a finalizer closes a
 // forgotten handle as a backstop only.
 package wtfperf
