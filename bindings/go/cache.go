@@ -58,7 +58,7 @@ type EntryOptions struct {
 	// then their appearing invalidates).
 	Deps []string
 	// TTL of this entry in both tiers; 0 means the tiers' defaults,
-	// NoExpiry never.
+	// NoExpiry never; any other negative value is ErrInvalid.
 	TTL time.Duration
 }
 
@@ -166,6 +166,9 @@ func (o *EntryOptions) toC(op string, a *arena) (C.wtfperf_entry_options, error)
 	}
 	if err := checkNUL(op, "path", append([]string{o.FilePath}, o.Deps...)...); err != nil {
 		return eo, err
+	}
+	if o.TTL < 0 && o.TTL != NoExpiry {
+		return eo, errorf(op, StatusErrInvalid, "negative TTL %v (NoExpiry means never)", o.TTL)
 	}
 	eo.file_path = a.optStr(o.FilePath)
 	eo.deps, eo.deps_len = a.strs(o.Deps)
