@@ -154,6 +154,9 @@ func OpenCache(opts *CacheOptions) (*Cache, error) {
 // Close closes the cache (idempotent). It waits for calls in progress on
 // other goroutines; methods return ErrClosed afterwards.
 func (c *Cache) Close() error {
+	if c == nil {
+		return nil
+	}
 	c.h.close(func(p *C.wtfperf_cache) { C.wtfperf_cache_close(p) })
 	runtime.SetFinalizer(c, nil)
 	return nil
@@ -181,6 +184,9 @@ func (o *EntryOptions) toC(op string, a *arena) (C.wtfperf_entry_options, error)
 // Set stores value under key; it returns once the entry is committed. nil
 // options mean no file binding and the default TTL.
 func (c *Cache) Set(key, value []byte, opts *EntryOptions) error {
+	if c == nil {
+		return closedErr("cache_set")
+	}
 	const op = "cache_set"
 	var a arena
 	defer a.free()
@@ -202,6 +208,9 @@ func (c *Cache) Set(key, value []byte, opts *EntryOptions) error {
 // Get returns the value stored under key; ok is false on a miss (no entry,
 // expired, or its files changed).
 func (c *Cache) Get(key []byte) (value []byte, ok bool, err error) {
+	if c == nil {
+		return nil, false, closedErr("cache_get")
+	}
 	p, err := c.h.acquire()
 	if err != nil {
 		return nil, false, err
@@ -223,6 +232,9 @@ func (c *Cache) Get(key []byte) (value []byte, ok bool, err error) {
 
 // Invalidate removes the entry under key (no error when there is none).
 func (c *Cache) Invalidate(key []byte) error {
+	if c == nil {
+		return closedErr("cache_invalidate")
+	}
 	p, err := c.h.acquire()
 	if err != nil {
 		return err
@@ -236,6 +248,9 @@ func (c *Cache) Invalidate(key []byte) error {
 // InvalidateFile removes every entry bound to path (as FilePath or a dep)
 // and returns how many were removed.
 func (c *Cache) InvalidateFile(path string) (int, error) {
+	if c == nil {
+		return 0, closedErr("cache_invalidate_file")
+	}
 	const op = "cache_invalidate_file"
 	if err := checkNUL(op, "path", path); err != nil {
 		return 0, err
@@ -261,6 +276,9 @@ type pathCollector struct{ paths []string }
 // CheckFileChanges returns those of paths whose content changed since the
 // cache last saw them (their entries are invalidated).
 func (c *Cache) CheckFileChanges(paths []string) ([]string, error) {
+	if c == nil {
+		return nil, closedErr("cache_check_file_changes")
+	}
 	const op = "cache_check_file_changes"
 	if err := checkNUL(op, "path", paths...); err != nil {
 		return nil, err
@@ -288,6 +306,9 @@ func (c *Cache) CheckFileChanges(paths []string) ([]string, error) {
 // CleanupExpired removes expired entries from both tiers and returns how
 // many were removed.
 func (c *Cache) CleanupExpired() (int, error) {
+	if c == nil {
+		return 0, closedErr("cache_cleanup_expired")
+	}
 	p, err := c.h.acquire()
 	if err != nil {
 		return 0, err
@@ -303,6 +324,9 @@ func (c *Cache) CleanupExpired() (int, error) {
 
 // Clear removes every entry from both tiers.
 func (c *Cache) Clear() error {
+	if c == nil {
+		return closedErr("cache_clear")
+	}
 	p, err := c.h.acquire()
 	if err != nil {
 		return err
@@ -314,6 +338,9 @@ func (c *Cache) Clear() error {
 
 // Stats returns the cache's counters.
 func (c *Cache) Stats() (CacheStats, error) {
+	if c == nil {
+		return CacheStats{}, closedErr("cache_stats")
+	}
 	p, err := c.h.acquire()
 	if err != nil {
 		return CacheStats{}, err
@@ -353,6 +380,9 @@ func (c *Cache) Stats() (CacheStats, error) {
 
 // StatsJSON returns the statistics as JSON.
 func (c *Cache) StatsJSON() ([]byte, error) {
+	if c == nil {
+		return nil, closedErr("cache_stats_json")
+	}
 	p, err := c.h.acquire()
 	if err != nil {
 		return nil, err
@@ -369,6 +399,9 @@ func (c *Cache) StatsJSON() ([]byte, error) {
 // ExplainMiss says, as JSON, why the last lookups of key missed
 // (last_reason: "not_found", "expired", "file_changed", ...).
 func (c *Cache) ExplainMiss(key []byte) ([]byte, error) {
+	if c == nil {
+		return nil, closedErr("cache_explain_miss")
+	}
 	p, err := c.h.acquire()
 	if err != nil {
 		return nil, err
@@ -392,6 +425,9 @@ type CacheEntry struct {
 // SetMany stores every entry in one transaction (much faster than as many
 // Set calls; all or nothing).
 func (c *Cache) SetMany(entries []CacheEntry) error {
+	if c == nil {
+		return closedErr("cache_set_many")
+	}
 	const op = "cache_set_many"
 	if len(entries) == 0 {
 		return nil

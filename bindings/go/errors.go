@@ -66,6 +66,9 @@ func (e *Error) Unwrap() error { return e.Err }
 // Is makes errors.Is(err, ErrInvalid) (and the other status sentinels) true
 // for any *Error with that status.
 func (e *Error) Is(target error) bool {
+	if target == ErrClosed {
+		return e.Status == ErrClosed.Status && e.Message == ErrClosed.Message
+	}
 	t, ok := target.(*Error)
 	if !ok || t.Op != "" || t.Path != "" || t.Message != "" || t.Err != nil {
 		return false
@@ -84,9 +87,16 @@ var (
 	ErrCallback = &Error{Status: StatusErrCallback}
 )
 
-// ErrClosed is returned by methods of a handle after Close. It is also an
-// ErrState.
+// ErrClosed is returned by methods of a handle after Close, of a nil
+// handle, and by Exit of a zero Scope: errors.Is(err, ErrClosed) holds, and
+// the error returned names the operation. It is also an ErrState.
 var ErrClosed = &Error{Status: StatusErrState, Message: "use of a closed handle"}
+
+// closedErr is ErrClosed for the operation op (errors.Is(err, ErrClosed)
+// holds): a call on a closed handle, a nil handle or a zero Scope.
+func closedErr(op string) error {
+	return &Error{Op: op, Status: ErrClosed.Status, Message: ErrClosed.Message}
+}
 
 // check turns a status and the message the shim copied (may be nil; freed
 // here) into an error; non-negative statuses are not errors.

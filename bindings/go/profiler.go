@@ -80,6 +80,9 @@ func NewProfiler(opts *ProfilerOptions) (*Profiler, error) {
 // Close releases the profiler (stopping its sampler if running). It is
 // idempotent; methods return ErrClosed afterwards.
 func (p *Profiler) Close() error {
+	if p == nil {
+		return nil
+	}
 	p.h.close(func(c *C.wtfperf_profiler) { C.wtfperf_profiler_free(c) })
 	runtime.SetFinalizer(p, nil)
 	return nil
@@ -87,6 +90,9 @@ func (p *Profiler) Close() error {
 
 // Start begins sampling. Starting a running profiler is an ErrState.
 func (p *Profiler) Start() error {
+	if p == nil {
+		return closedErr("profiler_start")
+	}
 	c, err := p.h.acquire()
 	if err != nil {
 		return err
@@ -98,6 +104,9 @@ func (p *Profiler) Start() error {
 
 // IsRunning reports whether the profiler is between Start and Stop.
 func (p *Profiler) IsRunning() bool {
+	if p == nil {
+		return false
+	}
 	c, err := p.h.acquire()
 	if err != nil {
 		return false
@@ -109,6 +118,9 @@ func (p *Profiler) IsRunning() bool {
 // SampleNow takes a sample now (besides the sampler thread's), records it
 // in the timeline and returns it. ErrState when not running.
 func (p *Profiler) SampleNow() (Sample, error) {
+	if p == nil {
+		return Sample{}, closedErr("profiler_sample_now")
+	}
 	c, err := p.h.acquire()
 	if err != nil {
 		return Sample{}, err
@@ -125,6 +137,9 @@ func (p *Profiler) SampleNow() (Sample, error) {
 // Stop ends sampling and returns the finished profile (close it when done).
 // Stopping a profiler that is not running is an ErrState.
 func (p *Profiler) Stop() (*Profile, error) {
+	if p == nil {
+		return nil, closedErr("profiler_stop")
+	}
 	c, err := p.h.acquire()
 	if err != nil {
 		return nil, err
@@ -151,6 +166,9 @@ type Scope struct {
 //	...
 //	err = s.Exit()
 func (p *Profiler) Enter(name string) (*Scope, error) {
+	if p == nil {
+		return nil, closedErr("profiler_enter")
+	}
 	if err := checkNUL("profiler_scope_enter", "scope name", name); err != nil {
 		return nil, err
 	}
@@ -175,6 +193,9 @@ type ScopeID uint32
 // ScopeID interns name once (whether or not the profiler runs); EnterID
 // then skips the name lookup. The id is valid for this profiler's lifetime.
 func (p *Profiler) ScopeID(name string) (ScopeID, error) {
+	if p == nil {
+		return 0, closedErr("profiler_scope_id")
+	}
 	const op = "profiler_scope_id"
 	if err := checkNUL(op, "scope name", name); err != nil {
 		return 0, err
@@ -196,6 +217,9 @@ func (p *Profiler) ScopeID(name string) (ScopeID, error) {
 
 // EnterID is Enter by an interned name.
 func (p *Profiler) EnterID(id ScopeID) (*Scope, error) {
+	if p == nil {
+		return nil, closedErr("profiler_enter_id")
+	}
 	c, err := p.h.acquire()
 	if err != nil {
 		return nil, err
@@ -212,6 +236,9 @@ func (p *Profiler) EnterID(id ScopeID) (*Scope, error) {
 // Exit closes the scope (from any goroutine). Exiting a scope twice is an
 // ErrInvalid.
 func (s *Scope) Exit() error {
+	if s == nil || s.p == nil {
+		return closedErr("profiler_scope_exit")
+	}
 	c, err := s.p.h.acquire()
 	if err != nil {
 		return err
@@ -261,6 +288,9 @@ func newProfile(c *C.wtfperf_profile) *Profile {
 
 // Close releases the profile.
 func (p *Profile) Close() error {
+	if p == nil {
+		return nil
+	}
 	p.h.close(func(c *C.wtfperf_profile) { C.wtfperf_profile_free(c) })
 	runtime.SetFinalizer(p, nil)
 	return nil
@@ -277,12 +307,18 @@ func (p *Profile) float(f func(*C.wtfperf_profile) C.double) float64 {
 
 // Duration is the time between Start and Stop.
 func (p *Profile) Duration() time.Duration {
+	if p == nil {
+		return 0
+	}
 	s := p.float(func(c *C.wtfperf_profile) C.double { return C.wtfperf_profile_duration_s(c) })
 	return time.Duration(s * float64(time.Second))
 }
 
 // CPUTime is the CPU time the process used between Start and Stop.
 func (p *Profile) CPUTime() time.Duration {
+	if p == nil {
+		return 0
+	}
 	s := p.float(func(c *C.wtfperf_profile) C.double { return C.wtfperf_profile_cpu_time_s(c) })
 	return time.Duration(s * float64(time.Second))
 }
@@ -290,6 +326,9 @@ func (p *Profile) CPUTime() time.Duration {
 // PeakIsExact reports whether PeakMemoryMB is the kernel's exact
 // high-water mark rather than the highest sample.
 func (p *Profile) PeakIsExact() bool {
+	if p == nil {
+		return false
+	}
 	c, err := p.h.acquire()
 	if err != nil {
 		return false
@@ -300,21 +339,33 @@ func (p *Profile) PeakIsExact() bool {
 
 // PeakMemoryMB is the peak RSS in MiB.
 func (p *Profile) PeakMemoryMB() float64 {
+	if p == nil {
+		return 0
+	}
 	return p.float(func(c *C.wtfperf_profile) C.double { return C.wtfperf_profile_peak_memory_mb(c) })
 }
 
 // AvgMemoryMB is the mean sampled RSS in MiB.
 func (p *Profile) AvgMemoryMB() float64 {
+	if p == nil {
+		return 0
+	}
 	return p.float(func(c *C.wtfperf_profile) C.double { return C.wtfperf_profile_avg_memory_mb(c) })
 }
 
 // AvgCPUPercent is the mean CPU use, in percent of one core.
 func (p *Profile) AvgCPUPercent() float64 {
+	if p == nil {
+		return 0
+	}
 	return p.float(func(c *C.wtfperf_profile) C.double { return C.wtfperf_profile_avg_cpu_percent(c) })
 }
 
 // SampleCount is the number of samples in the timeline.
 func (p *Profile) SampleCount() int {
+	if p == nil {
+		return 0
+	}
 	c, err := p.h.acquire()
 	if err != nil {
 		return 0
@@ -325,6 +376,9 @@ func (p *Profile) SampleCount() int {
 
 // Sample returns sample i (0 <= i < SampleCount()).
 func (p *Profile) Sample(i int) (Sample, error) {
+	if p == nil {
+		return Sample{}, closedErr("profile_sample")
+	}
 	if i < 0 {
 		return Sample{}, errorf("profile_sample", StatusErrInvalid, "negative sample index %d", i)
 	}
@@ -355,6 +409,9 @@ func seconds(s C.double) time.Duration { return time.Duration(float64(s) * float
 
 // Samples returns the whole timeline.
 func (p *Profile) Samples() ([]Sample, error) {
+	if p == nil {
+		return nil, closedErr("profile_samples")
+	}
 	n := p.SampleCount()
 	out := make([]Sample, 0, n)
 	for i := 0; i < n; i++ {
@@ -383,6 +440,9 @@ func (p *Profile) buf(op string, f func(*C.wtfperf_profile, *C.wtfperf_buf, **C.
 
 // JSON is the profile as JSON: timeline, scopes, memory traces.
 func (p *Profile) JSON() ([]byte, error) {
+	if p == nil {
+		return nil, closedErr("profile_json")
+	}
 	return p.buf("profile_to_json", func(c *C.wtfperf_profile, b *C.wtfperf_buf, m **C.char) C.wtfperf_status {
 		return C.wtfgo_profile_to_json(c, b, m)
 	})
@@ -391,6 +451,9 @@ func (p *Profile) JSON() ([]byte, error) {
 // ChromeTrace is the profile in Chrome trace-event JSON (open it in Perfetto
 // or chrome://tracing).
 func (p *Profile) ChromeTrace() ([]byte, error) {
+	if p == nil {
+		return nil, closedErr("profile_chrome_trace")
+	}
 	return p.buf("profile_to_chrome_trace", func(c *C.wtfperf_profile, b *C.wtfperf_buf, m **C.char) C.wtfperf_status {
 		return C.wtfgo_profile_to_chrome_trace(c, b, m)
 	})
@@ -416,6 +479,9 @@ func NewProfileManager() (*ProfileManager, error) {
 
 // Close releases the manager (idempotent).
 func (m *ProfileManager) Close() error {
+	if m == nil {
+		return nil
+	}
 	m.h.close(func(c *C.wtfperf_profile_manager) { C.wtfperf_profile_manager_free(c) })
 	runtime.SetFinalizer(m, nil)
 	return nil
@@ -424,6 +490,9 @@ func (m *ProfileManager) Close() error {
 // Add records profile under name. The manager keeps its own copy: the
 // profile may be closed afterwards.
 func (m *ProfileManager) Add(name string, p *Profile) error {
+	if m == nil {
+		return closedErr("profile_manager_add")
+	}
 	if err := checkNUL("profile_manager_add", "profile name", name); err != nil {
 		return err
 	}
@@ -448,6 +517,9 @@ func (m *ProfileManager) Add(name string, p *Profile) error {
 
 // SummaryJSON summarizes every added profile as JSON.
 func (m *ProfileManager) SummaryJSON() ([]byte, error) {
+	if m == nil {
+		return nil, closedErr("profile_manager_summary_json")
+	}
 	c, err := m.h.acquire()
 	if err != nil {
 		return nil, err
