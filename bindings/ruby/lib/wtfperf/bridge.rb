@@ -15,6 +15,19 @@ module Wtfperf
   # later callback answers "stop" at once), runs to its end, and only then
   # does the exception or jump continue, from the method that was called.
   # Everything runs on the calling thread.
+  #
+  # Asynchronous interrupts (Thread#kill, Thread#raise, Timeout, Ctrl-C's
+  # Interrupt) are deferred (Thread.handle_interrupt(Object => :never))
+  # whenever the native fiber runs, i.e. for the whole native call except
+  # while a user handler runs on the caller's fiber: Thread#kill in
+  # particular is no exception (no rescue sees it) and would otherwise
+  # unwind the native fiber straight through the library's frames. A
+  # trampoline that finds an interrupt pending answers "stop" without
+  # handing its event over, so the run ends promptly; the interrupt is
+  # delivered on the caller's fiber once the native fiber is suspended or
+  # finished, and #run's ensure lets the native call run to its end (as for
+  # a handler that raised). User handlers run under the caller's own
+  # interrupt mask, like ordinary Ruby code.
   class Bridge
     # What a callback receives when the Ruby side is gone: stop.
     STOP = Object.new.freeze
@@ -33,6 +46,13 @@ module Wtfperf
     # told to stop (`stop_value` is returned), and #run raises it once the
     # native call has returned.
     def trampoline(stop_value)
+      if Thread.pending_interrupt?
+        # An interrupt is waiting (deferred by #run): stop without running
+        # the user's handler; #run's caller gets the interrupt afterwards.
+        @stopping = true
+        return stop_value
+      end
+
       yield
     rescue Exception => e # rubocop:disable Lint/RescueException
       @failure ||= e
@@ -53,12 +73,12 @@ module Wtfperf
     # block returned.
     def run(&native)
       @fiber = Fiber.new { [:done, native.call(self)] }
-      message = @fiber.resume
       finished = false
       begin
+        message = resume(nil)
         while message[0] == :event
           handler = @handlers.fetch(message[1])
-          message = @fiber.resume(handler.call(*message[2]))
+          message = resume(handler.call(*message[2]))
         end
         finished = true
         raise @failure if @failure
@@ -66,16 +86,26 @@ module Wtfperf
         message[1]
       ensure
         unless finished
-          # A handler raised or jumped out: let the native call see "stop"
-          # and run to its end before the raise/jump goes on.
+          # A handler raised or jumped out, or an interrupt (even
+          # Thread#kill) arrived: let the native call see "stop" and run to
+          # its end before the raise/jump goes on.
           @stopping = true
           begin
-            @fiber.resume(STOP) while @fiber.alive?
+            # Masked as a whole: a second interrupt must not cut this short.
+            Thread.handle_interrupt(Object => :never) { @fiber.resume(STOP) while @fiber.alive? }
           rescue StandardError
             nil # the first exception (or the jump) is the one that matters
           end
         end
       end
+    end
+
+    private
+
+    # Runs the native fiber (with interrupts deferred) until its next event
+    # or its end.
+    def resume(reply)
+      Thread.handle_interrupt(Object => :never) { @fiber.resume(reply) }
     end
   end
 end
