@@ -7,7 +7,7 @@ require "timeout"
 # Crash-safety of scan/analyze against asynchronous interrupts and abandoned
 # external enumerators. Each crash repro runs in a subprocess, bounded by a
 # timeout, so a crash or hang fails the test instead of the test run.
-class TestInterrupts < Minitest::Test
+module InterruptTestHelpers
   include WtfperfTestHelpers
 
   LIB_DIR = File.expand_path("../lib", __dir__)
@@ -45,6 +45,11 @@ class TestInterrupts < Minitest::Test
   def long_tree
     File.directory?("/usr/share") ? "/usr/share" : big_tree(30_000)
   end
+
+end
+
+class TestInterrupts < Minitest::Test
+  include InterruptTestHelpers
 
   def test_thread_kill_inside_scan_and_analyze_does_not_crash
     root = long_tree
@@ -98,5 +103,34 @@ class TestInterrupts < Minitest::Test
     started.pop
     worker.raise(RuntimeError, "stop now")
     assert_equal "stop now", worker.value
+  end
+end
+
+class TestAbandonedEnumerator < Minitest::Test
+  include InterruptTestHelpers
+
+  def test_an_abandoned_external_enumerator_does_not_crash
+    root = long_tree
+    status, out = run_ruby(<<~RUBY)
+      30.times do
+        e = Wtfperf.enum_for(:scan, #{root.dump}, include_content: false)
+        e.next
+        e = nil
+        GC.start
+      end
+      puts "survived"
+    RUBY
+    assert status.success?, "subprocess failed (#{status.inspect}):\\n#{out}"
+    assert_includes out, "survived"
+  end
+
+  def test_finished_runs_leave_no_registered_fibers
+    root = tmpdir
+    write_tree(root, "a" => "1", "b" => "2")
+    before = Wtfperf::Bridge.live_runs
+    Wtfperf.scan(root) { |_f| }
+    Wtfperf.scan(root) { |_f| break }
+    assert_equal %w[1 2], Wtfperf.enum_for(:scan, root, sorted: true).map(&:content)
+    assert_equal before, Wtfperf::Bridge.live_runs
   end
 end

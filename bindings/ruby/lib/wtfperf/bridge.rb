@@ -32,6 +32,21 @@ module Wtfperf
     # What a callback receives when the Ruby side is gone: stop.
     STOP = Object.new.freeze
 
+    # Fibers of the runs in progress (bridge => [caller's fiber, native
+    # fiber]). A run whose caller's fiber is suspended for good (an
+    # external enumerator abandoned after #next) must never be collected:
+    # freeing that fiber would reuse the stack the library's native frames
+    # and worker threads still point into. Such a run leaks (its threads
+    # and descriptors stay) instead of corrupting memory.
+    LIVE = {}.compare_by_identity
+    LIVE_LOCK = Mutex.new
+    private_constant :LIVE, :LIVE_LOCK
+
+    # How many runs are in progress (or abandoned mid-run).
+    def self.live_runs
+      LIVE_LOCK.synchronize { LIVE.size }
+    end
+
     def initialize(handlers)
       @handlers = handlers
       @stopping = false
@@ -74,7 +89,12 @@ module Wtfperf
     def run(&native)
       @fiber = Fiber.new { [:done, native.call(self)] }
       finished = false
+      registered = false
       begin
+        Thread.handle_interrupt(Object => :never) do
+          LIVE_LOCK.synchronize { LIVE[self] = [Fiber.current, @fiber] }
+          registered = true
+        end
         message = resume(nil)
         while message[0] == :event
           handler = @handlers.fetch(message[1])
@@ -96,6 +116,9 @@ module Wtfperf
           rescue StandardError
             nil # the first exception (or the jump) is the one that matters
           end
+        end
+        if registered && !@fiber.alive?
+          Thread.handle_interrupt(Object => :never) { LIVE_LOCK.synchronize { LIVE.delete(self) } }
         end
       end
     end
