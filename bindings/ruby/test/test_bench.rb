@@ -15,6 +15,27 @@ class TestBench < Minitest::Test
     assert_match(/empty|exist/i, err.message)
   end
 
+  def test_bench_generate_rejects_bad_counts_before_any_native_call
+    root = File.join(tmpdir, "project")
+    native = Wtfperf.const_get(:Native)
+    called = false
+    native.singleton_class.alias_method(:__orig_bench_generate, :wtfperf_bench_generate)
+    native.define_singleton_method(:wtfperf_bench_generate) { |*| called = true; raise "native call reached" }
+    begin
+      [{ files: -1 }, { files: 3, seed: -1 }, { files: 3, max_file_size: -1 }].each do |kw|
+        assert_raises(ArgumentError, kw.inspect) { Wtfperf.bench_generate(root, **kw) }
+      end
+      assert_raises(RangeError) { Wtfperf.bench_generate(root, files: 3, seed: 1 << 64) }
+      assert_raises(ArgumentError) { Wtfperf.bench_generate(root, files: 2.5) }
+      assert_raises(ArgumentError) { Wtfperf.bench_generate(root, files: "3") }
+    ensure
+      native.singleton_class.alias_method(:wtfperf_bench_generate, :__orig_bench_generate)
+      native.singleton_class.send(:remove_method, :__orig_bench_generate)
+    end
+    refute called, "no native call was made"
+    refute File.exist?(root)
+  end
+
   def test_bench_run_small_suite
     work = tmpdir
     out = File.join(work, "reports")

@@ -71,9 +71,15 @@ module Wtfperf
 
   # Generates a deterministic synthetic project into `root` (which must not
   # exist or be empty); returns the number of files a scan should meet.
+  # files, seed and max_file_size must be non-negative Integers in range for
+  # their C types (ArgumentError / RangeError, before anything is written).
   def self.bench_generate(root, files:, seed: 42, max_file_size: 0)
+    root_ptr = Core.c_string(root, "root")
+    files = Core.uint(files, "files", :size_t)
+    seed = Core.uint(seed, "seed", :uint64)
+    max_file_size = Core.uint(max_file_size, "max_file_size", :uint64)
     out = FFI::MemoryPointer.new(:uint64)
-    Core.check!(Native.wtfperf_bench_generate(Core.c_string(root, "root"), files, seed, max_file_size, out))
+    Core.check!(Native.wtfperf_bench_generate(root_ptr, files, seed, max_file_size, out))
     out.read(:uint64)
   end
 end

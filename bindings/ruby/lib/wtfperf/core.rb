@@ -61,6 +61,19 @@ module Wtfperf
       struct
     end
 
+    # `value` checked as an unsigned integer of C type `type` (:size_t,
+    # :uint64, ...): ArgumentError unless an Integer >= 0, RangeError above
+    # the type's maximum. (The ffi gem would wrap -1 to SIZE_MAX silently.)
+    def uint(value, what, type = :uint64)
+      raise ArgumentError, "#{what} must be an Integer, got #{value.inspect}" unless value.is_a?(Integer)
+      raise ArgumentError, "#{what} must not be negative (got #{value})" if value.negative?
+
+      max = (1 << (8 * FFI.type_size(type))) - 1
+      raise RangeError, "#{what} #{value} is out of range for #{type} (max #{max})" if value > max
+
+      value
+    end
+
     UNSIGNED = [FFI::Type::UINT8, FFI::Type::UINT16, FFI::Type::UINT32, FFI::Type::UINT64,
                 FFI::Type::ULONG, FFI::Type::ULONG_LONG].freeze
 
