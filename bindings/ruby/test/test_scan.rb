@@ -28,9 +28,12 @@ class TestScan < Minitest::Test
     assert_equal 4, summary.files_scanned
     assert_equal 1, summary.files_skipped
     assert_equal 0, summary.errors
-    # the skipped file is reported (not counted as an error)
-    assert_equal 1, summary.file_errors.size
-    skipped = summary.file_errors[0]
+    # the skipped file is reported (not counted as an error) in skipped_files, not in file_errors
+    assert_equal [], summary.file_errors
+    assert_equal summary.errors, summary.file_errors.size
+    assert_equal 1, summary.skipped_files.size
+    assert_equal summary.files_skipped, summary.skipped_files.size
+    skipped = summary.skipped_files[0]
     assert_equal File.join(root, "big.txt"), skipped.path
     assert_equal Wtfperf::Status::ERR_INVALID, skipped.status
     assert_match(/\Askipped:/, skipped.message)

@@ -122,12 +122,32 @@ module Wtfperf
   Progress = Struct.new(:files_done, :files_total, :bytes_done)
 
   # What a scan or analyze did; `file_errors` lists the FileError of every
-  # file that failed (the `errors` count's details).
-  ScanSummary = Struct.new(*Native::ScanSummary.members, :file_errors) do
-    def self.from_native(native, file_errors)
-      new(*Native::ScanSummary.members.map { |m| native[m] }, file_errors)
+  # file that failed (the `errors` count's details: file_errors.size ==
+  # errors), `skipped_files` the FileError of every file skipped for being
+  # over max_file_size (status WTFPERF_ERR_INVALID, message "skipped: ...";
+  # skipped_files.size == files_skipped). Both went to on_error.
+  ScanSummary = Struct.new(*Native::ScanSummary.members, :file_errors, :skipped_files) do
+    def self.from_native(native, reports)
+      new(*Native::ScanSummary.members.map { |m| native[m] }, reports.errors, reports.skipped)
     end
   end
+
+  # The FileErrors a run reported, sorted into failures and skipped files.
+  FileReports = Struct.new(:errors, :skipped) do
+    def initialize
+      super([], [])
+    end
+
+    # The library reports a file over max_file_size to on_error with
+    # WTFPERF_ERR_INVALID and a message starting "skipped:"; it counts it
+    # in files_skipped, not in errors.
+    def <<(error)
+      skipped = error.status == Status::ERR_INVALID && error.message.to_s.start_with?("skipped:")
+      (skipped ? self.skipped : errors) << error
+      self
+    end
+  end
+  private_constant :FileReports
 
   module ScanSupport
     module_function
@@ -204,7 +224,7 @@ module Wtfperf
     handlers[:on_error] = on_error if on_error
     handlers[:on_progress] = on_progress if on_progress
     bridge = Bridge.new(handlers)
-    file_errors = []
+    file_errors = FileReports.new
     summary = Native::ScanSummary.new
     bridge.run do |br|
       on_file = proc do |_userdata, file|
@@ -254,7 +274,7 @@ module Wtfperf
     handlers[:on_result] = on_result if on_result
     handlers[:on_error] = on_error if on_error
     handlers[:on_progress] = on_progress if on_progress
-    file_errors = []
+    file_errors = FileReports.new
     summary = Native::ScanSummary.new
     run = lambda do |cache_ptr|
       Bridge.new(handlers).run do |br|
