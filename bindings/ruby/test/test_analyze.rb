@@ -170,4 +170,34 @@ class TestAnalyze < Minitest::Test
     cache.close
     assert_raises(Wtfperf::ClosedError) { Wtfperf.analyze(root, cache: cache, analyzer_id: "x") { "r" } }
   end
+
+  def test_close_from_another_thread_waits_for_the_call_in_flight
+    root = tmpdir
+    write_tree(root, TREE)
+    cache = Wtfperf::Cache.open
+    inside = Queue.new
+    release = Queue.new
+    first = true
+    worker = Thread.new do
+      Wtfperf.analyze(root, cache: cache, analyzer_id: "w", threads: 1) do |_f|
+        if first
+          first = false
+          inside << true
+          release.pop
+        end
+        "r"
+      end
+    end
+    inside.pop
+    closer = Thread.new { cache.close; :closed }
+    sleep 0.2
+    assert closer.alive?, "close waits while analyze uses the cache"
+    refute cache.closed?
+    assert_raises(Wtfperf::ClosedError) { cache.get("k") } # no new call from another thread meanwhile
+    release << true
+    summary = worker.value
+    assert_equal 0, summary.errors
+    assert_equal :closed, closer.value
+    assert cache.closed?
+  end
 end

@@ -6,8 +6,11 @@ module Wtfperf
   # #close frees the handle and is idempotent; any other use after #close
   # raises Wtfperf::ClosedError. A finalizer frees a handle that was never
   # closed (a backstop only: close handles yourself, or use the block forms).
-  # #close while a native call on the handle is running (e.g. from inside an
-  # analyze block using this cache) raises Wtfperf::StateError.
+  # #close while native calls on the handle are running on other threads
+  # waits for them to return (new calls from other threads are refused with
+  # ClosedError meanwhile). #close from inside a call using the handle on
+  # the same thread (e.g. from an analyze block using this cache) raises
+  # Wtfperf::StateError, since waiting there could never end.
   class Handle
     # Mutable state shared with the finalizer (which must not capture the
     # wrapper itself, or the wrapper would never be collected).
@@ -36,17 +39,31 @@ module Wtfperf
 
       @cell = Cell.new(pointer.address)
       @free_fn = free_fn
-      @uses = 0
+      @users = {}.compare_by_identity # thread => calls in flight on it
+      @closing = false
       @lock = Mutex.new
+      @idle = ConditionVariable.new
       ObjectSpace.define_finalizer(self, self.class.send(:finalizer, @cell, free_fn))
     end
 
-    # Frees the native handle. Safe to call more than once.
+    # Frees the native handle, after the calls in flight on other threads
+    # have returned. Safe to call more than once.
     def close
       @lock.synchronize do
+        return nil if @cell.address.nil?
+        if @users.key?(Thread.current)
+          raise StateError.new("#{self.class.name} is in use by a running native call on this thread",
+                               status: Status::ERR_STATE)
+        end
+
+        begin
+          @closing = true
+          @idle.wait(@lock) until @users.empty?
+        ensure
+          @closing = false
+        end
         address = @cell.address
-        return nil if address.nil?
-        raise StateError.new("#{self.class.name} is in use by a running native call", status: Status::ERR_STATE) if @uses.positive?
+        return nil if address.nil? # another thread closed it meanwhile
 
         @cell.address = nil
         ObjectSpace.undefine_finalizer(self)
@@ -65,18 +82,33 @@ module Wtfperf
 
     private
 
-    # Yields the live native pointer; #close is refused until the block ends.
+    # Yields the live native pointer; #close waits until the block ends (or
+    # raises StateError when called from inside it, on this thread).
     def with_handle
+      thread = Thread.current
       address = @lock.synchronize do
         raise ClosedError.new("#{self.class.name} is closed", status: Status::ERR_STATE) if @cell.address.nil?
+        # While another thread waits in #close, only calls nested in a call
+        # already running on this thread may start.
+        if @closing && !@users.key?(thread)
+          raise ClosedError.new("#{self.class.name} is being closed", status: Status::ERR_STATE)
+        end
 
-        @uses += 1
+        @users[thread] = @users.fetch(thread, 0) + 1
         @cell.address
       end
       begin
         yield FFI::Pointer.new(address)
       ensure
-        @lock.synchronize { @uses -= 1 }
+        @lock.synchronize do
+          left = @users.fetch(thread) - 1
+          if left.zero?
+            @users.delete(thread)
+            @idle.broadcast if @users.empty?
+          else
+            @users[thread] = left
+          end
+        end
       end
     end
 
