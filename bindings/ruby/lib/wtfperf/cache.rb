@@ -147,7 +147,14 @@ module Wtfperf
     # than #set in a loop. `entries` is a Hash { key => value } or an Array
     # of [key, value] or [key, value, { file_path:, deps:, ttl_s: }].
     def set_many(entries)
-      rows = entries.map do |key, value, opts|
+      rows = entries.map do |row|
+        row = [row] unless row.is_a?(Array)
+        unless row.size.between?(2, 3) && (row[2].nil? || row[2].is_a?(Hash))
+          raise ArgumentError, "set_many: each entry must be [key, value] or [key, value, {file_path:, deps:, ttl_s:}], " \
+                               "got #{row.inspect[0, 100]}"
+        end
+
+        key, value, opts = row
         opts ||= {}
         unknown = opts.keys - %i[file_path deps ttl_s]
         raise ArgumentError, "unknown entry option(s) #{unknown.join(', ')}" unless unknown.empty?

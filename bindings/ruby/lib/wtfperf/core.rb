@@ -53,10 +53,7 @@ module Wtfperf
         end
         next if skip.include?(name)
 
-        if UNSIGNED.include?(struct.layout[name].type) && value.is_a?(Integer) && value.negative?
-          raise ArgumentError, "#{what} option #{name} must not be negative (got #{value})"
-        end
-        struct[name] = value
+        struct[name] = field_value(struct.layout[name].type, value, "#{what} option #{name}")
       end
       struct
     end
@@ -73,6 +70,31 @@ module Wtfperf
 
       value
     end
+
+    # `value` checked for a struct field of FFI type `type`: booleans must
+    # be true or false (not any truthy object), integers Integers in range
+    # for the C type (not a Float cut silently), floats Numeric.
+    def field_value(type, value, what)
+      if type == FFI::Type::BOOL
+        raise ArgumentError, "#{what} must be true or false, got #{value.inspect}" unless [true, false].include?(value)
+      elsif UNSIGNED.include?(type)
+        uint(value, what, type.size == 8 ? :uint64 : :"uint#{type.size * 8}")
+      elsif SIGNED.include?(type)
+        raise ArgumentError, "#{what} must be an Integer, got #{value.inspect}" unless value.is_a?(Integer)
+
+        bits = type.size * 8
+        range = -(1 << (bits - 1))..((1 << (bits - 1)) - 1)
+        raise RangeError, "#{what} #{value} is out of range for a #{bits}-bit integer" unless range.cover?(value)
+      elsif [FFI::Type::DOUBLE, FFI::Type::FLOAT].include?(type)
+        raise ArgumentError, "#{what} must be a number, got #{value.inspect}" unless value.is_a?(Numeric) && value.real?
+
+        value = Float(value)
+      end
+      value
+    end
+
+    SIGNED = [FFI::Type::INT8, FFI::Type::INT16, FFI::Type::INT32, FFI::Type::INT64,
+              FFI::Type::LONG, FFI::Type::LONG_LONG].freeze
 
     UNSIGNED = [FFI::Type::UINT8, FFI::Type::UINT16, FFI::Type::UINT32, FFI::Type::UINT64,
                 FFI::Type::ULONG, FFI::Type::ULONG_LONG].freeze
