@@ -12,7 +12,8 @@ module Wtfperf
   # event to the caller's fiber and waits for the reply. The user's block
   # runs in the caller's fiber, where raise/break/throw/return work as usual:
   # when the block leaves abnormally, the native call is told to stop (every
-  # later callback answers "stop" at once), runs to its end, and only then
+  # later callback answers "stop" at once; only the per-file callbacks can
+  # actually stop it, the void ones cannot), runs to its end, and only then
   # does the exception or jump continue, from the method that was called.
   # Everything runs on the calling thread.
   #
