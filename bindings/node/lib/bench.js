@@ -1,7 +1,7 @@
 'use strict';
 // The benchmark suite (wtfperf_bench_run) and its project generator.
 
-const { koffi, declare, check, withBuf, num, toPath } = require('./native');
+const { koffi, declare, check, withBuf, num, toPath, uint } = require('./native');
 
 // Field order and types exactly as in include/wtfperf.h.
 const wtfperf_bench_options = koffi.struct('wtfperf_bench_options', {
@@ -50,6 +50,8 @@ const FIELDS = {
   workDir: 'work_dir',
 };
 const STRINGS = new Set(['formats']);
+// size_t / uint64_t fields (the rest of the numbers are doubles).
+const INTEGERS = new Set(['parallel', 'runs', 'warmup', 'seed', 'generate_files']);
 // Paths: strings or Buffers/Uint8Arrays (their exact bytes).
 const PATHS = new Set(['project', 'output_dir', 'baseline', 'work_dir']);
 
@@ -62,6 +64,7 @@ function benchOptions(opts = {}) {
     if (STRINGS.has(field)) o[field] = v === null ? null : String(v);
     else if (PATHS.has(field)) o[field] = v === null ? null : toPath(v, js);
     else if (typeof o[field] === 'boolean') o[field] = Boolean(v);
+    else if (INTEGERS.has(field)) o[field] = uint(v, js);
     else o[field] = v;
   }
   return o;
@@ -84,7 +87,8 @@ function benchRun(opts = {}) {
  */
 function benchGenerate(root, files, { seed = 42, maxFileSize = 0 } = {}) {
   const out = [0];
-  check(c.generate(toPath(root, 'root'), files, seed, maxFileSize, out), 'wtfperf_bench_generate');
+  const args = [uint(files, 'files'), uint(seed, 'seed'), uint(maxFileSize, 'maxFileSize')];
+  check(c.generate(toPath(root, 'root'), ...args, out), 'wtfperf_bench_generate');
   return num(out[0]);
 }
 

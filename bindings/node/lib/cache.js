@@ -2,7 +2,7 @@
 // Cache over wtfperf_cache_*: an in-memory LRU tier with TTL over an optional
 // persistent SQLite tier; entries bound to a file's content and dependencies.
 
-const { koffi, declare, check, withBuf, num, toBytes, toPath, toPathOrNull, wantsBuffers, cBytes } = require('./native');
+const { koffi, declare, check, withBuf, num, toBytes, toPath, toPathOrNull, wantsBuffers, cBytes, uint } = require('./native');
 const { NativeHandle } = require('./handle');
 const { Status } = require('./errors');
 const { Trampolines } = require('./callbacks');
@@ -85,11 +85,11 @@ const c = {
 function cacheOptions(opts = {}) {
   const o = c.options_default();
   if (opts.dir !== undefined) o.dir = toPathOrNull(opts.dir, 'dir');
-  if (opts.memoryMaxEntries !== undefined) o.memory_max_entries = opts.memoryMaxEntries;
+  if (opts.memoryMaxEntries !== undefined) o.memory_max_entries = uint(opts.memoryMaxEntries, 'memoryMaxEntries');
   if (opts.memoryTtlS !== undefined) o.memory_ttl_s = opts.memoryTtlS;
   if (opts.persistentTtlS !== undefined) o.persistent_ttl_s = opts.persistentTtlS;
-  if (opts.memoryMaxBytes !== undefined) o.memory_max_bytes = opts.memoryMaxBytes;
-  if (opts.persistentMaxBytes !== undefined) o.persistent_max_bytes = opts.persistentMaxBytes;
+  if (opts.memoryMaxBytes !== undefined) o.memory_max_bytes = uint(opts.memoryMaxBytes, 'memoryMaxBytes');
+  if (opts.persistentMaxBytes !== undefined) o.persistent_max_bytes = uint(opts.persistentMaxBytes, 'persistentMaxBytes');
   if (opts.root !== undefined) o.root = toPathOrNull(opts.root, 'root');
   if (opts.syncIntervalS !== undefined) o.sync_interval_s = opts.syncIntervalS;
   return o;

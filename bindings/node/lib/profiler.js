@@ -1,7 +1,7 @@
 'use strict';
 // Profiler, Profile and ProfileManager over wtfperf_profiler_* / wtfperf_profile_*.
 
-const { koffi, declare, check, withBuf, num } = require('./native');
+const { koffi, declare, check, withBuf, num, uint } = require('./native');
 const { NativeHandle } = require('./handle');
 const { Status, WtfperfError } = require('./errors');
 
@@ -61,8 +61,8 @@ function profilerOptions(opts = {}) {
   if (opts.sampleIntervalS !== undefined) o.sample_interval_s = opts.sampleIntervalS;
   if (opts.traceMemory !== undefined) o.trace_memory = Boolean(opts.traceMemory);
   if (opts.includeChildren !== undefined) o.include_children = Boolean(opts.includeChildren);
-  if (opts.maxSamples !== undefined) o.max_samples = opts.maxSamples;
-  if (opts.maxScopeEvents !== undefined) o.max_scope_events = opts.maxScopeEvents;
+  if (opts.maxSamples !== undefined) o.max_samples = uint(opts.maxSamples, 'maxSamples');
+  if (opts.maxScopeEvents !== undefined) o.max_scope_events = uint(opts.maxScopeEvents, 'maxScopeEvents');
   return o;
 }
 

@@ -3,7 +3,7 @@
 // the library read and hash files in parallel; every callback is delivered on
 // this (the JS) thread, one at a time. callbacks_parallel is never set.
 
-const { koffi, declare, check, copyBytes, num, toBytes, toPath, wantsBuffers, cBytes } = require('./native');
+const { koffi, declare, check, copyBytes, num, toBytes, toPath, wantsBuffers, cBytes, uint } = require('./native');
 const { Status, WtfperfError } = require('./errors');
 const { Trampolines } = require('./callbacks');
 const { Cache } = require('./cache');
@@ -126,7 +126,7 @@ function scanOptions(opts = {}) {
   const o = c.options_default();
   for (const [js, field] of Object.entries(OPTION_FIELDS)) {
     if (opts[js] === undefined) continue;
-    o[field] = typeof o[field] === 'boolean' ? Boolean(opts[js]) : opts[js];
+    o[field] = typeof o[field] === 'boolean' ? Boolean(opts[js]) : uint(opts[js], js);
   }
   if (opts.include !== undefined) {
     o.include_globs = Array.from(opts.include, String);
