@@ -35,8 +35,22 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn cstring(bytes: &[u8]) -> CString {
-    CString::new(bytes.iter().copied().filter(|&b| b != 0).collect::<Vec<u8>>()).unwrap()
+/// A path from fuzz bytes, kept inside the fuzz directory: a directory
+/// stands for its whole tree (bound or checked file by file), so "/" or a
+/// relative "." walked the whole filesystem or the fuzz build tree and the
+/// run timed out. Arbitrary bytes still follow `<dir>/p/` (separators,
+/// non-UTF-8); no ".." climbs out.
+fn fuzz_path(bytes: &[u8]) -> CString {
+    let mut v = format!("{}/p/", dir()).into_bytes();
+    for &b in bytes.iter().filter(|&&b| b != 0) {
+        let b = if b == b'.' && v.last() == Some(&b'.') {
+            b'_'
+        } else {
+            b
+        };
+        v.push(b);
+    }
+    CString::new(v).unwrap()
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -65,7 +79,7 @@ fuzz_target!(|data: &[u8]| {
                 0 | 1 => {
                     let value = r.chunk().unwrap_or(&[]);
                     let mut eo = wtfperf_entry_options_default();
-                    let path = cstring(r.chunk().unwrap_or(&[]));
+                    let path = fuzz_path(r.chunk().unwrap_or(&[]));
                     let deps = [path.as_ptr(), bound.as_ptr()];
                     match op % 4 {
                         0 => eo.file_path = bound.as_ptr(),
@@ -88,7 +102,7 @@ fuzz_target!(|data: &[u8]| {
                     let _ = wtfperf_cache_invalidate(cache, kp, kl);
                 }
                 5 => {
-                    let p = cstring(key);
+                    let p = fuzz_path(key);
                     let mut n = 0usize;
                     let _ = wtfperf_cache_invalidate_file(cache, p.as_ptr(), &mut n);
                     let paths = [p.as_ptr(), bound.as_ptr()];
@@ -105,7 +119,8 @@ fuzz_target!(|data: &[u8]| {
                     let mut out = wtfperf_buf::empty();
                     if wtfperf_cache_stats_json(cache, &mut out) == WTFPERF_OK {
                         let text = std::slice::from_raw_parts(out.data, out.len);
-                        serde_json::from_slice::<serde_json::Value>(text).expect("stats JSON parses");
+                        serde_json::from_slice::<serde_json::Value>(text)
+                            .expect("stats JSON parses");
                     }
                     wtfperf_buf_free(&mut out);
                     let mut out = wtfperf_buf::empty();
