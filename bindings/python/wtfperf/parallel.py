@@ -501,7 +501,10 @@ class ParallelAnalyzer:
         errors: List[ScanError] = []
 
         def outside(rel_path: str) -> bool:
-            return wanted is not None and str(Path(rel_path)) not in wanted
+            # The library's rel_path is normalised already ('/'-separated,
+            # no "./"): only the wanted side needs Path's normalisation, not
+            # every file.
+            return wanted is not None and rel_path not in wanted
 
         # Files an analyzer failed on: the other analyzers' results (JSON
         # round-tripped, as stored), reported but not cached.
