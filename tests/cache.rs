@@ -299,7 +299,9 @@ fn a_handle_whose_missed_changes_were_pruned_drops_its_memory() {
 /// outside the connection's lock, so the two could land in opposite orders
 /// and leave a stale or deleted value in memory for as long as its TTL).
 /// The window was narrow: before the fix this caught it in about one run in
-/// eight here; a failure is never noise.
+/// eight here; a failure is never noise. The unit tests
+/// `held_writer_then_racing_{set,invalidate}_leave_memory_as_the_database_is`
+/// (src/cache/engine.rs) force the interleaving every run.
 #[test]
 fn racing_writers_of_one_key_leave_memory_as_the_database_is() {
     let dir = tempfile::tempdir().unwrap();

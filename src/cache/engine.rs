@@ -328,6 +328,14 @@ impl Cache {
             .write_one_then(f, |_| then())
     }
 
+    /// Runs the unit tests' interleaving hook for `p` (see `failpoint`).
+    #[cfg(test)]
+    pub(super) fn failpoint(&self, p: super::failpoint::Point) {
+        if let Some(store) = &self.store {
+            store.failpoints.hit(p);
+        }
+    }
+
     fn flush_stats(&self, c: &Connection, force: bool) -> rusqlite::Result<()> {
         let mut flushed = self.flushed.lock().unwrap_or_else(|e| e.into_inner());
         if !force && flushed.1.elapsed() < STATS_FLUSH_EVERY {
@@ -408,6 +416,8 @@ impl Cache {
         // The memory tier's update: made once the write committed and before
         // any other write of this handle commits (see `Cache::write_then`).
         let update_memory = || {
+            #[cfg(test)]
+            self.failpoint(super::failpoint::Point::MemoryUpdate);
             // Logged here, before the cap's evictions of this write are.
             self.log.stored_all(items.iter().map(|(k, _, _)| *k));
             if !self.memory.enabled() {
@@ -810,5 +820,103 @@ impl Drop for Cache {
             let _ = self.write(true, |_| Ok(()));
             store.checkpoint_if_large();
         }
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::cache::failpoint::{self, Event, Point, Script};
+
+    pub(in crate::cache) fn open_persistent(opts: CacheOptions, dir: &Path) -> Arc<Cache> {
+        Arc::new(
+            Cache::open(CacheOptions {
+                dir: Some(dir.to_path_buf()),
+                ..opts
+            })
+            .unwrap(),
+        )
+    }
+
+    /// What the database holds under `key` (values are text here).
+    pub(in crate::cache) fn stored(c: &Cache, key: &[u8]) -> Option<String> {
+        let store = c.store.as_ref().unwrap();
+        let row = store.read(|conn| store::get(conn, key)).unwrap();
+        row.map(|row| String::from_utf8_lossy(&row.value).into_owned())
+    }
+
+    /// What the memory tier holds under `key`.
+    pub(in crate::cache) fn in_memory(c: &Cache, key: &[u8]) -> Option<String> {
+        match c.memory.lookup(key, now_ns()) {
+            Lookup::Hit(e) => Some(String::from_utf8_lossy(&e.value).into_owned()),
+            Lookup::Absent => None,
+            _ => panic!("an unbound entry that does not expire for an hour"),
+        }
+    }
+
+    /// Writer `a` sets `k` to "a" and is held once that committed, before
+    /// its memory update; writer `b` then runs `second` on `k`, and `a` is
+    /// let go only when `b` either waits for the connection or returned.
+    /// With the memory update inside the connection's lock (f9d4eef), `a`
+    /// holds the connection while held, so `b` waits and commits after
+    /// `a`'s memory update; with the update after the lock, as before, `b`
+    /// commits and updates memory while `a` is held, and `a`'s older value
+    /// lands in memory last, unlike the database. No timing is involved:
+    /// the interleaving is the same every run.
+    fn hold_a_then_run_b(second: impl FnOnce(&Cache) + Send + 'static) {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open_persistent(CacheOptions::default(), dir.path());
+        let script = Script::install(
+            &c.store.as_ref().unwrap().failpoints,
+            &[("a", Point::MemoryUpdate)],
+        );
+        let a = {
+            let c = Arc::clone(&c);
+            failpoint::spawn(&script, "a", move || {
+                c.set(b"k", b"a", &EntryOptions::new()).unwrap()
+            })
+        };
+        script.wait_for("a's commit", |e| {
+            *e == Event::Reached("a".into(), Point::MemoryUpdate)
+        });
+        let b = {
+            let c = Arc::clone(&c);
+            failpoint::spawn(&script, "b", move || second(&c))
+        };
+        let seen = script.wait_for("b waiting for the connection or done", |e| {
+            *e == Event::Reached("b".into(), Point::ConnectionWait)
+                || *e == Event::Finished("b".into())
+        });
+        script.release("a", Point::MemoryUpdate);
+        script.join("a", a);
+        script.join("b", b);
+        let (memory, db) = (in_memory(&c, b"k"), stored(&c, b"k"));
+        assert!(
+            memory.is_none() || memory == db,
+            "memory holds {memory:?}, the database {db:?} (b: {seen:?})"
+        );
+        let got = c
+            .get(b"k")
+            .unwrap()
+            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        assert_eq!(got, db, "a get serves what the database holds");
+    }
+
+    /// A set racing a set, the interleaving tests/cache.rs's
+    /// `racing_writers_of_one_key_leave_memory_as_the_database_is` samples
+    /// (it caught the bug in some runs), forced: before f9d4eef memory kept
+    /// "a" while the database held "b", every run.
+    #[test]
+    fn held_writer_then_racing_set_leave_memory_as_the_database_is() {
+        hold_a_then_run_b(|c| c.set(b"k", b"b", &EntryOptions::new()).unwrap());
+    }
+
+    /// The same with an invalidate racing the set: before f9d4eef memory
+    /// kept "a" (served for its TTL) while the database had no entry.
+    #[test]
+    fn held_writer_then_racing_invalidate_leave_memory_as_the_database_is() {
+        hold_a_then_run_b(|c| {
+            c.invalidate(b"k").unwrap();
+        });
     }
 }

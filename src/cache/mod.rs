@@ -16,6 +16,8 @@
 pub mod analysis;
 pub mod engine;
 pub mod entry;
+#[cfg(test)]
+mod failpoint;
 mod graph;
 mod maintenance;
 pub mod memory;

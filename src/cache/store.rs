@@ -172,6 +172,9 @@ pub struct Store {
     /// Commits made through this handle (every [`WAL_LOOK_EVERY`]th looks
     /// at the WAL's size).
     commits: std::sync::atomic::AtomicU64,
+    /// Interleaving hooks of unit tests (see `failpoint`).
+    #[cfg(test)]
+    pub(crate) failpoints: super::failpoint::Failpoints,
 }
 
 /// Pending last-access times and when the oldest was recorded.
@@ -392,6 +395,8 @@ impl Store {
             recovered,
             touches: Mutex::new(Touches::default()),
             commits: std::sync::atomic::AtomicU64::new(0),
+            #[cfg(test)]
+            failpoints: Default::default(),
         })
     }
 
@@ -400,6 +405,15 @@ impl Store {
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
+        // Unit tests see a thread about to wait for another's connection.
+        #[cfg(test)]
+        match self.conn.try_lock() {
+            Ok(conn) => return conn,
+            Err(std::sync::TryLockError::Poisoned(e)) => return e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                self.failpoints.hit(super::failpoint::Point::ConnectionWait)
+            }
+        }
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -155,3 +155,60 @@ impl Cache {
         store::prune_changes(c, now - KEEP_CHANGES_NS).map(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::engine::tests::{in_memory, open_persistent, stored};
+    use super::super::engine::{CacheOptions, EntryOptions};
+    use super::super::failpoint::{self, Event, Point, Script};
+    use std::sync::Arc;
+
+    /// The lock order of f9d4eef: a writer updates memory holding the
+    /// connection, then takes the sync state (`Cache::publish`), so a syncer
+    /// must not hold the state while it waits for the connection (the
+    /// syncer before f9d4eef did: with today's writers the two deadlock).
+    /// Writer `a` is held after its commit, holding the connection; a get
+    /// on `s` syncs and is met waiting for the connection, where the state
+    /// must be free. With the old syncer it was held there every time (and
+    /// `a`, let go, would hang on it).
+    #[test]
+    fn a_syncer_waits_for_the_connection_without_holding_the_sync_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = CacheOptions {
+            sync_interval_s: 0.0,
+            ..CacheOptions::default()
+        };
+        let c = open_persistent(opts, dir.path());
+        let script = Script::install(
+            &c.store.as_ref().unwrap().failpoints,
+            &[("a", Point::MemoryUpdate)],
+        );
+        let a = {
+            let c = Arc::clone(&c);
+            failpoint::spawn(&script, "a", move || {
+                c.set(b"k", b"a", &EntryOptions::new()).unwrap()
+            })
+        };
+        script.wait_for("a's commit", |e| {
+            *e == Event::Reached("a".into(), Point::MemoryUpdate)
+        });
+        let s = {
+            let c = Arc::clone(&c);
+            failpoint::spawn(&script, "s", move || c.get(b"other").unwrap())
+        };
+        script.wait_for("s waiting for the connection", |e| {
+            *e == Event::Reached("s".into(), Point::ConnectionWait)
+        });
+        let sync = c.sync.as_ref().unwrap();
+        assert!(
+            sync.state.try_lock().is_ok(),
+            "the syncer waits for the connection holding the sync state, \
+             which the held writer needs next: a deadlock"
+        );
+        script.release("a", Point::MemoryUpdate);
+        script.join("a", a);
+        assert!(script.join("s", s).is_none());
+        assert_eq!(in_memory(&c, b"k").as_deref(), Some("a"));
+        assert_eq!(stored(&c, b"k").as_deref(), Some("a"));
+    }
+}
