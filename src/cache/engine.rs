@@ -711,6 +711,8 @@ impl Cache {
             file,
             deps,
         ));
+        #[cfg(test)]
+        self.failpoint(super::failpoint::Point::Promote);
         self.promote(epoch, key, entry.clone());
         Ok(Some(Got::Entry(entry)))
     }

@@ -20,6 +20,9 @@ pub(crate) enum Point {
     /// A `set`/`set_many` committed; its memory-tier update runs next
     /// (inside the connection's lock: see `Cache::write_then`).
     MemoryUpdate,
+    /// A row was read from SQLite by a get that missed memory; its
+    /// promotion into memory runs next (see `Cache::promote`).
+    Promote,
     /// The thread found the connection held by another thread and is about
     /// to wait for it.
     ConnectionWait,

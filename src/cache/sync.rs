@@ -211,4 +211,47 @@ mod tests {
         assert_eq!(in_memory(&c, b"k").as_deref(), Some("a"));
         assert_eq!(stored(&c, b"k").as_deref(), Some("a"));
     }
+
+    /// A get that read a row from SQLite and is about to promote it while a
+    /// write of the key commits and updates memory: the promotion carries
+    /// the epoch seen before the read, the write bumped it, so the older
+    /// row is not put in memory over the newer value. Reader `r` is held
+    /// between its read and its promotion while writer `w` runs to the
+    /// end; without the epoch check memory kept "old" every time.
+    #[test]
+    fn a_row_read_before_a_write_is_not_promoted_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open_persistent(CacheOptions::default(), dir.path());
+        c.set(b"k", b"old", &EntryOptions::new()).unwrap();
+        // In the database only, as after an eviction from memory.
+        c.memory.remove(b"k");
+        let script = Script::install(
+            &c.store.as_ref().unwrap().failpoints,
+            &[("r", Point::Promote)],
+        );
+        let r = {
+            let c = Arc::clone(&c);
+            failpoint::spawn(&script, "r", move || c.get(b"k").unwrap())
+        };
+        script.wait_for("r's read", |e| {
+            *e == Event::Reached("r".into(), Point::Promote)
+        });
+        let w = {
+            let c = Arc::clone(&c);
+            failpoint::spawn(&script, "w", move || {
+                c.set(b"k", b"new", &EntryOptions::new()).unwrap()
+            })
+        };
+        // The reader holds no lock while held: the write runs to its end.
+        script.join("w", w);
+        script.release("r", Point::Promote);
+        assert_eq!(script.join("r", r).as_deref(), Some(&b"old"[..]));
+        let (memory, db) = (in_memory(&c, b"k"), stored(&c, b"k"));
+        assert_eq!(db.as_deref(), Some("new"));
+        assert!(
+            memory.is_none() || memory == db,
+            "memory holds {memory:?}, the database {db:?}"
+        );
+        assert_eq!(c.get(b"k").unwrap().as_deref(), Some(&b"new"[..]));
+    }
 }
