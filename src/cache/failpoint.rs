@@ -1,5 +1,6 @@
 //! Test-only interleaving hooks ("failpoints"): a unit test installs a hook
-//! on a store, the cache calls it at named points on the thread that
+//! on a store (or, for points reached before a store exists, on the
+//! opening thread), the cache calls it at named points on the thread that
 //! reaches them, and the hook can hold that thread there while the test
 //! lets another run. A test then forces the one interleaving a race needs
 //! every time, instead of looping and hoping the scheduler produces it.
@@ -26,6 +27,10 @@ pub(crate) enum Point {
     /// The thread found the connection held by another thread and is about
     /// to wait for it.
     ConnectionWait,
+    /// Opening the database met "database is locked"; the open is retried
+    /// next (see `open_db_retrying`). Reported to the opening thread's own
+    /// hook ([`set_thread_hook`]): there is no store yet.
+    OpenBusy,
 }
 
 pub(crate) type Hook = Arc<dyn Fn(Point) + Send + Sync>;
@@ -42,6 +47,24 @@ impl Failpoints {
         if let Some(hook) = hook {
             hook(p);
         }
+    }
+}
+
+thread_local! {
+    /// The hook of points reached before a store exists.
+    static THREAD_HOOK: RefCell<Option<Hook>> = const { RefCell::new(None) };
+}
+
+/// Installs `hook` for the points the calling thread reaches outside any
+/// store (opening one).
+pub(crate) fn set_thread_hook(hook: Hook) {
+    THREAD_HOOK.with(|h| *h.borrow_mut() = Some(hook));
+}
+
+/// Runs the calling thread's hook, if any, for `p`.
+pub(crate) fn hit_on_this_thread(p: Point) {
+    if let Some(hook) = THREAD_HOOK.with(|h| h.borrow().clone()) {
+        hook(p);
     }
 }
 

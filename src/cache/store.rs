@@ -272,6 +272,8 @@ fn open_db_retrying(path: &Path, schema: usize) -> rusqlite::Result<Connection> 
     loop {
         match open_db(path, schema) {
             Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                #[cfg(test)]
+                super::failpoint::hit_on_this_thread(super::failpoint::Point::OpenBusy);
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
@@ -957,6 +959,7 @@ pub fn set_watched(conn: &Connection, b: &Binding) -> rusqlite::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::failpoint::{self, Event, Point, Script};
     use super::*;
 
     /// One `put` of `key` (no file unless `file`, dependencies `deps`).
@@ -977,6 +980,46 @@ mod tests {
             deps,
         };
         put(c, &p, now)
+    }
+
+    /// Two processes creating one directory at once (44d6738): while one
+    /// sets the fresh database up, holding its write lock, the other's
+    /// switch to WAL fails with "database is locked" at once (SQLite does
+    /// not call the busy handler there), so the open must retry. Another
+    /// connection holds the write lock of a fresh database; the open is
+    /// held at its first retry and the lock let go only then. Without the
+    /// retry the open failed every time (tests/cache.rs's
+    /// `two_processes_write_one_dir` caught it in 8 runs of 10 here).
+    #[test]
+    fn an_open_meeting_a_fresh_database_locked_retries() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_dir = dir.path().join("c");
+        create_dir(&cache_dir).unwrap();
+        let other = Connection::open(cache_dir.join(DB_NAME)).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE;").unwrap();
+        let script = Script::new(&[("o", Point::OpenBusy)]);
+        let hook = script.hook();
+        let opener = failpoint::spawn(&script, "o", move || {
+            failpoint::set_thread_hook(hook);
+            Store::open(&cache_dir)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
+        let seen = script.wait_for("the open retrying or done", |e| {
+            *e == Event::Reached("o".into(), Point::OpenBusy) || *e == Event::Finished("o".into())
+        });
+        other.execute_batch("COMMIT;").unwrap();
+        drop(other);
+        if seen == Event::Reached("o".into(), Point::OpenBusy) {
+            script.release("o", Point::OpenBusy);
+        }
+        let opened = script.join("o", opener);
+        assert!(opened.is_ok(), "{opened:?}");
+        assert_eq!(
+            seen,
+            Event::Reached("o".into(), Point::OpenBusy),
+            "the open was to meet the lock"
+        );
     }
 
     /// A WAL grown while another connection held an old snapshot (so no
