@@ -390,6 +390,83 @@ fn racy_file_is_rehashed_and_old_file_trusted_on_stat() {
     std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
 }
 
+/// (ctime ns, size, mtime ns, inode) of a file.
+fn ctime_and_meta(path: &Path) -> (i64, u64, i64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).unwrap();
+    let ns = |s: i64, n: i64| s * 1_000_000_000 + n;
+    (
+        ns(m.ctime(), m.ctime_nsec()),
+        m.size(),
+        ns(m.mtime(), m.mtime_nsec()),
+        m.ino(),
+    )
+}
+
+/// Runs `change` (again, after a pause) until the file's ctime moved: two
+/// changes within one tick of the file system's clock get the same ctime.
+fn until_ctime_moves(path: &Path, mut change: impl FnMut()) {
+    let before = ctime_and_meta(path).0;
+    for _ in 0..1000 {
+        change();
+        if ctime_and_meta(path).0 != before {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("the ctime of {} never moved", path.display());
+}
+
+/// Rewrites `path` in place with `content` (the same size) and puts its
+/// mtime back, as `touch -r` would: only the ctime tells.
+fn rewrite_keeping_mtime(path: &Path, content: &str) {
+    let mtime = std::fs::metadata(path).unwrap().modified().unwrap();
+    let (_, size, mtime_ns, inode) = ctime_and_meta(path);
+    until_ctime_moves(path, || {
+        std::fs::write(path, content).unwrap();
+        set_mtime(path, mtime);
+    });
+    let (_, s, m, i) = ctime_and_meta(path);
+    assert_eq!((s, m, i), (size, mtime_ns, inode), "only the ctime moved");
+}
+
+#[test]
+fn a_rewrite_that_put_the_mtime_back_misses() {
+    for persistent_tier in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = if persistent_tier {
+            persistent(&dir.path().join("c"))
+        } else {
+            CacheOptions::default()
+        };
+        let c = Cache::open(opts).unwrap();
+        let (f, d, w) = (
+            dir.path().join("f.py"),
+            dir.path().join("d.h"),
+            dir.path().join("w.txt"),
+        );
+        for p in [&f, &d, &w] {
+            std::fs::write(p, "aaaa").unwrap();
+            set_mtime(p, ago(100));
+        }
+        c.set(b"f", b"v", &bound(&f, &[])).unwrap();
+        c.set(b"d", b"v", &bound(&w, &[&d])).unwrap();
+        c.set(b"w", b"v", &bound(&w, &[])).unwrap();
+        assert_eq!(get(&c, "f").unwrap(), b"v");
+        assert!(c.check_file_changes(&[&w]).unwrap().is_empty());
+        // Same size, mtime and inode, not racy: the ctime tells.
+        rewrite_keeping_mtime(&f, "bbbb");
+        assert_eq!(get(&c, "f"), None, "persistent: {persistent_tier}");
+        assert_eq!(last_reason(&c, "f"), "file_changed");
+        rewrite_keeping_mtime(&d, "bbbb");
+        assert_eq!(get(&c, "d"), None);
+        assert_eq!(last_reason(&c, "d"), "dependency_changed");
+        rewrite_keeping_mtime(&w, "bbbb");
+        assert_eq!(c.check_file_changes(&[&w]).unwrap(), vec![0]);
+        assert!(c.check_file_changes(&[&w]).unwrap().is_empty());
+    }
+}
+
 #[test]
 fn metadata_change_with_same_content_refreshes_persistently() {
     let dir = tempfile::tempdir().unwrap();

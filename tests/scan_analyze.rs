@@ -167,6 +167,98 @@ fn changed_touched_new_and_deleted_files() {
     assert_eq!((s.cache_hits, s.bytes_read), (20, 0));
 }
 
+fn ctime_ns(path: &Path) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).unwrap();
+    m.ctime() * 1_000_000_000 + m.ctime_nsec()
+}
+
+/// Runs `change` (again, after a pause) until the file's ctime moved: two
+/// changes within one tick of the file system's clock get the same ctime.
+fn until_ctime_moves(path: &Path, mut change: impl FnMut()) {
+    let before = ctime_ns(path);
+    for _ in 0..1000 {
+        change();
+        if ctime_ns(path) != before {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("the ctime of {} never moved", path.display());
+}
+
+/// Caches to try: memory only, and persistent (whose warm runs read a
+/// snapshot file).
+fn caches(dir: &Path) -> [Cache; 2] {
+    let persistent = CacheOptions {
+        dir: Some(dir.join("c")),
+        ..CacheOptions::default()
+    };
+    [memory_cache(), Cache::open(persistent).unwrap()]
+}
+
+#[test]
+fn a_rewrite_that_put_the_mtime_back_is_analyzed_again() {
+    let store = tempfile::tempdir().unwrap();
+    for cache in caches(store.path()) {
+        let dir = tree(10);
+        go(dir.path(), Some(&cache), "lines/1");
+        // Same size, mtime and inode, not racy: only the ctime tells.
+        let f = dir.path().join("src/m001.rs");
+        let meta = std::fs::metadata(&f).unwrap();
+        until_ctime_moves(&f, || {
+            std::fs::write(&f, "xxx\n").unwrap();
+            let file = std::fs::File::options().write(true).open(&f).unwrap();
+            file.set_modified(meta.modified().unwrap()).unwrap();
+        });
+        let now = std::fs::metadata(&f).unwrap();
+        assert_eq!(now.len(), meta.len());
+        assert_eq!(now.modified().unwrap(), meta.modified().unwrap());
+        let (r, s) = go(dir.path(), Some(&cache), "lines/1");
+        assert_eq!(r.analyzed, vec![PathBuf::from("src/m001.rs")]);
+        assert_eq!(
+            r.results[Path::new("src/m001.rs")],
+            (b"lines=1".to_vec(), false)
+        );
+        assert_eq!((s.cache_hits, s.bytes_read), (9, 4));
+        // The new result was stored: the next run answers it, reading nothing.
+        let (r, s) = go(dir.path(), Some(&cache), "lines/1");
+        assert!(r.analyzed.is_empty());
+        assert_eq!(
+            r.results[Path::new("src/m001.rs")],
+            (b"lines=1".to_vec(), true)
+        );
+        assert_eq!((s.cache_hits, s.bytes_read), (10, 0));
+    }
+}
+
+#[test]
+fn a_ctime_only_change_is_rehashed_once_and_not_analyzed() {
+    use std::os::unix::fs::PermissionsExt;
+    let store = tempfile::tempdir().unwrap();
+    for cache in caches(store.path()) {
+        let dir = tree(10);
+        let (first, _) = go(dir.path(), Some(&cache), "lines/1");
+        let f = dir.path().join("src/m002.rs");
+        until_ctime_moves(&f, || {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap()
+        });
+        // Re-read and re-hashed (6 bytes): the same content, a hit; the
+        // analyzer is not called.
+        let (r, s) = go(dir.path(), Some(&cache), "lines/1");
+        assert!(r.analyzed.is_empty());
+        assert_eq!((s.cache_hits, s.bytes_read, s.errors), (10, 6, 0));
+        assert_eq!(
+            r.results[Path::new("src/m002.rs")],
+            (first.results[Path::new("src/m002.rs")].0.clone(), true)
+        );
+        // Its record was refreshed: the next run trusts the stat.
+        let (r, s) = go(dir.path(), Some(&cache), "lines/1");
+        assert!(r.analyzed.is_empty());
+        assert_eq!((s.cache_hits, s.bytes_read), (10, 0));
+    }
+}
+
 #[test]
 fn filtered_out_files_keep_their_records_deleted_ones_lose_them() {
     let dir = tree(10);

@@ -5,7 +5,7 @@
 
 use super::engine::Cache;
 use super::paths::normalize;
-use super::stamp::{FileStamp, now_ns};
+use super::stamp::{CTIME_UNKNOWN, FileStamp, now_ns};
 use super::stats::Counters;
 use crate::error::Result;
 use crate::scan::Language;
@@ -29,30 +29,43 @@ pub struct AnalysisRecord {
 
 type Records = HashMap<Vec<u8>, AnalysisRecord>;
 
-/// Bytes of a stored stamp (without the language byte that follows it).
+/// Bytes of a stored stamp (without the language byte and the ctime that
+/// follow it).
 pub(crate) const STAMP_LEN: usize = 48;
+
+/// Bytes of a stamp stored with its language but without its ctime.
+const NO_CTIME_LEN: usize = STAMP_LEN + 1;
+
+/// Bytes of the stored form [`encode_stamp`] writes.
+pub(crate) const STORED_LEN: usize = NO_CTIME_LEN + 8;
 
 /// The stored form of a stamp and a language: size, mtime_ns, inode, hash,
 /// recorded_ns, integers big-endian (what schema migration 4 builds from
-/// the old columns), then the language's code (0: none). Stamps stored
-/// before the language was are 48 bytes: see [`stored_language`].
-pub(crate) fn encode_stamp(s: &FileStamp, language: Option<Language>) -> [u8; STAMP_LEN + 1] {
-    let mut out = [0; STAMP_LEN + 1];
+/// the old columns), then the language's code (0: none), then ctime_ns
+/// (big-endian). Older versions stored the first 48 bytes (before the
+/// language was stored: see [`stored_language`]) or 49 (before the ctime
+/// was): such a stamp has no ctime ([`CTIME_UNKNOWN`]), so its file is
+/// re-hashed once and the record refreshed.
+pub(crate) fn encode_stamp(s: &FileStamp, language: Option<Language>) -> [u8; STORED_LEN] {
+    let mut out = [0; STORED_LEN];
     out[0..8].copy_from_slice(&s.size.to_be_bytes());
     out[8..16].copy_from_slice(&s.mtime_ns.to_be_bytes());
     out[16..24].copy_from_slice(&s.inode.to_be_bytes());
     out[24..40].copy_from_slice(&s.hash);
     out[40..48].copy_from_slice(&s.recorded_ns.to_be_bytes());
     out[STAMP_LEN] = language.map_or(0, Language::code);
+    out[NO_CTIME_LEN..].copy_from_slice(&s.ctime_ns.to_be_bytes());
     out
 }
 
-/// A stamp from its stored form (`None` unless [`STAMP_LEN`] bytes, or
-/// those and a language).
+/// A stamp from its stored form (`None` unless [`STAMP_LEN`] bytes, those
+/// and a language, or those, a language and a ctime).
 pub(crate) fn decode_stamp(b: &[u8]) -> Option<FileStamp> {
-    if b.len() > STAMP_LEN + 1 {
-        return None;
-    }
+    let ctime_ns = match b.len() {
+        STAMP_LEN | NO_CTIME_LEN => CTIME_UNKNOWN,
+        STORED_LEN => i64::from_be_bytes(b[NO_CTIME_LEN..].try_into().ok()?),
+        _ => return None,
+    };
     let b: &[u8; STAMP_LEN] = b.get(..STAMP_LEN)?.try_into().ok()?;
     let word = |i: usize| -> [u8; 8] { b[i..i + 8].try_into().expect("8 bytes") };
     Some(FileStamp {
@@ -61,6 +74,7 @@ pub(crate) fn decode_stamp(b: &[u8]) -> Option<FileStamp> {
         inode: u64::from_be_bytes(word(16)),
         hash: b[24..40].try_into().expect("16 bytes"),
         recorded_ns: i64::from_be_bytes(word(40)),
+        ctime_ns,
     })
 }
 
@@ -510,6 +524,7 @@ impl Cache {
 mod tests {
     use super::*;
     use crate::cache::CacheOptions;
+    use std::os::unix::ffi::OsStringExt;
 
     fn rec(path: &[u8], value: &[u8]) -> AnalysisRecord {
         AnalysisRecord {
@@ -520,6 +535,7 @@ mod tests {
                 inode: 3,
                 hash: [4; 16],
                 recorded_ns: 5,
+                ctime_ns: 6,
             },
             value: value.to_vec(),
             language: None,
@@ -712,6 +728,7 @@ mod tests {
             inode: 1 << 40,
             hash: [9; 16],
             recorded_ns: i64::MIN + 7,
+            ctime_ns: -11,
         };
         let python = crate::scan::language::from_shebang(b"#!/usr/bin/python3\n");
         for language in [None, python] {
@@ -721,13 +738,236 @@ mod tests {
             assert_eq!(stored_language(&stored, b"x.rs"), language);
         }
         let stored = encode_stamp(&s, python);
-        assert_eq!(decode_stamp(&stored[..47]), None);
+        assert_eq!(stored.len(), 57);
+        for len in [0, 47, 50, 56] {
+            assert_eq!(decode_stamp(&stored[..len]), None, "{len} bytes");
+        }
         assert_eq!(decode_stamp(&[&stored[..], &[0]].concat()), None);
+        // Stored before ctimes were (48 or 49 bytes): no ctime, so never
+        // trusted on metadata alone.
+        let old = FileStamp {
+            ctime_ns: CTIME_UNKNOWN,
+            ..s
+        };
+        assert_eq!(decode_stamp(&stored[..49]), Some(old));
+        assert_eq!(stored_language(&stored[..49], b"script"), python);
         // Stored before languages were: the name's language.
-        assert_eq!(decode_stamp(&stored[..48]), Some(s));
+        assert_eq!(decode_stamp(&stored[..48]), Some(old));
         assert_eq!(stored_language(&stored[..48], b"script"), None);
         let rust = stored_language(&stored[..48], b"x.rs");
         assert_eq!(rust.map(crate::scan::Language::name), Some("rust"));
+    }
+
+    /// A snapshot file as the previous version (format 3, without ctimes)
+    /// wrote it: one record, "a.txt" -> "from-snapshot", token 0x11 x 16.
+    const V3_SNAPSHOT: &[&str] = &[
+        "575446534e415033aa8c5903ba68a10301000000000000000100000000000000",
+        "1000000000000000e000000000000000f8000000000000005001000000000000",
+        "5801000000000000ffffffffffffff7f11111111111111111111111111111111",
+        "000000000000000000000000000000000580062d010000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "580100000000000000000000000000000100000000000000612e74782e747874",
+        "5801000000000000050000000d0000005d01000000000000ffffffffffffff7f",
+        "040000000000000000ca9a3b000000002a000000000000000707070707070707",
+        "0707070707070707001a711802000000bb5c1ef000000000612e74787466726f",
+        "6d2d736e617073686f74",
+    ];
+
+    fn unhex(parts: &[&str]) -> Vec<u8> {
+        let hex: String = parts.concat();
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// An analyzer that counts its calls and keeps every result.
+    #[derive(Default)]
+    struct Host {
+        analyzed: usize,
+        results: std::collections::BTreeMap<Vec<u8>, (Vec<u8>, bool)>,
+        issues: usize,
+    }
+
+    impl crate::scan::AnalyzeHost for Host {
+        fn analyze(
+            &mut self,
+            _: &crate::scan::FileEntry<'_>,
+            out: &mut Vec<u8>,
+        ) -> crate::scan::Verdict {
+            self.analyzed += 1;
+            out.extend_from_slice(b"new");
+            crate::scan::Verdict::Done
+        }
+        fn on_result(
+            &mut self,
+            file: &crate::scan::FileEntry<'_>,
+            result: &[u8],
+            cached: bool,
+        ) -> crate::scan::Control {
+            let rel = file.rel_path.as_os_str().as_bytes().to_vec();
+            self.results.insert(rel, (result.to_vec(), cached));
+            crate::scan::Control::Continue
+        }
+        fn on_issue(&mut self, _: &crate::scan::ScanIssue) {
+            self.issues += 1;
+        }
+    }
+
+    /// A cache directory as the previous version left it (schema 5: stamps
+    /// without ctimes, in analysis rows, entry bindings and watched paths;
+    /// a current snapshot of format 3) opens: nothing is lost, each stamp
+    /// is re-hashed once (never trusted on its stat alone) and refreshed,
+    /// and the old snapshot is ignored, then rebuilt.
+    #[test]
+    fn a_cache_of_the_previous_schema_is_rehashed_once_and_refreshed() {
+        use crate::cache::stamp::testing::{hashed, set_mtime};
+        use crate::cache::stamp::{RACY_WINDOW_NS, stamp_file};
+        use crate::cache::store::{MIGRATIONS, Store};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("tree");
+        std::fs::create_dir(&root).unwrap();
+        let cdir = dir.path().join("c");
+        let old_mtime = now_ns() - 100 * RACY_WINDOW_NS;
+        let files = [
+            ("a.txt", "alpha\n"),
+            ("b.txt", "beta\n"),
+            ("c.txt", "gamma\n"),
+        ];
+        for (name, content) in files {
+            std::fs::write(root.join(name), content).unwrap();
+            set_mtime(&root.join(name), old_mtime);
+        }
+        // Stamps as the previous version recorded them (no ctime; not racy).
+        let old_stamp = |name: &str| stamp_file(&root.join(name)).unwrap();
+        let old_binding = |name: &str| {
+            let s = old_stamp(name);
+            let path = root.join(name).into_os_string().into_vec();
+            let mut out = (path.len() as u32).to_le_bytes().to_vec();
+            out.extend_from_slice(&path);
+            out.push(1);
+            for w in [s.size, s.mtime_ns as u64, s.inode] {
+                out.extend_from_slice(&w.to_le_bytes());
+            }
+            out.extend_from_slice(&s.hash);
+            out.extend_from_slice(&s.recorded_ns.to_le_bytes());
+            (path, out)
+        };
+        let ns = Cache::open(CacheOptions::default())
+            .unwrap()
+            .analysis_namespace(&root);
+        {
+            let old = Store::open_at_schema(&cdir, 5).unwrap();
+            old.write(|c| {
+                // Analysis results: a stamp with its language (49 bytes)
+                // and one from before languages (48 bytes).
+                let mut st =
+                    c.prepare("INSERT INTO analysis VALUES ('lines@1', ?1, ?2, ?3, ?4, ?5)")?;
+                let a = encode_stamp(&old_stamp("a.txt"), None);
+                st.execute(params![ns, b"a.txt", &a[..49], b"old-a", i64::MAX])?;
+                let b = encode_stamp(&old_stamp("b.txt"), None);
+                st.execute(params![ns, b"b.txt", &b[..48], b"old-b", i64::MAX])?;
+                c.execute(
+                    "INSERT INTO analysis_generation VALUES ('lines@1', ?1, 1)",
+                    params![ns],
+                )?;
+                let pointer = [&POINTER_MAGIC[..], &[0x11; 16]].concat();
+                c.execute(
+                    "INSERT INTO analysis_snapshot VALUES ('lines@1', ?1, 1, ?2)",
+                    params![ns, pointer],
+                )?;
+                // An entry bound to a.txt, depending on b.txt.
+                let (a_path, a_binding) = old_binding("a.txt");
+                let (b_path, b_binding) = old_binding("b.txt");
+                c.execute(
+                    "INSERT INTO entries VALUES (x'6b', x'76', 2, 0, ?1, 0, ?2, ?3, ?4)",
+                    params![i64::MAX, a_path, a_binding, b_binding],
+                )?;
+                c.execute("INSERT INTO deps VALUES (x'6b', ?1)", params![b_path])?;
+                // A path watched by check_file_changes.
+                let (c_path, c_binding) = old_binding("c.txt");
+                c.execute(
+                    "INSERT INTO watched VALUES (?1, ?2)",
+                    params![c_path, c_binding],
+                )
+            })
+            .unwrap();
+        }
+        let snaps = cdir.join("snapshots");
+        std::fs::create_dir(&snaps).unwrap();
+        let v3 = snapshot_file(&snaps, &[0x11; 16]);
+        std::fs::write(&v3, unhex(V3_SNAPSHOT)).unwrap();
+
+        let cache = Cache::open(CacheOptions {
+            dir: Some(cdir.clone()),
+            ..CacheOptions::default()
+        })
+        .unwrap();
+        let version: i64 = cache
+            .store
+            .as_ref()
+            .unwrap()
+            .read(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        // The old snapshot is not misread: the rows are.
+        let index = cache.load_analysis_index("lines@1", &ns).unwrap();
+        assert!(!index.is_snapshot());
+        assert_eq!(index.get(b"a.txt").unwrap().value, b"old-a");
+        assert_eq!(index.get(b"b.txt").unwrap().value, b"old-b");
+        assert_eq!(index.get(b"a.txt").unwrap().stamp.ctime_ns, CTIME_UNKNOWN);
+
+        // analyze: both records re-hashed (read) once, still hits, c.txt is
+        // new; then a run reads nothing.
+        let run = |host: &mut Host| {
+            let opts = crate::scan::ScanOptions::default();
+            crate::scan::analyze(&root, &opts, Some(&cache), "lines@1", host).unwrap()
+        };
+        let mut first = Host::default();
+        let s = run(&mut first);
+        assert_eq!((first.analyzed, first.issues, s.errors), (1, 0, 0));
+        assert_eq!(first.results[&b"a.txt"[..]], (b"old-a".to_vec(), true));
+        assert_eq!(first.results[&b"b.txt"[..]], (b"old-b".to_vec(), true));
+        assert_eq!(first.results[&b"c.txt"[..]], (b"new".to_vec(), false));
+        assert_eq!(s.cache_hits, 2);
+        assert_eq!(s.bytes_read, 6 + 5 + 6);
+        assert!(!v3.exists(), "the old snapshot file is removed");
+        assert!(cache.analysis_snapshot_is_current("lines@1", &ns).unwrap());
+        let mut second = Host::default();
+        let s = run(&mut second);
+        assert_eq!((second.analyzed, s.cache_hits, s.bytes_read), (0, 3, 0));
+        assert_eq!(second.results[&b"a.txt"[..]], (b"old-a".to_vec(), true));
+        let index = cache.load_analysis_index("lines@1", &ns).unwrap();
+        assert!(index.is_snapshot());
+        assert_ne!(index.get(b"a.txt").unwrap().stamp.ctime_ns, CTIME_UNKNOWN);
+
+        // The entry: a hit, its file and dependency re-hashed once; then
+        // trusted on their stats (another handle too: the row was refreshed).
+        let before = hashed();
+        assert_eq!(cache.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(hashed(), before + 2);
+        assert_eq!(cache.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(hashed(), before + 2);
+        // The watched path: unchanged, re-hashed once.
+        let c_txt = root.join("c.txt");
+        assert!(cache.check_file_changes(&[&c_txt]).unwrap().is_empty());
+        assert_eq!(hashed(), before + 3);
+        assert!(cache.check_file_changes(&[&c_txt]).unwrap().is_empty());
+        assert_eq!(hashed(), before + 3);
+        drop(cache);
+        let cache = Cache::open(CacheOptions {
+            dir: Some(cdir),
+            ..CacheOptions::default()
+        })
+        .unwrap();
+        assert_eq!(cache.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(hashed(), before + 3);
+        let stats = cache.stats().unwrap();
+        assert_eq!(stats.total.invalidations_file_changed, 0);
+        assert_eq!(stats.total.invalidations_dependency_changed, 0);
+        assert!(stats.recovered.is_none());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A cached entry and its file bindings, and the compact byte encoding of
 //! dependency lists stored in SQLite.
 
-use super::stamp::FileStamp;
+use super::stamp::{CTIME_UNKNOWN, FileStamp};
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
@@ -54,7 +54,10 @@ impl Entry {
     }
 }
 
+/// Bytes of a stamp stored without a ctime (flag 1, by versions before
+/// ctimes were recorded) and with one (flag 2).
 const STAMP_LEN: usize = 8 + 8 + 8 + 16 + 8;
+const STAMP_CTIME_LEN: usize = STAMP_LEN + 8;
 
 fn put_stamp(out: &mut Vec<u8>, s: &FileStamp) {
     out.extend_from_slice(&s.size.to_le_bytes());
@@ -62,8 +65,10 @@ fn put_stamp(out: &mut Vec<u8>, s: &FileStamp) {
     out.extend_from_slice(&s.inode.to_le_bytes());
     out.extend_from_slice(&s.hash);
     out.extend_from_slice(&s.recorded_ns.to_le_bytes());
+    out.extend_from_slice(&s.ctime_ns.to_le_bytes());
 }
 
+/// A stamp of [`STAMP_LEN`] bytes (ctime unknown) or [`STAMP_CTIME_LEN`].
 fn get_stamp(b: &[u8]) -> FileStamp {
     let u = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
     FileStamp {
@@ -72,19 +77,26 @@ fn get_stamp(b: &[u8]) -> FileStamp {
         inode: u(16),
         hash: b[24..40].try_into().expect("16 bytes"),
         recorded_ns: u(40) as i64,
+        ctime_ns: if b.len() >= STAMP_CTIME_LEN {
+            u(48) as i64
+        } else {
+            CTIME_UNKNOWN
+        },
     }
 }
 
-/// Encodes bindings: per binding, u32 path length, path, u8 present flag,
-/// and the stamp when present (little-endian fields).
+/// Encodes bindings: per binding, u32 path length, path, u8 flag (0: no
+/// stamp; 2: a stamp follows: size, mtime_ns, inode, hash, recorded_ns,
+/// ctime_ns, integers little-endian; 1, read only: a stamp without its
+/// ctime, written by versions before ctimes were recorded).
 pub fn encode_bindings(deps: &[Binding]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(deps.len() * (STAMP_LEN + 32));
+    let mut out = Vec::with_capacity(deps.len() * (STAMP_CTIME_LEN + 32));
     for d in deps {
         out.extend_from_slice(&(d.path.len() as u32).to_le_bytes());
         out.extend_from_slice(&d.path);
         match &d.stamp {
             Some(s) => {
-                out.push(1);
+                out.push(2);
                 put_stamp(&mut out, s);
             }
             None => out.push(0),
@@ -102,13 +114,15 @@ pub fn decode_bindings(mut b: &[u8]) -> Option<Vec<Binding>> {
         b = &b[4 + len..];
         let present = *b.first()?;
         b = &b[1..];
-        let stamp = if present == 1 {
-            let s = get_stamp(b.get(..STAMP_LEN)?);
-            b = &b[STAMP_LEN..];
-            Some(s)
-        } else {
-            None
+        let len = match present {
+            0 => 0,
+            1 => STAMP_LEN,
+            2 => STAMP_CTIME_LEN,
+            _ => return None,
         };
+        let body = b.get(..len)?;
+        let stamp = (len > 0).then(|| get_stamp(body));
+        b = &b[len..];
         out.push(Binding { path, stamp });
     }
     Some(out)
@@ -129,6 +143,7 @@ mod tests {
                     inode: 77,
                     hash: [9; 16],
                     recorded_ns: 1234,
+                    ctime_ns: 4321,
                 }),
             },
             Binding {
@@ -140,5 +155,40 @@ mod tests {
         assert_eq!(decode_bindings(&bytes).unwrap(), deps);
         assert_eq!(decode_bindings(&[]).unwrap(), vec![]);
         assert!(decode_bindings(&bytes[..bytes.len() - 1]).is_none());
+        let mut unknown_flag = bytes.clone();
+        unknown_flag[4 + 7] = 3;
+        assert!(decode_bindings(&unknown_flag).is_none());
+    }
+
+    #[test]
+    fn bindings_stored_before_ctimes_read_without_one() {
+        // What versions before ctimes were recorded wrote: flag 1 and a
+        // 48-byte stamp.
+        let mut old = Vec::new();
+        old.extend_from_slice(&7u32.to_le_bytes());
+        old.extend_from_slice(b"src/a.h");
+        old.push(1);
+        for word in [3u64, (-5i64) as u64, 77] {
+            old.extend_from_slice(&word.to_le_bytes());
+        }
+        old.extend_from_slice(&[9; 16]);
+        old.extend_from_slice(&1234u64.to_le_bytes());
+        old.extend_from_slice(&3u32.to_le_bytes());
+        old.extend_from_slice(b"b.h");
+        old.push(0);
+        let got = decode_bindings(&old).unwrap();
+        let want = FileStamp {
+            size: 3,
+            mtime_ns: -5,
+            inode: 77,
+            hash: [9; 16],
+            recorded_ns: 1234,
+            ctime_ns: CTIME_UNKNOWN,
+        };
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].stamp, Some(want));
+        assert_eq!((&got[1].path[..], got[1].stamp), (&b"b.h"[..], None));
+        // Written again: the new form, still without a ctime.
+        assert_eq!(decode_bindings(&encode_bindings(&got)).unwrap(), got);
     }
 }

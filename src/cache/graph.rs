@@ -373,3 +373,83 @@ impl Cache {
         Ok(newest.map(|b| b.stamp))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cache::stamp::testing::{chmod, hashed, rewrite_keeping_mtime, until_ctime_moves};
+    use crate::cache::stamp::{RACY_WINDOW_NS, now_ns, testing::set_mtime};
+    use crate::cache::{Cache, CacheOptions, EntryOptions};
+    use std::path::Path;
+
+    fn old_file(path: &Path, content: &str) {
+        std::fs::write(path, content).unwrap();
+        set_mtime(path, now_ns() - 100 * RACY_WINDOW_NS);
+    }
+
+    fn get(c: &Cache, key: &[u8]) -> Option<Vec<u8>> {
+        c.get(key).unwrap().map(|v| v.to_vec())
+    }
+
+    /// A ctime-only change (chmod) of a bound file and of a dependency:
+    /// the next read re-hashes each once, still hits, and records the fresh
+    /// stamps (in memory and in the database), so the reads after it trust
+    /// one `stat` again.
+    #[test]
+    fn a_ctime_only_change_is_rehashed_once_then_trusted_again() {
+        for persistent in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let (f, d) = (dir.path().join("f.py"), dir.path().join("d.h"));
+            old_file(&f, "print(1)");
+            old_file(&d, "#define X");
+            let opts = CacheOptions {
+                dir: persistent.then(|| dir.path().join("c")),
+                ..CacheOptions::default()
+            };
+            let entry = EntryOptions {
+                file_path: Some(f.clone()),
+                deps: vec![d.clone()],
+                ..EntryOptions::new()
+            };
+            let c = Cache::open(opts.clone()).unwrap();
+            c.set(b"k", b"v", &entry).unwrap();
+            let before = hashed();
+            assert_eq!(get(&c, b"k").unwrap(), b"v");
+            assert_eq!(hashed(), before, "trusted on one stat per file");
+            for path in [&f, &d] {
+                until_ctime_moves(path, || chmod(path, 0o600));
+                let before = hashed();
+                assert_eq!(get(&c, b"k").unwrap(), b"v", "{}", path.display());
+                assert_eq!(hashed(), before + 1, "re-hashed once");
+                assert_eq!(get(&c, b"k").unwrap(), b"v");
+                assert_eq!(hashed(), before + 1, "then trusted on its stat");
+            }
+            let s = c.stats().unwrap();
+            assert_eq!(s.total.invalidations_file_changed, 0);
+            assert_eq!(s.total.invalidations_dependency_changed, 0);
+            let c = if persistent {
+                // The database has the fresh stamps too: another handle
+                // trusts them.
+                drop(c);
+                let c = Cache::open(opts).unwrap();
+                let before = hashed();
+                assert_eq!(get(&c, b"k").unwrap(), b"v");
+                assert_eq!(hashed(), before);
+                c
+            } else {
+                c
+            };
+            // check_file_changes: a ctime-only change is no change, its
+            // fresh stamp is recorded once.
+            until_ctime_moves(&f, || chmod(&f, 0o644));
+            let before = hashed();
+            assert!(c.check_file_changes(&[&f]).unwrap().is_empty());
+            assert_eq!(hashed(), before + 1);
+            assert!(c.check_file_changes(&[&f]).unwrap().is_empty());
+            assert_eq!(hashed(), before + 1);
+            // A rewrite that put the mtime back is a change.
+            rewrite_keeping_mtime(&f, b"print(2)");
+            assert_eq!(c.check_file_changes(&[&f]).unwrap(), vec![0]);
+            assert_eq!(get(&c, b"k"), None);
+        }
+    }
+}

@@ -1,8 +1,8 @@
 //! The analysis cache: an in-memory LRU tier (sharded, bounded by entries
 //! and bytes, with TTL) over a persistent SQLite tier shared by processes.
 //!
-//! Entries may be bound to a file (size, mtime, inode and XXH3-128 of its
-//! content are recorded) and to dependency files; every read checks them,
+//! Entries may be bound to a file (size, mtime, inode, ctime and XXH3-128
+//! of its content are recorded) and to dependency files; every read checks them,
 //! git style: one `stat` proves an old file unchanged, a changed or "racy"
 //! one is re-hashed, and different content is a miss that removes the entry
 //! (and, for a dependency, every entry depending on it transitively).

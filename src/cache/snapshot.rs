@@ -12,11 +12,11 @@
 //! table lie next to each other; a table keyed by the whole path (the
 //! first format) cost a cache miss per file on a large tree.
 //!
-//! Format 3, integers little-endian, every section at a multiple of 8
+//! Format 4, integers little-endian, every section at a multiple of 8
 //! bytes (the blob is read into 8-byte words: a field is one load):
 //!
 //! ```text
-//! header   magic "WTFSNAP3", checksum (XXH3 of every byte after it, u64),
+//! header   magic "WTFSNAP4", checksum (XXH3 of every byte after it, u64),
 //!          records, dirs, table slots (a power of two), dirs_at, recs_at,
 //!          names_at, heap_at, min_expires (i64), token (16 bytes: names the
 //!          snapshot file this blob is, zero when none)        -- 96 bytes
@@ -27,8 +27,8 @@
 //!          most names are told apart there), name offset (56 bits) and
 //!          language code (8 bits, 0: none), name length and value length
 //!          (u32 each), value offset, expiry (i64), size, mtime_ns, inode,
-//!          hash (16 bytes, as `xxhsum -H2` prints it), recorded_ns
-//!          -- 88 bytes
+//!          hash (16 bytes, as `xxhsum -H2` prints it), recorded_ns,
+//!          ctime_ns (`CTIME_UNKNOWN` when not recorded)  -- 96 bytes
 //! names    per dir of n records: a table of (2n rounded up to a power of
 //!          two) u32 entries, open addressing by the name's XXH3: the
 //!          hash's upper bits above b, the record's place in the dir + 1 in
@@ -38,20 +38,22 @@
 //!
 //! The blob is checked whole (magic, checksum, section bounds) before use;
 //! every later read is bounds-checked too, so a damaged blob is refused or
-//! reads as "not stored", never a crash.
+//! reads as "not stored", never a crash. A blob of an older format (format
+//! 3: records of 88 bytes, without the ctime) is refused by its magic: the
+//! rows are read instead and a new snapshot is written.
 
 use super::analysis::{decode_stamp, stored_language};
 use super::stamp::FileStamp;
 use crate::scan::Language;
 use std::collections::HashMap;
 
-const MAGIC: &[u8; 8] = b"WTFSNAP3";
+const MAGIC: &[u8; 8] = b"WTFSNAP4";
 const HEADER: usize = 96;
 /// Where the header keeps the blob's token (16 bytes).
 const TOKEN_AT: usize = 80;
 const SLOT_LEN: usize = 8;
 const DIR_LEN: usize = 24;
-const REC_LEN: usize = 88;
+const REC_LEN: usize = 96;
 
 /// At most this many bytes of a directory's name table, and of its records, are
 /// fetched ahead when a thread's lookups reach it.
@@ -444,6 +446,7 @@ impl IndexBuilder {
             out.u64(s.inode)?;
             out.bytes(&s.hash)?;
             out.u64(s.recorded_ns as u64)?;
+            out.u64(s.ctime_ns as u64)?;
             heap += name.len() as u64;
             value_at += item.value_len as u64;
         }
@@ -759,6 +762,7 @@ impl AnalysisIndex {
                 inode: le(r[7]),
                 hash,
                 recorded_ns: le(r[10]) as i64,
+                ctime_ns: le(r[11]) as i64,
             },
             value: self.bytes(le(r[3]), le(r[2]) >> 32)?,
             language: Language::from_code((le(r[1]) >> 56) as u8),
@@ -884,6 +888,7 @@ mod tests {
             inode: 3,
             hash: [4; 16],
             recorded_ns: 5,
+            ctime_ns: 6,
         }
     }
 

@@ -1,13 +1,18 @@
 //! File stamps: what the cache records about a file (size, mtime, inode,
-//! XXH3-128 of the content) and how a recorded stamp is checked against the
-//! file on disk, git style: unchanged metadata proves nothing changed unless
-//! the file is "racy" (modified within [`RACY_WINDOW_NS`] of being recorded).
+//! ctime, XXH3-128 of the content) and how a recorded stamp is checked
+//! against the file on disk, git style: unchanged metadata proves nothing
+//! changed unless the file is "racy" (modified within [`RACY_WINDOW_NS`] of
+//! being recorded). The ctime (inode change time) is what catches a file
+//! rewritten with the same size and its mtime put back (`touch -r`,
+//! `utimensat`): user space cannot set it. A ctime-only change (`chmod`,
+//! `chown`, a link) costs one re-read and re-hash; the same content is still
+//! valid, and the fresh stamp is recorded.
 //!
 //! A directory stands for its tree: the files a default scan of it finds
 //! (ignore files respected, hidden files and directories left out, links not
 //! followed). Its stamp's hash covers every such file's relative path, size,
-//! mtime and inode, and the content of files that were racy when it was
-//! recorded; checking it costs a walk with one `stat` per file.
+//! mtime, inode and ctime, and the content of files that were racy when it
+//! was recorded; checking it costs a walk with one `stat` per file.
 
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
@@ -20,10 +25,29 @@ use xxhash_rust::xxh3::Xxh3;
 /// metadata, so it is re-hashed instead of trusted on metadata.
 pub const RACY_WINDOW_NS: i64 = 2_000_000_000;
 
+/// The `ctime_ns` of a stamp recorded without one (by a version before
+/// ctimes were recorded): it equals no `stat`'s ctime (see [`ctime_ns`]), so
+/// such a stamp is never trusted on metadata alone; the file is re-hashed
+/// once and the fresh stamp recorded.
+pub const CTIME_UNKNOWN: i64 = i64::MIN;
+
+/// Nanoseconds since the epoch of a `stat` time (seconds, nanoseconds).
+#[inline]
+pub(crate) fn time_ns(secs: i64, nsec: i64) -> i64 {
+    secs.saturating_mul(1_000_000_000).saturating_add(nsec)
+}
+
+/// [`time_ns`] of a ctime, never [`CTIME_UNKNOWN`] (a ctime saturated that
+/// far back reads as one nanosecond later).
+#[inline]
+pub(crate) fn ctime_ns(secs: i64, nsec: i64) -> i64 {
+    time_ns(secs, nsec).max(CTIME_UNKNOWN + 1)
+}
+
 /// What the cache recorded about a file when its result was stored. For a
-/// directory: `size` is the bytes of the files of its tree, `mtime_ns` and
-/// `inode` the directory's own, and `hash` the hash of its tree (see the
-/// module's doc).
+/// directory: `size` is the bytes of the files of its tree, `mtime_ns`,
+/// `inode` and `ctime_ns` the directory's own, and `hash` the hash of its
+/// tree (see the module's doc).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FileStamp {
     pub size: u64,
@@ -35,22 +59,27 @@ pub struct FileStamp {
     /// mtime_ns >= recorded_ns - 2 s is "racy" (git's term): metadata alone cannot prove it
     /// unchanged, so analyze re-reads and re-hashes it.
     pub recorded_ns: i64,
+    /// Inode change time (st_ctime * 1e9 + st_ctime_nsec), as `stat` gave it
+    /// when the content was hashed; [`CTIME_UNKNOWN`] when not recorded.
+    pub ctime_ns: i64,
 }
 
-/// Size, mtime and inode of a file, from one `stat`.
+/// Size, mtime, inode and ctime of a file, from one `stat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FileMeta {
     pub size: u64,
     pub mtime_ns: i64,
     pub inode: u64,
+    pub ctime_ns: i64,
 }
 
 impl FileMeta {
     pub fn of(meta: &std::fs::Metadata) -> FileMeta {
         FileMeta {
             size: meta.size(),
-            mtime_ns: meta.mtime().saturating_mul(1_000_000_000) + meta.mtime_nsec(),
+            mtime_ns: time_ns(meta.mtime(), meta.mtime_nsec()),
             inode: meta.ino(),
+            ctime_ns: ctime_ns(meta.ctime(), meta.ctime_nsec()),
         }
     }
 }
@@ -62,6 +91,7 @@ impl FileStamp {
             size: self.size,
             mtime_ns: self.mtime_ns,
             inode: self.inode,
+            ctime_ns: self.ctime_ns,
         }
     }
 
@@ -72,7 +102,8 @@ impl FileStamp {
     }
 
     /// Whether `meta` (a fresh `stat`) proves the file unchanged without
-    /// reading it.
+    /// reading it: size, mtime, inode and ctime as recorded (a stamp without
+    /// a ctime never is) and not racy.
     pub fn trusts(&self, meta: &FileMeta) -> bool {
         self.meta() == *meta && !self.is_racy()
     }
@@ -162,6 +193,13 @@ pub fn stat(path: &Path) -> io::Result<FileMeta> {
     std::fs::metadata(path).map(|m| FileMeta::of(&m))
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Regular files this thread hashed (tests tell a re-read from a
+    /// `stat`).
+    pub(crate) static HASHED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// Opens, `fstat`s and hashes a file (or a directory's tree), returning its
 /// full stamp. Anything but a regular file or a directory (a FIFO, a device, a socket)
 /// is refused without being read: opening a FIFO never blocks (`O_NONBLOCK`),
@@ -190,6 +228,8 @@ pub fn stamp_file_skipping(path: &Path, skip: Option<&Path>) -> io::Result<FileS
         ));
     }
     let meta = FileMeta::of(&fmeta);
+    #[cfg(test)]
+    HASHED.with(|n| n.set(n.get() + 1));
     let mut hasher = Xxh3::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -207,11 +247,14 @@ pub fn stamp_file_skipping(path: &Path, skip: Option<&Path>) -> io::Result<FileS
         inode: meta.inode,
         hash: hasher.digest128().to_be_bytes(),
         recorded_ns: now_ns(),
+        ctime_ns: meta.ctime_ns,
     })
 }
 
-/// Tags a directory's hash: it never equals a file's content hash.
-const DIR_TAG: &[u8] = b"wtfperf directory tree v1\0";
+/// Tags a directory's hash: it never equals a file's content hash. (v1
+/// left out the files' ctimes: a stamp of v1 never equals one of now, so a
+/// directory recorded by an older version reads as changed, once.)
+const DIR_TAG: &[u8] = b"wtfperf directory tree v2\0";
 
 /// The stamp of the directory `path` (of metadata `meta`) as recorded at
 /// `recorded_ns`: files modified since `recorded_ns - RACY_WINDOW_NS` are
@@ -231,6 +274,7 @@ fn stamp_dir(
         size: u64,
         mtime_ns: i64,
         inode: u64,
+        ctime_ns: i64,
         /// 0: a file; else an issue's kind (what went wrong there).
         issue: u8,
     }
@@ -254,6 +298,7 @@ fn stamp_dir(
                 size: f.size,
                 mtime_ns: f.mtime_ns,
                 inode: f.inode,
+                ctime_ns: f.ctime_ns,
                 issue: 0,
             }),
             ScanEvent::Issue(i) => {
@@ -264,6 +309,7 @@ fn stamp_dir(
                         size: 0,
                         mtime_ns: 0,
                         inode: 0,
+                        ctime_ns: 0,
                         issue: i.kind as u8 + 1,
                     });
                 }
@@ -284,6 +330,7 @@ fn stamp_dir(
         h.update(&f.size.to_le_bytes());
         h.update(&f.mtime_ns.to_le_bytes());
         h.update(&f.inode.to_le_bytes());
+        h.update(&f.ctime_ns.to_le_bytes());
         if f.issue == 0 && f.mtime_ns >= recorded_ns.saturating_sub(RACY_WINDOW_NS) {
             // Racy: its content too (a file that cannot be read now counts
             // as changed content).
@@ -295,20 +342,22 @@ fn stamp_dir(
     }
     Ok(FileStamp {
         size: total,
-        mtime_ns: meta.mtime().saturating_mul(1_000_000_000) + meta.mtime_nsec(),
+        mtime_ns: time_ns(meta.mtime(), meta.mtime_nsec()),
         inode: meta.ino(),
         hash: h.digest128().to_be_bytes(),
         recorded_ns,
+        ctime_ns: ctime_ns(meta.ctime(), meta.ctime_nsec()),
     })
 }
 
 /// The outcome of checking a recorded stamp against the file on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {
-    /// Metadata unchanged and not racy: valid, nothing was read.
+    /// Metadata (ctime included) unchanged and not racy: valid, nothing
+    /// was read.
     Unchanged,
-    /// Metadata changed (or racy) but the content is the same: valid; the
-    /// fresh stamp should replace the recorded one.
+    /// Metadata changed (or racy, or no ctime recorded) but the content is
+    /// the same: valid; the fresh stamp should replace the recorded one.
     Refreshed(FileStamp),
     /// The content differs.
     Changed,
@@ -369,7 +418,60 @@ pub fn check_skipping(path: &Path, recorded: Option<&FileStamp>, skip: Option<&P
 }
 
 #[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers of tests that change files under recorded stamps.
+    use super::*;
+
+    /// Sets a file's mtime (ns since the epoch).
+    pub(crate) fn set_mtime(path: &Path, ns: i64) {
+        let t = UNIX_EPOCH + std::time::Duration::from_nanos(ns as u64);
+        let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        f.set_modified(t).unwrap();
+    }
+
+    /// Files this thread hashed so far.
+    pub(crate) fn hashed() -> u64 {
+        HASHED.with(std::cell::Cell::get)
+    }
+
+    pub(crate) fn chmod(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// Runs `change` (again, after a pause) until the file's ctime moved:
+    /// two changes within one tick of the file system's clock get the same
+    /// ctime.
+    pub(crate) fn until_ctime_moves(path: &Path, mut change: impl FnMut()) {
+        let before = stat(path).unwrap().ctime_ns;
+        for _ in 0..1000 {
+            change();
+            if stat(path).unwrap().ctime_ns != before {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        panic!("the ctime of {} never moved", path.display());
+    }
+
+    /// Rewrites `path` in place with `content` (the same size) and puts its
+    /// mtime back, as `touch -r` would: only the ctime tells.
+    pub(crate) fn rewrite_keeping_mtime(path: &Path, content: &[u8]) {
+        let before = stat(path).unwrap();
+        assert_eq!(before.size, content.len() as u64);
+        until_ctime_moves(path, || {
+            std::fs::write(path, content).unwrap();
+            set_mtime(path, before.mtime_ns);
+        });
+        let after = stat(path).unwrap();
+        assert_eq!((after.size, after.mtime_ns), (before.size, before.mtime_ns));
+        assert_eq!(after.inode, before.inode, "rewritten in place");
+    }
+}
+
+#[cfg(test)]
 mod tests {
+    use super::testing::*;
     use super::*;
     use std::io::Write;
 
@@ -399,13 +501,6 @@ mod tests {
             assert!(bound >= now, "{bound} < {now}");
             assert!(bound - now < 2_000_000_000);
         }
-    }
-
-    /// Sets a file's mtime (ns since the epoch).
-    fn set_mtime(path: &Path, ns: i64) {
-        let t = UNIX_EPOCH + std::time::Duration::from_nanos(ns as u64);
-        let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
-        f.set_modified(t).unwrap();
     }
 
     #[test]
@@ -466,12 +561,85 @@ mod tests {
         std::fs::write(&f, b"world").unwrap();
         set_mtime(&f, mtime);
         assert_eq!(check(root, Some(&stamp)), Check::Changed);
-        // Long before the recording: metadata alone counts.
+        // Long before the recording: metadata alone counts (the file is
+        // not read), and a rewrite that put the mtime back shows in the
+        // ctime.
         set_mtime(&f, mtime - 10 * RACY_WINDOW_NS);
         let stamp = stamp_file(root).unwrap();
-        std::fs::write(&f, b"again").unwrap();
-        set_mtime(&f, mtime - 10 * RACY_WINDOW_NS);
+        let before = hashed();
         assert_eq!(check(root, Some(&stamp)), Check::Unchanged);
+        assert_eq!(hashed(), before, "trusted on its stat");
+        rewrite_keeping_mtime(&f, b"again");
+        assert_eq!(check(root, Some(&stamp)), Check::Changed);
+        // A ctime-only change shows too (a directory's stamp keeps no
+        // content to compare: its tree changed).
+        let stamp = stamp_file(root).unwrap();
+        until_ctime_moves(&f, || chmod(&f, 0o600));
+        assert_eq!(check(root, Some(&stamp)), Check::Changed);
+    }
+
+    #[test]
+    fn a_rewrite_that_put_the_mtime_back_is_rehashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.txt");
+        std::fs::write(&f, b"hello").unwrap();
+        set_mtime(&f, now_ns() - 100 * RACY_WINDOW_NS);
+        let stamp = stamp_file(&f).unwrap();
+        assert!(!stamp.is_racy());
+        let before = hashed();
+        assert_eq!(check(&f, Some(&stamp)), Check::Unchanged);
+        assert_eq!(hashed(), before, "trusted on its stat");
+        // Same size, same mtime, same inode: the ctime moved.
+        rewrite_keeping_mtime(&f, b"world");
+        assert!(!stamp.trusts(&stat(&f).unwrap()));
+        assert_eq!(check(&f, Some(&stamp)), Check::Changed);
+    }
+
+    #[test]
+    fn a_ctime_only_change_is_rehashed_once_then_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.txt");
+        std::fs::write(&f, b"hello").unwrap();
+        set_mtime(&f, now_ns() - 100 * RACY_WINDOW_NS);
+        let stamp = stamp_file(&f).unwrap();
+        until_ctime_moves(&f, || chmod(&f, 0o600));
+        let before = hashed();
+        let Check::Refreshed(fresh) = check(&f, Some(&stamp)) else {
+            panic!("not re-hashed");
+        };
+        assert_eq!(hashed(), before + 1, "re-hashed once");
+        assert_eq!(fresh.hash, stamp.hash);
+        assert_ne!(fresh.ctime_ns, stamp.ctime_ns);
+        assert_eq!(fresh.meta(), stat(&f).unwrap());
+        // The fresh stamp is trusted on its stat again.
+        assert_eq!(check(&f, Some(&fresh)), Check::Unchanged);
+        assert_eq!(hashed(), before + 1);
+    }
+
+    #[test]
+    fn a_stamp_without_a_ctime_is_never_trusted_on_its_stat() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.txt");
+        std::fs::write(&f, b"hello").unwrap();
+        set_mtime(&f, now_ns() - 100 * RACY_WINDOW_NS);
+        // As a version before ctimes were recorded stored it.
+        let old = FileStamp {
+            ctime_ns: CTIME_UNKNOWN,
+            ..stamp_file(&f).unwrap()
+        };
+        assert!(!old.is_racy());
+        assert!(!old.trusts(&stat(&f).unwrap()));
+        let Check::Refreshed(fresh) = check(&f, Some(&old)) else {
+            panic!("not re-hashed");
+        };
+        assert_eq!(check(&f, Some(&fresh)), Check::Unchanged);
+        // No stat's ctime is the unknown one, however far back.
+        for secs in [i64::MIN, i64::MIN / 1_000_000_000 - 1, -1, 0] {
+            for nsec in [0, 1, 999_999_999] {
+                assert_ne!(ctime_ns(secs, nsec), CTIME_UNKNOWN);
+            }
+        }
+        assert_eq!(ctime_ns(1, 2), 1_000_000_002);
     }
 
     #[test]

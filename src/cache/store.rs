@@ -141,6 +141,17 @@ pub const MIGRATIONS: &[&str] = &[
         generation INTEGER NOT NULL,
         data BLOB NOT NULL,
         PRIMARY KEY(analyzer_id, namespace));",
+    // 6: stamps carry the file's ctime (inode change time), so that a file
+    // rewritten with its mtime put back is re-hashed. Their stored forms
+    // grow by the ctime (an analysis stamp after its language byte, see
+    // `analysis::encode_stamp`; a binding's stamp under flag 2, see
+    // `entry::encode_bindings`). Rows written before are kept and read as
+    // they are, without a ctime: never trusted on metadata alone, their
+    // files are re-hashed once and the stamps refreshed. No table changes:
+    // the version keeps libraries before this one, which would misread the
+    // longer stamps (a dependency list they cannot parse reads as none),
+    // from opening the database. The row records the stamp format.
+    "INSERT OR REPLACE INTO meta(name, value) VALUES ('stamp_format', 2);",
 ];
 
 /// A stored entry as read back.
@@ -1322,6 +1333,7 @@ mod tests {
             inode: 77,
             hash: std::array::from_fn(|i| i as u8),
             recorded_ns: 9_000_000_000,
+            ctime_ns: crate::cache::stamp::CTIME_UNKNOWN,
         };
         assert_eq!(row.0, "a@1");
         assert_eq!(row.1, b".");

@@ -2,11 +2,13 @@
 //!
 //! At the start, every stored result of this analyzer under this root is
 //! loaded in one pass (no per-key lookups on the hot path). On the workers,
-//! each file is `stat`ed: when size, mtime and inode equal what was recorded
-//! and the record is not racy, the stored result is the answer and nothing
-//! is read. Otherwise the file is read and hashed; the same hash is still a
-//! hit (its record is re-stored with the new stamp), a different one is a
-//! miss that goes to the host's analyzer. New results are stored in batches
+//! each file is `stat`ed: when size, mtime, inode and ctime equal what was
+//! recorded and the record is not racy, the stored result is the answer and
+//! nothing is read (a record without a ctime, stored by an older version,
+//! never is: its file is re-hashed once and the record refreshed).
+//! Otherwise the file is read and hashed; the same hash is still a hit (its
+//! record is re-stored with the new stamp), a different one is a miss that
+//! goes to the host's analyzer. New results are stored in batches
 //! of [`STORE_BATCH`] records, one transaction each. Nothing is written for
 //! unchanged files. Results of files that disappeared are removed at the end
 //! of a complete run; a file whose analysis fails loses its old result.
@@ -258,7 +260,10 @@ impl<'k> AnalyzeProcess<'k> {
             return Some(too_large(&found, stat.size, self.scan.max_file_size));
         }
         let s = &record.stamp;
-        let unchanged = (s.size, s.mtime_ns, s.inode) == (stat.size, stat.mtime_ns, stat.inode);
+        // The ctime catches a rewrite that put the mtime back (`touch -r`);
+        // a record without one (CTIME_UNKNOWN) equals no stat.
+        let unchanged = (s.size, s.mtime_ns, s.inode, s.ctime_ns)
+            == (stat.size, stat.mtime_ns, stat.inode, stat.ctime_ns);
         if !unchanged || s.is_racy() {
             return self.read(found, ctx, Some(record));
         }
@@ -380,6 +385,7 @@ impl Run<'_> {
                 inode: file.stat.inode,
                 hash: file.hash,
                 recorded_ns: hashed_ns,
+                ctime_ns: file.stat.ctime_ns,
             },
             value,
             language: file.language,
@@ -677,6 +683,7 @@ mod tests {
                 inode: stat.inode,
                 hash: crate::scan::content_hash(b"a"),
                 recorded_ns: stat.mtime_ns + 10_000_000_000,
+                ctime_ns: stat.ctime_ns,
             },
             value: b"A".to_vec(),
             language: None,

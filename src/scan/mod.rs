@@ -49,6 +49,8 @@ pub struct FileEntry<'a> {
     /// Modification time, nanoseconds since the Unix epoch.
     pub mtime_ns: i64,
     pub inode: u64,
+    /// Inode change time, nanoseconds since the Unix epoch.
+    pub ctime_ns: i64,
     /// XXH3-128 of the content, canonical byte order (`xxhsum -H2`); all
     /// zero when the content was not read.
     pub content_hash: [u8; 16],

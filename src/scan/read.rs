@@ -20,6 +20,8 @@ pub(crate) struct FileStat {
     pub size: u64,
     pub mtime_ns: i64,
     pub inode: u64,
+    /// Inode change time, ns (never `CTIME_UNKNOWN`: see `stamp::ctime_ns`).
+    pub ctime_ns: i64,
 }
 
 impl FileStat {
@@ -32,6 +34,7 @@ impl FileStat {
                 .saturating_mul(1_000_000_000)
                 .saturating_add(st.st_mtime_nsec as i64),
             inode: st.st_ino,
+            ctime_ns: crate::cache::stamp::ctime_ns(st.st_ctime as i64, st.st_ctime_nsec as i64),
         }
     }
 
@@ -43,6 +46,7 @@ impl FileStat {
                 .saturating_mul(1_000_000_000)
                 .saturating_add(meta.mtime_nsec()),
             inode: meta.ino(),
+            ctime_ns: crate::cache::stamp::ctime_ns(meta.ctime(), meta.ctime_nsec()),
         }
     }
 }

@@ -23,6 +23,7 @@ impl Scanned {
             size: self.stat.size,
             mtime_ns: self.stat.mtime_ns,
             inode: self.stat.inode,
+            ctime_ns: self.stat.ctime_ns,
             content_hash: self.hash,
             content: self.content.as_deref(),
             language: self.language,
@@ -91,7 +92,7 @@ impl ScanProcess {
         }
     }
 
-    /// `stat` only: size, mtime and inode; nothing read or hashed.
+    /// `stat` only: size, mtime, inode and ctime; nothing read or hashed.
     pub(crate) fn stat(&self, found: &Found) -> Result<FileStat, String> {
         found.at().stat().map_err(|e| format!("cannot stat: {e}"))
     }
