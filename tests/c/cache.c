@@ -34,6 +34,35 @@ static void sleep_ms(long ms) {
     nanosleep(&ts, NULL);
 }
 
+static int same_time(struct timespec a, struct timespec b) {
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* Rewrites `path` in place with `text` (the same size) and puts its mtime
+ * back, as `touch -r` does (`chmod_to` >= 0: changes only its mode
+ * instead): only the ctime, which user space cannot set, tells. Repeated
+ * after a pause until the ctime moved (two changes within one tick of the
+ * file system's clock get the same ctime). */
+static void change_keeping_mtime(const char *path, const char *text, int chmod_to) {
+    struct stat before, after;
+    CHECK(stat(path, &before) == 0);
+    for (int i = 0; i < 1000; i++) {
+        if (chmod_to >= 0) {
+            CHECK(chmod(path, (mode_t)chmod_to) == 0);
+        } else {
+            write_file(path, text);
+            struct timespec ts[2] = {before.st_atim, before.st_mtim};
+            CHECK(utimensat(AT_FDCWD, path, ts, 0) == 0);
+        }
+        CHECK(stat(path, &after) == 0);
+        if (!same_time(after.st_ctim, before.st_ctim)) break;
+        sleep_ms(2);
+    }
+    CHECK(!same_time(after.st_ctim, before.st_ctim));
+    CHECK(same_time(after.st_mtim, before.st_mtim));
+    CHECK(after.st_size == before.st_size && after.st_ino == before.st_ino);
+}
+
 /* get must hit with exactly `expect` (len bytes). */
 static void expect_hit(wtfperf_cache *c, const char *key, const void *expect, size_t len) {
     wtfperf_buf out = {NULL, 0};
@@ -327,6 +356,18 @@ static void test_files_and_deps(const char *dir) {
     write_file(absent, "x");
     CHECK_OK(wtfperf_cache_check_file_changes(c, watch, 3, on_changed, &ch, &n));
     CHECK(n == 1 && strcmp(ch.last, absent) == 0);
+    /* Rewritten with the same size and its mtime put back, on a record that
+     * is not racy (an mtime 10 s back): the ctime shows the change. */
+    age_file(hdr, 10);
+    CHECK_OK(wtfperf_cache_check_file_changes(c, watch, 3, on_changed, &ch, &n));
+    CHECK(n == 0);
+    change_keeping_mtime(hdr, "CHANGED header", -1);
+    CHECK_OK(wtfperf_cache_check_file_changes(c, watch, 3, on_changed, &ch, &n));
+    CHECK(n == 1 && strcmp(ch.last, hdr) == 0);
+    /* A ctime-only change (chmod) is no change: re-hashed, same content. */
+    change_keeping_mtime(hdr, NULL, 0600);
+    CHECK_OK(wtfperf_cache_check_file_changes(c, watch, 3, on_changed, &ch, &n));
+    CHECK(n == 0);
 
     wtfperf_cache_statistics st;
     CHECK_OK(wtfperf_cache_stats(c, &st));
