@@ -225,10 +225,11 @@ typedef struct wtfperf_cache_options {
 typedef struct wtfperf_entry_options {
     /**
      * NULL, or the file the value was computed from (must exist): its size,
-     * mtime, inode and XXH3-128 are recorded, and a later `get` misses once
-     * its content differs. A directory stands for its tree (the files a
-     * default scan of it finds): a `get` then walks it, one `stat` per file,
-     * and misses once a file was added, removed or changed.
+     * mtime, inode, ctime and XXH3-128 are recorded, and a later `get` misses
+     * once its content differs (a changed ctime alone costs a re-hash). A
+     * directory stands for its tree (the files a default scan of it finds): a
+     * `get` then walks it, one `stat` per file, and misses once a file was
+     * added, removed or changed.
      */
     const char *file_path;
     /**
@@ -1311,12 +1312,14 @@ wtfperf_status wtfperf_sink_write(struct wtfperf_sink *sink, const uint8_t *data
  *
  * Results are keyed by `analyzer_id` (change it when the analyzer's output
  * changes), the path relative to `root` and the content's hash. A file
- * whose size, mtime and inode match what the cache recorded is answered
- * without being read; a changed file is read and hashed, and analyzed when
- * its content differs. New results are committed in batches. `cache` may be
- * NULL (every file is analyzed, nothing stored). Problems (unreadable or
- * skipped files, failed analyses) are counted but not reported here: use
- * `wtfperf_analyze_with` for `on_error` and `on_progress`.
+ * whose size, mtime, inode and ctime match what the cache recorded is
+ * answered without being read; a changed file is read and hashed, and
+ * analyzed when its content differs (a changed ctime alone, e.g. `chmod`,
+ * costs that re-hash, not an analysis). New results are committed in
+ * batches. `cache` may be NULL (every file is analyzed, nothing stored).
+ * Problems (unreadable or skipped files, failed analyses) are counted but
+ * not reported here: use `wtfperf_analyze_with` for `on_error` and
+ * `on_progress`.
  *
  * `root`, `analyzer_id` (UTF-8, non-empty) and `analyze` are required;
  * `opts`, `on_result` and `out` may be NULL. Returns WTFPERF_OK,

@@ -73,10 +73,11 @@ pub struct wtfperf_cache_options {
 #[derive(Debug, Clone, Copy)]
 pub struct wtfperf_entry_options {
     /// NULL, or the file the value was computed from (must exist): its size,
-    /// mtime, inode and XXH3-128 are recorded, and a later `get` misses once
-    /// its content differs. A directory stands for its tree (the files a
-    /// default scan of it finds): a `get` then walks it, one `stat` per file,
-    /// and misses once a file was added, removed or changed.
+    /// mtime, inode, ctime and XXH3-128 are recorded, and a later `get` misses
+    /// once its content differs (a changed ctime alone costs a re-hash). A
+    /// directory stands for its tree (the files a default scan of it finds): a
+    /// `get` then walks it, one `stat` per file, and misses once a file was
+    /// added, removed or changed.
     pub file_path: *const c_char,
     /// `deps_len` paths the value also depends on (files or directories; they
     /// may not exist yet: then their appearing invalidates). Dependencies recorded by cached

@@ -622,12 +622,14 @@ unsafe fn analyze_c(
 ///
 /// Results are keyed by `analyzer_id` (change it when the analyzer's output
 /// changes), the path relative to `root` and the content's hash. A file
-/// whose size, mtime and inode match what the cache recorded is answered
-/// without being read; a changed file is read and hashed, and analyzed when
-/// its content differs. New results are committed in batches. `cache` may be
-/// NULL (every file is analyzed, nothing stored). Problems (unreadable or
-/// skipped files, failed analyses) are counted but not reported here: use
-/// `wtfperf_analyze_with` for `on_error` and `on_progress`.
+/// whose size, mtime, inode and ctime match what the cache recorded is
+/// answered without being read; a changed file is read and hashed, and
+/// analyzed when its content differs (a changed ctime alone, e.g. `chmod`,
+/// costs that re-hash, not an analysis). New results are committed in
+/// batches. `cache` may be NULL (every file is analyzed, nothing stored).
+/// Problems (unreadable or skipped files, failed analyses) are counted but
+/// not reported here: use `wtfperf_analyze_with` for `on_error` and
+/// `on_progress`.
 ///
 /// `root`, `analyzer_id` (UTF-8, non-empty) and `analyze` are required;
 /// `opts`, `on_result` and `out` may be NULL. Returns WTFPERF_OK,
