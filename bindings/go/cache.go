@@ -194,7 +194,7 @@ func (c *Cache) Set(key, value []byte, opts *EntryOptions) error {
 	if err != nil {
 		return err
 	}
-	p, err := c.h.acquire()
+	p, err := c.h.acquire("cache_set")
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func (c *Cache) Get(key []byte) (value []byte, ok bool, err error) {
 	if c == nil {
 		return nil, false, closedErr("cache_get")
 	}
-	p, err := c.h.acquire()
+	p, err := c.h.acquire("cache_get")
 	if err != nil {
 		return nil, false, err
 	}
@@ -235,7 +235,7 @@ func (c *Cache) Invalidate(key []byte) error {
 	if c == nil {
 		return closedErr("cache_invalidate")
 	}
-	p, err := c.h.acquire()
+	p, err := c.h.acquire("cache_invalidate")
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func (c *Cache) InvalidateFile(path string) (int, error) {
 	if err := checkNUL(op, "path", path); err != nil {
 		return 0, err
 	}
-	p, err := c.h.acquire()
+	p, err := c.h.acquire("cache_invalidate_file")
 	if err != nil {
 		return 0, err
 	}
@@ -283,7 +283,7 @@ func (c *Cache) CheckFileChanges(paths []string) ([]string, error) {
 	if err := checkNUL(op, "path", paths...); err != nil {
 		return nil, err
 	}
-	p, err := c.h.acquire()
+	p, err := c.h.acquire("cache_check_file_changes")
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +309,7 @@ func (c *Cache) CleanupExpired() (int, error) {
 	if c == nil {
 		return 0, closedErr("cache_cleanup_expired")
 	}
-	p, err := c.h.acquire()
+	p, err := c.h.acquire("cache_cleanup_expired")
 	if err != nil {
 		return 0, err
 	}
@@ -327,7 +327,7 @@ func (c *Cache) Clear() error {
 	if c == nil {
 		return closedErr("cache_clear")
 	}
-	p, err := c.h.acquire()
+	p, err := c.h.acquire("cache_clear")
 	if err != nil {
 		return err
 	}
@@ -341,7 +341,7 @@ func (c *Cache) Stats() (CacheStats, error) {
 	if c == nil {
 		return CacheStats{}, closedErr("cache_stats")
 	}
-	p, err := c.h.acquire()
+	p, err := c.h.acquire("cache_stats")
 	if err != nil {
 		return CacheStats{}, err
 	}
@@ -383,7 +383,7 @@ func (c *Cache) StatsJSON() ([]byte, error) {
 	if c == nil {
 		return nil, closedErr("cache_stats_json")
 	}
-	p, err := c.h.acquire()
+	p, err := c.h.acquire("cache_stats_json")
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +402,7 @@ func (c *Cache) ExplainMiss(key []byte) ([]byte, error) {
 	if c == nil {
 		return nil, closedErr("cache_explain_miss")
 	}
-	p, err := c.h.acquire()
+	p, err := c.h.acquire("cache_explain_miss")
 	if err != nil {
 		return nil, err
 	}
@@ -452,7 +452,7 @@ func (c *Cache) SetMany(entries []CacheEntry) error {
 			opts[i] = a.entryOptions(eo)
 		}
 	}
-	p, err := c.h.acquire()
+	p, err := c.h.acquire("cache_set_many")
 	if err != nil {
 		return err
 	}

@@ -37,12 +37,13 @@ type handle[T any] struct {
 }
 
 // acquire returns the live pointer and counts a use; call release when the
-// native call is over. After (or during) Close it returns ErrClosed.
-func (h *handle[T]) acquire() (*T, error) {
+// native call is over. After (or during) Close it returns ErrClosed for
+// the operation op.
+func (h *handle[T]) acquire(op string) (*T, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.p == nil || h.closing {
-		return nil, ErrClosed
+		return nil, closedErr(op)
 	}
 	h.uses++
 	return h.p, nil

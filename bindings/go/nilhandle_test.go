@@ -35,3 +35,34 @@ func TestNilHandlesAreClosed(t *testing.T) {
 		t.Errorf("nil ProfileManager.SummaryJSON: %v", err)
 	}
 }
+
+// Methods of a handle already closed (not nil) return ErrClosed naming the
+// operation, as for nil handles.
+func TestClosedHandlesNameTheOperation(t *testing.T) {
+	c, err := OpenCache(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Get([]byte("k")); !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "cache_get") {
+		t.Errorf("closed Cache.Get: %v", err)
+	}
+	if err := c.Set([]byte("k"), []byte("v"), nil); !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "cache_set") {
+		t.Errorf("closed Cache.Set: %v", err)
+	}
+	if _, err := Analyze(t.TempDir(), nil, c, "a/1", nil, nil); !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "analyze") {
+		t.Errorf("Analyze with a closed cache: %v", err)
+	}
+	p, err := NewProfiler(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "profiler_start") {
+		t.Errorf("closed Profiler.Start: %v", err)
+	}
+}

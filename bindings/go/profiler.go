@@ -93,7 +93,7 @@ func (p *Profiler) Start() error {
 	if p == nil {
 		return closedErr("profiler_start")
 	}
-	c, err := p.h.acquire()
+	c, err := p.h.acquire("profiler_start")
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func (p *Profiler) IsRunning() bool {
 	if p == nil {
 		return false
 	}
-	c, err := p.h.acquire()
+	c, err := p.h.acquire("profiler_is_running")
 	if err != nil {
 		return false
 	}
@@ -121,7 +121,7 @@ func (p *Profiler) SampleNow() (Sample, error) {
 	if p == nil {
 		return Sample{}, closedErr("profiler_sample_now")
 	}
-	c, err := p.h.acquire()
+	c, err := p.h.acquire("profiler_sample_now")
 	if err != nil {
 		return Sample{}, err
 	}
@@ -140,7 +140,7 @@ func (p *Profiler) Stop() (*Profile, error) {
 	if p == nil {
 		return nil, closedErr("profiler_stop")
 	}
-	c, err := p.h.acquire()
+	c, err := p.h.acquire("profiler_stop")
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (p *Profiler) Enter(name string) (*Scope, error) {
 	if err := checkNUL("profiler_scope_enter", "scope name", name); err != nil {
 		return nil, err
 	}
-	c, err := p.h.acquire()
+	c, err := p.h.acquire("profiler_enter")
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func (p *Profiler) ScopeID(name string) (ScopeID, error) {
 	if err := checkNUL(op, "scope name", name); err != nil {
 		return 0, err
 	}
-	c, err := p.h.acquire()
+	c, err := p.h.acquire("profiler_scope_id")
 	if err != nil {
 		return 0, err
 	}
@@ -220,7 +220,7 @@ func (p *Profiler) EnterID(id ScopeID) (*Scope, error) {
 	if p == nil {
 		return nil, closedErr("profiler_enter_id")
 	}
-	c, err := p.h.acquire()
+	c, err := p.h.acquire("profiler_enter_id")
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +239,7 @@ func (s *Scope) Exit() error {
 	if s == nil || s.p == nil {
 		return closedErr("profiler_scope_exit")
 	}
-	c, err := s.p.h.acquire()
+	c, err := s.p.h.acquire("profiler_scope_exit")
 	if err != nil {
 		return err
 	}
@@ -297,7 +297,7 @@ func (p *Profile) Close() error {
 }
 
 func (p *Profile) float(f func(*C.wtfperf_profile) C.double) float64 {
-	c, err := p.h.acquire()
+	c, err := p.h.acquire("profile_accessor")
 	if err != nil {
 		return 0
 	}
@@ -329,7 +329,7 @@ func (p *Profile) PeakIsExact() bool {
 	if p == nil {
 		return false
 	}
-	c, err := p.h.acquire()
+	c, err := p.h.acquire("profile_peak_is_exact")
 	if err != nil {
 		return false
 	}
@@ -366,7 +366,7 @@ func (p *Profile) SampleCount() int {
 	if p == nil {
 		return 0
 	}
-	c, err := p.h.acquire()
+	c, err := p.h.acquire("profile_sample_count")
 	if err != nil {
 		return 0
 	}
@@ -382,7 +382,7 @@ func (p *Profile) Sample(i int) (Sample, error) {
 	if i < 0 {
 		return Sample{}, errorf("profile_sample", StatusErrInvalid, "negative sample index %d", i)
 	}
-	c, err := p.h.acquire()
+	c, err := p.h.acquire("profile_sample")
 	if err != nil {
 		return Sample{}, err
 	}
@@ -425,7 +425,7 @@ func (p *Profile) Samples() ([]Sample, error) {
 }
 
 func (p *Profile) buf(op string, f func(*C.wtfperf_profile, *C.wtfperf_buf, **C.char) C.wtfperf_status) ([]byte, error) {
-	c, err := p.h.acquire()
+	c, err := p.h.acquire(op)
 	if err != nil {
 		return nil, err
 	}
@@ -499,12 +499,12 @@ func (m *ProfileManager) Add(name string, p *Profile) error {
 	if p == nil {
 		return errorf("profile_manager_add", StatusErrNull, "nil profile")
 	}
-	c, err := m.h.acquire()
+	c, err := m.h.acquire("profile_manager_add")
 	if err != nil {
 		return err
 	}
 	defer m.h.release()
-	pc, err := p.h.acquire()
+	pc, err := p.h.acquire("profile_manager_add")
 	if err != nil {
 		return err
 	}
@@ -520,7 +520,7 @@ func (m *ProfileManager) SummaryJSON() ([]byte, error) {
 	if m == nil {
 		return nil, closedErr("profile_manager_summary_json")
 	}
-	c, err := m.h.acquire()
+	c, err := m.h.acquire("profile_manager_summary_json")
 	if err != nil {
 		return nil, err
 	}

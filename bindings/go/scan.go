@@ -383,7 +383,7 @@ func runAnalyze(op, root string, opts *ScanOptions, cache *Cache, analyzerID str
 	}
 	var cc *C.wtfperf_cache
 	if cache != nil {
-		cc, err = cache.h.acquire()
+		cc, err = cache.h.acquire(op)
 		if err != nil {
 			return ScanSummary{}, err
 		}
