@@ -856,18 +856,14 @@ pub(super) mod tests {
         }
     }
 
-    /// Writer `a` sets `k` to "a" and is held once that committed, before
-    /// its memory update; writer `b` then runs `second` on `k`, and `a` is
-    /// let go only when `b` either waits for the connection or returned.
-    /// With the memory update inside the connection's lock (f9d4eef), `a`
-    /// holds the connection while held, so `b` waits and commits after
-    /// `a`'s memory update; with the update after the lock, as before, `b`
-    /// commits and updates memory while `a` is held, and `a`'s older value
-    /// lands in memory last, unlike the database. No timing is involved:
-    /// the interleaving is the same every run.
-    fn hold_a_then_run_b(second: impl FnOnce(&Cache) + Send + 'static) {
-        let dir = tempfile::tempdir().unwrap();
-        let c = open_persistent(CacheOptions::default(), dir.path());
+    /// A persistent cache (in `dir`) whose writer `a`, started here, sets
+    /// `k` to "a" and is held once that committed, before its memory update
+    /// (holding the connection since f9d4eef); returned once `a` is there.
+    pub(in crate::cache) fn writer_a_held_after_its_commit(
+        opts: CacheOptions,
+        dir: &Path,
+    ) -> (Arc<Cache>, Script, std::thread::JoinHandle<()>) {
+        let c = open_persistent(opts, dir);
         let script = Script::install(
             &c.store.as_ref().unwrap().failpoints,
             &[("a", Point::MemoryUpdate)],
@@ -881,6 +877,21 @@ pub(super) mod tests {
         script.wait_for("a's commit", |e| {
             *e == Event::Reached("a".into(), Point::MemoryUpdate)
         });
+        (c, script, a)
+    }
+
+    /// Writer `a` sets `k` to "a" and is held once that committed, before
+    /// its memory update; writer `b` then runs `second` on `k`, and `a` is
+    /// let go only when `b` either waits for the connection or returned.
+    /// With the memory update inside the connection's lock (f9d4eef), `a`
+    /// holds the connection while held, so `b` waits and commits after
+    /// `a`'s memory update; with the update after the lock, as before, `b`
+    /// commits and updates memory while `a` is held, and `a`'s older value
+    /// lands in memory last, unlike the database. No timing is involved:
+    /// the interleaving is the same every run.
+    fn hold_a_then_run_b(second: impl FnOnce(&Cache) + Send + 'static) {
+        let dir = tempfile::tempdir().unwrap();
+        let (c, script, a) = writer_a_held_after_its_commit(CacheOptions::default(), dir.path());
         let b = {
             let c = Arc::clone(&c);
             failpoint::spawn(&script, "b", move || second(&c))

@@ -158,7 +158,9 @@ impl Cache {
 
 #[cfg(test)]
 mod tests {
-    use super::super::engine::tests::{in_memory, open_persistent, stored};
+    use super::super::engine::tests::{
+        in_memory, open_persistent, stored, writer_a_held_after_its_commit,
+    };
     use super::super::engine::{CacheOptions, EntryOptions};
     use super::super::failpoint::{self, Event, Point, Script};
     use std::sync::Arc;
@@ -178,20 +180,7 @@ mod tests {
             sync_interval_s: 0.0,
             ..CacheOptions::default()
         };
-        let c = open_persistent(opts, dir.path());
-        let script = Script::install(
-            &c.store.as_ref().unwrap().failpoints,
-            &[("a", Point::MemoryUpdate)],
-        );
-        let a = {
-            let c = Arc::clone(&c);
-            failpoint::spawn(&script, "a", move || {
-                c.set(b"k", b"a", &EntryOptions::new()).unwrap()
-            })
-        };
-        script.wait_for("a's commit", |e| {
-            *e == Event::Reached("a".into(), Point::MemoryUpdate)
-        });
+        let (c, script, a) = writer_a_held_after_its_commit(opts, dir.path());
         let s = {
             let c = Arc::clone(&c);
             failpoint::spawn(&script, "s", move || c.get(b"other").unwrap())
