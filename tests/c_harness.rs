@@ -6,97 +6,11 @@
 //! Executables stay in `target/<profile>/c-harness/` so `.ci/run` can run
 //! them again under valgrind.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{compile, compiler, manifest_dir, profile_dir, run};
+use std::path::PathBuf;
 use std::process::Command;
-
-/// `target/<profile>`: the directory holding libwtfperf.a and .so.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/c_harness-<hash>
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-/// The directory holding the freshly built `libwtfperf.a` / `.so`.
-///
-/// `cargo test` builds the library's staticlib and cdylib into
-/// `target/<profile>/deps/` and does not copy them up to `target/<profile>/`
-/// (only `cargo build` does), so `deps/` is the fresh copy.
-fn lib_dir() -> PathBuf {
-    let deps = profile_dir().join("deps");
-    if deps.join("libwtfperf.a").exists() {
-        deps
-    } else {
-        profile_dir()
-    }
-}
-
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn compiler(cpp: bool) -> cc::Tool {
-    let target = "x86_64-unknown-linux-gnu";
-    let target = std::env::var("TARGET").unwrap_or_else(|_| target.to_string());
-    cc::Build::new()
-        .cpp(cpp)
-        .target(&target)
-        .host(&target)
-        .opt_level(1)
-        .debug(true)
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .try_get_compiler()
-        .expect("a C compiler")
-}
-
-/// The native libraries a static link of a Rust staticlib needs on Linux
-/// (as `rustc --print native-static-libs` reports; README gives the same).
-const NATIVE_LIBS: &[&str] = &[
-    "-lgcc_s",
-    "-lutil",
-    "-lrt",
-    "-lpthread",
-    "-lm",
-    "-ldl",
-    "-lc",
-];
-
-fn run(cmd: &mut Command, what: &str) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{text}",
-        out.status
-    );
-    text
-}
-
-fn compile(source: &Path, exe: &Path, shared: bool) {
-    let tool = compiler(false);
-    let mut cmd = tool.to_command();
-    let dir = lib_dir();
-    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE"])
-        .arg("-I")
-        .arg(manifest_dir().join("include"))
-        .arg("-I")
-        .arg(manifest_dir().join("tests/c"))
-        .arg(source)
-        .arg("-o")
-        .arg(exe);
-    if shared {
-        cmd.arg("-L").arg(&dir).arg("-lwtfperf");
-        cmd.arg(format!("-Wl,-rpath,{}", dir.display()));
-    } else {
-        cmd.arg(dir.join("libwtfperf.a"));
-        cmd.args(NATIVE_LIBS);
-    }
-    run(&mut cmd, &format!("compiling {}", source.display()));
-}
 
 fn sources() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(manifest_dir().join("tests/c"))
