@@ -21,3 +21,12 @@ pub use error::{Error, ErrorKind, Result};
 
 /// The crate version, as in `Cargo.toml`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+// The README's Rust samples, compiled by `cargo test` as doctests (`no_run`
+// ones are compiled only), warnings denied; a failure names the sample's line
+// in README.md. Its other blocks must say they are not Rust (`c`, `sh`,
+// `json`, `text`). The C samples are compiled and run by `tests/readme.rs`.
+#[cfg(doctest)]
+#[doc(test(attr(deny(warnings))))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
