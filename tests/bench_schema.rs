@@ -59,21 +59,21 @@ fn check(v: &Value, s: &Value, root: &Value, at: &str, errors: &mut Vec<String>)
             return;
         }
     }
-    if let Some(allowed) = s.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(v) {
-            errors.push(format!("{at}: {v} not in {allowed:?}"));
-        }
+    if let Some(allowed) = s.get("enum").and_then(Value::as_array)
+        && !allowed.contains(v)
+    {
+        errors.push(format!("{at}: {v} not in {allowed:?}"));
     }
     if let Some(x) = v.as_f64() {
-        if let Some(min) = s.get("minimum").and_then(Value::as_f64) {
-            if x < min {
-                errors.push(format!("{at}: {x} < minimum {min}"));
-            }
+        if let Some(min) = s.get("minimum").and_then(Value::as_f64)
+            && x < min
+        {
+            errors.push(format!("{at}: {x} < minimum {min}"));
         }
-        if let Some(max) = s.get("maximum").and_then(Value::as_f64) {
-            if x > max {
-                errors.push(format!("{at}: {x} > maximum {max}"));
-            }
+        if let Some(max) = s.get("maximum").and_then(Value::as_f64)
+            && x > max
+        {
+            errors.push(format!("{at}: {x} > maximum {max}"));
         }
     }
     if let Some(obj) = v.as_object() {
@@ -98,15 +98,15 @@ fn check(v: &Value, s: &Value, root: &Value, at: &str, errors: &mut Vec<String>)
         }
     }
     if let Some(items) = v.as_array() {
-        if let Some(n) = s.get("minItems").and_then(Value::as_u64) {
-            if (items.len() as u64) < n {
-                errors.push(format!("{at}: fewer than {n} items"));
-            }
+        if let Some(n) = s.get("minItems").and_then(Value::as_u64)
+            && (items.len() as u64) < n
+        {
+            errors.push(format!("{at}: fewer than {n} items"));
         }
-        if let Some(n) = s.get("maxItems").and_then(Value::as_u64) {
-            if items.len() as u64 > n {
-                errors.push(format!("{at}: more than {n} items"));
-            }
+        if let Some(n) = s.get("maxItems").and_then(Value::as_u64)
+            && items.len() as u64 > n
+        {
+            errors.push(format!("{at}: more than {n} items"));
         }
         let prefix = s.get("prefixItems").and_then(Value::as_array);
         for (i, item) in items.iter().enumerate() {

@@ -163,13 +163,13 @@ impl BenchOptions {
                 ));
             }
         }
-        if let Some(b) = &self.baseline {
-            if !b.is_file() {
-                return Err(Error::new(
-                    crate::ErrorKind::Io,
-                    format!("baseline {} is not a readable file", b.display()),
-                ));
-            }
+        if let Some(b) = &self.baseline
+            && !b.is_file()
+        {
+            return Err(Error::new(
+                crate::ErrorKind::Io,
+                format!("baseline {} is not a readable file", b.display()),
+            ));
         }
         Ok(())
     }

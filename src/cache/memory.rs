@@ -949,7 +949,7 @@ mod tests {
                     state ^= state << 13;
                     state ^= state >> 7;
                     state ^= state << 17;
-                    ids[(state % 16) as usize * (1 + (state % 7 == 0) as usize)]
+                    ids[(state % 16) as usize * (1 + state.is_multiple_of(7) as usize)]
                 })
                 .collect();
             for id in &touched {

@@ -28,14 +28,14 @@ struct Registration(u32);
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        if let Ok(mut reg) = REGISTRY.lock() {
-            if let Some(reg) = reg.as_mut() {
-                reg.ended.push_back(self.0);
-                if reg.ended.len() > KEEP_ENDED {
-                    if let Some(old) = reg.ended.pop_front() {
-                        reg.names.remove(&old);
-                    }
-                }
+        if let Ok(mut reg) = REGISTRY.lock()
+            && let Some(reg) = reg.as_mut()
+        {
+            reg.ended.push_back(self.0);
+            if reg.ended.len() > KEEP_ENDED
+                && let Some(old) = reg.ended.pop_front()
+            {
+                reg.names.remove(&old);
             }
         }
     }
