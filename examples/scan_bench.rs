@@ -15,6 +15,7 @@
 //! Options: `--threads N` (0 = all cores), `--chunk N`, `--sorted`,
 //! `--parallel` (callbacks on worker threads), `--all` (no ignore files,
 //! hidden files included: what `fd -u` and `rg -uuu` see), `--cache DIR`,
+//! `--max-size BYTES` (larger files are skipped, counted as skipped),
 //! `--repeat K` (prints the median of K runs).
 //!
 //! Prints one line: mode, files, bytes read, cache hits, seconds, files/s,
@@ -52,6 +53,7 @@ fn parse() -> Result<Args, String> {
             "--chunk" => a.opts.chunk_size = value()?.parse().map_err(|e| format!("{e}"))?,
             "--repeat" => a.repeat = value()?.parse().map_err(|e| format!("{e}"))?,
             "--cache" => a.cache = Some(PathBuf::from(value()?)),
+            "--max-size" => a.opts.max_file_size = value()?.parse().map_err(|e| format!("{e}"))?,
             "--sorted" => a.opts.sorted = true,
             "--parallel" => a.opts.callbacks_parallel = true,
             "--all" => {
@@ -240,7 +242,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             eprintln!(
-                "scan_bench: {e}\nusage: scan_bench walk|scan|analyze ROOT [--threads N] [--chunk N] [--sorted] [--parallel] [--all] [--cache DIR] [--repeat K]"
+                "scan_bench: {e}\nusage: scan_bench walk|scan|analyze ROOT [--threads N] [--chunk N] [--max-size BYTES] [--sorted] [--parallel] [--all] [--cache DIR] [--repeat K]"
             );
             return ExitCode::from(2);
         }
