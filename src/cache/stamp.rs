@@ -74,6 +74,18 @@ pub struct FileMeta {
 }
 
 impl FileMeta {
+    /// From a `stat` made with rustix (the scanner's `fstat`/`statat`).
+    // (The fields' types vary by target: the casts are not all no-ops.)
+    #[allow(clippy::unnecessary_cast)]
+    pub(crate) fn of_raw(st: &rustix::fs::Stat) -> FileMeta {
+        FileMeta {
+            size: st.st_size as u64,
+            mtime_ns: time_ns(st.st_mtime as i64, st.st_mtime_nsec as i64),
+            inode: st.st_ino,
+            ctime_ns: ctime_ns(st.st_ctime as i64, st.st_ctime_nsec as i64),
+        }
+    }
+
     pub fn of(meta: &std::fs::Metadata) -> FileMeta {
         FileMeta {
             size: meta.size(),

@@ -260,11 +260,7 @@ impl<'k> AnalyzeProcess<'k> {
             return Some(too_large(&found, stat.size, self.scan.max_file_size));
         }
         let s = &record.stamp;
-        // The ctime catches a rewrite that put the mtime back (`touch -r`);
-        // a record without one (CTIME_UNKNOWN) equals no stat.
-        let unchanged = (s.size, s.mtime_ns, s.inode, s.ctime_ns)
-            == (stat.size, stat.mtime_ns, stat.inode, stat.ctime_ns);
-        if !unchanged || s.is_racy() {
+        if !s.trusts(&stat) {
             return self.read(found, ctx, Some(record));
         }
         Some(Event::Item(Analyzed {

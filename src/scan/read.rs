@@ -2,10 +2,10 @@
 
 use rustix::fs::{AtFlags, Mode, OFlags};
 use std::ffi::CStr;
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::fd::BorrowedFd;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::atomic::{
     AtomicU64,
@@ -14,42 +14,9 @@ use std::sync::atomic::{
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-/// What `stat` says about a file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct FileStat {
-    pub size: u64,
-    pub mtime_ns: i64,
-    pub inode: u64,
-    /// Inode change time, ns (never `CTIME_UNKNOWN`: see `stamp::ctime_ns`).
-    pub ctime_ns: i64,
-}
-
-impl FileStat {
-    // (The fields' types vary by target: the casts are not all no-ops.)
-    #[allow(clippy::unnecessary_cast)]
-    fn of_raw(st: &rustix::fs::Stat) -> FileStat {
-        FileStat {
-            size: st.st_size as u64,
-            mtime_ns: (st.st_mtime as i64)
-                .saturating_mul(1_000_000_000)
-                .saturating_add(st.st_mtime_nsec as i64),
-            inode: st.st_ino,
-            ctime_ns: crate::cache::stamp::ctime_ns(st.st_ctime as i64, st.st_ctime_nsec as i64),
-        }
-    }
-
-    pub(crate) fn of(meta: &Metadata) -> FileStat {
-        FileStat {
-            size: meta.size(),
-            mtime_ns: meta
-                .mtime()
-                .saturating_mul(1_000_000_000)
-                .saturating_add(meta.mtime_nsec()),
-            inode: meta.ino(),
-            ctime_ns: crate::cache::stamp::ctime_ns(meta.ctime(), meta.ctime_nsec()),
-        }
-    }
-}
+/// What `stat` says about a file: the cache's [`FileMeta`], which records
+/// the same fields.
+pub(crate) use crate::cache::stamp::FileMeta as FileStat;
 
 /// XXH3-128 of `bytes`, canonical (big-endian) byte order as `xxhsum -H2`
 /// prints it.
