@@ -823,22 +823,20 @@ mod tests {
     /// and the old snapshot is ignored, then rebuilt.
     #[test]
     fn a_cache_of_the_previous_schema_is_rehashed_once_and_refreshed() {
-        use crate::cache::stamp::testing::{hashed, set_mtime};
-        use crate::cache::stamp::{RACY_WINDOW_NS, stamp_file};
+        use crate::cache::stamp::stamp_file;
+        use crate::cache::stamp::testing::{hashed, write_old};
         use crate::cache::store::{MIGRATIONS, Store};
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("tree");
         std::fs::create_dir(&root).unwrap();
         let cdir = dir.path().join("c");
-        let old_mtime = now_ns() - 100 * RACY_WINDOW_NS;
         let files = [
             ("a.txt", "alpha\n"),
             ("b.txt", "beta\n"),
             ("c.txt", "gamma\n"),
         ];
         for (name, content) in files {
-            std::fs::write(root.join(name), content).unwrap();
-            set_mtime(&root.join(name), old_mtime);
+            write_old(&root.join(name), content.as_bytes());
         }
         // Stamps as the previous version recorded them (no ctime; not racy).
         let old_stamp = |name: &str| stamp_file(&root.join(name)).unwrap();

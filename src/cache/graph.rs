@@ -376,15 +376,10 @@ impl Cache {
 
 #[cfg(test)]
 mod tests {
-    use crate::cache::stamp::testing::{chmod, hashed, rewrite_keeping_mtime, until_ctime_moves};
-    use crate::cache::stamp::{RACY_WINDOW_NS, now_ns, testing::set_mtime};
+    use crate::cache::stamp::testing::{
+        chmod, hashed, rewrite_keeping_mtime, until_ctime_moves, write_old,
+    };
     use crate::cache::{Cache, CacheOptions, EntryOptions};
-    use std::path::Path;
-
-    fn old_file(path: &Path, content: &str) {
-        std::fs::write(path, content).unwrap();
-        set_mtime(path, now_ns() - 100 * RACY_WINDOW_NS);
-    }
 
     fn get(c: &Cache, key: &[u8]) -> Option<Vec<u8>> {
         c.get(key).unwrap().map(|v| v.to_vec())
@@ -399,8 +394,8 @@ mod tests {
         for persistent in [false, true] {
             let dir = tempfile::tempdir().unwrap();
             let (f, d) = (dir.path().join("f.py"), dir.path().join("d.h"));
-            old_file(&f, "print(1)");
-            old_file(&d, "#define X");
+            write_old(&f, b"print(1)");
+            write_old(&d, b"#define X");
             let opts = CacheOptions {
                 dir: persistent.then(|| dir.path().join("c")),
                 ..CacheOptions::default()

@@ -441,6 +441,13 @@ pub(crate) mod testing {
         f.set_modified(t).unwrap();
     }
 
+    /// Writes `path` with its mtime far enough back not to be racy (its
+    /// stamp is then trusted on a `stat`).
+    pub(crate) fn write_old(path: &Path, content: &[u8]) {
+        std::fs::write(path, content).unwrap();
+        set_mtime(path, now_ns() - 100 * RACY_WINDOW_NS);
+    }
+
     /// Files this thread hashed so far.
     pub(crate) fn hashed() -> u64 {
         HASHED.with(std::cell::Cell::get)
@@ -594,8 +601,7 @@ mod tests {
     fn a_rewrite_that_put_the_mtime_back_is_rehashed() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.txt");
-        std::fs::write(&f, b"hello").unwrap();
-        set_mtime(&f, now_ns() - 100 * RACY_WINDOW_NS);
+        write_old(&f, b"hello");
         let stamp = stamp_file(&f).unwrap();
         assert!(!stamp.is_racy());
         let before = hashed();
@@ -611,8 +617,7 @@ mod tests {
     fn a_ctime_only_change_is_rehashed_once_then_trusted() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.txt");
-        std::fs::write(&f, b"hello").unwrap();
-        set_mtime(&f, now_ns() - 100 * RACY_WINDOW_NS);
+        write_old(&f, b"hello");
         let stamp = stamp_file(&f).unwrap();
         until_ctime_moves(&f, || chmod(&f, 0o600));
         let before = hashed();
@@ -632,8 +637,7 @@ mod tests {
     fn a_stamp_without_a_ctime_is_never_trusted_on_its_stat() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.txt");
-        std::fs::write(&f, b"hello").unwrap();
-        set_mtime(&f, now_ns() - 100 * RACY_WINDOW_NS);
+        write_old(&f, b"hello");
         // As a version before ctimes were recorded stored it.
         let old = FileStamp {
             ctime_ns: CTIME_UNKNOWN,
