@@ -46,6 +46,13 @@ module InterruptTestHelpers
     File.directory?("/usr/share") ? "/usr/share" : big_tree(30_000)
   end
 
+  # Runs `code` in a fresh ruby and asserts it ran to its end (a crash,
+  # an exception or a hang fails).
+  def assert_survives(code)
+    status, out = run_ruby(code + "\nputs \"survived\"\n")
+    assert status.success?, "subprocess failed (#{status.inspect}):\n#{out}"
+    assert_includes out, "survived"
+  end
 end
 
 class TestInterrupts < Minitest::Test
@@ -53,7 +60,7 @@ class TestInterrupts < Minitest::Test
 
   def test_thread_kill_inside_scan_and_analyze_does_not_crash
     root = long_tree
-    status, out = run_ruby(<<~RUBY)
+    assert_survives(<<~RUBY)
       root = #{root.dump}
       40.times do |i|
         th = Thread.new do
@@ -68,10 +75,7 @@ class TestInterrupts < Minitest::Test
         th.join
         GC.start
       end
-      puts "survived"
     RUBY
-    assert status.success?, "subprocess failed (#{status.inspect}):\n#{out}"
-    assert_includes out, "survived"
   end
 
   def test_timeout_still_ends_a_long_scan_promptly
@@ -111,17 +115,14 @@ class TestAbandonedEnumerator < Minitest::Test
 
   def test_an_abandoned_external_enumerator_does_not_crash
     root = long_tree
-    status, out = run_ruby(<<~RUBY)
+    assert_survives(<<~RUBY)
       30.times do
         e = Wtfperf.enum_for(:scan, #{root.dump}, include_content: false)
         e.next
         e = nil
         GC.start
       end
-      puts "survived"
     RUBY
-    assert status.success?, "subprocess failed (#{status.inspect}):\\n#{out}"
-    assert_includes out, "survived"
   end
 
   def test_finished_runs_leave_no_registered_fibers
