@@ -104,6 +104,14 @@ type Cache struct {
 	h handle[C.wtfperf_cache]
 }
 
+// acquire is h.acquire for a Cache that may be nil (ErrClosed for op).
+func (c *Cache) acquire(op string) (*C.wtfperf_cache, error) {
+	if c == nil {
+		return nil, closedErr(op)
+	}
+	return c.h.acquire(op)
+}
+
 // OpenCache opens (or creates) a cache; nil options mean a memory-only
 // cache with the defaults.
 func OpenCache(opts *CacheOptions) (*Cache, error) {
@@ -184,17 +192,17 @@ func (o *EntryOptions) toC(op string, a *arena) (C.wtfperf_entry_options, error)
 // Set stores value under key; it returns once the entry is committed. nil
 // options mean no file binding and the default TTL.
 func (c *Cache) Set(key, value []byte, opts *EntryOptions) error {
-	if c == nil {
-		return closedErr("cache_set")
-	}
 	const op = "cache_set"
+	if c == nil {
+		return closedErr(op)
+	}
 	var a arena
 	defer a.free()
 	eo, err := opts.toC(op, &a)
 	if err != nil {
 		return err
 	}
-	p, err := c.h.acquire("cache_set")
+	p, err := c.h.acquire(op)
 	if err != nil {
 		return err
 	}
@@ -208,10 +216,7 @@ func (c *Cache) Set(key, value []byte, opts *EntryOptions) error {
 // Get returns the value stored under key; ok is false on a miss (no entry,
 // expired, or its files changed).
 func (c *Cache) Get(key []byte) (value []byte, ok bool, err error) {
-	if c == nil {
-		return nil, false, closedErr("cache_get")
-	}
-	p, err := c.h.acquire("cache_get")
+	p, err := c.acquire("cache_get")
 	if err != nil {
 		return nil, false, err
 	}
@@ -232,10 +237,7 @@ func (c *Cache) Get(key []byte) (value []byte, ok bool, err error) {
 
 // Invalidate removes the entry under key (no error when there is none).
 func (c *Cache) Invalidate(key []byte) error {
-	if c == nil {
-		return closedErr("cache_invalidate")
-	}
-	p, err := c.h.acquire("cache_invalidate")
+	p, err := c.acquire("cache_invalidate")
 	if err != nil {
 		return err
 	}
@@ -248,14 +250,14 @@ func (c *Cache) Invalidate(key []byte) error {
 // InvalidateFile removes every entry bound to path (as FilePath or a dep)
 // and returns how many were removed.
 func (c *Cache) InvalidateFile(path string) (int, error) {
-	if c == nil {
-		return 0, closedErr("cache_invalidate_file")
-	}
 	const op = "cache_invalidate_file"
+	if c == nil {
+		return 0, closedErr(op)
+	}
 	if err := checkNUL(op, "path", path); err != nil {
 		return 0, err
 	}
-	p, err := c.h.acquire("cache_invalidate_file")
+	p, err := c.h.acquire(op)
 	if err != nil {
 		return 0, err
 	}
@@ -276,14 +278,14 @@ type pathCollector struct{ paths []string }
 // CheckFileChanges returns those of paths whose content changed since the
 // cache last saw them (their entries are invalidated).
 func (c *Cache) CheckFileChanges(paths []string) ([]string, error) {
-	if c == nil {
-		return nil, closedErr("cache_check_file_changes")
-	}
 	const op = "cache_check_file_changes"
+	if c == nil {
+		return nil, closedErr(op)
+	}
 	if err := checkNUL(op, "path", paths...); err != nil {
 		return nil, err
 	}
-	p, err := c.h.acquire("cache_check_file_changes")
+	p, err := c.h.acquire(op)
 	if err != nil {
 		return nil, err
 	}
@@ -306,10 +308,7 @@ func (c *Cache) CheckFileChanges(paths []string) ([]string, error) {
 // CleanupExpired removes expired entries from both tiers and returns how
 // many were removed.
 func (c *Cache) CleanupExpired() (int, error) {
-	if c == nil {
-		return 0, closedErr("cache_cleanup_expired")
-	}
-	p, err := c.h.acquire("cache_cleanup_expired")
+	p, err := c.acquire("cache_cleanup_expired")
 	if err != nil {
 		return 0, err
 	}
@@ -324,10 +323,7 @@ func (c *Cache) CleanupExpired() (int, error) {
 
 // Clear removes every entry from both tiers.
 func (c *Cache) Clear() error {
-	if c == nil {
-		return closedErr("cache_clear")
-	}
-	p, err := c.h.acquire("cache_clear")
+	p, err := c.acquire("cache_clear")
 	if err != nil {
 		return err
 	}
@@ -338,10 +334,7 @@ func (c *Cache) Clear() error {
 
 // Stats returns the cache's counters.
 func (c *Cache) Stats() (CacheStats, error) {
-	if c == nil {
-		return CacheStats{}, closedErr("cache_stats")
-	}
-	p, err := c.h.acquire("cache_stats")
+	p, err := c.acquire("cache_stats")
 	if err != nil {
 		return CacheStats{}, err
 	}
@@ -380,10 +373,7 @@ func (c *Cache) Stats() (CacheStats, error) {
 
 // StatsJSON returns the statistics as JSON.
 func (c *Cache) StatsJSON() ([]byte, error) {
-	if c == nil {
-		return nil, closedErr("cache_stats_json")
-	}
-	p, err := c.h.acquire("cache_stats_json")
+	p, err := c.acquire("cache_stats_json")
 	if err != nil {
 		return nil, err
 	}
@@ -399,10 +389,7 @@ func (c *Cache) StatsJSON() ([]byte, error) {
 // ExplainMiss says, as JSON, why the last lookups of key missed
 // (last_reason: "not_found", "expired", "file_changed", ...).
 func (c *Cache) ExplainMiss(key []byte) ([]byte, error) {
-	if c == nil {
-		return nil, closedErr("cache_explain_miss")
-	}
-	p, err := c.h.acquire("cache_explain_miss")
+	p, err := c.acquire("cache_explain_miss")
 	if err != nil {
 		return nil, err
 	}
@@ -425,10 +412,10 @@ type CacheEntry struct {
 // SetMany stores every entry in one transaction (much faster than as many
 // Set calls; all or nothing).
 func (c *Cache) SetMany(entries []CacheEntry) error {
-	if c == nil {
-		return closedErr("cache_set_many")
-	}
 	const op = "cache_set_many"
+	if c == nil {
+		return closedErr(op)
+	}
 	if len(entries) == 0 {
 		return nil
 	}
@@ -452,7 +439,7 @@ func (c *Cache) SetMany(entries []CacheEntry) error {
 			opts[i] = a.entryOptions(eo)
 		}
 	}
-	p, err := c.h.acquire("cache_set_many")
+	p, err := c.h.acquire(op)
 	if err != nil {
 		return err
 	}

@@ -27,8 +27,11 @@ func TestNilHandlesAreClosed(t *testing.T) {
 		t.Errorf("zero Scope.Exit: %v", err)
 	}
 	var prof *Profile
-	if prof.Duration() != 0 || prof.Close() != nil {
+	if prof.Duration() != 0 || prof.SampleCount() != 0 || prof.PeakIsExact() || prof.Close() != nil {
 		t.Error("nil Profile")
+	}
+	if _, err := prof.JSON(); !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "profile_to_json") {
+		t.Errorf("nil Profile.JSON: %v", err)
 	}
 	var m *ProfileManager
 	if _, err := m.SummaryJSON(); !errors.Is(err, ErrClosed) {

@@ -62,6 +62,14 @@ type Profiler struct {
 	h handle[C.wtfperf_profiler]
 }
 
+// acquire is h.acquire for a Profiler that may be nil (ErrClosed for op).
+func (p *Profiler) acquire(op string) (*C.wtfperf_profiler, error) {
+	if p == nil {
+		return nil, closedErr(op)
+	}
+	return p.h.acquire(op)
+}
+
 // NewProfiler creates a profiler; nil options mean the defaults.
 func NewProfiler(opts *ProfilerOptions) (*Profiler, error) {
 	copts := opts.toC()
@@ -90,10 +98,7 @@ func (p *Profiler) Close() error {
 
 // Start begins sampling. Starting a running profiler is an ErrState.
 func (p *Profiler) Start() error {
-	if p == nil {
-		return closedErr("profiler_start")
-	}
-	c, err := p.h.acquire("profiler_start")
+	c, err := p.acquire("profiler_start")
 	if err != nil {
 		return err
 	}
@@ -104,10 +109,7 @@ func (p *Profiler) Start() error {
 
 // IsRunning reports whether the profiler is between Start and Stop.
 func (p *Profiler) IsRunning() bool {
-	if p == nil {
-		return false
-	}
-	c, err := p.h.acquire("profiler_is_running")
+	c, err := p.acquire("profiler_is_running")
 	if err != nil {
 		return false
 	}
@@ -118,10 +120,7 @@ func (p *Profiler) IsRunning() bool {
 // SampleNow takes a sample now (besides the sampler thread's), records it
 // in the timeline and returns it. ErrState when not running.
 func (p *Profiler) SampleNow() (Sample, error) {
-	if p == nil {
-		return Sample{}, closedErr("profiler_sample_now")
-	}
-	c, err := p.h.acquire("profiler_sample_now")
+	c, err := p.acquire("profiler_sample_now")
 	if err != nil {
 		return Sample{}, err
 	}
@@ -137,10 +136,7 @@ func (p *Profiler) SampleNow() (Sample, error) {
 // Stop ends sampling and returns the finished profile (close it when done).
 // Stopping a profiler that is not running is an ErrState.
 func (p *Profiler) Stop() (*Profile, error) {
-	if p == nil {
-		return nil, closedErr("profiler_stop")
-	}
-	c, err := p.h.acquire("profiler_stop")
+	c, err := p.acquire("profiler_stop")
 	if err != nil {
 		return nil, err
 	}
@@ -166,13 +162,14 @@ type Scope struct {
 //	...
 //	err = s.Exit()
 func (p *Profiler) Enter(name string) (*Scope, error) {
+	const op = "profiler_enter"
 	if p == nil {
-		return nil, closedErr("profiler_enter")
+		return nil, closedErr(op)
 	}
 	if err := checkNUL("profiler_scope_enter", "scope name", name); err != nil {
 		return nil, err
 	}
-	c, err := p.h.acquire("profiler_enter")
+	c, err := p.h.acquire(op)
 	if err != nil {
 		return nil, err
 	}
@@ -193,14 +190,14 @@ type ScopeID uint32
 // ScopeID interns name once (whether or not the profiler runs); EnterID
 // then skips the name lookup. The id is valid for this profiler's lifetime.
 func (p *Profiler) ScopeID(name string) (ScopeID, error) {
-	if p == nil {
-		return 0, closedErr("profiler_scope_id")
-	}
 	const op = "profiler_scope_id"
+	if p == nil {
+		return 0, closedErr(op)
+	}
 	if err := checkNUL(op, "scope name", name); err != nil {
 		return 0, err
 	}
-	c, err := p.h.acquire("profiler_scope_id")
+	c, err := p.h.acquire(op)
 	if err != nil {
 		return 0, err
 	}
@@ -217,10 +214,7 @@ func (p *Profiler) ScopeID(name string) (ScopeID, error) {
 
 // EnterID is Enter by an interned name.
 func (p *Profiler) EnterID(id ScopeID) (*Scope, error) {
-	if p == nil {
-		return nil, closedErr("profiler_enter_id")
-	}
-	c, err := p.h.acquire("profiler_enter_id")
+	c, err := p.acquire("profiler_enter_id")
 	if err != nil {
 		return nil, err
 	}
@@ -236,16 +230,17 @@ func (p *Profiler) EnterID(id ScopeID) (*Scope, error) {
 // Exit closes the scope (from any goroutine). Exiting a scope twice is an
 // ErrInvalid.
 func (s *Scope) Exit() error {
+	const op = "profiler_scope_exit"
 	if s == nil || s.p == nil {
-		return closedErr("profiler_scope_exit")
+		return closedErr(op)
 	}
-	c, err := s.p.h.acquire("profiler_scope_exit")
+	c, err := s.p.h.acquire(op)
 	if err != nil {
 		return err
 	}
 	defer s.p.h.release()
 	var msg *C.char
-	return check("profiler_scope_exit", C.wtfgo_profiler_scope_exit(c, C.uint64_t(s.token), &msg), msg)
+	return check(op, C.wtfgo_profiler_scope_exit(c, C.uint64_t(s.token), &msg), msg)
 }
 
 // Time runs fn inside a scope named name (the scope is closed even if fn
@@ -279,6 +274,14 @@ type Profile struct {
 	h handle[C.wtfperf_profile]
 }
 
+// acquire is h.acquire for a Profile that may be nil (ErrClosed for op).
+func (p *Profile) acquire(op string) (*C.wtfperf_profile, error) {
+	if p == nil {
+		return nil, closedErr(op)
+	}
+	return p.h.acquire(op)
+}
+
 func newProfile(c *C.wtfperf_profile) *Profile {
 	p := &Profile{}
 	p.h.p = c
@@ -297,7 +300,7 @@ func (p *Profile) Close() error {
 }
 
 func (p *Profile) float(f func(*C.wtfperf_profile) C.double) float64 {
-	c, err := p.h.acquire("profile_accessor")
+	c, err := p.acquire("profile_accessor")
 	if err != nil {
 		return 0
 	}
@@ -307,18 +310,12 @@ func (p *Profile) float(f func(*C.wtfperf_profile) C.double) float64 {
 
 // Duration is the time between Start and Stop.
 func (p *Profile) Duration() time.Duration {
-	if p == nil {
-		return 0
-	}
 	s := p.float(func(c *C.wtfperf_profile) C.double { return C.wtfperf_profile_duration_s(c) })
 	return time.Duration(s * float64(time.Second))
 }
 
 // CPUTime is the CPU time the process used between Start and Stop.
 func (p *Profile) CPUTime() time.Duration {
-	if p == nil {
-		return 0
-	}
 	s := p.float(func(c *C.wtfperf_profile) C.double { return C.wtfperf_profile_cpu_time_s(c) })
 	return time.Duration(s * float64(time.Second))
 }
@@ -326,10 +323,7 @@ func (p *Profile) CPUTime() time.Duration {
 // PeakIsExact reports whether PeakMemoryMB is the kernel's exact
 // high-water mark rather than the highest sample.
 func (p *Profile) PeakIsExact() bool {
-	if p == nil {
-		return false
-	}
-	c, err := p.h.acquire("profile_peak_is_exact")
+	c, err := p.acquire("profile_peak_is_exact")
 	if err != nil {
 		return false
 	}
@@ -339,34 +333,22 @@ func (p *Profile) PeakIsExact() bool {
 
 // PeakMemoryMB is the peak RSS in MiB.
 func (p *Profile) PeakMemoryMB() float64 {
-	if p == nil {
-		return 0
-	}
 	return p.float(func(c *C.wtfperf_profile) C.double { return C.wtfperf_profile_peak_memory_mb(c) })
 }
 
 // AvgMemoryMB is the mean sampled RSS in MiB.
 func (p *Profile) AvgMemoryMB() float64 {
-	if p == nil {
-		return 0
-	}
 	return p.float(func(c *C.wtfperf_profile) C.double { return C.wtfperf_profile_avg_memory_mb(c) })
 }
 
 // AvgCPUPercent is the mean CPU use, in percent of one core.
 func (p *Profile) AvgCPUPercent() float64 {
-	if p == nil {
-		return 0
-	}
 	return p.float(func(c *C.wtfperf_profile) C.double { return C.wtfperf_profile_avg_cpu_percent(c) })
 }
 
 // SampleCount is the number of samples in the timeline.
 func (p *Profile) SampleCount() int {
-	if p == nil {
-		return 0
-	}
-	c, err := p.h.acquire("profile_sample_count")
+	c, err := p.acquire("profile_sample_count")
 	if err != nil {
 		return 0
 	}
@@ -376,20 +358,21 @@ func (p *Profile) SampleCount() int {
 
 // Sample returns sample i (0 <= i < SampleCount()).
 func (p *Profile) Sample(i int) (Sample, error) {
+	const op = "profile_sample"
 	if p == nil {
-		return Sample{}, closedErr("profile_sample")
+		return Sample{}, closedErr(op)
 	}
 	if i < 0 {
 		return Sample{}, errorf("profile_sample", StatusErrInvalid, "negative sample index %d", i)
 	}
-	c, err := p.h.acquire("profile_sample")
+	c, err := p.h.acquire(op)
 	if err != nil {
 		return Sample{}, err
 	}
 	defer p.h.release()
 	var s C.wtfperf_sample
 	var msg *C.char
-	if err := check("profile_sample", C.wtfgo_profile_sample(c, C.size_t(i), &s, &msg), msg); err != nil {
+	if err := check(op, C.wtfgo_profile_sample(c, C.size_t(i), &s, &msg), msg); err != nil {
 		return Sample{}, err
 	}
 	return goSample(&s), nil
@@ -425,7 +408,7 @@ func (p *Profile) Samples() ([]Sample, error) {
 }
 
 func (p *Profile) buf(op string, f func(*C.wtfperf_profile, *C.wtfperf_buf, **C.char) C.wtfperf_status) ([]byte, error) {
-	c, err := p.h.acquire(op)
+	c, err := p.acquire(op)
 	if err != nil {
 		return nil, err
 	}
@@ -440,9 +423,6 @@ func (p *Profile) buf(op string, f func(*C.wtfperf_profile, *C.wtfperf_buf, **C.
 
 // JSON is the profile as JSON: timeline, scopes, memory traces.
 func (p *Profile) JSON() ([]byte, error) {
-	if p == nil {
-		return nil, closedErr("profile_json")
-	}
 	return p.buf("profile_to_json", func(c *C.wtfperf_profile, b *C.wtfperf_buf, m **C.char) C.wtfperf_status {
 		return C.wtfgo_profile_to_json(c, b, m)
 	})
@@ -451,9 +431,6 @@ func (p *Profile) JSON() ([]byte, error) {
 // ChromeTrace is the profile in Chrome trace-event JSON (open it in Perfetto
 // or chrome://tracing).
 func (p *Profile) ChromeTrace() ([]byte, error) {
-	if p == nil {
-		return nil, closedErr("profile_chrome_trace")
-	}
 	return p.buf("profile_to_chrome_trace", func(c *C.wtfperf_profile, b *C.wtfperf_buf, m **C.char) C.wtfperf_status {
 		return C.wtfgo_profile_to_chrome_trace(c, b, m)
 	})
@@ -462,6 +439,14 @@ func (p *Profile) ChromeTrace() ([]byte, error) {
 // ProfileManager collects named profiles and summarizes them.
 type ProfileManager struct {
 	h handle[C.wtfperf_profile_manager]
+}
+
+// acquire is h.acquire for a ProfileManager that may be nil (ErrClosed for op).
+func (p *ProfileManager) acquire(op string) (*C.wtfperf_profile_manager, error) {
+	if p == nil {
+		return nil, closedErr(op)
+	}
+	return p.h.acquire(op)
 }
 
 // NewProfileManager creates an empty manager.
@@ -490,8 +475,9 @@ func (m *ProfileManager) Close() error {
 // Add records profile under name. The manager keeps its own copy: the
 // profile may be closed afterwards.
 func (m *ProfileManager) Add(name string, p *Profile) error {
+	const op = "profile_manager_add"
 	if m == nil {
-		return closedErr("profile_manager_add")
+		return closedErr(op)
 	}
 	if err := checkNUL("profile_manager_add", "profile name", name); err != nil {
 		return err
@@ -499,12 +485,12 @@ func (m *ProfileManager) Add(name string, p *Profile) error {
 	if p == nil {
 		return errorf("profile_manager_add", StatusErrNull, "nil profile")
 	}
-	c, err := m.h.acquire("profile_manager_add")
+	c, err := m.h.acquire(op)
 	if err != nil {
 		return err
 	}
 	defer m.h.release()
-	pc, err := p.h.acquire("profile_manager_add")
+	pc, err := p.h.acquire(op)
 	if err != nil {
 		return err
 	}
@@ -512,15 +498,12 @@ func (m *ProfileManager) Add(name string, p *Profile) error {
 	n := cstr(name)
 	defer free(unsafe.Pointer(n))
 	var msg *C.char
-	return check("profile_manager_add", C.wtfgo_profile_manager_add(c, n, pc, &msg), msg)
+	return check(op, C.wtfgo_profile_manager_add(c, n, pc, &msg), msg)
 }
 
 // SummaryJSON summarizes every added profile as JSON.
 func (m *ProfileManager) SummaryJSON() ([]byte, error) {
-	if m == nil {
-		return nil, closedErr("profile_manager_summary_json")
-	}
-	c, err := m.h.acquire("profile_manager_summary_json")
+	c, err := m.acquire("profile_manager_summary_json")
 	if err != nil {
 		return nil, err
 	}
