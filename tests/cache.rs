@@ -5,6 +5,9 @@
 //! Child processes are this test binary run again on an `#[ignore]`d test
 //! with `WTFPERF_CACHE_CHILD` set.
 
+mod common;
+
+use common::rewrite_keeping_mtime;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -388,46 +391,6 @@ fn racy_file_is_rehashed_and_old_file_trusted_on_stat() {
         assert_eq!(get(&c, "o").unwrap(), b"v");
     }
     std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
-}
-
-/// (ctime ns, size, mtime ns, inode) of a file.
-fn ctime_and_meta(path: &Path) -> (i64, u64, i64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(path).unwrap();
-    let ns = |s: i64, n: i64| s * 1_000_000_000 + n;
-    (
-        ns(m.ctime(), m.ctime_nsec()),
-        m.size(),
-        ns(m.mtime(), m.mtime_nsec()),
-        m.ino(),
-    )
-}
-
-/// Runs `change` (again, after a pause) until the file's ctime moved: two
-/// changes within one tick of the file system's clock get the same ctime.
-fn until_ctime_moves(path: &Path, mut change: impl FnMut()) {
-    let before = ctime_and_meta(path).0;
-    for _ in 0..1000 {
-        change();
-        if ctime_and_meta(path).0 != before {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    panic!("the ctime of {} never moved", path.display());
-}
-
-/// Rewrites `path` in place with `content` (the same size) and puts its
-/// mtime back, as `touch -r` would: only the ctime tells.
-fn rewrite_keeping_mtime(path: &Path, content: &str) {
-    let mtime = std::fs::metadata(path).unwrap().modified().unwrap();
-    let (_, size, mtime_ns, inode) = ctime_and_meta(path);
-    until_ctime_moves(path, || {
-        std::fs::write(path, content).unwrap();
-        set_mtime(path, mtime);
-    });
-    let (_, s, m, i) = ctime_and_meta(path);
-    assert_eq!((s, m, i), (size, mtime_ns, inode), "only the ctime moved");
 }
 
 #[test]

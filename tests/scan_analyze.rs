@@ -1,5 +1,8 @@
 //! Integration tests of incremental analysis (scan + cache + analyzer).
 
+mod common;
+
+use common::{rewrite_keeping_mtime, until_ctime_moves};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -167,26 +170,6 @@ fn changed_touched_new_and_deleted_files() {
     assert_eq!((s.cache_hits, s.bytes_read), (20, 0));
 }
 
-fn ctime_ns(path: &Path) -> i64 {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(path).unwrap();
-    m.ctime() * 1_000_000_000 + m.ctime_nsec()
-}
-
-/// Runs `change` (again, after a pause) until the file's ctime moved: two
-/// changes within one tick of the file system's clock get the same ctime.
-fn until_ctime_moves(path: &Path, mut change: impl FnMut()) {
-    let before = ctime_ns(path);
-    for _ in 0..1000 {
-        change();
-        if ctime_ns(path) != before {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    panic!("the ctime of {} never moved", path.display());
-}
-
 /// Caches to try: memory only, and persistent (whose warm runs read a
 /// snapshot file).
 fn caches(dir: &Path) -> [Cache; 2] {
@@ -205,15 +188,7 @@ fn a_rewrite_that_put_the_mtime_back_is_analyzed_again() {
         go(dir.path(), Some(&cache), "lines/1");
         // Same size, mtime and inode, not racy: only the ctime tells.
         let f = dir.path().join("src/m001.rs");
-        let meta = std::fs::metadata(&f).unwrap();
-        until_ctime_moves(&f, || {
-            std::fs::write(&f, "xxx\n").unwrap();
-            let file = std::fs::File::options().write(true).open(&f).unwrap();
-            file.set_modified(meta.modified().unwrap()).unwrap();
-        });
-        let now = std::fs::metadata(&f).unwrap();
-        assert_eq!(now.len(), meta.len());
-        assert_eq!(now.modified().unwrap(), meta.modified().unwrap());
+        rewrite_keeping_mtime(&f, "xxx\n");
         let (r, s) = go(dir.path(), Some(&cache), "lines/1");
         assert_eq!(r.analyzed, vec![PathBuf::from("src/m001.rs")]);
         assert_eq!(

@@ -1,6 +1,7 @@
-//! What the C harness (`tests/c_harness.rs`) and the README check
-//! (`tests/readme.rs`) share: where the freshly built library is, the C
-//! compiler, and how a C program is compiled against the library and run.
+//! What the integration tests share: where the freshly built library is,
+//! the C compiler, and how a C program is compiled against the library and
+//! run (`tests/c_harness.rs`, `tests/readme.rs`); changes to a file that only
+//! its ctime shows (`tests/cache.rs`, `tests/scan_analyze.rs`).
 
 // Each test crate that includes this module uses only part of it.
 #![allow(dead_code)]
@@ -160,5 +161,39 @@ pub fn compile(source: &Path, exe: &Path, shared: bool) {
             OsStr::new("-I"),
             harness.as_os_str(),
         ],
+    );
+}
+
+/// Runs `change` (again, after a pause) until the file's ctime moved: two
+/// changes within one tick of the file system's clock get the same ctime.
+pub fn until_ctime_moves(path: &Path, mut change: impl FnMut()) {
+    let ctime = || wtfperf::cache::stamp::stat(path).unwrap().ctime_ns;
+    let before = ctime();
+    for _ in 0..1000 {
+        change();
+        if ctime() != before {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("the ctime of {} never moved", path.display());
+}
+
+/// Rewrites `path` in place with `content` (the same size) and puts its
+/// mtime back, as `touch -r` would: only the ctime tells.
+pub fn rewrite_keeping_mtime(path: &Path, content: &str) {
+    let stat = || wtfperf::cache::stamp::stat(path).unwrap();
+    let before = stat();
+    let mtime = std::fs::metadata(path).unwrap().modified().unwrap();
+    until_ctime_moves(path, || {
+        std::fs::write(path, content).unwrap();
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(mtime).unwrap();
+    });
+    let after = stat();
+    assert_eq!(
+        (after.size, after.mtime_ns, after.inode),
+        (before.size, before.mtime_ns, before.inode),
+        "only the ctime moved"
     );
 }
