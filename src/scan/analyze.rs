@@ -285,6 +285,10 @@ impl<'k> Process for AnalyzeProcess<'k> {
         item.file.content.as_ref().map_or(0, |c| c.len() as u64)
     }
 
+    fn budget_spent(&self) -> bool {
+        self.scan.budget_spent()
+    }
+
     fn process(&self, found: Found, ctx: &Ctx<'_>) -> Option<Event<Analyzed<'k>>> {
         if let Some(map) = self.known.map.get() {
             return self.resolve(found, None, map, ctx);

@@ -12,11 +12,12 @@
 //!   hold when they finish a directory) through a queue of `2 * threads`
 //!   batches, which the calling thread empties between its own files and
 //!   whenever it has no walk work. Every callback runs on the calling thread.
-//! * **Sorted**: one thread lists the tree sequentially in path order (the
-//!   walk alone is cheap) and numbers the files; reader threads process them
-//!   in parallel; the calling thread puts results back in order in a reorder
-//!   window of `threads * chunk_size` files and delivers them. The lister
-//!   may run at most one window ahead of delivery, so memory stays bounded.
+//! * **Sorted**: the calling thread lists the tree sequentially in path
+//!   order (the walk alone is cheap) and numbers the files; `threads - 1`
+//!   helper threads and the calling thread take them in order and process
+//!   them; the calling thread puts results back in order in a reorder
+//!   window of `threads * chunk_size` files and delivers them. Listing stays
+//!   at most one window ahead of delivery, so memory stays bounded.
 //!
 //! Every worker body runs under `catch_unwind`: a panic stops the run and is
 //! returned as an error after all threads were joined, never a hang.
@@ -27,12 +28,11 @@ use super::summary::{Counters, PROGRESS_PERIOD, Progress, Throttle};
 use super::walker::{Entry, Flow, Walker};
 use super::{Control, IssueKind, ScanIssue};
 use crate::error::{Error, Result};
-use crossbeam_channel::{RecvTimeoutError, bounded, unbounded};
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 pub(crate) use super::walker::Found;
@@ -133,6 +133,11 @@ pub(crate) trait Process: Sync {
     /// Bytes of content an item holds (what a batch may keep from the host).
     fn weight(_item: &Self::Item) -> u64 {
         0
+    }
+    /// The read budget is used up: a read charged to it now would wait (or,
+    /// on a thread that must not wait, go over it).
+    fn budget_spent(&self) -> bool {
+        false
     }
 }
 
@@ -610,116 +615,319 @@ fn run_host<P: Process>(
     final_progress(shared, f);
 }
 
-/// Lists sequentially in path order, reads in parallel, delivers in order.
+/// Listed entries the calling thread collects before it hands them to the
+/// helpers in one lock (at once when a helper is idle).
+const LIST_FLUSH: usize = 16;
+
+/// A listed entry, numbered in path order.
+enum Listed {
+    File(Found),
+    Issue(ScanIssue),
+}
+
+/// The sorted pipeline's state, under one lock.
+struct Line<T> {
+    /// Listed and not taken by anyone yet, in order.
+    todo: VecDeque<(u64, Listed)>,
+    /// The reorder window: slot `i` holds sequence number `next + i` once
+    /// it is processed.
+    ready: VecDeque<Option<Event<T>>>,
+    /// The next sequence number to deliver.
+    next: u64,
+    /// The listing is over (or the run stops): helpers leave once `todo`
+    /// is empty.
+    end: bool,
+    /// The calling thread is asleep waiting for slot `next`.
+    caller_waiting: bool,
+}
+
+/// What the calling thread and the helpers of a sorted run share.
+struct Sorted<T> {
+    line: Mutex<Line<T>>,
+    /// Helpers asleep waiting for work (changed under the lock).
+    idle: AtomicUsize,
+    /// Helpers wait here for work.
+    work: Condvar,
+    /// The calling thread waits here for the result due next.
+    due: Condvar,
+}
+
+impl<T> Sorted<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Line<T>> {
+        self.line.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Puts a processed entry in its slot, waking the calling thread when
+    /// it waits for this one (or the run stops).
+    fn put(&self, seq: u64, ev: Event<T>, stopping: bool) {
+        let mut line = self.lock();
+        let Some(i) = seq.checked_sub(line.next) else {
+            return;
+        };
+        let i = i as usize;
+        if line.ready.len() <= i {
+            line.ready.resize_with(i + 1, || None);
+        }
+        line.ready[i] = Some(ev);
+        if line.caller_waiting && (i == 0 || stopping) {
+            self.due.notify_one();
+        }
+    }
+
+    /// No more work will come: helpers leave once what is listed is taken
+    /// (at once when the run stops).
+    fn end(&self) {
+        self.lock().end = true;
+        self.work.notify_all();
+    }
+
+    /// A helper's loop: takes the first entry nobody took, processes it
+    /// (its content charged to the read budget: it waits in the window),
+    /// puts the result in its slot.
+    fn help<P: Process<Item = T>>(&self, shared: &Shared<'_, P>) {
+        loop {
+            let (seq, listed) = {
+                let mut line = self.lock();
+                loop {
+                    if shared.stopping() {
+                        return;
+                    }
+                    if let Some(taken) = line.todo.pop_front() {
+                        break taken;
+                    }
+                    if line.end {
+                        return;
+                    }
+                    self.idle.fetch_add(1, Relaxed);
+                    line = self.work.wait(line).unwrap_or_else(|e| e.into_inner());
+                    self.idle.fetch_sub(1, Relaxed);
+                }
+            };
+            let ev = process_listed(shared, seq, listed, Pass::HandOn { holding: false });
+            self.put(seq, ev, shared.stopping());
+        }
+    }
+}
+
+/// Processes a listed entry of a sorted run (a walk issue is its own
+/// event).
+fn process_listed<P: Process>(
+    shared: &Shared<'_, P>,
+    seq: u64,
+    listed: Listed,
+    pass: Pass,
+) -> Event<P::Item> {
+    match listed {
+        Listed::File(found) => shared
+            .process(shared.found(found), Some(seq), pass)
+            // A file that stopped being a regular file: a placeholder,
+            // skipped on delivery.
+            .unwrap_or(Event::Progress(Progress::default())),
+        Listed::Issue(issue) => Event::Issue { issue, file: false },
+    }
+}
+
+/// The calling thread's side of a sorted run.
+struct SortedHost<'a, 's, P: Process> {
+    shared: &'a Shared<'s, P>,
+    sorted: &'a Sorted<P::Item>,
+    f: &'a mut dyn FnMut(Event<P::Item>) -> Control,
+    /// Entries listed (the next one's sequence number).
+    listed: u64,
+    /// The next sequence number to deliver (as `Line::next`).
+    next: u64,
+    /// Listed, not handed to the helpers yet.
+    local: Vec<(u64, Listed)>,
+    window: u64,
+}
+
+impl<P: Process> SortedHost<'_, '_, P> {
+    /// Numbers a listed entry; while the window is full, works off entries.
+    fn list(&mut self, entry: Entry) -> Flow {
+        let listed = match entry {
+            Entry::File(found) => Listed::File(found),
+            Entry::Issue(issue) => Listed::Issue(issue),
+            Entry::Idle | Entry::Wait => return Flow::Continue,
+        };
+        self.local.push((self.listed, listed));
+        self.listed += 1;
+        if self.local.len() >= LIST_FLUSH || self.sorted.idle.load(Relaxed) > 0 {
+            self.flush();
+        }
+        while self.listed - self.next >= self.window && !self.shared.stopping() {
+            self.flush();
+            self.step();
+        }
+        if self.shared.stopping() {
+            Flow::Quit
+        } else {
+            Flow::Continue
+        }
+    }
+
+    /// Hands what was listed to the helpers.
+    fn flush(&mut self) {
+        if self.local.is_empty() {
+            return;
+        }
+        self.sorted.lock().todo.extend(self.local.drain(..));
+        if self.sorted.idle.load(Relaxed) > 0 {
+            self.sorted.work.notify_all();
+        }
+    }
+
+    /// Delivers (when the run goes on) and reports progress when due.
+    fn deliver(&mut self, ev: Event<P::Item>) {
+        let shared = self.shared;
+        if !shared.stopping() && !matches!(ev, Event::Progress(_)) {
+            shared.account(&ev);
+            let f = &mut *self.f;
+            shared.call(|| f(ev));
+        }
+        self.progress();
+    }
+
+    fn progress(&mut self) {
+        let shared = self.shared;
+        if !shared.stopping() && shared.throttle.due() {
+            let p = shared.counters.progress();
+            let f = &mut *self.f;
+            shared.call(|| f(Event::Progress(p)));
+        }
+    }
+
+    /// Marks the entry due next as delivered.
+    fn advance(&mut self, line: &mut Line<P::Item>) {
+        line.next += 1;
+        self.next = line.next;
+        self.shared.next_emit.store(line.next, Relaxed);
+    }
+
+    /// One piece of the calling thread's share: delivers the result due
+    /// next when it is there; else processes the first entry nobody took
+    /// (and delivers it at once when it is the one due); else waits for
+    /// the one due (a helper has it).
+    fn step(&mut self) {
+        let mut line = self.sorted.lock();
+        if let Some(Some(_)) = line.ready.front() {
+            let ev = line.ready.pop_front().flatten();
+            self.advance(&mut line);
+            drop(line);
+            if let Some(ev) = ev {
+                self.deliver(ev);
+            }
+            return;
+        }
+        // An entry not due yet is taken only while the budget has room: a
+        // read here never waits for it (only this thread frees it), so it
+        // would go over it; a helper has the one due then.
+        let due = line.todo.front().is_some_and(|(seq, _)| *seq == line.next);
+        if (due || !self.shared.process.budget_spent())
+            && let Some((seq, listed)) = line.todo.pop_front()
+        {
+            drop(line);
+            if due {
+                let ev = process_listed(self.shared, seq, listed, Pass::Deliver);
+                let mut line = self.sorted.lock();
+                line.ready.pop_front();
+                self.advance(&mut line);
+                drop(line);
+                self.deliver(ev);
+            } else {
+                // Charged, but it never waits for the budget: only this
+                // thread frees it.
+                let pass = Pass::HandOn { holding: true };
+                let ev = process_listed(self.shared, seq, listed, pass);
+                self.sorted.put(seq, ev, false);
+            }
+            return;
+        }
+        line.caller_waiting = true;
+        let wait = self
+            .shared
+            .throttle
+            .remaining()
+            .max(Duration::from_millis(1));
+        let (mut line, _) = self
+            .sorted
+            .due
+            .wait_timeout(line, wait)
+            .unwrap_or_else(|e| e.into_inner());
+        line.caller_waiting = false;
+        drop(line);
+        self.progress();
+    }
+}
+
+/// Sorted: the calling thread lists the tree sequentially in path order
+/// (the walk alone is cheap) and numbers what it finds, at most a window
+/// (`threads * chunk_size` entries) ahead of delivery; `threads - 1`
+/// helper threads and the calling thread take the listed files in order
+/// and process them; the calling thread puts the results back in order and
+/// delivers them. No thread waits for another to hand it each file (a
+/// lister and reader threads besides the calling thread made two threads
+/// four, with a hand-off per file: a second core gained little).
 fn run_sorted<P: Process>(
     shared: &Shared<'_, P>,
     walker: &Walker,
     f: &mut dyn FnMut(Event<P::Item>) -> Control,
 ) {
-    let window = shared.opts.window();
-    let (work_tx, work_rx) = bounded::<(u64, Found)>(window);
-    let (res_tx, res_rx) = unbounded::<(u64, Event<P::Item>)>();
-    let (slot_tx, slot_rx) = bounded::<()>(window);
-    for _ in 0..window {
-        let _ = slot_tx.send(());
-    }
-    let mut slot_tx = Some(slot_tx);
+    let sorted = Sorted {
+        line: Mutex::new(Line {
+            todo: VecDeque::new(),
+            ready: VecDeque::new(),
+            next: 0,
+            end: false,
+            caller_waiting: false,
+        }),
+        idle: AtomicUsize::new(0),
+        work: Condvar::new(),
+        due: Condvar::new(),
+    };
     std::thread::scope(|s| {
-        let lister_res = res_tx.clone();
-        s.spawn(move || {
-            let ran = catch_unwind(AssertUnwindSafe(|| {
-                let mut seq = 0u64;
-                // Numbers an event and waits for room in the window.
-                let mut next_seq = || -> Option<u64> {
-                    if shared.stopping() || slot_rx.recv().is_err() {
-                        return None;
-                    }
-                    seq += 1;
-                    Some(seq - 1)
-                };
-                walker.run_sequential(true, &mut |entry| {
-                    if matches!(entry, Entry::Idle | Entry::Wait) {
-                        return Flow::Continue;
-                    }
-                    let Some(n) = next_seq() else {
-                        return Flow::Quit;
-                    };
-                    let sent = match entry {
-                        Entry::File(found) => work_tx.send((n, found)).is_ok(),
-                        Entry::Issue(issue) => lister_res
-                            .send((n, Event::Issue { issue, file: false }))
-                            .is_ok(),
-                        Entry::Idle | Entry::Wait => true,
-                    };
-                    if sent { Flow::Continue } else { Flow::Quit }
-                });
-            }));
-            if let Err(payload) = ran {
-                shared.fail(&*payload);
-            }
-            shared.counters.walk_done.store(true, Relaxed);
-        });
-        for _ in 0..shared.opts.worker_threads() {
-            let work_rx = work_rx.clone();
-            let res_tx = res_tx.clone();
+        let sorted = &sorted;
+        for _ in 1..shared.opts.worker_threads().max(2) {
             s.spawn(move || {
-                for (n, found) in work_rx {
-                    if shared.stopping() {
-                        break;
-                    }
-                    let pass = Pass::HandOn { holding: false };
-                    let ev = shared
-                        .process(shared.found(found), Some(n), pass)
-                        .unwrap_or(Event::Progress(Progress::default()));
-                    if res_tx.send((n, ev)).is_err() {
-                        break;
-                    }
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| sorted.help(shared))) {
+                    shared.fail(&*payload);
+                    sorted.due.notify_one();
                 }
             });
         }
-        drop(work_rx);
-        drop(res_tx);
-
-        // The reorder window: slot i holds sequence number `next + i`.
-        let mut pending: VecDeque<Option<Event<P::Item>>> = VecDeque::with_capacity(window);
-        let mut next = 0u64;
-        loop {
-            match res_rx.recv_timeout(shared.throttle.remaining()) {
-                Ok((n, ev)) => {
-                    let i = (n - next) as usize;
-                    if pending.len() <= i {
-                        pending.resize_with(i + 1, || None);
-                    }
-                    pending[i] = Some(ev);
-                    while let Some(Some(_)) = pending.front() {
-                        let Some(Some(ev)) = pending.pop_front() else {
-                            break;
-                        };
-                        next += 1;
-                        shared.next_emit.store(next, Relaxed);
-                        if !shared.stopping() {
-                            // A file that vanished as a non-file is a
-                            // placeholder: skip it.
-                            if !matches!(ev, Event::Progress(_)) {
-                                shared.account(&ev);
-                                shared.call(|| f(ev));
-                            }
-                        }
-                        if let Some(tx) = &slot_tx {
-                            let _ = tx.send(());
-                        }
-                    }
+        // However the calling thread leaves, the helpers do too.
+        struct End<'q, T>(&'q Sorted<T>);
+        impl<T> Drop for End<'_, T> {
+            fn drop(&mut self) {
+                self.0.end();
+            }
+        }
+        let _end = End(sorted);
+        let mut host = SortedHost {
+            shared,
+            sorted,
+            f: &mut *f,
+            listed: 0,
+            next: 0,
+            local: Vec::with_capacity(LIST_FLUSH),
+            window: shared.opts.window() as u64,
+        };
+        let ran = catch_unwind(AssertUnwindSafe(|| {
+            walker.run_sequential(true, &mut |entry| {
+                if shared.stopping() {
+                    Flow::Quit
+                } else {
+                    host.list(entry)
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+            });
+            host.flush();
+            shared.counters.walk_done.store(true, Relaxed);
+            sorted.end();
+            while host.next < host.listed && !shared.stopping() {
+                host.step();
             }
-            if shared.stopping() {
-                // Unblock the lister; readers see the flag.
-                slot_tx = None;
-            } else if shared.throttle.due() {
-                let p = shared.counters.progress();
-                shared.call(|| f(Event::Progress(p)));
-            }
+        }));
+        if let Err(payload) = ran {
+            shared.fail(&*payload);
         }
     });
     final_progress(shared, f);
@@ -742,6 +950,88 @@ mod tests {
         assert!(ctx(Pass::HandOn { holding: true }).go_ahead());
         stop.store(true, Relaxed);
         assert!(hand_on.go_ahead(), "a stopping run never waits");
+    }
+
+    /// Counts what it processes and on which thread; an item is its file
+    /// name.
+    struct Recording {
+        processed: AtomicU64,
+        on_caller: AtomicU64,
+        caller: std::thread::ThreadId,
+    }
+
+    impl Process for Recording {
+        type Item = String;
+        fn process(&self, found: Found, _ctx: &Ctx<'_>) -> Option<Event<String>> {
+            self.processed.fetch_add(1, Relaxed);
+            if std::thread::current().id() == self.caller {
+                self.on_caller.fetch_add(1, Relaxed);
+            }
+            // Slow enough that the helpers and the calling thread overlap.
+            std::thread::sleep(Duration::from_micros(50));
+            Some(Event::Item(
+                found.file_name().to_string_lossy().into_owned(),
+            ))
+        }
+    }
+
+    #[test]
+    fn sorted_lists_at_most_a_window_ahead_and_the_caller_takes_a_share() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut want = Vec::new();
+        for i in 0..600 {
+            let name = format!("f{i:04}");
+            std::fs::write(dir.path().join(&name), b"x").unwrap();
+            want.push(name);
+        }
+        for (threads, chunk) in [(2, 1), (2, 8), (3, 5)] {
+            let opts = ScanOptions {
+                sorted: true,
+                threads,
+                chunk_size: chunk,
+                ..Default::default()
+            };
+            let process = Recording {
+                processed: AtomicU64::new(0),
+                on_caller: AtomicU64::new(0),
+                caller: std::thread::current().id(),
+            };
+            let counters = Counters::default();
+            let filters = super::super::filter::Filters::new(&[], &[]).unwrap();
+            let mut got = Vec::new();
+            let mut ahead = 0;
+            let mut deliver = |ev: Event<String>| {
+                if let Event::Item(name) = ev {
+                    got.push(name);
+                    // Processed (so listed) and not delivered yet, this one
+                    // included.
+                    let listed = process.processed.load(Relaxed) as usize;
+                    ahead = ahead.max(listed - (got.len() - 1));
+                }
+                Control::Continue
+            };
+            let stopped = run(
+                dir.path(),
+                &opts,
+                filters,
+                &process,
+                &counters,
+                Delivery::Host(&mut deliver),
+            )
+            .unwrap();
+            assert!(!stopped);
+            assert_eq!(got, want, "threads {threads} chunk {chunk}");
+            let window = threads * chunk;
+            assert!(
+                ahead <= window,
+                "threads {threads} chunk {chunk}: {ahead} processed ahead, window {window}"
+            );
+            let mine = process.on_caller.load(Relaxed);
+            assert!(
+                mine > 0 && mine < 600,
+                "threads {threads} chunk {chunk}: the calling thread processed {mine} of 600"
+            );
+        }
     }
 
     #[test]

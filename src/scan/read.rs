@@ -558,6 +558,11 @@ impl Buffers {
         }
     }
 
+    /// Whether the budget is spent (a charged read would wait).
+    pub(crate) fn spent(&self) -> bool {
+        self.used.load(Acquire) >= self.limit
+    }
+
     /// Bytes of content in flight.
     #[cfg(test)]
     pub(crate) fn in_flight(&self) -> u64 {

@@ -105,6 +105,10 @@ impl Process for ScanProcess {
         item.content.as_ref().map_or(0, |c| c.len() as u64)
     }
 
+    fn budget_spent(&self) -> bool {
+        self.include_content && self.buffers.spent()
+    }
+
     fn process(&self, found: Found, ctx: &Ctx<'_>) -> Option<Event<Scanned>> {
         if self.include_content {
             return self.read(found, ctx);
