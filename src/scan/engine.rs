@@ -626,7 +626,7 @@ enum Listed {
 }
 
 /// The sorted pipeline's state, under one lock.
-struct Line<T> {
+struct SortedState<T> {
     /// Listed and not taken by anyone yet, in order.
     todo: VecDeque<(u64, Listed)>,
     /// The reorder window: slot `i` holds sequence number `next + i` once
@@ -643,7 +643,7 @@ struct Line<T> {
 
 /// What the calling thread and the helpers of a sorted run share.
 struct Sorted<T> {
-    line: Mutex<Line<T>>,
+    state: Mutex<SortedState<T>>,
     /// Helpers asleep waiting for work (changed under the lock).
     idle: AtomicUsize,
     /// Helpers wait here for work.
@@ -653,8 +653,8 @@ struct Sorted<T> {
 }
 
 impl<T> Sorted<T> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Line<T>> {
-        self.line.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, SortedState<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Puts a processed entry in its slot, waking the calling thread when
@@ -734,7 +734,7 @@ struct SortedHost<'a, 's, P: Process> {
     f: &'a mut dyn FnMut(Event<P::Item>) -> Control,
     /// Entries listed (the next one's sequence number).
     listed: u64,
-    /// The next sequence number to deliver (as `Line::next`).
+    /// The next sequence number to deliver (as `SortedState::next`).
     next: u64,
     /// Listed, not handed to the helpers yet.
     local: Vec<(u64, Listed)>,
@@ -797,7 +797,7 @@ impl<P: Process> SortedHost<'_, '_, P> {
     }
 
     /// Marks the entry due next as delivered.
-    fn advance(&mut self, line: &mut Line<P::Item>) {
+    fn advance(&mut self, line: &mut SortedState<P::Item>) {
         line.next += 1;
         self.next = line.next;
         self.shared.next_emit.store(line.next, Relaxed);
@@ -873,7 +873,7 @@ fn run_sorted<P: Process>(
     f: &mut dyn FnMut(Event<P::Item>) -> Control,
 ) {
     let sorted = Sorted {
-        line: Mutex::new(Line {
+        state: Mutex::new(SortedState {
             todo: VecDeque::new(),
             ready: VecDeque::new(),
             next: 0,
