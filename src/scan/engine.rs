@@ -734,8 +734,6 @@ struct SortedHost<'a, 's, P: Process> {
     f: &'a mut dyn FnMut(Event<P::Item>) -> Control,
     /// Entries listed (the next one's sequence number).
     listed: u64,
-    /// The next sequence number to deliver (as `SortedState::next`).
-    next: u64,
     /// Listed, not handed to the helpers yet.
     local: Vec<(u64, Listed)>,
     window: u64,
@@ -754,7 +752,7 @@ impl<P: Process> SortedHost<'_, '_, P> {
         if self.local.len() >= LIST_FLUSH || self.sorted.idle.load(Relaxed) > 0 {
             self.flush();
         }
-        while self.listed - self.next >= self.window && !self.shared.stopping() {
+        while self.listed - self.delivered() >= self.window && !self.shared.stopping() {
             self.flush();
             self.step();
         }
@@ -796,10 +794,15 @@ impl<P: Process> SortedHost<'_, '_, P> {
         }
     }
 
+    /// Entries delivered (the next one due): `SortedState::next`, which
+    /// only this thread changes, read without the lock.
+    fn delivered(&self) -> u64 {
+        self.shared.next_emit.load(Relaxed)
+    }
+
     /// Marks the entry due next as delivered.
-    fn advance(&mut self, line: &mut SortedState<P::Item>) {
+    fn advance(&self, line: &mut SortedState<P::Item>) {
         line.next += 1;
-        self.next = line.next;
         self.shared.next_emit.store(line.next, Relaxed);
     }
 
@@ -886,7 +889,7 @@ fn run_sorted<P: Process>(
     };
     std::thread::scope(|s| {
         let sorted = &sorted;
-        for _ in 1..shared.opts.worker_threads().max(2) {
+        for _ in 1..shared.opts.worker_threads() {
             s.spawn(move || {
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(|| sorted.help(shared))) {
                     shared.fail(&*payload);
@@ -907,7 +910,6 @@ fn run_sorted<P: Process>(
             sorted,
             f: &mut *f,
             listed: 0,
-            next: 0,
             local: Vec::with_capacity(LIST_FLUSH),
             window: shared.opts.window() as u64,
         };
@@ -922,7 +924,7 @@ fn run_sorted<P: Process>(
             host.flush();
             shared.counters.walk_done.store(true, Relaxed);
             sorted.end();
-            while host.next < host.listed && !shared.stopping() {
+            while host.delivered() < host.listed && !shared.stopping() {
                 host.step();
             }
         }));

@@ -558,7 +558,7 @@ impl Buffers {
         }
     }
 
-    /// Whether the budget is spent (a charged read would wait).
+    /// Whether the budget is used up (any charged read would now wait).
     pub(crate) fn spent(&self) -> bool {
         self.used.load(Acquire) >= self.limit
     }

@@ -106,7 +106,7 @@ impl Process for ScanProcess {
     }
 
     fn budget_spent(&self) -> bool {
-        self.include_content && self.buffers.spent()
+        self.buffers.spent()
     }
 
     fn process(&self, found: Found, ctx: &Ctx<'_>) -> Option<Event<Scanned>> {
