@@ -97,6 +97,19 @@ impl FileMeta {
 }
 
 impl FileStamp {
+    /// The stamp of a file of metadata `meta` and content hash `hash`,
+    /// recorded at `recorded_ns`.
+    pub fn of(meta: FileMeta, hash: [u8; 16], recorded_ns: i64) -> FileStamp {
+        FileStamp {
+            size: meta.size,
+            mtime_ns: meta.mtime_ns,
+            inode: meta.inode,
+            hash,
+            recorded_ns,
+            ctime_ns: meta.ctime_ns,
+        }
+    }
+
     /// The metadata part of the stamp.
     pub fn meta(&self) -> FileMeta {
         FileMeta {
@@ -253,14 +266,11 @@ pub fn stamp_file_skipping(path: &Path, skip: Option<&Path>) -> io::Result<FileS
         };
         hasher.update(&buf[..n]);
     }
-    Ok(FileStamp {
-        size: meta.size,
-        mtime_ns: meta.mtime_ns,
-        inode: meta.inode,
-        hash: hasher.digest128().to_be_bytes(),
-        recorded_ns: now_ns(),
-        ctime_ns: meta.ctime_ns,
-    })
+    Ok(FileStamp::of(
+        meta,
+        hasher.digest128().to_be_bytes(),
+        now_ns(),
+    ))
 }
 
 /// Tags a directory's hash: it never equals a file's content hash. (v1
@@ -283,10 +293,8 @@ fn stamp_dir(
     use std::os::unix::ffi::OsStrExt;
     struct Found {
         rel: Vec<u8>,
-        size: u64,
-        mtime_ns: i64,
-        inode: u64,
-        ctime_ns: i64,
+        /// All zero for an issue.
+        meta: FileMeta,
         /// 0: a file; else an issue's kind (what went wrong there).
         issue: u8,
     }
@@ -307,10 +315,12 @@ fn stamp_dir(
         match ev {
             ScanEvent::File(f) if kept(f.rel_path) => found.push(Found {
                 rel: f.rel_path.as_os_str().as_bytes().to_vec(),
-                size: f.size,
-                mtime_ns: f.mtime_ns,
-                inode: f.inode,
-                ctime_ns: f.ctime_ns,
+                meta: FileMeta {
+                    size: f.size,
+                    mtime_ns: f.mtime_ns,
+                    inode: f.inode,
+                    ctime_ns: f.ctime_ns,
+                },
                 issue: 0,
             }),
             ScanEvent::Issue(i) => {
@@ -318,10 +328,7 @@ fn stamp_dir(
                 if kept(rel) {
                     found.push(Found {
                         rel: rel.as_os_str().as_bytes().to_vec(),
-                        size: 0,
-                        mtime_ns: 0,
-                        inode: 0,
-                        ctime_ns: 0,
+                        meta: FileMeta::default(),
                         issue: i.kind as u8 + 1,
                     });
                 }
@@ -339,27 +346,25 @@ fn stamp_dir(
         h.update(&(f.rel.len() as u64).to_le_bytes());
         h.update(&f.rel);
         h.update(&[f.issue]);
-        h.update(&f.size.to_le_bytes());
-        h.update(&f.mtime_ns.to_le_bytes());
-        h.update(&f.inode.to_le_bytes());
-        h.update(&f.ctime_ns.to_le_bytes());
-        if f.issue == 0 && f.mtime_ns >= recorded_ns.saturating_sub(RACY_WINDOW_NS) {
+        let m = &f.meta;
+        h.update(&m.size.to_le_bytes());
+        h.update(&m.mtime_ns.to_le_bytes());
+        h.update(&m.inode.to_le_bytes());
+        h.update(&m.ctime_ns.to_le_bytes());
+        if f.issue == 0 && m.mtime_ns >= recorded_ns.saturating_sub(RACY_WINDOW_NS) {
             // Racy: its content too (a file that cannot be read now counts
             // as changed content).
             let content = stamp_file(&path.join(std::ffi::OsStr::from_bytes(&f.rel)))
                 .map_or([0xff; 16], |s| s.hash);
             h.update(&content);
         }
-        total = total.saturating_add(f.size);
+        total = total.saturating_add(m.size);
     }
-    Ok(FileStamp {
+    let own = FileMeta {
         size: total,
-        mtime_ns: time_ns(meta.mtime(), meta.mtime_nsec()),
-        inode: meta.ino(),
-        hash: h.digest128().to_be_bytes(),
-        recorded_ns,
-        ctime_ns: ctime_ns(meta.ctime(), meta.ctime_nsec()),
-    })
+        ..FileMeta::of(meta)
+    };
+    Ok(FileStamp::of(own, h.digest128().to_be_bytes(), recorded_ns))
 }
 
 /// The outcome of checking a recorded stamp against the file on disk.

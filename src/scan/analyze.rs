@@ -379,14 +379,7 @@ impl Run<'_> {
         let Some(cache) = self.cache else { return };
         let record = AnalysisRecord {
             rel_path: file.found.rel_path().as_os_str().as_bytes().to_vec(),
-            stamp: FileStamp {
-                size: file.stat.size,
-                mtime_ns: file.stat.mtime_ns,
-                inode: file.stat.inode,
-                hash: file.hash,
-                recorded_ns: hashed_ns,
-                ctime_ns: file.stat.ctime_ns,
-            },
+            stamp: FileStamp::of(file.stat, file.hash, hashed_ns),
             value,
             language: file.language,
         };
@@ -677,14 +670,11 @@ mod tests {
         let stat = FileStat::of(&meta);
         let record = AnalysisRecord {
             rel_path: b"a".to_vec(),
-            stamp: FileStamp {
-                size: stat.size,
-                mtime_ns: stat.mtime_ns,
-                inode: stat.inode,
-                hash: crate::scan::content_hash(b"a"),
-                recorded_ns: stat.mtime_ns + 10_000_000_000,
-                ctime_ns: stat.ctime_ns,
-            },
+            stamp: FileStamp::of(
+                stat,
+                crate::scan::content_hash(b"a"),
+                stat.mtime_ns + 10_000_000_000,
+            ),
             value: b"A".to_vec(),
             language: None,
         };
