@@ -607,12 +607,7 @@ mod tests {
         a.save_analysis_snapshot("x", ns).unwrap();
         // The save read the rows with a small page cache: the connection's
         // own is back.
-        let pages: i64 = a
-            .store
-            .as_ref()
-            .unwrap()
-            .read(|c| c.query_row("PRAGMA cache_size", [], |r| r.get(0)))
-            .unwrap();
+        let pages = a.store.as_ref().unwrap().pragma("cache_size");
         assert_eq!(pages, -crate::cache::store::PAGE_CACHE_KIB);
         assert!(a.analysis_snapshot_is_current("x", ns).unwrap());
         assert!(b.analysis_snapshot_is_current("x", ns).unwrap());
@@ -903,12 +898,7 @@ mod tests {
             ..CacheOptions::default()
         })
         .unwrap();
-        let version: i64 = cache
-            .store
-            .as_ref()
-            .unwrap()
-            .read(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
-            .unwrap();
+        let version = cache.store.as_ref().unwrap().pragma("user_version");
         assert_eq!(version as usize, MIGRATIONS.len());
         // The old snapshot is not misread: the rows are.
         let index = cache.load_analysis_index("lines@1", &ns).unwrap();

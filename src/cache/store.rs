@@ -461,6 +461,13 @@ impl Store {
         f(&self.lock()).map_err(|e| self.fail("cache read", e))
     }
 
+    /// An integer PRAGMA of the connection (`user_version`, `cache_size`).
+    #[cfg(test)]
+    pub(crate) fn pragma(&self, name: &str) -> i64 {
+        self.read(|c| c.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0)))
+            .unwrap()
+    }
+
     /// Maps a statement's error; corruption leaves the marker that makes
     /// the next open check the whole database (and replace it if corrupt).
     fn fail(&self, what: &str, err: rusqlite::Error) -> Error {
@@ -1286,10 +1293,7 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let v: i64 = store
-            .read(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
-            .unwrap();
-        assert_eq!(v as usize, MIGRATIONS.len());
+        assert_eq!(store.pragma("user_version") as usize, MIGRATIONS.len());
         assert_eq!(store.read(totals).unwrap(), (1, 3));
         assert_eq!(store.read(|c| get(c, &[1])).unwrap().unwrap().value, [2, 3]);
     }
