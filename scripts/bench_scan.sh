@@ -90,42 +90,20 @@ compare "warm analyze vs fd -u (walk only)" \
     our_walk_stat "$BENCH walk $TREE --all --threads $THREADS"
 
 echo
-echo "1 vs $THREADS threads, in-process, alternating (median seconds of $RUNS each):"
+echo "1 vs $THREADS threads, alternating (medians of $RUNS runs each; ours in process,"
+echo "the peers' whole processes, -j1 against -j$THREADS):"
 # "scan --parallel": callbacks on the worker threads (callbacks_parallel);
 # the others call back on the calling thread (the default).
+modes=()
 for mode in walk scan "scan --parallel" "scan --sorted" analyze "analyze --sorted"; do
     extra=""
     [ "${mode%% *}" = analyze ] && extra="--cache $CACHE"
-    python3 - "$RUNS" "$BENCH ${mode%% *} $TREE --all ${mode#"${mode%% *}"} $extra" "$THREADS" "$mode" <<'PY'
-import re, statistics, subprocess, sys
-runs, cmd, threads, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-secs = {"1": [], threads: []}
-for r in range(runs):
-    for t in (["1", threads] if r % 2 == 0 else [threads, "1"]):
-        out = subprocess.run(f"{cmd} --threads {t}", shell=True, capture_output=True, text=True).stdout
-        secs[t].append(float(re.search(r"seconds=([0-9.]+)", out).group(1)))
-one, many = statistics.median(secs["1"]), statistics.median(secs[threads])
-print(f"{mode:<16} 1 thread {one * 1000:7.1f} ms   {threads} threads {many * 1000:7.1f} ms   speed-up {one / many:.2f}x")
-PY
+    modes+=("$mode=$BENCH ${mode%% *} $TREE --all ${mode#"${mode%% *}"} $extra --threads {t}")
 done
-# The peers' own speed-up on the same tree, in the same run (wall time of
-# the whole process, -j1 against -jTHREADS, alternating).
-for peer in "fd_walk:$FD -u -j%s . $TREE" "fd_stat:$FD -u --size +0b -j%s . $TREE" \
-    "rg_read:rg -uuu -c -j%s ZqXjNeverMatches $TREE"; do
-    python3 - "$RUNS" "${peer#*:}" "$THREADS" "${peer%%:*}" <<'PY'
-import statistics, subprocess, sys, time
-runs, cmd, threads, name = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-secs = {"1": [], threads: []}
-for r in range(runs + 1):
-    for t in (["1", threads] if r % 2 == 0 else [threads, "1"]):
-        start = time.perf_counter()
-        subprocess.run(cmd % t, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if r > 0:
-            secs[t].append(time.perf_counter() - start)
-one, many = statistics.median(secs["1"]), statistics.median(secs[threads])
-print(f"peer {name:<11} 1 thread {one * 1000:7.1f} ms   {threads} threads {many * 1000:7.1f} ms   speed-up {one / many:.2f}x")
-PY
-done
+python3 scripts/speedup.py "$RUNS" "$THREADS" "${modes[@]}" \
+    "peer fd -u=$FD -u -j{t} . $TREE" \
+    "peer fd -u --size=$FD -u --size +0b -j{t} . $TREE" \
+    "peer rg -uuu=rg -uuu -c -j{t} ZqXjNeverMatches $TREE"
 # What the machine itself allows: THREADS one-thread scans at once, each in
 # a process of its own (nothing shared but the cores' caches, the memory
 # bus and the kernel), against one alone. No scan in one process can do
