@@ -19,7 +19,9 @@
 //! `--repeat K` (prints the median of K runs).
 //!
 //! Prints one line: mode, files, bytes read, cache hits, seconds, files/s,
-//! and the process's peak RSS (VmHWM).
+//! the process's peak RSS (VmHWM), and `cpu_s`: the CPU time (user +
+//! system) the process spent during that run (against `seconds` times the
+//! threads, it tells time worked from time idle).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -75,6 +77,17 @@ fn peak_rss_mib() -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// CPU time (user + system) of the whole process so far, in seconds:
+/// against `seconds`, it tells time spent idle from time spent working.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `u` is a valid, writable rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(u.ru_utime) + secs(u.ru_stime)
 }
 
 /// What a host typically does per file: look at it.
@@ -249,18 +262,19 @@ fn main() -> ExitCode {
     };
     let mut runs = Vec::new();
     for _ in 0..a.repeat.max(1) {
+        let cpu = cpu_seconds();
         match once(&a, &a.root) {
-            Ok(s) => runs.push(s),
+            Ok(s) => runs.push((s, cpu_seconds() - cpu)),
             Err(e) => {
                 eprintln!("scan_bench: {e}");
                 return ExitCode::FAILURE;
             }
         }
     }
-    runs.sort_by(|x, y| x.duration_s.total_cmp(&y.duration_s));
-    let s = runs[runs.len() / 2];
+    runs.sort_by(|x, y| x.0.duration_s.total_cmp(&y.0.duration_s));
+    let (s, cpu) = runs[runs.len() / 2];
     println!(
-        "mode={} threads={} files={} scanned={} skipped={} errors={} bytes={} cache_hits={} seconds={:.4} files_per_s={:.0} peak_rss_mib={:.1}",
+        "mode={} threads={} files={} scanned={} skipped={} errors={} bytes={} cache_hits={} seconds={:.4} files_per_s={:.0} peak_rss_mib={:.1} cpu_s={:.4}",
         a.mode,
         a.opts.worker_threads(),
         s.files_seen,
@@ -271,7 +285,8 @@ fn main() -> ExitCode {
         s.cache_hits,
         s.duration_s,
         s.files_seen as f64 / s.duration_s.max(1e-9),
-        peak_rss_mib()
+        peak_rss_mib(),
+        cpu
     );
     ExitCode::SUCCESS
 }

@@ -5,7 +5,8 @@
 
 COMMAND holds `{t}` where the thread count goes. A command that prints
 `seconds=S` (examples/scan_bench.rs does) is timed by it, in process; any
-other by its process's wall time (fd, ripgrep). After one warm-up round,
+other by its process's wall time (fd, ripgrep); with `cpu_s=C` too, the
+median CPU time of both runs is printed after them. After one warm-up round,
 RUNS rounds each run every command with 1 and with THREADS threads, in an
 order that alternates round by round, so a change of load on a shared
 machine hits all of them alike. Prints, per command, the median times, the
@@ -26,11 +27,13 @@ import time
 
 
 def timed(cmd):
+    """(seconds, CPU seconds or None) of one run."""
     start = time.perf_counter()
     out = subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout
     wall = time.perf_counter() - start
     found = re.search(r"^mode=.* seconds=([0-9.]+)", out, re.MULTILINE)
-    return float(found.group(1)) if found else wall
+    cpu = re.search(r"^mode=.* cpu_s=([0-9.]+)", out, re.MULTILINE)
+    return (float(found.group(1)) if found else wall, float(cpu.group(1)) if cpu else None)
 
 
 def main():
@@ -39,19 +42,26 @@ def main():
     runs, threads = int(sys.argv[1]), sys.argv[2]
     cmds = [a.split("=", 1) for a in sys.argv[3:]]
     secs = {(name, t): [] for name, _ in cmds for t in ("1", threads)}
+    cpus = {(name, t): [] for name, _ in cmds for t in ("1", threads)}
     for r in range(runs + 1):
         order = [(name, cmd, t) for name, cmd in cmds for t in ("1", threads)]
         for name, cmd, t in order if r % 2 == 0 else order[::-1]:
-            s = timed(cmd.replace("{t}", t))
+            s, cpu = timed(cmd.replace("{t}", t))
             if r > 0:
                 secs[(name, t)].append(s)
+                if cpu is not None:
+                    cpus[(name, t)].append(cpu)
     for name, _ in cmds:
         one, many = secs[(name, "1")], secs[(name, threads)]
         paired = statistics.median(o / m for o, m in zip(one, many))
         one, many = statistics.median(one), statistics.median(many)
+        cpu = ""
+        if cpus[(name, "1")] and cpus[(name, threads)]:
+            c1, cn = statistics.median(cpus[(name, "1")]), statistics.median(cpus[(name, threads)])
+            cpu = f"   cpu {c1 * 1000:.0f} / {cn * 1000:.0f} ms"
         print(
             f"{name:<16} 1 thread {one * 1000:7.1f} ms   {threads} threads {many * 1000:7.1f} ms"
-            f"   speed-up {one / many:.2f}x (paired {paired:.2f})"
+            f"   speed-up {one / many:.2f}x (paired {paired:.2f}){cpu}"
         )
 
 
