@@ -197,6 +197,33 @@ fn bad_command_lines_and_paths_fail_clearly() {
 }
 
 #[test]
+fn a_tree_whose_files_are_all_ignored_is_refused_with_the_reason() {
+    // Debian's kernel source has `/*` in its top `.gitignore`; ignore files
+    // apply outside a git repository too, so a scan finds nothing there.
+    let work = tempfile::tempdir().unwrap();
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(tree.join("src")).unwrap();
+    std::fs::write(tree.join(".gitignore"), "/*\n").unwrap();
+    std::fs::write(tree.join("src/a.rs"), "fn a() {}\n").unwrap();
+    let out_dir = work.path().join("out");
+    let out = run(&[
+        "--project",
+        tree.to_str().unwrap(),
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--output",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("no file to measure"), "{}", text(&out));
+    assert!(text(&out).contains(".gitignore"), "{}", text(&out));
+    assert!(!out_dir.join("bench-report.json").exists());
+}
+
+#[test]
 fn a_real_tree_is_measured_and_left_untouched() {
     let work = tempfile::tempdir().unwrap();
     let tree = work.path().join("tree");

@@ -241,6 +241,16 @@ fn run_project(
         }
     };
     let (files, bytes) = scenarios::count(&root)?;
+    if files == 0 && matches!(source, Source::Path(_)) {
+        // Every figure would be of nothing (and the incremental scenario
+        // would have no copy to edit): say why instead.
+        return Err(Error::invalid(format!(
+            "project {}: no file to measure: the tree is empty, or hidden names and its \
+             ignore files (.gitignore, .ignore, .git/info/exclude; honoured outside a git \
+             repository too) leave every file out",
+            root.display()
+        )));
+    }
     on_event(Event::Ready {
         project: &name,
         files,

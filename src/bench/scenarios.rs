@@ -63,6 +63,9 @@ pub fn mirror(root: &Path, dest: &Path, max_file_size: u64) -> Result<GeneratedP
     };
     let mut out = GeneratedProject::default();
     let mut failure = None;
+    // The copy exists even when no file is copied into it.
+    std::fs::create_dir_all(dest)
+        .map_err(|e| Error::io(format!("creating {}", dest.display()), &e))?;
     scan::scan(root, &opts, &mut |ev| {
         let ScanEvent::File(f) = ev else {
             return Control::Continue;
