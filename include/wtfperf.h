@@ -175,7 +175,9 @@ typedef struct wtfperf_bench_options {
 typedef struct wtfperf_cache_options {
     /**
      * Directory of the persistent tier, created (mode 0700) if missing;
-     * NULL: memory only. Holds `cache.db` (SQLite, WAL).
+     * NULL: memory only. Holds `cache.db` (SQLite, WAL). A relative path
+     * is taken from the working directory at open, once (a later chdir
+     * does not move the cache).
      */
     const char *dir;
     /**

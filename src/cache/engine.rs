@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, PartialEq)]
 pub struct CacheOptions {
     /// Directory of the persistent tier (created with mode 0700); `None`:
-    /// memory only.
+    /// memory only. A relative path is made absolute at open, from the
+    /// working directory then.
     pub dir: Option<PathBuf>,
     /// Bound of the memory tier in entries (0 disables the memory tier).
     pub memory_max_entries: usize,
@@ -156,12 +157,20 @@ pub struct Cache {
 
 impl Cache {
     /// Opens a cache (creating its directory and database when `dir` is set).
-    pub fn open(opts: CacheOptions) -> Result<Cache> {
+    pub fn open(mut opts: CacheOptions) -> Result<Cache> {
         check_ttl("memory_ttl_s", opts.memory_ttl_s, false)?;
         check_ttl("persistent_ttl_s", opts.persistent_ttl_s, false)?;
         check_ttl("sync_interval_s", opts.sync_interval_s, false)?;
         if opts.dir.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
             return Err(Error::invalid("dir is an empty path"));
+        }
+        // A relative `dir` is taken from the working directory of the open,
+        // once: the database, its snapshots and everything else stay there
+        // when the host changes directory later.
+        if let Some(dir) = &opts.dir {
+            let abs = std::path::absolute(dir)
+                .map_err(|e| Error::io(format!("dir {}", dir.display()), &e))?;
+            opts.dir = Some(abs);
         }
         let paths = PathMap::new(opts.root.as_deref())?;
         let store = match &opts.dir {

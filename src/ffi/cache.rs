@@ -39,7 +39,9 @@ pub unsafe fn cache_of<'a>(cache: *const wtfperf_cache) -> Option<&'a Cache> {
 #[derive(Debug, Clone, Copy)]
 pub struct wtfperf_cache_options {
     /// Directory of the persistent tier, created (mode 0700) if missing;
-    /// NULL: memory only. Holds `cache.db` (SQLite, WAL).
+    /// NULL: memory only. Holds `cache.db` (SQLite, WAL). A relative path
+    /// is taken from the working directory at open, once (a later chdir
+    /// does not move the cache).
     pub dir: *const c_char,
     /// Bound of the memory tier in entries; 0 disables the memory tier.
     pub memory_max_entries: usize,

@@ -315,6 +315,35 @@ static void test_analyze(void) {
     wtfperf_cache_close(cache);
 }
 
+/* A relative cache dir is resolved once, when the cache is opened: after
+ * the host changes directory, analyze still uses (and writes) only that
+ * directory, none of the same name in the new working directory. */
+static void test_relative_cache_dir(void) {
+    char here[4096], a[4096], b[4096], path[4200];
+    struct stat st;
+    CHECK(getcwd(here, sizeof here) != NULL);
+    snprintf(a, sizeof a, "%s-rel-a", root);
+    snprintf(b, sizeof b, "%s-rel-b", root);
+    CHECK(mkdir(a, 0755) == 0 && mkdir(b, 0755) == 0);
+    CHECK(chdir(a) == 0);
+    wtfperf_cache_options co = wtfperf_cache_options_default();
+    co.dir = "relcache";
+    wtfperf_cache *cache = NULL;
+    CHECK_OK(wtfperf_cache_open(&co, &cache));
+    CHECK(chdir(b) == 0);
+    atally t;
+    wtfperf_scan_summary s;
+    CHECK_OK(analyze_run(cache, NULL, &t, 0, &s));
+    CHECK(t.analyzed == 6 && s.cache_hits == 0);
+    CHECK_OK(analyze_run(cache, NULL, &t, 0, &s));
+    CHECK(t.analyzed == 0 && s.cache_hits == 6);
+    CHECK(stat("relcache", &st) != 0 && errno == ENOENT);
+    snprintf(path, sizeof path, "%s/relcache/snapshots", a);
+    CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+    wtfperf_cache_close(cache);
+    CHECK(chdir(here) == 0);
+}
+
 int main(void) {
     make_tree();
     tally t;
@@ -440,6 +469,7 @@ int main(void) {
     CHECK_STATUS(wtfperf_scan(root, &o, NULL, NULL), WTFPERF_ERR_NULL);
 
     test_analyze();
+    test_relative_cache_dir();
 
     HARNESS_DONE("scan");
 }
