@@ -875,6 +875,48 @@ fn ignore_rules_match_the_ignore_crate_walker() {
 }
 
 #[test]
+fn linked_worktrees_and_submodules_use_their_repository_excludes() {
+    // `.git` is a file there (`gitdir: ...`): a linked worktree's excludes
+    // are its repository's (`commondir`), a submodule's are in its own git
+    // directory, as git reads them.
+    let top = tempfile::tempdir().unwrap();
+    let t = top.path();
+    let files: &[(&str, &[u8])] = &[
+        ("repo/.git/HEAD", b"ref: refs/heads/main\n"),
+        ("repo/.git/info/exclude", b"*.wx\n"),
+        ("repo/.git/worktrees/wt/commondir", b"../..\n"),
+        ("repo/.git/worktrees/wt/HEAD", b"ref: refs/heads/wt\n"),
+        ("repo/.git/modules/sub/HEAD", b"ref: refs/heads/main\n"),
+        ("repo/.git/modules/sub/info/exclude", b"*.sx\n"),
+        ("repo/base.rs", b""),
+        ("repo/main.wx", b""),
+        ("repo/sub/.git", b"gitdir: ../.git/modules/sub\n"),
+        ("repo/sub/a.sx", b""),
+        ("repo/sub/b.rs", b""),
+        ("wt/a.wx", b""),
+        ("wt/b.rs", b""),
+    ];
+    for (rel, content) in files {
+        write(t, rel, content);
+    }
+    let gitdir = format!("gitdir: {}\n", t.join("repo/.git/worktrees/wt").display());
+    write(t, "wt/.git", gitdir.as_bytes());
+    let got: Vec<String> = run(t, &ScanOptions::default())
+        .names()
+        .into_iter()
+        .collect();
+    assert_eq!(got, ["repo/base.rs", "repo/sub/b.rs", "wt/b.rs"]);
+    // The worktree alone, as ripgrep's walker (the `ignore` crate) sees it.
+    let wt = t.join("wt");
+    let got: Vec<PathBuf> = run(&wt, &ScanOptions::default())
+        .files
+        .into_keys()
+        .collect();
+    assert_eq!(got, ignore_crate_files(&wt, false, true, true));
+    assert_eq!(got, [PathBuf::from("b.rs")]);
+}
+
+#[test]
 fn deep_trees_keep_descriptors_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let depth = 200;

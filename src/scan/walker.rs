@@ -310,7 +310,7 @@ fn level(
         .then(|| load_rules(dir, &dir.join(".gitignore"), issues))
         .flatten();
     let git_exclude = if files.git {
-        let exclude = dir.join(".git/info/exclude");
+        let exclude = git_common_dir(dir).join("info/exclude");
         exclude
             .is_file()
             .then(|| load_rules(dir, &exclude, issues))
@@ -326,6 +326,34 @@ fn level(
         git: files.git,
         parent,
     }))
+}
+
+/// The git directory whose `info/exclude` applies to the work tree `dir`,
+/// as git reads it: `dir/.git`; when `.git` is a file (`gitdir: PATH`, a
+/// linked worktree or a submodule), the repository's common directory
+/// named by `PATH/commondir` (a worktree), else `PATH` itself (a
+/// submodule). Anything unreadable or malformed falls back to `dir/.git`
+/// (which then holds no rules).
+fn git_common_dir(dir: &Path) -> PathBuf {
+    let dot_git = dir.join(".git");
+    // The first line of a file, after `prefix`, as a path.
+    let line_after = |file: &Path, prefix: &[u8]| {
+        let text = std::fs::read(file).ok()?;
+        let line = text.split(|&b| b == b'\n').next()?;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let rest = line.strip_prefix(prefix)?;
+        (!rest.is_empty()).then(|| PathBuf::from(OsStr::from_bytes(rest)))
+    };
+    if !dot_git.is_file() {
+        return dot_git;
+    }
+    let Some(git_dir) = line_after(&dot_git, b"gitdir: ").map(|g| dir.join(g)) else {
+        return dot_git;
+    };
+    match line_after(&git_dir.join("commondir"), b"") {
+        Some(common) => git_dir.join(common),
+        None => git_dir,
+    }
 }
 
 fn rule_files_at(dir: &Path) -> RuleFiles {
