@@ -192,6 +192,9 @@ struct Level {
     /// The directory holds `.git`: a repository's root, where the
     /// `.gitignore` rules of the directories above stop.
     git: bool,
+    /// A repository's root: the directory (as walked, or absolute when
+    /// `absolute`), from which the global excludes are matched inside it.
+    top: Option<PathBuf>,
     parent: Option<Arc<Level>>,
 }
 
@@ -324,6 +327,7 @@ fn level(
         git_exclude,
         absolute,
         git: files.git,
+        top: files.git.then(|| dir.to_path_buf()),
         parent,
     }))
 }
@@ -470,6 +474,9 @@ impl Walker {
         let mut abs: Option<PathBuf> = None;
         let mut cur = levels.as_deref();
         let mut saw_git = false;
+        // The path from the repository's root (the deepest level with
+        // `.git`), where git matches the global excludes from.
+        let mut in_repo: Option<PathBuf> = None;
         while let Some(lvl) = cur {
             let p: &Path = if lvl.absolute {
                 abs.get_or_insert_with(|| self.abs_root.join(rel))
@@ -485,11 +492,20 @@ impl Walker {
             if !saw_git && m_ex.is_none() {
                 m_ex = matched(&lvl.git_exclude, p, is_dir);
             }
+            if !saw_git && self.global.is_some() {
+                in_repo = lvl
+                    .top
+                    .as_deref()
+                    .and_then(|top| p.strip_prefix(top).ok())
+                    .map(Path::to_path_buf);
+            }
             saw_git |= lvl.git;
             cur = lvl.parent.as_deref();
         }
+        // Outside any repository, from the scan's root: the same rules
+        // whichever way the root is spelled (absolute, `.`, relative).
         or(or(or(m_ig, || m_gi), || m_ex), || {
-            matched(&self.global, path, is_dir)
+            matched(&self.global, in_repo.as_deref().unwrap_or(rel), is_dir)
         })
     }
 
