@@ -475,8 +475,9 @@ impl Walker {
         let mut cur = levels.as_deref();
         let mut saw_git = false;
         // The path from the repository's root (the deepest level with
-        // `.git`), where git matches the global excludes from.
-        let mut in_repo: Option<PathBuf> = None;
+        // `.git`), where git matches the global excludes from: its length,
+        // at the end of the absolute path or of the walked one.
+        let mut in_repo: Option<(bool, usize)> = None;
         while let Some(lvl) = cur {
             let p: &Path = if lvl.absolute {
                 abs.get_or_insert_with(|| self.abs_root.join(rel))
@@ -497,7 +498,7 @@ impl Walker {
                     .top
                     .as_deref()
                     .and_then(|top| p.strip_prefix(top).ok())
-                    .map(Path::to_path_buf);
+                    .map(|r| (lvl.absolute, r.as_os_str().len()));
             }
             saw_git |= lvl.git;
             cur = lvl.parent.as_deref();
@@ -505,7 +506,14 @@ impl Walker {
         // Outside any repository, from the scan's root: the same rules
         // whichever way the root is spelled (absolute, `.`, relative).
         or(or(or(m_ig, || m_gi), || m_ex), || {
-            matched(&self.global, in_repo.as_deref().unwrap_or(rel), is_dir)
+            let from_top = in_repo.map_or(rel, |(absolute, len)| {
+                let p = match (absolute, &abs) {
+                    (true, Some(abs)) => abs.as_os_str().as_bytes(),
+                    _ => path.as_os_str().as_bytes(),
+                };
+                Path::new(OsStr::from_bytes(&p[p.len() - len..]))
+            });
+            matched(&self.global, from_top, is_dir)
         })
     }
 
