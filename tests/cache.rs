@@ -81,6 +81,38 @@ fn is_child() -> bool {
 
 // ---- child roles ----
 
+/// A memory-only cache that cannot keep an entry (its memory tier off, or
+/// the entry over the tier's byte bound) still accepts the set; a later
+/// miss says why, and the entry counts as evicted.
+#[test]
+fn a_memory_only_cache_says_why_it_kept_nothing() {
+    for (opts, detail) in [
+        (
+            CacheOptions {
+                memory_max_entries: 0,
+                ..CacheOptions::default()
+            },
+            "memory tier is off",
+        ),
+        (
+            CacheOptions {
+                memory_max_bytes: 1,
+                ..CacheOptions::default()
+            },
+            "larger than the memory tier's bound",
+        ),
+    ] {
+        assert!(opts.dir.is_none());
+        let c = Cache::open(opts).unwrap();
+        c.set(b"k", b"value", &EntryOptions::new()).unwrap();
+        assert_eq!(get(&c, "k"), None);
+        assert_eq!(last_reason(&c, "k"), "evicted");
+        let explained = c.explain_miss(b"k").unwrap();
+        assert!(explained.contains(detail), "{explained}");
+        assert_eq!(c.stats().unwrap().handle.invalidations_evicted, 1);
+    }
+}
+
 #[test]
 #[ignore = "child process of two_processes_write_one_dir"]
 fn child_writer() {

@@ -400,6 +400,15 @@ impl Cache {
         if !entry.deps.is_empty() {
             self.has_deps.store(true, Relaxed);
         }
+        if self.store.is_none() && self.memory.too_big(key, &entry) {
+            // Nowhere to keep it: a later miss says why.
+            self.log.removed(
+                key,
+                Reason::Evicted,
+                "not kept: larger than the memory tier's bound (memory_max_bytes), and no persistent tier",
+            );
+            self.counters.invalidated(Reason::Evicted, 1);
+        }
         let (evicted, _) = self.memory.insert(key, entry);
         if self.store.is_none() && !evicted.is_empty() {
             for (k, _) in &evicted {
@@ -430,6 +439,19 @@ impl Cache {
             // Logged here, before the cap's evictions of this write are.
             self.log.stored_all(items.iter().map(|(k, _, _)| *k));
             if !self.memory.enabled() {
+                if self.store.is_none() {
+                    // A cache with neither tier keeps nothing: a later
+                    // miss says why.
+                    for (key, _, _) in items {
+                        self.log.removed(
+                            key,
+                            Reason::Evicted,
+                            "not kept: the memory tier is off (memory_max_entries 0) and there is no persistent tier",
+                        );
+                    }
+                    self.counters
+                        .invalidated(Reason::Evicted, items.len() as u64);
+                }
                 return;
             }
             if self.store.is_some() && items.len() > 1 {

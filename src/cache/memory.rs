@@ -557,6 +557,12 @@ impl MemoryTier {
         self.max_entries > 0
     }
 
+    /// Whether `entry` under `key` is larger than the tier's byte bound
+    /// (it is then never kept).
+    pub fn too_big(&self, key: &[u8], entry: &Entry) -> bool {
+        self.max_bytes > 0 && cost(key, entry) > self.max_bytes
+    }
+
     /// Looks `key` up, promoting it. `now_bound` is an upper bound of the
     /// current time (a coarse clock plus its resolution): an entry expiring
     /// later is valid without reading the precise clock. An entry past
