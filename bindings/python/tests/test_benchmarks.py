@@ -103,3 +103,15 @@ def test_lines_of_code_are_counted(tmp_path):
     (name,) = results
     assert counted["lines"] > 40
     assert all(x.lines_of_code == counted["lines"] and x.throughput_loc_per_sec > 0 for x in results[name])
+
+
+def test_suite_takes_bytes_paths(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    suite = BenchmarkSuite(output_dir=b"out")
+    assert suite.output_dir == Path("out") and (tmp_path / "out").is_dir()
+    report = bench_run(generate_files=20, output_dir=tmp_path / "o2", work_dir=os.fsencode(tmp_path), **QUICK)
+    assert report["schema"] == "wtfperf-bench"
+    with pytest.raises(wtfperf.InvalidArgumentError, match="NUL"):
+        bench_run(generate_files=20, work_dir=b"a\0b", **QUICK)

@@ -1,5 +1,6 @@
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -334,3 +335,25 @@ def test_directories_the_binding_creates_are_private(tmp_path, monkeypatch):
     shared.mkdir(mode=0o755)
     CacheManager(cache_dir=shared).close()
     assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda cm, p: cm.set_analysis_result("k", 1, dependencies=p),
+        lambda cm, p: cm.set_analysis_results([("k", 1, {"dependencies": p})]),
+        lambda cm, p: cm.check_file_changes(p),
+        lambda cm, p: cm.cache.set("k", b"v", dependencies=p),
+        lambda cm, p: cm.cache.set_many([("k", b"v", {"dependencies": p})]),
+        lambda cm, p: cm.cache.check_file_changes(p),
+        lambda cm, p: AnalysisCache().set("k", 1, dependencies=p),
+    ],
+)
+@pytest.mark.parametrize("single", ["config.py", b"config.py", Path("config.py")])
+def test_a_single_path_where_a_list_is_expected_is_a_type_error(tmp_path, monkeypatch, call, single):
+    # Iterated, "config.py" would be the paths "c", "o", "n"... ("/etc/x": "/", the whole filesystem).
+    monkeypatch.chdir(tmp_path)
+    with CacheManager(cache_dir=tmp_path / "c") as cm:
+        with pytest.raises(TypeError, match=r"^(dependencies|paths|file_paths) must be a list .*not a single"):
+            call(cm, single)
+        assert cm.stats()["sets"] == 0

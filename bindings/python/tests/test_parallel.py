@@ -172,3 +172,37 @@ def test_low_level_analyze_keeps_skipfile_message_and_reraises(tree):
     assert [e.message for e in errors] == ["generated file"]
     with pytest.raises(ValueError, match="cannot parse util"):
         wtfperf.analyze(tree, fail, analyzer_id="t")
+
+
+class Opaque:
+    """Neither a dataclass nor to_dict(): not JSON-able."""
+
+
+def test_a_result_that_is_not_json_able_fails_only_its_file(tree, tmp_path, caplog):
+    import logging
+
+    def opaque_in_util(node):
+        return [Opaque()] if node.relative_path == "src/util.py" else [node.relative_path]
+
+    caplog.set_level(logging.WARNING, logger="wtf_codebot.performance.parallel")
+    with CacheManager(tmp_path / "c") as cache:
+        pa = ParallelAnalyzer(1, cache=cache)
+        for run in range(2):
+            res = pa.analyze_codebase_parallel(tree, {"*": opaque_in_util, "all": lambda n: [1]})
+            r = res["*"]
+            assert sorted(r.findings) == sorted(p for p in TREE if p != "src/util.py")
+            assert [e.message for e in r.errors] == ["*: TypeError: values must be JSON-able; got Opaque"]
+            assert r.errors[0].status == wtfperf.ERR_CALLBACK and r.errors[0].path.endswith("util.py")
+            assert r.files_cached == (len(TREE) - 1 if run else 0)  # the failed file is not cached
+            assert res["all"].file_results["src/util.py"] == {"findings": [1], "metrics": []}
+    assert any("values must be JSON-able" in rec.getMessage() for rec in caplog.records)
+
+
+def test_encoding_error_has_no_chained_retry_traceback():
+    from wtfperf import _json
+
+    with pytest.raises(TypeError, match="got Opaque") as info:
+        _json.dumps({"findings": [Opaque()]})
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    # Keys JSON does not take are still converted (the retry).
+    assert _json.loads(_json.dumps({(1, 2): Path("a")})) == {"(1, 2)": "a"}

@@ -247,3 +247,77 @@ def test_tracemalloc_stops_when_a_profiler_is_collected_mid_window():
     del p
     gc.collect()
     assert not tracemalloc.is_tracing()
+
+
+@pytest.mark.parametrize("started", [True, False])
+def test_stop_monitoring_after_close_raises(started):
+    p = PerformanceProfiler()
+    if started:
+        p.start_monitoring()
+    p.close()
+    with pytest.raises(wtfperf.ClosedError):
+        p.stop_monitoring()
+
+
+def test_nul_in_profile_and_scope_names_is_invalid():
+    with PerformanceProfiler() as p, ProfileManager() as pm:
+        p.start_monitoring()
+        with pytest.raises(wtfperf.InvalidArgumentError, match="NUL"):
+            with p.scope("parse\0a"):
+                pass
+        result = p.stop_monitoring()
+        with pytest.raises(wtfperf.InvalidArgumentError, match="NUL") as info:
+            pm.add_profile("run\0a", result)
+        assert info.value.status == wtfperf.ERR_INVALID
+        with pytest.raises(wtfperf.InvalidArgumentError, match="NUL"):
+            pm.add_profile("run\0b", ProfileResult(duration=1.0))  # no native profile: refused alike
+        assert pm.profiles == {} and pm.get_summary() == {}
+
+
+class _SlowReleaseLock:
+    """A lock whose release lets other threads run (widens any window
+    between two separately locked steps)."""
+
+    def __init__(self):
+        import threading
+
+        self._lock = threading.Lock()
+
+    def __enter__(self):
+        self._lock.acquire()
+
+    def __exit__(self, *exc):
+        self._lock.release()
+        time.sleep(0.002)
+
+
+def test_profile_function_from_threads_records_only_whole_windows():
+    import threading
+
+    profiler = PerformanceProfiler(sample_interval=0.01)
+    profiler._state = _SlowReleaseLock()
+    calls = []
+
+    @profiler.profile_function
+    def work():
+        calls.append(1)
+        time.sleep(0.03)
+
+    barrier = threading.Barrier(3)
+
+    def run():
+        for _ in range(4):
+            barrier.wait()
+            work()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    runs = work._profile_results
+    assert len(calls) == 12 and 1 <= len(runs) <= 12
+    # Concurrent calls ran unprofiled: no empty result, no window cut short.
+    assert all(r.has_native and r.duration >= 0.03 for r in runs), [r.duration for r in runs]
+    assert not profiler.monitoring
+    profiler.close()

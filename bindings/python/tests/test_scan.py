@@ -261,3 +261,60 @@ def test_parallel_scanner_takes_a_bytes_path(tree):
     cb = ParallelScanner(1).scan_directory_parallel(os.fsencode(tree))
     assert cb.total_files == len(TREE) and cb.root_path == tree
     assert wtfperf.scan(os.fsencode(tree)).files_scanned == len(TREE)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t: ParallelScanner(1).scan_directory_parallel(t, ignore_dirs="src"),
+        lambda t: ParallelScanner(1).scan_directory_parallel(t, ignore_files="*.md"),
+        lambda t: ParallelScanner(1, scan_options=ScanOptions(exclude="*.md")).scan_directory_parallel(t),
+        lambda t: scan(t, exclude="*.md"),
+        lambda t: scan(t, include=b"*.py"),
+        lambda t: analyze(t, lambda f: b"", analyzer_id="x", options=ScanOptions(include="*.py")),
+        lambda t: __import__("wtf_codebot.discovery.scanner").discovery.scanner.CodebaseScanner(
+            ignore_dirs="src").scan_directory(t),
+    ],
+)
+def test_a_single_name_where_a_list_is_expected_is_a_type_error(tree, call):
+    with pytest.raises(TypeError, match=r"^(ignore_dirs|ignore_files|exclude|include) must be a list .*not a single"):
+        call(tree)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t, c: analyze(t, lambda f: b"", analyzer_id="lint\0v1", cache=c),
+        lambda t, c: ParallelAnalyzer(1, cache=c).analyze_codebase_parallel(t, {"py\0thon": len}),
+        lambda t, c: scan(t, exclude=["*.md\0"]),
+        lambda t, c: scan(t, include=["*.py\0"]),
+        lambda t, c: wtfperf.debug_force_panic("a\0b"),
+    ],
+)
+def test_nul_in_a_text_argument_is_invalid(tree, tmp_path, call):
+    with CacheManager(tmp_path / "c") as cache:
+        with pytest.raises(wtfperf.InvalidArgumentError, match="NUL") as info:
+            call(tree, cache)
+        assert info.value.status == wtfperf.ERR_INVALID
+        assert cache.stats()["sets"] == 0
+
+
+def test_nul_in_analyzer_id_does_not_share_results(tree, tmp_path):
+    # Truncated at the NUL, "lint\0v2" used to be served "lint\0v1"'s results.
+    with CacheManager(tmp_path / "c") as cache:
+        analyze(tree, lambda f: b"v1", analyzer_id="lint", cache=cache)
+        with pytest.raises(wtfperf.InvalidArgumentError):
+            analyze(tree, lambda f: b"v2", analyzer_id="lint\0v2", cache=cache, on_result=print)
+
+
+def test_guide_scanner_and_worker_take_bytes_paths(tree):
+    from wtf_codebot.discovery.scanner import CodebaseScanner
+    from wtf_codebot.performance.parallel import ProcessingTask, WorkerProcess
+
+    cb = CodebaseScanner(num_processes=1).scan_directory(os.fsencode(tree))
+    assert cb.total_files == len(TREE) and cb.root_path == tree
+    assert cb.get_file_by_path(b"src/app.py") is cb.files["src/app.py"]
+    w = WorkerProcess(0)
+    done = w.process_task(ProcessingTask("p", os.fsencode(tree / "src" / "app.py"), "parse", {}, os.fsencode(tree)))
+    assert done.success, done.error
+    assert done.result.relative_path == "src/app.py"

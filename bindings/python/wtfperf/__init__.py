@@ -64,7 +64,7 @@ def debug_force_panic(message: str = "forced panic") -> None:
     """
     from . import _native
 
-    check(_native.wtfperf_debug_force_panic(message.encode("utf-8")))
+    check(_native.wtfperf_debug_force_panic(_native.ctext(message, "message")))
 
 
 __all__ = [

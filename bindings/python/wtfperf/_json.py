@@ -34,7 +34,9 @@ def default(obj: Any) -> Any:
         return obj.isoformat()
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return os.fsdecode(bytes(obj))
-    raise TypeError(f"values must be JSON-able; got {type(obj).__name__}")
+    exc = TypeError(f"values must be JSON-able; got {type(obj).__name__}")
+    exc.not_jsonable = True  # type: ignore[attr-defined]  # no retry converts it (see _dump)
+    raise exc
 
 
 def _key(k: Any) -> Any:
@@ -58,9 +60,12 @@ def _keys(obj: Any) -> Any:
 def _dump(value: Any, ascii_only: bool) -> str:
     try:
         return json.dumps(value, default=default, separators=(",", ":"), ensure_ascii=ascii_only, allow_nan=True)
-    except TypeError:
-        # Keys JSON does not take (json never hands keys to ``default``).
-        return json.dumps(_keys(value), default=default, separators=(",", ":"), ensure_ascii=ascii_only, allow_nan=True)
+    except TypeError as exc:
+        if getattr(exc, "not_jsonable", False):
+            raise  # a value no retry converts
+        # else keys JSON does not take (json never hands keys to ``default``)
+    # Retried outside the handler: a failure here is not chained to the first one.
+    return json.dumps(_keys(value), default=default, separators=(",", ":"), ensure_ascii=ascii_only, allow_nan=True)
 
 
 def dumps(value: Any) -> bytes:

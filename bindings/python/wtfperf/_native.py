@@ -170,6 +170,29 @@ def cpath(path: PathLike) -> bytes:
     return b
 
 
+def ctext(text: str, name: str) -> bytes:
+    """A text argument (an analyzer id, a profile or scope name, a glob...)
+    as the NUL-terminated UTF-8 the C API takes: a NUL in it would silently
+    cut it short there, so it is refused (:class:`InvalidArgumentError`)."""
+    if not isinstance(text, str):
+        raise TypeError(f"{name} must be a str, not {type(text).__name__}")
+    b = text.encode("utf-8")
+    if b"\0" in b:
+        raise errors.InvalidArgumentError(f"{name} contains a NUL character: {text!r}", errors.ERR_INVALID)
+    return b
+
+
+def many(items: Any, name: str, what: str = "paths") -> List[Any]:
+    """``items`` (an iterable of paths or names) as a list. A bare str,
+    bytes or path is refused (``TypeError``) rather than iterated character
+    by character ("/etc/hostname" would be "/", "e", "t"...)."""
+    if isinstance(items, (str, bytes, bytearray, os.PathLike)):
+        raise TypeError(
+            f"{name} must be a list of {what}, not a single {type(items).__name__}: pass [{items!r}]"
+        )
+    return list(items)
+
+
 def ckey(key: Union[str, bytes, bytearray, memoryview]) -> bytes:
     """A cache key as bytes (text keys are UTF-8)."""
     if isinstance(key, str):
@@ -570,7 +593,9 @@ __all__ = [
     "check",
     "ckey",
     "cpath",
+    "ctext",
     "lib",
+    "many",
     "native_run",
     "take_buf",
     "version",

@@ -51,7 +51,7 @@ wtfperf_bench_generate = N._declare(
     "wtfperf_bench_generate", status_t, [c_char_p, c_size_t, c_uint64, c_uint64, POINTER(c_uint64)]
 )
 
-PathArg = Union[str, "os.PathLike[str]"]
+PathArg = Union[str, bytes, "os.PathLike[str]"]
 
 logger = logging.getLogger("wtfperf.benchmarks")
 suite_logger = logging.getLogger("wtf_codebot.performance.benchmarks")
@@ -88,7 +88,7 @@ def bench_run(
     for name, value in fields.items():
         if name not in {f[0] for f in wtfperf_bench_options._fields_}:
             raise TypeError(f"unknown bench option {name!r}")
-        if isinstance(value, (str, os.PathLike)):
+        if isinstance(value, (str, bytes, os.PathLike)):
             keep.append(cpath(value))
             value = keep[-1]
         set_field(o, name, value)
@@ -249,7 +249,7 @@ class BenchmarkSuite:
     """
 
     def __init__(self, output_dir: Optional[PathArg] = None, **options: Any):
-        self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd() / "benchmark_results"
+        self.output_dir = Path(os.fsdecode(output_dir)) if output_dir is not None else Path.cwd() / "benchmark_results"
         make_private_dir(self.output_dir)
         self.options = options
         self.last_report: Optional[Dict[str, Any]] = None

@@ -27,6 +27,7 @@ from ._native import (
     ckey,
     cpath,
     make_private_dir,
+    many,
     native_run,
     set_field,
     status_t,
@@ -233,8 +234,8 @@ class Cache(Handle):
         if file_path is not None:
             keep.append(cpath(file_path))
             opts.file_path = keep[-1]
-        if dependencies:
-            deps = CStrArray([cpath(d) for d in dependencies])
+        if dependencies is not None:
+            deps = CStrArray([cpath(d) for d in many(dependencies, "dependencies")])
             keep.append(deps)
             opts.deps, opts.deps_len = deps.ptr, deps.len
         if ttl is not None:
@@ -318,7 +319,7 @@ class Cache(Handle):
         """Which of ``paths`` changed since last recorded (entries bound to or
         depending on them are invalidated); returned as ``str`` paths, in the
         form they were given."""
-        given = list(paths)
+        given = many(paths, "paths")
         encoded = [cpath(p) for p in given]
         by_bytes: Dict[bytes, str] = {}
         for raw, p in zip(encoded, given):
@@ -471,7 +472,7 @@ class CacheManager:
 
     def check_file_changes(self, file_paths: Iterable[PathArg]) -> List[str]:
         """The paths among ``file_paths`` that changed (their entries are invalidated)."""
-        return self.cache.check_file_changes(file_paths)
+        return self.cache.check_file_changes(many(file_paths, "file_paths"))
 
     def clear_all(self) -> None:
         self.cache.clear()

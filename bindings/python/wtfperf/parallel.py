@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Union
 
 from . import _json
+from ._native import many
 from .scanner import File, ScanError, ScanOptions, ScanSummary, SkipFile, analyze, decode_text, scan
 
 PathArg = Union[str, bytes, "os.PathLike[str]"]
@@ -148,7 +149,7 @@ class Codebase:
         return [self.files[p] for p in self.file_types.get(file_type, [])]
 
     def get_file_by_path(self, path: PathArg) -> Optional[FileNode]:
-        return self.files.get(str(path))
+        return self.files.get(os.fsdecode(path))
 
     def get_statistics(self) -> Dict[str, Any]:
         return {
@@ -203,15 +204,15 @@ class ParallelScanner:
         max_file_size: int,
     ) -> ScanOptions:
         base = self.scan_options or ScanOptions(sorted=True)
-        dirs = DEFAULT_IGNORE_DIRS if ignore_dirs is None else ignore_dirs
-        files = DEFAULT_IGNORE_FILES if ignore_files is None else ignore_files
+        dirs = DEFAULT_IGNORE_DIRS if ignore_dirs is None else many(ignore_dirs, "ignore_dirs", "names")
+        files = DEFAULT_IGNORE_FILES if ignore_files is None else many(ignore_files, "ignore_files", "patterns")
         return dataclasses.replace(
             base,
             threads=self.num_processes,
             chunk_size=self.chunk_size,
             include_content=include_content,
             max_file_size=max_file_size,
-            exclude=list(base.exclude) + sorted(dirs) + sorted(files),
+            exclude=many(base.exclude, "exclude", "globs") + sorted(dirs) + sorted(files),
         )
 
     def scan_directory_parallel(
@@ -493,7 +494,7 @@ class ParallelAnalyzer:
         if isinstance(codebase, (str, bytes, os.PathLike)):
             root, base = Path(os.fsdecode(codebase)), ScanOptions(sorted=True)
         else:
-            root = Path(codebase.root_path)
+            root = Path(os.fsdecode(codebase.root_path))
             base = getattr(codebase, "scan_options", None) or ScanOptions(sorted=True)
             wanted = {str(Path(p)) for p in codebase.files}
         opts = dataclasses.replace(base, threads=self.num_processes, include_content=True)
@@ -514,16 +515,18 @@ class ParallelAnalyzer:
             if outside(f.rel_path):
                 raise SkipFile(_OUTSIDE)  # not in the codebase: not analyzed, not cached
             node = FileNode.from_file(f)
-            payload: Dict[str, Any] = {}
+            # Each analyzer's result is encoded on its own, so one that is
+            # not JSON-able fails like one that raises: only for this file.
+            parts: List[bytes] = []
             failures: List[str] = []
             for r in runners:
                 try:
                     if r.applies(node):
-                        payload[r.name] = _normalize(r.call(node))
+                        parts.append(_json.dumps(r.name) + b":" + _json.dumps(_normalize(r.call(node))))
                 except Exception as exc:  # noqa: BLE001 - isolated to this file, as wtf_codebot did
                     what = str(exc) if isinstance(exc, SkipFile) else f"{type(exc).__name__}: {exc}"
                     failures.append(f"{r.name}: {what}")
-            data = _json.dumps(payload)
+            data = b"{" + b",".join(parts) + b"}"  # {name: result...}, as one dumps() of them
             if failures:
                 partial[f.path] = (f.rel_path, _json.loads(data))
                 raise SkipFile("; ".join(failures))
@@ -653,7 +656,7 @@ class WorkerProcess:
             return ProcessingResult(task.task_id, False, error=error, duration=time.perf_counter() - start)
 
     def _parse(self, task: ProcessingTask) -> FileNode:
-        path = Path(task.file_path)
+        path = Path(os.fsdecode(task.file_path))
         got: List[File] = []
         failed: List[ScanError] = []
         include = bool(task.config.get("include_content", True))
@@ -664,7 +667,7 @@ class WorkerProcess:
         if not got:
             raise FileNotFoundError(f"not a readable file: {path}")
         node = FileNode.from_file(got[0])
-        root = task.root_path
+        root = None if task.root_path is None else Path(os.fsdecode(task.root_path))
         try:
             node.path = path.relative_to(root) if root is not None else Path(path.name)
         except ValueError:

@@ -21,7 +21,7 @@ from ctypes import POINTER, c_bool, c_char_p, c_double, c_size_t, c_uint32, c_ui
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional
 
 from . import _native as N
-from ._native import Handle, check, set_field, status_t, take_buf, wtfperf_buf
+from ._native import Handle, check, ctext, set_field, status_t, take_buf, wtfperf_buf
 from .errors import ClosedError
 
 BYTES_PER_MB = 1024.0 * 1024.0
@@ -372,9 +372,14 @@ class PerformanceProfiler(Handle):
 
     def start_monitoring(self) -> None:
         """Open a profiling window (a no-op when one is already open)."""
+        self._start()
+
+    def _start(self) -> bool:
+        """Open a window unless one is open; whether this call opened it
+        (checked and opened under one lock: two threads never both "open" it)."""
         with self._state:
             if self._monitoring:
-                return
+                return False
             ptr = self._acquire()
             try:
                 check(wtfperf_profiler_start(ptr))
@@ -388,15 +393,19 @@ class PerformanceProfiler(Handle):
                 self._started_tracemalloc = True
                 # Collected mid-window: tracemalloc (and its cost) stops with it.
                 self._tracemalloc_finalizer = weakref.finalize(self, tracemalloc.stop)
+            return True
 
     def stop_monitoring(self) -> ProfileResult:
         """Close the window and return its :class:`ProfileResult`.
 
         Without an open window it returns an empty result (all zero), as
-        wtf_codebot's profiler did.
+        wtf_codebot's profiler did; after :meth:`close` it raises
+        :class:`ClosedError`.
         """
         with self._state:
             if not self._monitoring:
+                if self.closed:
+                    raise ClosedError(self._kind)
                 return ProfileResult(duration=0.0, peak_memory_mb=0.0, cpu_percent=0.0)
             traces = None
             if self.trace_memory and tracemalloc.is_tracing():
@@ -435,7 +444,7 @@ class PerformanceProfiler(Handle):
             sid = self._scope_ids.get(name)
             if sid is None:
                 out = c_uint32()
-                check(wtfperf_profiler_scope_id(ptr, name.encode("utf-8"), ctypes.byref(out)))
+                check(wtfperf_profiler_scope_id(ptr, ctext(name, "name"), ctypes.byref(out)))
                 sid = self._scope_ids[name] = out.value
             token = c_uint64()
             check(wtfperf_profiler_scope_enter_id(ptr, sid, ctypes.byref(token)))
@@ -461,11 +470,8 @@ class PerformanceProfiler(Handle):
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self._state:
-                busy = self._monitoring
-            if busy:
+            if not self._start():  # a window is open (another thread's too): run unprofiled
                 return func(*args, **kwargs)
-            self.start_monitoring()
             try:
                 value = func(*args, **kwargs)
             except BaseException:
@@ -551,7 +557,11 @@ class ProfileManager(Handle):
         Any result is accepted, as by wtf_codebot's manager: one without a
         native profile (made by hand, the empty result of ``stop_monitoring()``
         without a window, unpickled, closed) counts by its figures; the
-        summary of that name is then computed here rather than natively."""
+        summary of that name is then computed here rather than natively.
+        A NUL in ``name`` raises :class:`InvalidArgumentError`, whether or
+        not the name reaches the library."""
+        if isinstance(name, str):
+            ctext(name, "name")  # a NUL is refused here too for a name kept in Python only
         ptr = self._acquire()
         try:
             native = profile_result._native
@@ -562,7 +572,7 @@ class ProfileManager(Handle):
                     self._python_only.add(name)
                 else:
                     try:
-                        check(wtfperf_profile_manager_add(ptr, name.encode("utf-8"), pptr))
+                        check(wtfperf_profile_manager_add(ptr, ctext(name, "name"), pptr))
                     finally:
                         native._release()
             else:

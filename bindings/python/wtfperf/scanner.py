@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union
 
 from . import _native as N
-from ._native import CallbackGuard, CStrArray, check, cpath, native_run, set_field, status_t
+from ._native import CallbackGuard, CStrArray, check, cpath, ctext, many, native_run, set_field, status_t
 from .errors import ABORTED, ERR_CALLBACK
 
 
@@ -166,8 +166,8 @@ class ScanOptions:
             v = getattr(self, name)
             if v is not None:
                 set_field(o, name, v)
-        inc = CStrArray([g.encode("utf-8") for g in self.include])
-        exc = CStrArray([g.encode("utf-8") for g in self.exclude])
+        inc = CStrArray([ctext(g, "include") for g in many(self.include, "include", "globs")])
+        exc = CStrArray([ctext(g, "exclude") for g in many(self.exclude, "exclude", "globs")])
         o.include_globs, o.include_globs_len = inc.ptr, inc.len
         o.exclude_globs, o.exclude_globs_len = exc.ptr, exc.len
         # Default delivery mode: callbacks on the calling thread, never on workers.
@@ -417,6 +417,7 @@ def analyze(
     else:
         raise TypeError(f"cache must be a wtfperf Cache or CacheManager, not {type(cache).__name__}")
 
+    aid = ctext(analyzer_id, "analyzer_id")
     opts = _opts(options, overrides)
     native, keep = opts.to_native()
     guard = CallbackGuard()
@@ -463,7 +464,7 @@ def analyze(
                 cpath(root),
                 ctypes.byref(native),
                 cptr,
-                analyzer_id.encode("utf-8"),
+                aid,
                 ctypes.byref(cbs),
                 ctypes.byref(summary),
             )

@@ -5,7 +5,6 @@ as ``ParallelScanner().scan_directory_parallel(path)`` (this is that, with
 the scanner's options given once to the constructor).
 """
 
-from pathlib import Path
 from typing import Any, Optional, Set
 
 from wtfperf.parallel import Codebase, ParallelScanner
@@ -37,7 +36,7 @@ class CodebaseScanner:
     def scan_directory(self, root_path: Any) -> Codebase:
         """Scan ``root_path`` (a directory) into a :class:`Codebase`."""
         return self.scanner.scan_directory_parallel(
-            Path(root_path),
+            root_path,  # str, bytes or a path: scan_directory_parallel takes them all
             include_content=self.include_content,
             parse_ast=self.parse_ast,
             ignore_dirs=self.ignore_dirs,
