@@ -52,7 +52,7 @@ impl ProfilerOptions {
             )));
         }
         let d = Duration::try_from_secs_f64(s)
-            .map_err(|_| Error::invalid(format!("sample_interval_s {s} is too large")))?;
+            .map_err(|_| Error::invalid(format!("sample_interval_s {s:e} is too large")))?;
         if self.max_samples < 2 {
             return Err(Error::invalid(format!(
                 "max_samples must be at least 2, got {}",
