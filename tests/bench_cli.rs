@@ -196,6 +196,61 @@ fn bad_command_lines_and_paths_fail_clearly() {
     assert!(text(&out).contains("--project PATH"));
 }
 
+/// Ctrl-C (or SIGTERM) during a run removes the work directory it made
+/// (generated projects and caches) before the process ends.
+#[test]
+fn an_interrupted_run_removes_its_work_directory() {
+    let top = tempfile::tempdir().unwrap();
+    let work = top.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let out_dir = top.path().join("out");
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let mut child = Command::new(binary())
+            .args([
+                "--files", "2000", "--runs", "1000", "--warmup", "0", "--quiet",
+            ])
+            .arg("--output")
+            .arg(&out_dir)
+            .arg("--work-dir")
+            .arg(&work)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Until the generated project is there (work/<run>/<project>/project).
+        let project_made = || {
+            walkdir::WalkDir::new(&work)
+                .max_depth(3)
+                .into_iter()
+                .filter_map(Result::ok)
+                .any(|e| e.depth() == 3 && e.file_name() == "project")
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !project_made() {
+            assert!(std::time::Instant::now() < deadline, "no project made");
+            assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // SAFETY: kill(2) with the child's pid and a valid signal number.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        // What the run made after the signal goes once it has ended.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let left: Vec<_> = std::fs::read_dir(&work).unwrap().collect();
+            if left.is_empty() {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{left:?}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!out_dir.join("bench-report.json").exists());
+    }
+}
+
 #[test]
 fn a_tree_whose_files_are_all_ignored_is_refused_with_the_reason() {
     // Debian's kernel source has `/*` in its top `.gitignore`; ignore files

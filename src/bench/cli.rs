@@ -42,7 +42,8 @@ OPTIONS:
     --format LIST      report formats, comma-separated: md,json,html (default all)
     --baseline FILE    compare with an earlier bench-report.json; exit 3 on a regression
     --threshold PCT    noise threshold for --baseline, e.g. 15 or 15% (default 15%)
-    --work-dir DIR     where generated projects and caches live (default: temp dir)
+    --work-dir DIR     where generated projects and caches live (default: temp dir);
+                       removed when the run ends, also on Ctrl-C, SIGTERM or SIGHUP
     -v, --verbose      print every run
     -q, --quiet        no progress bar, no table: only errors and the report paths
     -h, --help         this text
