@@ -68,6 +68,23 @@ fn tiny_run(work: &Path, out_dir: &Path, extra: &[&str]) -> Output {
     run(&args)
 }
 
+/// One quick quiet run over a real tree.
+fn project_run(tree: &Path, out_dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "--project",
+        tree.to_str().unwrap(),
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--output",
+        out_dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 /// Scales every duration of a saved report (a baseline made faster or
 /// slower than reality).
 fn scaled_baseline(report: &Path, factor: f64, to: &Path) {
@@ -261,17 +278,7 @@ fn a_tree_whose_files_are_all_ignored_is_refused_with_the_reason() {
     std::fs::write(tree.join(".gitignore"), "/*\n").unwrap();
     std::fs::write(tree.join("src/a.rs"), "fn a() {}\n").unwrap();
     let out_dir = work.path().join("out");
-    let out = run(&[
-        "--project",
-        tree.to_str().unwrap(),
-        "--runs",
-        "1",
-        "--warmup",
-        "0",
-        "--quiet",
-        "--output",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = project_run(&tree, &out_dir, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("no file to measure"), "{}", text(&out));
     assert!(text(&out).contains(".gitignore"), "{}", text(&out));
@@ -294,19 +301,7 @@ fn a_real_tree_is_measured_and_left_untouched() {
         .map(|i| std::fs::read(tree.join(format!("src/f{i}.rs"))).unwrap())
         .collect();
     let out_dir = work.path().join("out");
-    let out = run(&[
-        "--project",
-        tree.to_str().unwrap(),
-        "--runs",
-        "1",
-        "--warmup",
-        "0",
-        "--quiet",
-        "--format",
-        "json",
-        "--output",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = project_run(&tree, &out_dir, &["--format", "json"]);
     assert!(out.status.success(), "{}", text(&out));
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("bench-report.json")).unwrap())
