@@ -118,6 +118,9 @@ func bytesArg(b []byte) (*C.uint8_t, C.size_t) {
 
 // debugForcePanic makes the library panic inside its guard (a test hook).
 func debugForcePanic(message string) error {
+	if err := checkNUL("debug_force_panic", "message", message); err != nil {
+		return err
+	}
 	m := cstr(message)
 	defer free(unsafe.Pointer(m))
 	var msg *C.char

@@ -18,7 +18,8 @@ function version() {
  * WtfperfError with status WTFPERF_ERR_PANIC whose message contains `message`.
  */
 function debugForcePanic(message = null) {
-  native.check(native.core.debug_force_panic(message), 'wtfperf_debug_force_panic');
+  const text = message === null || message === undefined ? null : native.toText(message, 'message');
+  native.check(native.core.debug_force_panic(text), 'wtfperf_debug_force_panic');
 }
 
 module.exports = {

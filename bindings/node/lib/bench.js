@@ -1,7 +1,7 @@
 'use strict';
 // The benchmark suite (wtfperf_bench_run) and its project generator.
 
-const { koffi, declare, check, withBuf, num, toPath, uint } = require('./native');
+const { koffi, declare, check, withBuf, num, toPath, toText, uint } = require('./native');
 
 // Field order and types exactly as in include/wtfperf.h.
 const wtfperf_bench_options = koffi.struct('wtfperf_bench_options', {
@@ -61,7 +61,7 @@ function benchOptions(opts = {}) {
   for (const [js, field] of Object.entries(FIELDS)) {
     const v = opts[js];
     if (v === undefined) continue;
-    if (STRINGS.has(field)) o[field] = v === null ? null : String(v);
+    if (STRINGS.has(field)) o[field] = v === null ? null : toText(v, js);
     else if (PATHS.has(field)) o[field] = v === null ? null : toPath(v, js);
     else if (typeof o[field] === 'boolean') o[field] = Boolean(v);
     else if (INTEGERS.has(field)) o[field] = uint(v, js);

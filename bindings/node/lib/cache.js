@@ -2,7 +2,7 @@
 // Cache over wtfperf_cache_*: an in-memory LRU tier with TTL over an optional
 // persistent SQLite tier; entries bound to a file's content and dependencies.
 
-const { koffi, declare, check, withBuf, num, toBytes, toPath, toPathOrNull, wantsBuffers, cBytes, uint } = require('./native');
+const { koffi, declare, check, withBuf, num, toBytes, toPath, toPathOrNull, many, wantsBuffers, cBytes, uint } = require('./native');
 const { NativeHandle } = require('./handle');
 const { Status } = require('./errors');
 const { Trampolines } = require('./callbacks');
@@ -100,7 +100,7 @@ function entryOptions(opts) {
   const o = c.entry_options_default();
   if (opts.filePath !== undefined && opts.filePath !== null) o.file_path = toPath(opts.filePath, 'filePath');
   if (opts.deps !== undefined && opts.deps !== null) {
-    o.deps = Array.from(opts.deps, (d) => toPath(d, 'deps entry'));
+    o.deps = many(opts.deps, 'deps', (d) => toPath(d, 'deps entry'));
     o.deps_len = o.deps.length;
   }
   if (opts.ttlS !== undefined && opts.ttlS !== null) o.ttl_s = opts.ttlS;
@@ -220,7 +220,7 @@ class Cache extends NativeHandle {
    */
   checkFileChanges(paths, opts = undefined) {
     const encoding = opts?.encoding;
-    const given = Array.from(paths, (p) => (p instanceof Uint8Array ? p : String(p)));
+    const given = many(paths, 'paths', (p) => (p instanceof Uint8Array ? p : String(p)));
     const list = given.map((p) => toPath(p));
     if (wantsBuffers(encoding)) return this.#changed(list, wtfperf_path_cb_bytes, cBytes);
     if ((encoding !== undefined && encoding !== null) || list.every((p) => typeof p === 'string')) {

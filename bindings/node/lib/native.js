@@ -217,6 +217,41 @@ function toPath(value, what = 'path') {
   return value;
 }
 
+/**
+ * A text argument for a `const char *` parameter or field that is not a path
+ * (an analyzer id, a scope or profile name, a glob, bench formats): String()
+ * of it, which koffi encodes as UTF-8. An embedded NUL (which would silently
+ * cut the text short) is refused with WTFPERF_ERR_INVALID.
+ */
+function toText(value, what) {
+  value = String(value);
+  if (value.includes('\0')) throw invalidPath(what, 'contains a NUL character');
+  return value;
+}
+
+/**
+ * `items` (an array or other iterable of paths, names or globs) as an array,
+ * each converted with `convert`. A single string or Buffer/Uint8Array (or
+ * anything not iterable, such as a URL) is refused with a TypeError naming
+ * `what`: Array.from('/etc/hostname') would be '/', 'e', 't'... and a
+ * dependency '/' stands for the whole filesystem.
+ */
+function many(items, what, convert) {
+  if (
+    typeof items === 'string' ||
+    items instanceof String ||
+    ArrayBuffer.isView(items) ||
+    items instanceof ArrayBuffer ||
+    items === null ||
+    items === undefined ||
+    typeof items[Symbol.iterator] !== 'function'
+  ) {
+    const kind = items === null ? 'null' : items?.constructor?.name ?? typeof items;
+    throw new TypeError(`${what} must be an array of paths or names, not a single ${kind}: pass [value]`);
+  }
+  return Array.from(items, convert);
+}
+
 /** toPath, with null/undefined kept as null (an optional path). */
 function toPathOrNull(value, what = 'path') {
   return value === null || value === undefined ? null : toPath(value, what);
@@ -262,6 +297,8 @@ module.exports = {
   toBytes,
   toPath,
   toPathOrNull,
+  toText,
+  many,
   wantsBuffers,
   cBytes,
 };

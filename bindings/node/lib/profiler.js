@@ -1,7 +1,7 @@
 'use strict';
 // Profiler, Profile and ProfileManager over wtfperf_profiler_* / wtfperf_profile_*.
 
-const { koffi, declare, check, withBuf, num, uint } = require('./native');
+const { koffi, declare, check, withBuf, num, uint, toText } = require('./native');
 const { NativeHandle } = require('./handle');
 const { Status, WtfperfError } = require('./errors');
 
@@ -111,7 +111,7 @@ class Profiler extends NativeHandle {
   /** Opens a named scope; returns the token to pass to scopeExit(). */
   scopeEnter(name) {
     const out = [0];
-    check(c.scope_enter(this._ptr, String(name), out), 'wtfperf_profiler_scope_enter');
+    check(c.scope_enter(this._ptr, toText(name, 'name'), out), 'wtfperf_profiler_scope_enter');
     return out[0];
   }
 
@@ -122,7 +122,7 @@ class Profiler extends NativeHandle {
    */
   scopeId(name) {
     const out = [0];
-    check(c.scope_id(this._ptr, String(name), out), 'wtfperf_profiler_scope_id');
+    check(c.scope_id(this._ptr, toText(name, 'name'), out), 'wtfperf_profiler_scope_id');
     return out[0];
   }
 
@@ -243,7 +243,7 @@ class ProfileManager extends NativeHandle {
   /** Adds a run under `name` (the profile's figures are copied; it may be closed after). */
   add(name, profile) {
     if (!(profile instanceof Profile)) throw new TypeError('profile must be a Profile');
-    check(c.manager_add(this._ptr, String(name), profile._ptr), 'wtfperf_profile_manager_add');
+    check(c.manager_add(this._ptr, toText(name, 'name'), profile._ptr), 'wtfperf_profile_manager_add');
     return this;
   }
 

@@ -3,7 +3,7 @@
 // the library read and hash files in parallel; every callback is delivered on
 // this (the JS) thread, one at a time. callbacks_parallel is never set.
 
-const { koffi, declare, check, copyBytes, num, toBytes, toPath, wantsBuffers, cBytes, uint } = require('./native');
+const { koffi, declare, check, copyBytes, num, toBytes, toPath, toText, many, wantsBuffers, cBytes, uint } = require('./native');
 const { Status, WtfperfError } = require('./errors');
 const { Trampolines } = require('./callbacks');
 const { Cache } = require('./cache');
@@ -129,11 +129,11 @@ function scanOptions(opts = {}) {
     o[field] = typeof o[field] === 'boolean' ? Boolean(opts[js]) : uint(opts[js], js);
   }
   if (opts.include !== undefined) {
-    o.include_globs = Array.from(opts.include, String);
+    o.include_globs = many(opts.include, 'include', (g) => toText(g, 'include glob'));
     o.include_globs_len = o.include_globs.length;
   }
   if (opts.exclude !== undefined) {
-    o.exclude_globs = Array.from(opts.exclude, String);
+    o.exclude_globs = many(opts.exclude, 'exclude', (g) => toText(g, 'exclude glob'));
     o.exclude_globs_len = o.exclude_globs.length;
   }
   o.callbacks_parallel = false;
@@ -258,7 +258,8 @@ function analyze(root, opts, cache, analyzerId, analyzeFn, callbacks = {}) {
   }
   const buffers = wantsBuffers(opts?.encoding);
   const rootArg = toPath(root, 'root');
-  const run = (cachePtr) => runAnalyze(rootArg, scanOptions(opts ?? {}), cachePtr, String(analyzerId), analyzeFn, {
+  const aid = toText(analyzerId, 'analyzerId');
+  const run = (cachePtr) => runAnalyze(rootArg, scanOptions(opts ?? {}), cachePtr, aid, analyzeFn, {
     onResult,
     onError,
     onProgress,

@@ -115,7 +115,14 @@ module Wtfperf
 
     # A `const char *const *` array of C strings. Returns [array_pointer, count, keepalive]:
     # keep `keepalive` referenced for as long as the native side reads the array.
+    # A single String or Pathname is refused (TypeError naming `what`), as
+    # in the other bindings: pass [path] for one.
     def c_string_array(values, what = "strings")
+      if values.is_a?(String) || values.respond_to?(:to_path)
+        raise TypeError, "#{what} must be an Array of paths or names, not a single #{values.class}: " \
+                         "pass [#{values.to_s.inspect}]"
+      end
+
       list = Array(values).map { |v| c_string(v, what) }
       return [nil, 0, list] if list.empty?
 
