@@ -32,8 +32,14 @@ const SHARD_BITS: u32 = 6;
 const SESSION_BITS: u32 = 14;
 const SESSION_MASK: u32 = (1 << SESSION_BITS) - 1;
 const GEN_MASK: u32 = (1 << GEN_BITS) - 1;
-/// Events a shard takes from the shared budget at a time.
+/// Events a shard takes from the shared budget at a time, at most.
 const EVENT_CHUNK: usize = 512;
+
+/// A shard takes at most this fraction of the budget left at a time, so
+/// shards whose threads stop recording keep little of it unused: at most
+/// (SHARDS - 1) / CHUNK_DIVISOR (~12 %) of the cap, and none once the
+/// budget left is small (then chunks are single events).
+const CHUNK_DIVISOR: usize = 8 * SHARDS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Token {
@@ -435,7 +441,7 @@ impl Scopes {
         let _ = self
             .event_budget
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                got = left.min(EVENT_CHUNK);
+                got = left.min(EVENT_CHUNK).min((left / CHUNK_DIVISOR).max(1));
                 Some(left - got)
             });
         got
@@ -619,6 +625,35 @@ mod tests {
         assert_eq!(r.events_dropped, 2001 - 10);
         assert_eq!(r.stats.iter().map(|x| x.count).sum::<u64>(), 2001);
         assert!(r.memory_traces.len() <= MEMORY_TRACES);
+    }
+
+    /// Threads that record a scope and stop keep little of the budget: the
+    /// cap is reached by the thread that goes on (chunks of 512 from the
+    /// start let two idle threads take a cap of 1000 between them).
+    #[test]
+    fn idle_threads_keep_little_of_the_event_budget() {
+        let s = Arc::new(Scopes::new(7004, false));
+        let mark = begin(&s, 1000);
+        for _ in 0..3 {
+            let s2 = Arc::clone(&s);
+            std::thread::spawn(move || {
+                let t = s2.enter("once").unwrap();
+                s2.exit(t).unwrap();
+            })
+            .join()
+            .unwrap();
+        }
+        for _ in 0..1000 {
+            let t = s.enter("many").unwrap();
+            s.exit(t).unwrap();
+        }
+        let r = finish(&s, mark);
+        assert_eq!(r.events.len() as u64 + r.events_dropped, 1003);
+        assert!(
+            r.events.len() >= 1000 - 3 * 1000 / CHUNK_DIVISOR,
+            "{}",
+            r.events.len()
+        );
     }
 
     #[test]
