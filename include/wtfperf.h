@@ -193,7 +193,8 @@ typedef struct wtfperf_cache_options {
      */
     double persistent_ttl_s;
     /**
-     * Bound of the memory tier in bytes of keys and values; 0: none.
+     * Bound of the memory tier in bytes of keys and values, plus 96 bytes
+     * of bookkeeping per entry; 0: none.
      */
     uint64_t memory_max_bytes;
     /**

@@ -34,8 +34,8 @@ type CacheOptions struct {
 	// PersistentTTL of persistent entries; 0 means the default (24h),
 	// NoExpiry none.
 	PersistentTTL time.Duration
-	// MemoryMaxBytes bounds the memory tier in bytes of keys and values;
-	// 0: no bound.
+	// MemoryMaxBytes bounds the memory tier in bytes of keys and values,
+	// plus 96 bytes of bookkeeping per entry; 0: no bound.
 	MemoryMaxBytes uint64
 	// PersistentMaxBytes bounds the persistent tier; when exceeded the
 	// least recently used entries are evicted down to 90%. 0: no bound.

@@ -165,7 +165,7 @@ export interface CacheOptions {
   memoryTtlS?: number;
   /** Default 86400. */
   persistentTtlS?: number;
-  /** Bound of the memory tier in bytes; 0: none. */
+  /** Bound of the memory tier in bytes of keys and values, plus 96 bytes of bookkeeping per entry; 0: none. */
   memoryMaxBytes?: number;
   /** Bound of the persistent tier in bytes (LRU eviction to 90%); 0: none. */
   persistentMaxBytes?: number;

@@ -28,7 +28,9 @@ pub struct CacheOptions {
     pub memory_ttl_s: f64,
     /// Default time to live in the persistent tier, seconds (0: none).
     pub persistent_ttl_s: f64,
-    /// Bound of the memory tier in bytes of keys + values (0: none).
+    /// Bound of the memory tier in bytes of keys + values, plus
+    /// [`ENTRY_OVERHEAD`](super::memory::ENTRY_OVERHEAD) bytes per entry (0:
+    /// none).
     pub memory_max_bytes: u64,
     /// Bound of the persistent tier in bytes of keys + values (0: none);
     /// least recently used entries are evicted down to 90% of it.

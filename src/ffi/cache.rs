@@ -49,7 +49,8 @@ pub struct wtfperf_cache_options {
     pub memory_ttl_s: f64,
     /// Default time to live of persistent entries, seconds; 0: none.
     pub persistent_ttl_s: f64,
-    /// Bound of the memory tier in bytes of keys and values; 0: none.
+    /// Bound of the memory tier in bytes of keys and values, plus 96 bytes
+    /// of bookkeeping per entry; 0: none.
     pub memory_max_bytes: u64,
     /// Bound of the persistent tier in bytes of keys and values; 0: none.
     /// When exceeded, the least recently used entries (across every process
