@@ -427,6 +427,7 @@ typedef struct wtfperf_scan_options {
      * Only files matching one of these UTF-8 globs (none: all files). A glob
      * without '/' matches a file name at any depth ("*.rs"); one with '/'
      * matches the path relative to the root ("src/lib.rs"); "**" crosses directories.
+     * `{a,b}` groups may nest 32 deep (deeper: WTFPERF_ERR_INVALID).
      */
     const char *const *include_globs;
     size_t include_globs_len;

@@ -916,6 +916,66 @@ fn linked_worktrees_and_submodules_use_their_repository_excludes() {
     assert_eq!(got, [PathBuf::from("b.rs")]);
 }
 
+/// `{...}` nested 100 000 deep overflowed the stack in globset (the
+/// process aborted): in a scanned tree's `.gitignore` such a line is left
+/// out and reported, the others apply; as an option it is `Invalid`.
+#[test]
+fn glob_patterns_nested_too_deep_are_refused_not_a_crash() {
+    let deep = format!("{}b{}", "{a,".repeat(100_000), "}".repeat(100_000));
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    write(
+        r,
+        ".gitignore",
+        format!("*.log\n{deep}\nx.txt\n").as_bytes(),
+    );
+    for name in ["a.rs", "x.txt", "y.log"] {
+        write(r, name, b"1");
+    }
+    for threads in [1, 2] {
+        let run = run(
+            r,
+            &small(ScanOptions {
+                threads,
+                ..Default::default()
+            }),
+        );
+        assert_eq!(run.names().into_iter().collect::<Vec<_>>(), ["a.rs"]);
+        assert_eq!(run.issues.len(), 1, "{:?}", run.issues);
+        let (path, kind, message) = &run.issues[0];
+        assert_eq!(path, &r.join(".gitignore"));
+        assert_eq!(*kind, IssueKind::IgnoreFile);
+        assert!(
+            message.starts_with("line 2: ") && message.contains("deeper than"),
+            "{message}"
+        );
+    }
+    for globs in [
+        ScanOptions {
+            include_globs: vec![deep.clone()],
+            ..Default::default()
+        },
+        ScanOptions {
+            exclude_globs: vec![deep.clone()],
+            ..Default::default()
+        },
+    ] {
+        let err = scan::scan(r, &globs, &mut |_| Control::Continue).unwrap_err();
+        assert_eq!(err.kind, wtfperf::ErrorKind::Invalid);
+        assert!(err.message.contains("deeper than"), "{}", err.message);
+    }
+    // 32 levels still work.
+    let ok = format!("{}a.rs{}", "{z,".repeat(32), "}".repeat(32));
+    let run = run(
+        r,
+        &ScanOptions {
+            include_globs: vec![ok],
+            ..Default::default()
+        },
+    );
+    assert_eq!(run.names().into_iter().collect::<Vec<_>>(), ["a.rs"]);
+}
+
 #[test]
 fn deep_trees_keep_descriptors_bounded() {
     let dir = tempfile::tempdir().unwrap();

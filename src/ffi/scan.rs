@@ -47,6 +47,7 @@ pub struct wtfperf_scan_options {
     /// Only files matching one of these UTF-8 globs (none: all files). A glob
     /// without '/' matches a file name at any depth ("*.rs"); one with '/'
     /// matches the path relative to the root ("src/lib.rs"); "**" crosses directories.
+    /// `{a,b}` groups may nest 32 deep (deeper: WTFPERF_ERR_INVALID).
     pub include_globs: *const *const c_char,
     pub include_globs_len: usize,
     /// Files and directories matching one of these are left out (a matching

@@ -26,7 +26,37 @@ pub(crate) struct Filters {
     exclude: Option<Globs>,
 }
 
+/// Deepest `{...}` nesting a glob may have (in an option or an ignore
+/// file). globset turns nested alternates into a regex recursively: a few
+/// thousand levels overflowed a host's small stack (Node's main thread, a
+/// Ruby fiber), a hundred thousand any thread's. The regex engine refuses
+/// past ~125 levels anyway, so nothing that could work is lost.
+pub(crate) const MAX_BRACE_DEPTH: usize = 32;
+
+/// How deep `{...}` groups nest in `text` (a `\` escapes the next char).
+pub(crate) fn brace_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut escaped) = (0usize, 0, false);
+    for c in text.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 fn glob(text: &str, what: &str) -> Result<Glob> {
+    if brace_depth(text) > MAX_BRACE_DEPTH {
+        return Err(Error::invalid(format!(
+            "{what} glob nests {{...}} deeper than {MAX_BRACE_DEPTH} levels"
+        )));
+    }
     GlobBuilder::new(text)
         .literal_separator(true)
         .backslash_escape(true)

@@ -21,7 +21,7 @@
 //! directories hold a path, not a descriptor, so open descriptors stay
 //! bounded by the threads and the files in flight, never by the tree.
 
-use super::filter::Filters;
+use super::filter::{Filters, MAX_BRACE_DEPTH, brace_depth};
 use super::options::ScanOptions;
 use super::walk::issue_of;
 use super::{IssueKind, ScanIssue};
@@ -255,10 +255,60 @@ fn or(a: Match<()>, b: impl FnOnce() -> Match<()>) -> Match<()> {
 }
 
 /// A matcher from one ignore file, with any problem as an issue.
+///
+/// A line nesting `{...}` deeper than [`MAX_BRACE_DEPTH`] is left out and
+/// reported (globset would overflow the stack on it: a crafted `.gitignore`
+/// in a scanned tree must not crash the host); the rest of the file applies
+/// as usual. Files without such a line are read by the `ignore` crate.
 fn load_rules(dir: &Path, file: &Path, issues: &mut Vec<ScanIssue>) -> Option<Gitignore> {
+    use std::io::BufRead;
     let mut b = GitignoreBuilder::new(dir);
-    if let Some(err) = b.add(file) {
-        issues.push(issue_of(&err, Some(file)));
+    let too_deep = |line: &std::io::Result<String>| {
+        line.as_ref()
+            .is_ok_and(|l| brace_depth(l) > MAX_BRACE_DEPTH)
+    };
+    let deep = std::fs::read(file)
+        .ok()
+        .filter(|bytes| bytes.contains(&b'{') && bytes.lines().any(|l| too_deep(&l)));
+    match deep {
+        None => {
+            if let Some(err) = b.add(file) {
+                issues.push(issue_of(&err, Some(file)));
+            }
+        }
+        // Line by line, as `GitignoreBuilder::add` reads (a BOM before the
+        // first line is dropped; a line that is not UTF-8 ends the file).
+        Some(bytes) => {
+            for (i, line) in bytes.lines().enumerate() {
+                let deep_line = too_deep(&line);
+                let line = match line {
+                    Ok(l) => l,
+                    Err(e) => {
+                        issues.push(issue_of(&ignore::Error::Io(e), Some(file)));
+                        break;
+                    }
+                };
+                if deep_line {
+                    issues.push(ScanIssue {
+                        path: file.to_path_buf(),
+                        kind: IssueKind::IgnoreFile,
+                        message: format!(
+                            "line {}: a pattern nesting {{...}} deeper than {MAX_BRACE_DEPTH} levels is left out",
+                            i + 1
+                        ),
+                    });
+                    continue;
+                }
+                let line = if i == 0 {
+                    line.trim_start_matches('\u{feff}')
+                } else {
+                    &line
+                };
+                if let Err(err) = b.add_line(Some(file.to_path_buf()), line) {
+                    issues.push(issue_of(&err, Some(file)));
+                }
+            }
+        }
     }
     match b.build() {
         Ok(gi) if gi.is_empty() => None,
