@@ -22,6 +22,24 @@ class TestLoading < Minitest::Test
     assert_equal built.first, out
   end
 
+  # A script that scans and ends must exit: ffi's callback dispatcher
+  # thread, once started inside a native call's uninterruptible section,
+  # could not be killed at exit and the process hung there.
+  def test_a_script_that_scans_exits
+    dir = tmpdir
+    write_tree(dir, { "a.rb" => "1", "b/c.rb" => "2" })
+    code = "require 'wtfperf'; n = 0; Wtfperf.scan(#{dir.inspect}) { n += 1 }; print n"
+    Open3.popen3({}, RbConfig.ruby, "-I", LIB, "-e", code) do |stdin, stdout, stderr, wait|
+      stdin.close
+      unless wait.join(30)
+        Process.kill(:KILL, wait.pid)
+        flunk "the script did not exit within 30 s (#{stdout.read}#{stderr.read})"
+      end
+      assert wait.value.success?, stderr.read
+      assert_equal "2", stdout.read
+    end
+  end
+
   def test_a_missing_wtfperf_lib_is_a_clear_load_error
     missing = File.join(tmpdir, "nope", "libwtfperf.so")
     _out, err, status = ruby({ "WTFPERF_LIB" => missing }, 'require "wtfperf"')

@@ -33,6 +33,15 @@ module Wtfperf
     # What a callback receives when the Ruby side is gone: stop.
     STOP = Object.new.freeze
 
+    # The ffi gem starts its "FFI Callback Dispatcher" thread when the
+    # first callback object is made, and a thread inherits its creator's
+    # interrupt mask: made inside #run (under handle_interrupt(Object =>
+    # :never)), that thread could not be killed when Ruby exits, and a
+    # script that scanned and then ended hung at exit. One callback object
+    # made here, at require time, starts it with the ordinary mask.
+    WARM_UP = FFI::Function.new(:void, []) {}
+    private_constant :WARM_UP
+
     # Fibers of the runs in progress (bridge => [caller's fiber, native
     # fiber]). A run whose caller's fiber is suspended for good (an
     # external enumerator abandoned after #next) must never be collected:
