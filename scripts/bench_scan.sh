@@ -38,7 +38,6 @@ cargo build --release --example scan_bench -q
 BENCH=target/release/examples/scan_bench
 CACHE=$(mktemp -d)
 trap 'rm -rf "$CACHE"' EXIT
-OUT=$(mktemp -d)
 
 echo "tree: $TREE ($(find "$TREE" -type f | wc -l) files), threads: $THREADS, runs: $RUNS"
 echo "fd $($FD --version | cut -d' ' -f2), ripgrep $(rg --version 2>/dev/null | sed -n 1p | cut -d' ' -f2)"
