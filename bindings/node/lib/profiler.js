@@ -128,6 +128,8 @@ class Profiler extends NativeHandle {
 
   /** Opens a scope by an id from scopeId(); returns the token for scopeExit(). */
   scopeEnterId(id) {
+    // A uint32_t: koffi would wrap id + 2**32 around to id.
+    if (uint(id, 'id') > 0xffffffff) throw new RangeError(`id must be below 2^32, got ${id}`);
     const out = [0];
     check(c.scope_enter_id(this._ptr, id, out), 'wtfperf_profiler_scope_enter_id');
     return out[0];
@@ -135,7 +137,7 @@ class Profiler extends NativeHandle {
 
   /** Closes the scope opened with `token`. */
   scopeExit(token) {
-    check(c.scope_exit(this._ptr, token), 'wtfperf_profiler_scope_exit');
+    check(c.scope_exit(this._ptr, uint(token, 'token')), 'wtfperf_profiler_scope_exit');
   }
 
   /**
@@ -202,7 +204,7 @@ class Profile extends NativeHandle {
   /** Sample `i` of the timeline: `{ tS, rssBytes, cpuPercent, heapBytes }`. */
   sample(i) {
     const out = {};
-    check(c.sample(this._ptr, i, out), 'wtfperf_profile_sample');
+    check(c.sample(this._ptr, uint(i, 'i'), out), 'wtfperf_profile_sample');
     return fromSample(out);
   }
 

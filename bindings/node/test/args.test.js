@@ -67,3 +67,23 @@ test('a NUL in a text argument is refused with WTFPERF_ERR_INVALID, not cut shor
   // The same texts without the NUL are fine.
   assert.equal(analyze(root, {}, null, 'todo@1', () => null).filesScanned, 1);
 });
+
+test('profiler indexes, ids and tokens out of their C type are refused, not wrapped', (t) => {
+  const profiler = new Profiler();
+  t.after(() => profiler.close());
+  profiler.start();
+  const id = profiler.scopeId('a');
+  // koffi turned id + 2**32 into id, 0.5 fractions were dropped, 2**64 became 0.
+  assert.throws(() => profiler.scopeEnterId(id + 2 ** 32), RangeError);
+  assert.throws(() => profiler.scopeEnterId(-1), RangeError);
+  const token = profiler.scopeEnter('b');
+  assert.throws(() => profiler.scopeExit(typeof token === 'bigint' ? token + 2n ** 64n : token + 0.5), RangeError);
+  profiler.scopeExit(token);
+  profiler.scopeExit(profiler.scopeEnterId(id));
+  const p = profiler.stop();
+  t.after(() => p.close());
+  assert.throws(() => p.sample(2n ** 64n), RangeError);
+  assert.throws(() => p.sample(0.5), RangeError);
+  assert.throws(() => p.sample(-1), RangeError);
+  assert.equal(p.sample(0).tS >= 0, true);
+});
