@@ -256,59 +256,66 @@ fn or(a: Match<()>, b: impl FnOnce() -> Match<()>) -> Match<()> {
 
 /// A matcher from one ignore file, with any problem as an issue.
 ///
-/// A line nesting `{...}` deeper than [`MAX_BRACE_DEPTH`] is left out and
-/// reported (globset would overflow the stack on it: a crafted `.gitignore`
-/// in a scanned tree must not crash the host); the rest of the file applies
-/// as usual. Files without such a line are read by the `ignore` crate.
+/// Read once, line by line as `GitignoreBuilder::add` reads (a BOM before
+/// the first line is dropped, a line that is not UTF-8 ends the file, the
+/// errors are tagged with the path and line and reported together). A line
+/// nesting `{...}` deeper than [`MAX_BRACE_DEPTH`] is left out and reported
+/// apart (globset would overflow the stack on it: a crafted `.gitignore` in
+/// a scanned tree must not crash the host).
 fn load_rules(dir: &Path, file: &Path, issues: &mut Vec<ScanIssue>) -> Option<Gitignore> {
+    use ignore::Error as E;
     use std::io::BufRead;
-    let mut b = GitignoreBuilder::new(dir);
-    let too_deep = |line: &std::io::Result<String>| {
-        line.as_ref()
-            .is_ok_and(|l| brace_depth(l) > MAX_BRACE_DEPTH)
+    let tagged = |err: E| E::WithPath {
+        path: file.to_path_buf(),
+        err: Box::new(err),
     };
-    let deep = std::fs::read(file)
-        .ok()
-        .filter(|bytes| bytes.contains(&b'{') && bytes.lines().any(|l| too_deep(&l)));
-    match deep {
-        None => {
-            if let Some(err) = b.add(file) {
-                issues.push(issue_of(&err, Some(file)));
-            }
+    let bytes = match std::fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            issues.push(issue_of(&tagged(E::Io(e)), Some(file)));
+            return None;
         }
-        // Line by line, as `GitignoreBuilder::add` reads (a BOM before the
-        // first line is dropped; a line that is not UTF-8 ends the file).
-        Some(bytes) => {
-            for (i, line) in bytes.lines().enumerate() {
-                let deep_line = too_deep(&line);
-                let line = match line {
-                    Ok(l) => l,
-                    Err(e) => {
-                        issues.push(issue_of(&ignore::Error::Io(e), Some(file)));
-                        break;
-                    }
-                };
-                if deep_line {
-                    issues.push(ScanIssue {
-                        path: file.to_path_buf(),
-                        kind: IssueKind::IgnoreFile,
-                        message: format!(
-                            "line {}: a pattern nesting {{...}} deeper than {MAX_BRACE_DEPTH} levels is left out",
-                            i + 1
-                        ),
-                    });
-                    continue;
-                }
-                let line = if i == 0 {
-                    line.trim_start_matches('\u{feff}')
-                } else {
-                    &line
-                };
-                if let Err(err) = b.add_line(Some(file.to_path_buf()), line) {
-                    issues.push(issue_of(&err, Some(file)));
-                }
+    };
+    let mut b = GitignoreBuilder::new(dir);
+    let mut errs = Vec::new();
+    for (i, line) in bytes.lines().enumerate() {
+        let at_line = |err: E| {
+            tagged(E::WithLineNumber {
+                line: i as u64 + 1,
+                err: Box::new(err),
+            })
+        };
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                errs.push(at_line(E::Io(e)));
+                break;
             }
+        };
+        if brace_depth(&line) > MAX_BRACE_DEPTH {
+            issues.push(ScanIssue {
+                path: file.to_path_buf(),
+                kind: IssueKind::IgnoreFile,
+                message: format!(
+                    "line {}: a pattern nesting {{...}} deeper than {MAX_BRACE_DEPTH} levels is left out",
+                    i + 1
+                ),
+            });
+            continue;
         }
+        let line = if i == 0 {
+            line.trim_start_matches('\u{feff}')
+        } else {
+            &line
+        };
+        if let Err(err) = b.add_line(Some(file.to_path_buf()), line) {
+            errs.push(at_line(err));
+        }
+    }
+    match errs.len() {
+        0 => {}
+        1 => issues.push(issue_of(&errs[0], Some(file))),
+        _ => issues.push(issue_of(&E::Partial(errs), Some(file))),
     }
     match b.build() {
         Ok(gi) if gi.is_empty() => None,
@@ -1196,6 +1203,60 @@ impl Queue {
         st.quit = true;
         if st.sleeping > 0 {
             self.ready.notify_all();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `load_rules` reads a file as `GitignoreBuilder::add` does: the same
+    /// rules, and the same issue (path, kind, message) for bad lines, one
+    /// or several, and for a line that is not UTF-8.
+    #[test]
+    fn load_rules_matches_the_ignore_crates_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let files: [&[u8]; 5] = [
+            b"\xef\xbb\xbf*.log\r\n!keep.log\nbuild/\n",
+            b"*.o\n\\\nok.txt\n",
+            b"a[\n*.o\nb{\n",
+            b"*.o\n\xff\xfe\n*.log\n",
+            b"",
+        ];
+        for (n, content) in files.iter().enumerate() {
+            let file = d.join(format!("ignore{n}"));
+            std::fs::write(&file, content).unwrap();
+            let mut ours = Vec::new();
+            let got = load_rules(d, &file, &mut ours);
+            let mut b = GitignoreBuilder::new(d);
+            let want_issue = b.add(&file).map(|e| issue_of(&e, Some(&file)));
+            let want = b.build().unwrap();
+            let issue = |i: &ScanIssue| (i.path.clone(), i.kind, i.message.clone());
+            assert_eq!(
+                ours.iter().map(issue).collect::<Vec<_>>(),
+                want_issue.iter().map(issue).collect::<Vec<_>>(),
+                "file {n}"
+            );
+            assert_eq!(
+                got.as_ref().map_or(0, Gitignore::len),
+                want.len(),
+                "file {n}"
+            );
+            for probe in ["x.log", "keep.log", "build", "a.o", "ok.txt", "y"] {
+                let m =
+                    |gi: &Gitignore| format!("{:?}", gi.matched(d.join(probe), probe == "build"));
+                assert_eq!(
+                    got.as_ref().map_or("None".into(), m),
+                    if want.is_empty() {
+                        "None".into()
+                    } else {
+                        m(&want)
+                    },
+                    "file {n}, {probe}"
+                );
+            }
         }
     }
 }
