@@ -142,19 +142,38 @@ class Profiler extends NativeHandle {
 
   /**
    * Runs `fn` inside a named scope and returns its result. When `fn`
-   * returns a promise, the scope closes when it settles.
+   * returns a promise, the scope closes when it settles. When `fn` throws
+   * or rejects, that error propagates even if closing the scope fails too.
    */
   scope(name, fn) {
     const token = this.scopeEnter(name);
+    // After a failed body: the body's error is the one to report (the exit
+    // fails e.g. when the body closed the profiler), so drop the exit's.
+    const exitAfterError = () => {
+      try {
+        this.scopeExit(token);
+      } catch {
+        // the body's error propagates instead
+      }
+    };
     let result;
     try {
       result = fn();
     } catch (e) {
-      this.scopeExit(token);
+      exitAfterError();
       throw e;
     }
     if (isPromiseLike(result)) {
-      return Promise.resolve(result).finally(() => this.scopeExit(token));
+      return Promise.resolve(result).then(
+        (value) => {
+          this.scopeExit(token);
+          return value;
+        },
+        (e) => {
+          exitAfterError();
+          throw e;
+        },
+      );
     }
     this.scopeExit(token);
     return result;

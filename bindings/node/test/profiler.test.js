@@ -114,6 +114,42 @@ test('scope tokens and async scopes', async () => {
   profiler.close();
 });
 
+test('scope: the body\'s throw wins over a failing scope exit', () => {
+  class BodyError extends Error {}
+  const profiler = new Profiler();
+  profiler.start();
+  assert.throws(() => profiler.scope('sync', () => {
+    profiler.close();
+    throw new BodyError('sync body');
+  }), (e) => e instanceof BodyError && e.message === 'sync body');
+});
+
+test('scope: the body\'s rejection wins over a failing scope exit', async () => {
+  class BodyError extends Error {}
+  const profiler = new Profiler();
+  profiler.start();
+  await assert.rejects(profiler.scope('async', async () => {
+    profiler.close();
+    throw new BodyError('async body');
+  }), (e) => e instanceof BodyError && e.message === 'async body');
+});
+
+test('scope: a failing scope exit is thrown when the body succeeds', async () => {
+  const profiler = new Profiler();
+  profiler.start();
+  throwsStatus(assert, () => profiler.scope('sync', () => {
+    profiler.close();
+    return 1;
+  }), 'WTFPERF_ERR_STATE', /closed/);
+
+  const asyncProfiler = new Profiler();
+  asyncProfiler.start();
+  await assert.rejects(asyncProfiler.scope('async', async () => {
+    asyncProfiler.close();
+    return 1;
+  }), (e) => e instanceof WtfperfError && e.status === 'WTFPERF_ERR_STATE' && /closed/.test(e.message));
+});
+
 test('profile() helper and ProfileManager summary', async () => {
   const manager = new ProfileManager();
   for (let i = 0; i < 2; i++) {

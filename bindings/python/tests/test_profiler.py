@@ -65,6 +65,27 @@ def test_scopes_and_sample_now():
     assert names["outer"]["total_s"] >= names["inner"]["total_s"] >= 0.02
 
 
+class BodyError(Exception):
+    pass
+
+
+def test_scope_raises_the_bodys_exception_when_the_exit_fails_too():
+    p = PerformanceProfiler()
+    p.start_monitoring()
+    with pytest.raises(BodyError, match="from the body"):
+        with p.scope("closing"):
+            p.close()
+            raise BodyError("from the body")
+
+
+def test_scope_raises_the_exit_error_when_the_body_succeeds():
+    p = PerformanceProfiler()
+    p.start_monitoring()
+    with pytest.raises(wtfperf.ClosedError):
+        with p.scope("closing"):
+            p.close()
+
+
 def test_stop_without_start_and_double_start():
     with PerformanceProfiler() as profiler:
         empty = profiler.stop_monitoring()

@@ -437,7 +437,8 @@ class PerformanceProfiler(Handle):
         """Time a named scope of the open window (nests; any thread).
 
         Each name is interned natively once per profiler, so a scope in a hot
-        loop costs one native call to enter and one to exit.
+        loop costs one native call to enter and one to exit. When the body
+        raises, its exception propagates even if exiting the scope fails too.
         """
         ptr = self._acquire()
         try:
@@ -450,14 +451,25 @@ class PerformanceProfiler(Handle):
             check(wtfperf_profiler_scope_enter_id(ptr, sid, ctypes.byref(token)))
         finally:
             self._release()
-        try:
-            yield
-        finally:
+
+        def exit_scope() -> None:
             ptr = self._acquire()
             try:
                 check(wtfperf_profiler_scope_exit(ptr, token.value))
             finally:
                 self._release()
+
+        try:
+            yield
+        except BaseException:
+            # The body's exception is the one to report: drop the exit's (it
+            # fails e.g. when the body closed the profiler).
+            try:
+                exit_scope()
+            except Exception:
+                pass
+            raise
+        exit_scope()
 
     def profile_function(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Decorator: profile every call of ``func``.

@@ -80,6 +80,27 @@ class TestProfiler < Minitest::Test
     profiler.close
   end
 
+  class BodyError < StandardError; end
+
+  def test_scope_raises_the_blocks_exception_when_the_exit_fails_too
+    profiler = Wtfperf::Profiler.new
+    profiler.start
+    err = assert_raises(BodyError) do
+      profiler.scope("closing") do
+        profiler.close
+        raise BodyError, "from the block"
+      end
+    end
+    assert_equal "from the block", err.message
+  end
+
+  def test_scope_raises_the_exit_error_when_the_block_succeeds
+    profiler = Wtfperf::Profiler.new
+    profiler.start
+    err = assert_raises(Wtfperf::ClosedError) { profiler.scope("closing") { profiler.close } }
+    assert_match(/closed/, err.message)
+  end
+
   def test_state_and_argument_errors
     profiler = Wtfperf::Profiler.new
     err = assert_raises(Wtfperf::StateError) { profiler.stop }

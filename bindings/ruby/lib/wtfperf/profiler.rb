@@ -129,13 +129,28 @@ module Wtfperf
     end
 
     # Times the block as a scope named `name` (scopes nest; any thread);
-    # returns the block's value.
+    # returns the block's value. When the block raises, its exception
+    # propagates even if exiting the scope fails too.
     def scope(name)
       token = enter_scope(name)
+      raised = false
       begin
         yield
+      rescue Exception # rubocop:disable Lint/RescueException
+        raised = true
+        raise
       ensure
-        exit_scope(token)
+        if raised
+          # The block's exception is the one to report: drop the exit's (it
+          # fails e.g. when the block closed the profiler).
+          begin
+            exit_scope(token)
+          rescue StandardError
+            nil
+          end
+        else
+          exit_scope(token)
+        end
       end
     end
 
