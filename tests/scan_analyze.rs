@@ -80,6 +80,7 @@ fn age(p: &Path) {
         .unwrap();
 }
 
+/// A tree of `n` files, settled.
 fn tree(n: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for i in 0..n {
@@ -89,7 +90,40 @@ fn tree(n: usize) -> tempfile::TempDir {
             &"x\n".repeat(i % 7 + 1),
         );
     }
+    settle(dir.path());
     dir
+}
+
+/// Waits until every file under `root` was last changed (mtime and ctime)
+/// more than the cache's racy window (2 s) ago: a file written a moment ago
+/// is racy whatever mtime it was given, and is re-hashed rather than
+/// trusted on its stat.
+fn settle(root: &Path) {
+    fn newest(dir: &Path) -> i64 {
+        use std::os::unix::fs::MetadataExt;
+        let mut t = i64::MIN;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                t = t.max(newest(&e.path()));
+            } else {
+                let ns = |s: i64, n: i64| s * 1_000_000_000 + n;
+                t = t
+                    .max(ns(m.ctime(), m.ctime_nsec()))
+                    .max(ns(m.mtime(), m.mtime_nsec()));
+            }
+        }
+        t
+    }
+    let now = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let wait = newest(root) + 2_050_000_000 - now;
+    if wait > 0 {
+        std::thread::sleep(Duration::from_nanos(wait as u64));
+    }
 }
 
 fn go(root: &Path, cache: Option<&Cache>, id: &str) -> (Lines, ScanSummary) {
@@ -160,11 +194,17 @@ fn changed_touched_new_and_deleted_files() {
         "only changed, new and touched files are read"
     );
 
-    // The deleted file's record is gone; the touched one is stat-only now.
+    // The deleted file's record is gone.
     let ns = cache.analysis_namespace(dir.path());
     let stored = cache.load_analysis("lines/1", &ns).unwrap();
     assert!(!stored.contains_key(b"src/m004.rs".as_slice()));
     assert_eq!(stored.len(), 20);
+    // The three files were recorded within 2 s of their last change (their
+    // ctime): re-hashed once more, after that window, then stat-only.
+    settle(dir.path());
+    let (r, s) = go(dir.path(), Some(&cache), "lines/1");
+    assert!(r.analyzed.is_empty());
+    assert_eq!((s.cache_hits, s.bytes_read), (20, 21 + 4 + 12));
     let (r, s) = go(dir.path(), Some(&cache), "lines/1");
     assert!(r.analyzed.is_empty());
     assert_eq!((s.cache_hits, s.bytes_read), (20, 0));
@@ -196,14 +236,19 @@ fn a_rewrite_that_put_the_mtime_back_is_analyzed_again() {
             (b"lines=1".to_vec(), false)
         );
         assert_eq!((s.cache_hits, s.bytes_read), (9, 4));
-        // The new result was stored: the next run answers it, reading nothing.
-        let (r, s) = go(dir.path(), Some(&cache), "lines/1");
-        assert!(r.analyzed.is_empty());
-        assert_eq!(
-            r.results[Path::new("src/m001.rs")],
-            (b"lines=1".to_vec(), true)
-        );
-        assert_eq!((s.cache_hits, s.bytes_read), (10, 0));
+        // The new result was stored: the next run answers it (re-hashing
+        // it once: it was recorded within 2 s of its ctime), then reads
+        // nothing.
+        settle(dir.path());
+        for bytes in [4, 0] {
+            let (r, s) = go(dir.path(), Some(&cache), "lines/1");
+            assert!(r.analyzed.is_empty());
+            assert_eq!(
+                r.results[Path::new("src/m001.rs")],
+                (b"lines=1".to_vec(), true)
+            );
+            assert_eq!((s.cache_hits, s.bytes_read), (10, bytes));
+        }
     }
 }
 
@@ -227,10 +272,14 @@ fn a_ctime_only_change_is_rehashed_once_and_not_analyzed() {
             r.results[Path::new("src/m002.rs")],
             (first.results[Path::new("src/m002.rs")].0.clone(), true)
         );
-        // Its record was refreshed: the next run trusts the stat.
-        let (r, s) = go(dir.path(), Some(&cache), "lines/1");
-        assert!(r.analyzed.is_empty());
-        assert_eq!((s.cache_hits, s.bytes_read), (10, 0));
+        // Its record was refreshed within 2 s of the chmod: re-hashed once
+        // more after that, then the stat is trusted.
+        settle(dir.path());
+        for bytes in [6, 0] {
+            let (r, s) = go(dir.path(), Some(&cache), "lines/1");
+            assert!(r.analyzed.is_empty());
+            assert_eq!((s.cache_hits, s.bytes_read), (10, bytes));
+        }
     }
 }
 

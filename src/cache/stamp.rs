@@ -56,7 +56,7 @@ pub struct FileStamp {
     /// XXH3-128 of the content, canonical (big-endian) byte order, as `xxhsum -H2` prints.
     pub hash: [u8; 16],
     /// Wall-clock time (ns since the Unix epoch) when the content was hashed. A file whose
-    /// mtime_ns >= recorded_ns - 2 s is "racy" (git's term): metadata alone cannot prove it
+    /// mtime_ns or ctime_ns >= recorded_ns - 2 s is "racy" (git's term): metadata alone cannot prove it
     /// unchanged, so analyze re-reads and re-hashes it.
     pub recorded_ns: i64,
     /// Inode change time (st_ctime * 1e9 + st_ctime_nsec), as `stat` gave it
@@ -123,7 +123,7 @@ impl FileStamp {
     /// Whether the file was modified too close to when it was recorded for
     /// its metadata to prove anything.
     pub fn is_racy(&self) -> bool {
-        self.mtime_ns >= self.recorded_ns.saturating_sub(RACY_WINDOW_NS)
+        racy(&self.meta(), self.recorded_ns)
     }
 
     /// Whether `meta` (a fresh `stat`) proves the file unchanged without
@@ -132,6 +132,17 @@ impl FileStamp {
     pub fn trusts(&self, meta: &FileMeta) -> bool {
         self.meta() == *meta && !self.is_racy()
     }
+}
+
+/// Whether a file of metadata `meta`, hashed at `recorded_ns`, was
+/// modified too close to then for its metadata to prove anything later: its
+/// mtime or its ctime within [`RACY_WINDOW_NS`] of it. The ctime counts too:
+/// a file rewritten with its size kept and its mtime put back shows only in
+/// its ctime, which on a filesystem with coarse timestamps (1 s on ext4 with
+/// 128-byte inodes, 2 s on FAT, 4 ms ticks on ramfs) may not move when the
+/// rewrite falls in the same tick as the hashing.
+pub(crate) fn racy(meta: &FileMeta, recorded_ns: i64) -> bool {
+    meta.mtime_ns.max(meta.ctime_ns) >= recorded_ns.saturating_sub(RACY_WINDOW_NS)
 }
 
 /// Wall-clock nanoseconds since the Unix epoch.
@@ -279,7 +290,7 @@ pub fn stamp_file_skipping(path: &Path, skip: Option<&Path>) -> io::Result<FileS
 const DIR_TAG: &[u8] = b"wtfperf directory tree v2\0";
 
 /// The stamp of the directory `path` (of metadata `meta`) as recorded at
-/// `recorded_ns`: files modified since `recorded_ns - RACY_WINDOW_NS` are
+/// `recorded_ns`: files modified (mtime or ctime) since `recorded_ns - RACY_WINDOW_NS` are
 /// hashed by content too, so a write that leaves their metadata as it was
 /// still shows (the same files are hashed again at every check against
 /// this stamp, which keeps its `recorded_ns`).
@@ -351,7 +362,7 @@ fn stamp_dir(
         h.update(&m.mtime_ns.to_le_bytes());
         h.update(&m.inode.to_le_bytes());
         h.update(&m.ctime_ns.to_le_bytes());
-        if f.issue == 0 && m.mtime_ns >= recorded_ns.saturating_sub(RACY_WINDOW_NS) {
+        if f.issue == 0 && racy(m, recorded_ns) {
             // Racy: its content too (a file that cannot be read now counts
             // as changed content).
             let content = stamp_file(&path.join(std::ffi::OsStr::from_bytes(&f.rel)))
@@ -446,11 +457,32 @@ pub(crate) mod testing {
         f.set_modified(t).unwrap();
     }
 
-    /// Writes `path` with its mtime far enough back not to be racy (its
-    /// stamp is then trusted on a `stat`).
+    /// Writes `path` with its mtime far enough back not to be racy by it
+    /// (its ctime still is until [`settle`]).
     pub(crate) fn write_old(path: &Path, content: &[u8]) {
         std::fs::write(path, content).unwrap();
         set_mtime(path, now_ns() - 100 * RACY_WINDOW_NS);
+    }
+
+    /// Waits until `paths` were last changed (mtime and ctime) longer than
+    /// the racy window ago: a file written a moment ago is racy whatever
+    /// mtime it was given, so a stamp meant to be trusted on its `stat` is
+    /// taken after this.
+    pub(crate) fn settle(paths: &[&Path]) {
+        let newest = paths
+            .iter()
+            .map(|p| {
+                let m = stat(p).unwrap();
+                m.ctime_ns.max(m.mtime_ns)
+            })
+            .max()
+            .unwrap_or(i64::MIN);
+        let wait = newest
+            .saturating_add(RACY_WINDOW_NS + 10_000_000)
+            .saturating_sub(now_ns());
+        if wait > 0 {
+            std::thread::sleep(std::time::Duration::from_nanos(wait as u64));
+        }
     }
 
     /// Files this thread hashed so far.
@@ -589,6 +621,7 @@ mod tests {
         // not read), and a rewrite that put the mtime back shows in the
         // ctime.
         set_mtime(&f, mtime - 10 * RACY_WINDOW_NS);
+        settle(&[&f]);
         let stamp = stamp_file(root).unwrap();
         let before = hashed();
         assert_eq!(check(root, Some(&stamp)), Check::Unchanged);
@@ -607,6 +640,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.txt");
         write_old(&f, b"hello");
+        settle(&[&f]);
         let stamp = stamp_file(&f).unwrap();
         assert!(!stamp.is_racy());
         let before = hashed();
@@ -619,10 +653,38 @@ mod tests {
     }
 
     #[test]
+    fn a_rewrite_in_the_tick_of_the_hashing_is_rehashed() {
+        // With coarse timestamps (1 s on ext4 with 128-byte inodes, 2 s on
+        // FAT, a jiffy before Linux 6.13), a file rewritten in place with
+        // its size kept and its mtime put back, within the tick in which it
+        // was hashed, keeps all four fields as recorded: only its ctime's
+        // closeness to the hashing can tell. Simulated: the stamp of the old
+        // content with the metadata the file has now, hashed just after.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.txt");
+        write_old(&f, b"AAAA");
+        let recorded = stamp_file(&f).unwrap();
+        rewrite_keeping_mtime(&f, b"BBBB");
+        let now = stat(&f).unwrap();
+        let same_tick = FileStamp::of(now, recorded.hash, now.ctime_ns + 1);
+        assert!(same_tick.is_racy());
+        assert!(!same_tick.trusts(&now));
+        assert_eq!(check(&f, Some(&same_tick)), Check::Changed);
+        // The same stamp recorded long after the file's last change is
+        // trusted on its stat.
+        let later = FileStamp {
+            recorded_ns: now.ctime_ns + 10 * RACY_WINDOW_NS,
+            ..same_tick
+        };
+        assert!(later.trusts(&now));
+    }
+
+    #[test]
     fn a_ctime_only_change_is_rehashed_once_then_trusted() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.txt");
         write_old(&f, b"hello");
+        settle(&[&f]);
         let stamp = stamp_file(&f).unwrap();
         until_ctime_moves(&f, || chmod(&f, 0o600));
         let before = hashed();
@@ -633,9 +695,17 @@ mod tests {
         assert_eq!(fresh.hash, stamp.hash);
         assert_ne!(fresh.ctime_ns, stamp.ctime_ns);
         assert_eq!(fresh.meta(), stat(&f).unwrap());
-        // The fresh stamp is trusted on its stat again.
+        // Recorded within the racy window of the chmod: hashed again then
+        // (the same content: refreshed); once recorded after it, trusted on
+        // its stat again.
+        assert!(fresh.is_racy());
+        settle(&[&f]);
+        let Check::Refreshed(fresh) = check(&f, Some(&fresh)) else {
+            panic!("a racy stamp trusted");
+        };
+        assert_eq!(hashed(), before + 2);
         assert_eq!(check(&f, Some(&fresh)), Check::Unchanged);
-        assert_eq!(hashed(), before + 1);
+        assert_eq!(hashed(), before + 2);
     }
 
     #[test]
@@ -643,6 +713,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.txt");
         write_old(&f, b"hello");
+        settle(&[&f]);
         // As a version before ctimes were recorded stored it.
         let old = FileStamp {
             ctime_ns: CTIME_UNKNOWN,
