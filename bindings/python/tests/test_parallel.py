@@ -1,5 +1,6 @@
 """ParallelAnalyzer: cache identity of analyzers, codebases, error isolation."""
 
+import json
 import os
 import subprocess
 import sys
@@ -206,3 +207,133 @@ def test_encoding_error_has_no_chained_retry_traceback():
     assert info.value.__context__ is None and info.value.__cause__ is None
     # Keys JSON does not take are still converted (the retry).
     assert _json.loads(_json.dumps({(1, 2): Path("a")})) == {"(1, 2)": "a"}
+
+
+# The identity covers the source files of the modules that define an analyzer
+# (a function's module; an object's class and its bases): edits to globals,
+# helper functions or other methods there give fresh results. Each run is a
+# fresh process, as when a user edits their rules between two runs.
+
+FN_RULES = '''
+SEVERITY = "low"
+
+
+def label():
+    return "v1"
+
+
+def check(node):
+    return [label() + "/" + SEVERITY]
+'''
+
+RULE_BASE = '''
+class Base:
+    def _prefix(self):
+        return "base1"
+'''
+
+CLASS_RULES = '''
+from rule_base import Base
+
+
+class Rule(Base):
+    def analyze_file(self, node):
+        return [self._prefix() + "/" + self._rule()]
+
+    def _rule(self):
+        return "v1"
+'''
+
+RUN_RULES = """
+import json, sys
+sys.path.insert(0, {mods!r})
+from wtfperf import CacheManager, ParallelAnalyzer
+import class_rules, fn_rules
+with CacheManager({cache!r}) as cache:
+    res = ParallelAnalyzer(1, cache=cache).analyze_codebase_parallel({tree!r}, {analyzers})
+print(json.dumps({{k: [sorted(set(r.findings)), r.files_cached, r.files_analyzed] for k, r in res.items()}}))
+"""
+
+
+def write_rules(mods: Path) -> Path:
+    mods.mkdir(exist_ok=True)
+    for name, text in (("fn_rules", FN_RULES), ("rule_base", RULE_BASE), ("class_rules", CLASS_RULES)):
+        (mods / f"{name}.py").write_text(text)
+    return mods
+
+
+def run_rules(tmp_path, tree, analyzers):
+    """One run in a fresh process: {name: [findings, files_cached, files_analyzed]}."""
+    code = RUN_RULES.format(mods=str(tmp_path / "mods"), cache=str(tmp_path / "c"), tree=str(tree),
+                            analyzers=analyzers)
+    # No .pyc: a same-size edit within the second would otherwise load the old code.
+    env = dict(os.environ, WTFPERF_LIB=wtfperf.LIB_PATH, PYTHONDONTWRITEBYTECODE="1",
+               PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize(
+    "old, new, want",
+    [('SEVERITY = "low"', 'SEVERITY = "high"', "v1/high"), ('return "v1"', 'return "v2"', "v2/low")],
+    ids=["module-global", "helper-function"],
+)
+def test_editing_the_module_of_a_function_analyzer_gives_fresh_results(tmp_path, tree, old, new, want):
+    mods = write_rules(tmp_path / "mods")
+    n = len(TREE)
+    assert run_rules(tmp_path, tree, '{"*": fn_rules.check}') == {"*": [["v1/low"], 0, n]}
+    edit(mods / "fn_rules.py", old, new)
+    assert run_rules(tmp_path, tree, '{"*": fn_rules.check}') == {"*": [[want], 0, n]}
+
+
+@pytest.mark.parametrize(
+    "module, old, new, want",
+    [("class_rules", 'return "v1"', 'return "v2"', "base1/v2"),
+     ("rule_base", 'return "base1"', 'return "base2"', "base2/v1")],
+    ids=["helper-method", "base-class-in-another-module"],
+)
+def test_editing_the_module_of_a_class_analyzer_gives_fresh_results(tmp_path, tree, module, old, new, want):
+    mods = write_rules(tmp_path / "mods")
+    n = len(TREE)
+    assert run_rules(tmp_path, tree, '{"*": class_rules.Rule()}') == {"*": [["base1/v1"], 0, n]}
+    edit(mods / f"{module}.py", old, new)
+    assert run_rules(tmp_path, tree, '{"*": class_rules.Rule()}') == {"*": [[want], 0, n]}
+
+
+def test_unedited_analyzer_modules_are_fully_cached_in_a_fresh_process(tmp_path, tree):
+    mods = write_rules(tmp_path / "mods")
+    n = len(TREE)
+    analyzers = '{"*": fn_rules.check, "all": class_rules.Rule()}'
+    assert run_rules(tmp_path, tree, analyzers) == {"*": [["v1/low"], 0, n], "all": [["base1/v1"], 0, n]}
+    for p in mods.iterdir():  # touched, not changed: the identity is the content
+        os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 5_000_000_000))
+    assert run_rules(tmp_path, tree, analyzers) == {"*": [["v1/low"], n, n], "all": [["base1/v1"], n, n]}
+
+
+def test_identity_follows_the_loaded_module_not_later_edits(tmp_path, monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    src = tmp_path / "wtfperf_reload_rules.py"
+    src.write_text('WORD = "TODO"\n\ndef find(node):\n    return [WORD]\n')
+    importlib.invalidate_caches()
+    try:
+        mod = importlib.import_module("wtfperf_reload_rules")
+        pa = ParallelAnalyzer(1)
+        before = pa.analyzer_id({"*": mod.find})
+        src.write_text('WORD = "FIXME!"\n\ndef find(node):\n    return [WORD]\n')
+        # Not reloaded: the process still runs the code it loaded, under its identity.
+        assert pa.analyzer_id({"*": mod.find}) == before
+        importlib.reload(mod)
+        assert mod.WORD == "FIXME!"
+        assert pa.analyzer_id({"*": mod.find}) != before
+    finally:
+        sys.modules.pop("wtfperf_reload_rules", None)

@@ -13,11 +13,15 @@ import dataclasses
 import enum
 import functools
 import hashlib
+import inspect
 import logging
 import os
 import re
+import sys
+import threading
 import time
 import types
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Union
 
@@ -286,7 +290,58 @@ _METHODS = ("__call__", "analyze", "analyze_file", "supports_file")
 _MAX_DEPTH = 4
 
 
-def _code_fp(code: types.CodeType, out: List[str], depth: int) -> None:
+class _Out(list):
+    """The parts of a fingerprint, and the names of the modules whose source
+    files it covers (those defining the functions and classes met)."""
+
+    def __init__(self, modules: Optional[Set[str]] = None):
+        super().__init__()
+        self.modules: Set[str] = set() if modules is None else modules
+
+
+def _add_modules(out: _Out, cls: type) -> None:
+    for klass in getattr(cls, "__mro__", ()):
+        name = getattr(klass, "__module__", None)
+        if isinstance(name, str):
+            out.modules.add(name)
+
+
+# module -> (its __spec__ when read, digest of its source file or None). Read
+# once per loaded module: later edits of the file, not loaded by this
+# process, do not change the identity of the code it runs; a reload (a new
+# __spec__) reads it again.
+_SOURCES: "weakref.WeakKeyDictionary[types.ModuleType, Any]" = weakref.WeakKeyDictionary()
+_SOURCES_LOCK = threading.Lock()
+
+
+def _source_fp(name: str) -> Optional[str]:
+    """A digest of the bytes of module ``name``'s source file; ``None`` when
+    it has none (built in, C extension, no ``__file__``, unreadable)."""
+    module = sys.modules.get(name)
+    if not isinstance(module, types.ModuleType):
+        return None
+    spec = getattr(module, "__spec__", None)
+    with _SOURCES_LOCK:
+        known = _SOURCES.get(module)
+    if known is not None and known[0] is spec:
+        return known[1]
+    digest = None
+    try:
+        path = inspect.getsourcefile(module)
+    except (TypeError, ValueError):  # built in, or no __file__
+        path = None
+    if path:
+        try:
+            with open(path, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()[:20]
+        except OSError:
+            digest = None
+    with _SOURCES_LOCK:
+        _SOURCES[module] = (spec, digest)
+    return digest
+
+
+def _code_fp(code: types.CodeType, out: _Out, depth: int) -> None:
     out += [code.co_name, code.co_code.hex(), repr(code.co_names)]
     for c in code.co_consts:
         if isinstance(c, types.CodeType):
@@ -308,16 +363,19 @@ def _state(obj: Any) -> Any:
     return state
 
 
-def _value_fp(v: Any, out: List[str], depth: int) -> None:
+def _value_fp(v: Any, out: _Out, depth: int) -> None:
     """Append a stable representation of ``v``: functions by their code,
     containers element by element (sets sorted), plain objects by class and
-    state, anything else by ``repr`` without memory addresses."""
+    state, anything else by ``repr`` without memory addresses. The modules
+    defining the functions and classes met are noted in ``out.modules``."""
     if depth > _MAX_DEPTH:
         out.append(_ADDRESS.sub("", repr(type(v))))
         return
     depth += 1
     if isinstance(v, types.FunctionType):
         out.append(f"{v.__module__}.{v.__qualname__}")
+        if isinstance(v.__module__, str):
+            out.modules.add(v.__module__)
         _code_fp(v.__code__, out, depth)
         _value_fp(v.__defaults__, out, depth)
         _value_fp(v.__kwdefaults__, out, depth)
@@ -343,21 +401,23 @@ def _value_fp(v: Any, out: List[str], depth: int) -> None:
     elif isinstance(v, (set, frozenset)):
         items = []
         for x in v:
-            sub: List[str] = []
+            sub = _Out(out.modules)
             _value_fp(x, sub, depth)
             items.append("|".join(sub))
         out.append(f"{type(v).__name__}{sorted(items)!r}")
     elif isinstance(v, type):
         out.append(f"{v.__module__}.{v.__qualname__}")
+        _add_modules(out, v)
     elif type(v).__repr__ is object.__repr__ and (hasattr(v, "__dict__") or hasattr(type(v), "__slots__")):
         _object_fp(v, out, depth)
     else:
         out.append(_ADDRESS.sub("", repr(v)))
 
 
-def _object_fp(obj: Any, out: List[str], depth: int) -> None:
+def _object_fp(obj: Any, out: _Out, depth: int) -> None:
     cls = type(obj)
     out.append(f"{cls.__module__}.{cls.__qualname__}")
+    _add_modules(out, cls)
     for m in _METHODS:
         fn = getattr(cls, m, None)
         if isinstance(fn, types.FunctionType):
@@ -370,13 +430,22 @@ def _object_fp(obj: Any, out: List[str], depth: int) -> None:
 def _fingerprint(obj: Any) -> str:
     """A digest of what an analyzer computes with: for a function its code
     (bytecode, constants, names), defaults and closure contents; for an
-    object its class, the code of its analyze methods and its state.
-    Anything whose representation is not stable just gives another id."""
-    out: List[str] = []
+    object its class, the code of its analyze methods and its state; and
+    the bytes of the source files of the modules defining the functions and
+    classes met (the function's module; the object's class and its bases;
+    likewise for functions, objects and classes in defaults, closures and
+    state), so any edit of those files (globals, helpers, other methods)
+    gives another id. Modules without a source file add nothing. Anything
+    whose representation is not stable just gives another id."""
+    out = _Out()
     if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)):
         _value_fp(obj, out, 0)
     else:
         _object_fp(obj, out, 0)
+    for name in sorted(out.modules):
+        digest = _source_fp(name)
+        if digest is not None:
+            out.append(f"source {name} {digest}")
     return hashlib.sha256("\x00".join(out).encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
@@ -446,11 +515,27 @@ class ParallelAnalyzer:
     stored per file under the analyzers' identity and content hash: a second
     run over unchanged files is served from the cache without reading or
     analyzing them. The identity is the analyzer's name, its ``version``
-    attribute if any, and a fingerprint of what it computes with (a
+    attribute if any, and a fingerprint of what it computes with: a
     function's code, defaults and closure contents; an object's class, the
-    code of its analyze methods and its state), so an edited function, a
-    closure of other values or a differently configured instance never
-    shares results with another.
+    code of its analyze methods and its state; and the bytes of the source
+    files of the modules that define them (a function's module; an object's
+    class and each of its base classes; likewise for the functions, classes
+    and objects in those defaults, closures and state). So an edited
+    function, an edit anywhere in those files (a global, a helper function,
+    another method), a closure of other values or a differently configured
+    instance never shares results with another.
+
+    Not covered: code in *other* modules that the analyzer imports or calls
+    (a helper or constant from another of your modules, a library), and
+    values that are not in a source file (a global changed at run time, a
+    configuration file it reads). After changing those, give the function or
+    class a new ``version`` attribute (``check.version = "2"``) or pass
+    ``analyzer_id=``. A module without a source file (built in, a C
+    extension, code run by ``exec`` or ``python -c``) adds nothing, as
+    before. A source file is read once per loaded module and process (again
+    after ``importlib.reload``), so the identity describes the code the
+    process loaded, unless the file was edited between its import and the
+    first run that uses it.
     """
 
     ID_PREFIX = "wtfperf.python.analyzers/2"
