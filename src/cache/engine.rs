@@ -157,6 +157,15 @@ pub struct Cache {
     pub(super) analysis_mem: super::analysis::MemoryAnalysis,
 }
 
+/// Which stored row a removal after a failed check may delete.
+#[derive(Clone, Copy)]
+enum Stored<'a> {
+    /// The row holding these bindings (found stale through them).
+    Seen(&'a store::Seen),
+    /// The row if it has expired by then (ns since the epoch).
+    ExpiredBy(i64),
+}
+
 impl Cache {
     /// Opens a cache (creating its directory and database when `dir` is set).
     pub fn open(mut opts: CacheOptions) -> Result<Cache> {
@@ -653,7 +662,10 @@ impl Cache {
 
     /// A memory hit on an entry bound to files: check them.
     fn get_bound(&self, key: &[u8], e: Arc<Entry>, now: i64) -> Result<Option<Arc<Entry>>> {
-        match self.validate(e.file.as_ref(), &e.deps)? {
+        let verdict = self.validate(e.file.as_ref(), &e.deps)?;
+        #[cfg(test)]
+        self.failpoint(super::failpoint::Point::Checked);
+        match verdict {
             Verdict::Valid(refresh) => {
                 self.memory.count(key, true);
                 if let Some((file, deps)) = refresh {
@@ -666,7 +678,10 @@ impl Cache {
                     ));
                     self.memory.replace_if(key, &e, fresh);
                     if self.store.is_some() {
-                        self.write(false, |c| store::refresh(c, key, file.as_ref(), &deps))?;
+                        let seen = store::Seen::of(e.file.as_ref(), &e.deps);
+                        self.write(false, |c| {
+                            store::refresh(c, key, &seen, file.as_ref(), &deps)
+                        })?;
                     }
                 }
                 self.touch_from_memory(key, &e, now)?;
@@ -674,7 +689,8 @@ impl Cache {
             }
             Verdict::Invalid(reason, detail) => {
                 self.memory.count(key, false);
-                self.drop_invalid(key, e.file.as_ref(), reason, &detail)?;
+                let seen = store::Seen::of(e.file.as_ref(), &e.deps);
+                self.drop_invalid(key, e.file.as_ref(), reason, &detail, Stored::Seen(&seen))?;
                 self.log.miss(key, reason, detail, now_ns());
                 Ok(None)
             }
@@ -691,7 +707,8 @@ impl Cache {
             && expired(e.expires_ns)
         {
             let detail = "time to live passed".to_string();
-            self.drop_invalid(key, None, Reason::Expired, &detail)?;
+            let stored = Stored::ExpiredBy(now_ns());
+            self.drop_invalid(key, None, Reason::Expired, &detail, stored)?;
             self.log.miss(key, Reason::Expired, detail, now_ns());
             return Ok(None);
         }
@@ -712,15 +729,23 @@ impl Cache {
         } else {
             self.validate(row.file.as_ref(), &row.deps)?
         };
+        #[cfg(test)]
+        self.failpoint(super::failpoint::Point::Checked);
         let (file, deps) = match verdict {
             Verdict::Invalid(reason, detail) => {
                 Counters::add(&self.counters.persistent_misses, 1);
-                self.drop_invalid(key, row.file.as_ref(), reason, &detail)?;
+                let stored = match reason {
+                    Reason::Expired => Stored::ExpiredBy(now_ns()),
+                    _ => Stored::Seen(&row.seen),
+                };
+                self.drop_invalid(key, row.file.as_ref(), reason, &detail, stored)?;
                 self.log.miss(key, reason, detail, now_ns());
                 return Ok(None);
             }
             Verdict::Valid(Some((file, deps))) => {
-                self.write(false, |c| store::refresh(c, key, file.as_ref(), &deps))?;
+                self.write(false, |c| {
+                    store::refresh(c, key, &row.seen, file.as_ref(), &deps)
+                })?;
                 (file, deps)
             }
             Verdict::Valid(None) => (row.file, row.deps),
@@ -795,6 +820,7 @@ impl Cache {
         file: Option<&Binding>,
         reason: Reason,
         detail: &str,
+        stored: Stored<'_>,
     ) -> Result<()> {
         self.log.removed(key, reason, detail);
         let mut removed = 1u64;
@@ -804,7 +830,12 @@ impl Cache {
         if self.store.is_some() {
             let mut extra = Vec::new();
             self.write(false, |c| {
-                store::delete(c, key)?;
+                // Only the row that was found stale: a key stored again
+                // meanwhile (another handle, another process) stays.
+                match stored {
+                    Stored::Seen(seen) => store::delete_seen(c, key, seen)?,
+                    Stored::ExpiredBy(at) => store::delete_if_expired(c, key, at)?,
+                };
                 if let Some(p) = &cascade {
                     extra = self.remove_dependents(
                         Some(c),
@@ -946,6 +977,98 @@ pub(super) mod tests {
             .unwrap()
             .map(|v| String::from_utf8_lossy(&v).into_owned());
         assert_eq!(got, db, "a get serves what the database holds");
+    }
+
+    /// A get that checked an entry (memory tier off: read from the
+    /// database) is held before it writes what it found; meanwhile another
+    /// handle stores the key again with `second_entry`; then the get goes
+    /// on. Returns the cache, its directory and what the get returned.
+    fn get_held_while_another_handle_sets(
+        dir: &Path,
+        first: &EntryOptions,
+        between: impl FnOnce(),
+        second_entry: &EntryOptions,
+    ) -> (Arc<Cache>, Option<String>) {
+        let opts = CacheOptions {
+            memory_max_entries: 0,
+            ..CacheOptions::default()
+        };
+        let c = open_persistent(opts.clone(), &dir.join("c"));
+        c.set(b"k", b"old", first).unwrap();
+        between();
+        let script = Script::install(
+            &c.store.as_ref().unwrap().failpoints,
+            &[("a", Point::Checked)],
+        );
+        let a = {
+            let c = Arc::clone(&c);
+            failpoint::spawn(&script, "a", move || {
+                c.get(b"k")
+                    .unwrap()
+                    .map(|v| String::from_utf8_lossy(&v).into_owned())
+            })
+        };
+        script.wait_for("a's check", |e| {
+            *e == Event::Reached("a".into(), Point::Checked)
+        });
+        let other = open_persistent(opts, &dir.join("c"));
+        other.set(b"k", b"new", second_entry).unwrap();
+        script.release("a", Point::Checked);
+        let got = script.join("a", a);
+        (c, got)
+    }
+
+    /// A get that found the entry's file unchanged but its stamp to
+    /// refresh must not put that stamp (and the old entry's dependencies)
+    /// on an entry stored meanwhile: the new entry's dependency then
+    /// changing went unseen, and the new value was served stale.
+    #[test]
+    fn a_stamp_refresh_never_lands_on_an_entry_stored_meanwhile() {
+        use crate::cache::stamp::testing::{chmod, until_ctime_moves, write_old};
+        let dir = tempfile::tempdir().unwrap();
+        let (f, d) = (dir.path().join("f.txt"), dir.path().join("d.txt"));
+        write_old(&f, b"file");
+        std::fs::write(&d, b"dep v1").unwrap();
+        let first = EntryOptions {
+            file_path: Some(f.clone()),
+            ..EntryOptions::new()
+        };
+        let second = EntryOptions {
+            deps: vec![d.clone()],
+            ..EntryOptions::new()
+        };
+        // A chmod: the get re-hashes the file (same content) and refreshes
+        // its stamp.
+        let chmod = || until_ctime_moves(&f, || chmod(&f, 0o600));
+        let (c, got) = get_held_while_another_handle_sets(dir.path(), &first, chmod, &second);
+        assert_eq!(got.as_deref(), Some("old"));
+        std::fs::write(&d, b"dep v2, changed").unwrap();
+        assert_eq!(
+            c.get(b"k").unwrap(),
+            None,
+            "the new entry's dependency changed"
+        );
+    }
+
+    /// A get that found the entry stale removes that entry only, never one
+    /// stored meanwhile by another handle (a committed write was lost).
+    #[test]
+    fn a_stale_entry_removed_never_takes_one_stored_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f.txt");
+        std::fs::write(&f, b"file v1").unwrap();
+        let first = EntryOptions {
+            file_path: Some(f.clone()),
+            ..EntryOptions::new()
+        };
+        let (c, got) = get_held_while_another_handle_sets(
+            dir.path(),
+            &first,
+            || std::fs::write(&f, b"file v2").unwrap(),
+            &EntryOptions::new(),
+        );
+        assert_eq!(got, None, "the old entry was stale");
+        assert_eq!(c.get(b"k").unwrap().as_deref(), Some(&b"new"[..]));
     }
 
     /// A set racing a set, the interleaving tests/cache.rs's

@@ -27,6 +27,10 @@ pub(crate) enum Point {
     /// The thread found the connection held by another thread and is about
     /// to wait for it.
     ConnectionWait,
+    /// A get checked an entry's files; what it writes about that entry (its
+    /// refreshed stamps, or its removal when stale) runs next, outside any
+    /// lock since the row was read.
+    Checked,
     /// Opening the database met "database is locked"; the open is retried
     /// next (see `open_db_retrying`). Reported to the opening thread's own
     /// hook ([`set_thread_hook`]): there is no store yet.

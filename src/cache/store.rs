@@ -15,7 +15,7 @@ use super::entry::{Binding, decode_bindings, encode_bindings};
 use crate::error::{Error, Result};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use std::collections::HashMap;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -161,6 +161,32 @@ pub struct Row {
     pub expires_ns: i64,
     pub file: Option<Binding>,
     pub deps: Vec<Binding>,
+    /// Its bindings as stored.
+    pub seen: Seen,
+}
+
+/// An entry's bindings as stored (file path, file stamp, dependencies):
+/// what a read validated. The write that follows the check (a refresh of
+/// its stamps, its removal) applies only while the row still holds them:
+/// another handle or process may have stored the key again meanwhile, and
+/// that entry must neither take the old one's stamps nor be removed for the
+/// old one's reasons.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seen {
+    file_path: Option<Vec<u8>>,
+    file_stamp: Option<Vec<u8>>,
+    deps: Option<Vec<u8>>,
+}
+
+impl Seen {
+    /// The bindings as this version stores them.
+    pub fn of(file: Option<&Binding>, deps: &[Binding]) -> Seen {
+        Seen {
+            file_path: file.map(|b| b.path.clone()),
+            file_stamp: file_stamp_blob(file),
+            deps: (!deps.is_empty()).then(|| encode_bindings(deps)),
+        }
+    }
 }
 
 /// A key with its bindings, as found by a reverse lookup.
@@ -174,6 +200,8 @@ pub struct BoundKey {
 /// The SQLite tier.
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Device and inode of the database file this handle opened.
+    file_id: (u64, u64),
     path: PathBuf,
     /// Set when a corrupt database was moved aside at open.
     pub recovered: Option<String>,
@@ -402,8 +430,12 @@ impl Store {
             }
             Err(e) => return Err(store_err(&format!("opening {}", path.display()), e)),
         };
+        let file_id = std::fs::metadata(&path)
+            .map(|m| (m.dev(), m.ino()))
+            .map_err(|e| Error::io(format!("opening {}", path.display()), &e))?;
         Ok(Store {
             conn: Mutex::new(conn),
+            file_id,
             path,
             recovered,
             touches: Mutex::new(Touches::default()),
@@ -415,6 +447,22 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Fails when the directory's database is no longer the file this
+    /// handle opened: another process found it corrupt and moved it aside
+    /// (or it was deleted). SQLite would go on writing into the old file in
+    /// WAL mode, and nothing written there would reach the other processes.
+    /// One `stat`: made before each write transaction and at each sync.
+    pub fn check_same_file(&self) -> Result<()> {
+        match std::fs::metadata(&self.path) {
+            Ok(m) if (m.dev(), m.ino()) == self.file_id => Ok(()),
+            _ => Err(Error::store(format!(
+                "cache database {} was replaced or removed since this handle opened it \
+                 (another process may have moved it aside as corrupt): reopen the cache",
+                self.path.display()
+            ))),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -491,6 +539,7 @@ impl Store {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
         then: impl FnOnce(&T),
     ) -> Result<T> {
+        self.check_same_file()?;
         let touches =
             std::mem::take(&mut self.touches.lock().unwrap_or_else(|e| e.into_inner()).keys);
         let mut conn = self.lock();
@@ -547,6 +596,7 @@ impl Store {
         if pending {
             return self.write_then(f, then);
         }
+        self.check_same_file()?;
         let conn = self.lock();
         let out = f(&conn).map_err(|e| self.fail("cache write", e))?;
         Ok(self.committed(conn, out, then))
@@ -585,7 +635,11 @@ pub fn get(conn: &Connection, key: &[u8]) -> rusqlite::Result<Option<Row>> {
         "SELECT value, expires_ns, file_path, file_stamp, deps FROM entries WHERE key = ?1",
     )?;
     st.query_row([key], |r| {
-        let deps: Option<Vec<u8>> = r.get(4)?;
+        let seen = Seen {
+            file_path: r.get(2)?,
+            file_stamp: r.get(3)?,
+            deps: r.get(4)?,
+        };
         // Room for one more byte: the C boundary appends a NUL.
         let blob = r.get_ref(0)?.as_blob()?;
         let mut value = Vec::with_capacity(blob.len() + 1);
@@ -593,8 +647,13 @@ pub fn get(conn: &Connection, key: &[u8]) -> rusqlite::Result<Option<Row>> {
         Ok(Row {
             value,
             expires_ns: r.get(1)?,
-            file: opt_binding(r.get(2)?, r.get(3)?),
-            deps: deps.and_then(|d| decode_bindings(&d)).unwrap_or_default(),
+            file: opt_binding(seen.file_path.clone(), seen.file_stamp.clone()),
+            deps: seen
+                .deps
+                .as_deref()
+                .and_then(decode_bindings)
+                .unwrap_or_default(),
+            seen,
         })
     })
     .optional()
@@ -747,17 +806,49 @@ fn put_row(
     Ok(())
 }
 
-/// Rewrites the recorded stamps of `key` (after a metadata-only change).
+/// Rewrites the recorded stamps of `key` (after a metadata-only change),
+/// if its row still holds the bindings `seen` that were checked.
 pub fn refresh(
     conn: &Connection,
     key: &[u8],
+    seen: &Seen,
     file: Option<&Binding>,
     deps: &[Binding],
 ) -> rusqlite::Result<()> {
     let deps = (!deps.is_empty()).then(|| encode_bindings(deps));
-    conn.prepare_cached("UPDATE entries SET file_stamp = ?2, deps = ?3 WHERE key = ?1")?
-        .execute(params![key, file_stamp_blob(file), deps])?;
+    conn.prepare_cached(
+        "UPDATE entries SET file_stamp = ?2, deps = ?3 WHERE key = ?1
+           AND file_path IS ?4 AND file_stamp IS ?5 AND deps IS ?6",
+    )?
+    .execute(params![
+        key,
+        file_stamp_blob(file),
+        deps,
+        seen.file_path,
+        seen.file_stamp,
+        seen.deps
+    ])?;
     Ok(())
+}
+
+/// Deletes `key` if its row still holds the bindings `seen` (found stale
+/// through them); whether it did.
+pub fn delete_seen(conn: &Connection, key: &[u8], seen: &Seen) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM entries WHERE key = ?1
+               AND file_path IS ?2 AND file_stamp IS ?3 AND deps IS ?4",
+        )?
+        .execute(params![key, seen.file_path, seen.file_stamp, seen.deps])?
+        > 0)
+}
+
+/// Deletes `key` if its row has expired by `now_ns`; whether it did.
+pub fn delete_if_expired(conn: &Connection, key: &[u8], now_ns: i64) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("DELETE FROM entries WHERE key = ?1 AND expires_ns <= ?2")?
+        .execute(params![key, now_ns])?
+        > 0)
 }
 
 /// Deletes `key`; whether it existed.

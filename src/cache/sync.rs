@@ -74,6 +74,7 @@ impl Cache {
         sync.next_ns
             .store(now.saturating_add(sync.interval_ns), Relaxed);
         let store = self.store.as_ref().expect("persistent tier");
+        store.check_same_file()?;
         // Only a syncer changes the state, and this is the only one.
         let seen = {
             let st = sync.state.lock().unwrap_or_else(|e| e.into_inner());
