@@ -982,7 +982,7 @@ pub(super) mod tests {
     /// A get that checked an entry (memory tier off: read from the
     /// database) is held before it writes what it found; meanwhile another
     /// handle stores the key again with `second_entry`; then the get goes
-    /// on. Returns the cache, its directory and what the get returned.
+    /// on. Returns the cache and what the get returned.
     fn get_held_while_another_handle_sets(
         dir: &Path,
         first: &EntryOptions,
