@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
-use wtfperf::cache::{Cache, CacheOptions};
+use wtfperf::cache::{Cache, CacheOptions, stamp};
 use wtfperf::scan::{
     self, AnalyzeHost, Control, FileEntry, IssueKind, ParallelAnalyzeHost, ScanIssue, ScanOptions,
     ScanSummary, Verdict,
@@ -94,36 +94,10 @@ fn tree(n: usize) -> tempfile::TempDir {
     dir
 }
 
-/// Waits until every file under `root` was last changed (mtime and ctime)
-/// more than the cache's racy window (2 s) ago: a file written a moment ago
-/// is racy whatever mtime it was given, and is re-hashed rather than
-/// trusted on its stat.
+/// Waits until the files under `root` are no longer racy (see
+/// [`stamp::settle`]): their stamps are then trusted on their stat.
 fn settle(root: &Path) {
-    fn newest(dir: &Path) -> i64 {
-        use std::os::unix::fs::MetadataExt;
-        let mut t = i64::MIN;
-        for e in std::fs::read_dir(dir).unwrap() {
-            let e = e.unwrap();
-            let m = e.metadata().unwrap();
-            if m.is_dir() {
-                t = t.max(newest(&e.path()));
-            } else {
-                let ns = |s: i64, n: i64| s * 1_000_000_000 + n;
-                t = t
-                    .max(ns(m.ctime(), m.ctime_nsec()))
-                    .max(ns(m.mtime(), m.mtime_nsec()));
-            }
-        }
-        t
-    }
-    let now = SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64;
-    let wait = newest(root) + 2_050_000_000 - now;
-    if wait > 0 {
-        std::thread::sleep(Duration::from_nanos(wait as u64));
-    }
+    stamp::settle(root).unwrap();
 }
 
 fn go(root: &Path, cache: Option<&Cache>, id: &str) -> (Lines, ScanSummary) {

@@ -219,33 +219,6 @@ impl ParallelAnalyzeHost for Host {
 }
 
 /// Opens the cache, analyzes the tree, closes the cache.
-/// Waits until every file of `root` was last changed (its ctime) longer
-/// than the cache's racy window ago (at most that long), so the cache
-/// filled next trusts them on their `stat`: a warm run then measures the
-/// steady state, not the re-hash of files written a moment before (a
-/// generated project, a copy). Nothing is read.
-fn settle(root: &Path) -> Result<()> {
-    let opts = ScanOptions {
-        include_content: false,
-        max_file_size: u64::MAX,
-        ..ScanOptions::default()
-    };
-    let mut newest = i64::MIN;
-    scan::scan(root, &opts, &mut |ev| {
-        if let ScanEvent::File(f) = ev {
-            newest = newest.max(f.ctime_ns).max(f.mtime_ns);
-        }
-        Control::Continue
-    })?;
-    let window = crate::cache::stamp::RACY_WINDOW_NS;
-    let wait = newest
-        .saturating_add(window + 10_000_000)
-        .saturating_sub(crate::cache::stamp::now_ns())
-        .clamp(0, window + 10_000_000);
-    std::thread::sleep(std::time::Duration::from_nanos(wait as u64));
-    Ok(())
-}
-
 fn analyze_once(ctx: &Context, cache_dir: &Path, threads: usize) -> Result<(RunCounts, Host)> {
     let root = ctx.root.as_path();
     let cache = Cache::open(CacheOptions {
@@ -319,7 +292,9 @@ impl Workload for AnalyzeWorkload {
                         self.mirrored = true;
                     }
                     self.remove_cache()?;
-                    settle(&self.ctx.root)?;
+                    // A generated or copied tree was written a moment ago:
+                    // filled now, its first warm run would re-hash it.
+                    crate::cache::stamp::settle(&self.ctx.root)?;
                     analyze_once(&self.ctx, &self.cache_dir, self.threads)?;
                     self.filled = true;
                 }

@@ -819,7 +819,7 @@ mod tests {
     #[test]
     fn a_cache_of_the_previous_schema_is_rehashed_once_and_refreshed() {
         use crate::cache::stamp::stamp_file;
-        use crate::cache::stamp::testing::{hashed, settle, write_old};
+        use crate::cache::stamp::testing::{hashed, write_old};
         use crate::cache::store::{MIGRATIONS, Store};
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("tree");
@@ -833,8 +833,7 @@ mod tests {
         for (name, content) in files {
             write_old(&root.join(name), content.as_bytes());
         }
-        let paths: Vec<_> = files.iter().map(|(name, _)| root.join(name)).collect();
-        settle(&paths.iter().map(|p| p.as_path()).collect::<Vec<_>>());
+        crate::cache::stamp::settle(&root).unwrap();
         // Stamps as the previous version recorded them (no ctime; not racy).
         let old_stamp = |name: &str| stamp_file(&root.join(name)).unwrap();
         let old_binding = |name: &str| {

@@ -376,8 +376,9 @@ impl Cache {
 
 #[cfg(test)]
 mod tests {
+    use crate::cache::stamp::settle;
     use crate::cache::stamp::testing::{
-        chmod, hashed, rewrite_keeping_mtime, settle, until_ctime_moves, write_old,
+        chmod, hashed, rewrite_keeping_mtime, until_ctime_moves, write_old,
     };
     use crate::cache::{Cache, CacheOptions, EntryOptions};
 
@@ -396,7 +397,8 @@ mod tests {
             let (f, d) = (dir.path().join("f.py"), dir.path().join("d.h"));
             write_old(&f, b"print(1)");
             write_old(&d, b"#define X");
-            settle(&[&f, &d]);
+            settle(&f).unwrap();
+            settle(&d).unwrap();
             let opts = CacheOptions {
                 dir: persistent.then(|| dir.path().join("c")),
                 ..CacheOptions::default()
@@ -418,7 +420,7 @@ mod tests {
                 assert_eq!(hashed(), before + 1, "re-hashed once");
                 // Recorded within the racy window of the chmod: re-hashed
                 // once more after it, then trusted.
-                settle(&[path]);
+                settle(path).unwrap();
                 assert_eq!(get(&c, b"k").unwrap(), b"v");
                 assert_eq!(hashed(), before + 2, "re-hashed past the window");
                 assert_eq!(get(&c, b"k").unwrap(), b"v");
@@ -445,7 +447,7 @@ mod tests {
             let before = hashed();
             assert!(c.check_file_changes(&[&f]).unwrap().is_empty());
             assert_eq!(hashed(), before + 1);
-            settle(&[&f]);
+            settle(&f).unwrap();
             assert!(c.check_file_changes(&[&f]).unwrap().is_empty());
             assert_eq!(hashed(), before + 2);
             assert!(c.check_file_changes(&[&f]).unwrap().is_empty());

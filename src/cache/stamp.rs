@@ -145,6 +145,36 @@ pub(crate) fn racy(meta: &FileMeta, recorded_ns: i64) -> bool {
     meta.mtime_ns.max(meta.ctime_ns) >= recorded_ns.saturating_sub(RACY_WINDOW_NS)
 }
 
+/// Waits until no file of `root` (a file, or the files a default scan of a
+/// directory finds; nothing is read) is racy any more: until its last change
+/// (mtime or ctime) is more than [`RACY_WINDOW_NS`] old, and no longer than
+/// that. Stamps recorded after it are trusted on their `stat`: what a
+/// benchmark's warm cache or a test of stat-only hits needs after writing
+/// files (whatever mtime they were given).
+pub fn settle(root: &Path) -> crate::Result<()> {
+    use crate::scan::{Control, ScanEvent, ScanOptions};
+    let opts = ScanOptions {
+        include_content: false,
+        max_file_size: u64::MAX,
+        ..ScanOptions::default()
+    };
+    let mut newest = i64::MIN;
+    crate::scan::scan(root, &opts, &mut |ev| {
+        if let ScanEvent::File(f) = ev {
+            newest = newest.max(f.mtime_ns).max(f.ctime_ns);
+        }
+        Control::Continue
+    })?;
+    // 10 ms past the window: the clock that stamps files may lag this one.
+    let most = RACY_WINDOW_NS + 10_000_000;
+    let wait = newest
+        .saturating_add(most)
+        .saturating_sub(now_ns())
+        .clamp(0, most);
+    std::thread::sleep(std::time::Duration::from_nanos(wait as u64));
+    Ok(())
+}
+
 /// Wall-clock nanoseconds since the Unix epoch.
 pub fn now_ns() -> i64 {
     SystemTime::now()
@@ -458,31 +488,10 @@ pub(crate) mod testing {
     }
 
     /// Writes `path` with its mtime far enough back not to be racy by it
-    /// (its ctime still is until [`settle`]).
+    /// (its ctime still is until [`super::settle`]).
     pub(crate) fn write_old(path: &Path, content: &[u8]) {
         std::fs::write(path, content).unwrap();
         set_mtime(path, now_ns() - 100 * RACY_WINDOW_NS);
-    }
-
-    /// Waits until `paths` were last changed (mtime and ctime) longer than
-    /// the racy window ago: a file written a moment ago is racy whatever
-    /// mtime it was given, so a stamp meant to be trusted on its `stat` is
-    /// taken after this.
-    pub(crate) fn settle(paths: &[&Path]) {
-        let newest = paths
-            .iter()
-            .map(|p| {
-                let m = stat(p).unwrap();
-                m.ctime_ns.max(m.mtime_ns)
-            })
-            .max()
-            .unwrap_or(i64::MIN);
-        let wait = newest
-            .saturating_add(RACY_WINDOW_NS + 10_000_000)
-            .saturating_sub(now_ns());
-        if wait > 0 {
-            std::thread::sleep(std::time::Duration::from_nanos(wait as u64));
-        }
     }
 
     /// Files this thread hashed so far.
@@ -621,7 +630,7 @@ mod tests {
         // not read), and a rewrite that put the mtime back shows in the
         // ctime.
         set_mtime(&f, mtime - 10 * RACY_WINDOW_NS);
-        settle(&[&f]);
+        settle(&f).unwrap();
         let stamp = stamp_file(root).unwrap();
         let before = hashed();
         assert_eq!(check(root, Some(&stamp)), Check::Unchanged);
@@ -640,7 +649,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.txt");
         write_old(&f, b"hello");
-        settle(&[&f]);
+        settle(&f).unwrap();
         let stamp = stamp_file(&f).unwrap();
         assert!(!stamp.is_racy());
         let before = hashed();
@@ -684,7 +693,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.txt");
         write_old(&f, b"hello");
-        settle(&[&f]);
+        settle(&f).unwrap();
         let stamp = stamp_file(&f).unwrap();
         until_ctime_moves(&f, || chmod(&f, 0o600));
         let before = hashed();
@@ -699,7 +708,7 @@ mod tests {
         // (the same content: refreshed); once recorded after it, trusted on
         // its stat again.
         assert!(fresh.is_racy());
-        settle(&[&f]);
+        settle(&f).unwrap();
         let Check::Refreshed(fresh) = check(&f, Some(&fresh)) else {
             panic!("a racy stamp trusted");
         };
@@ -713,7 +722,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.txt");
         write_old(&f, b"hello");
-        settle(&[&f]);
+        settle(&f).unwrap();
         // As a version before ctimes were recorded stored it.
         let old = FileStamp {
             ctime_ns: CTIME_UNKNOWN,
