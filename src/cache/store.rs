@@ -171,7 +171,7 @@ pub struct Row {
 /// another handle or process may have stored the key again meanwhile, and
 /// that entry must neither take the old one's stamps nor be removed for the
 /// old one's reasons.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Seen {
     file_path: Option<Vec<u8>>,
     file_stamp: Option<Vec<u8>>,
