@@ -531,11 +531,11 @@ class ParallelAnalyzer:
     configuration file it reads). After changing those, give the function or
     class a new ``version`` attribute (``check.version = "2"``) or pass
     ``analyzer_id=``. A module without a source file (built in, a C
-    extension, code run by ``exec`` or ``python -c``) adds nothing, as
-    before. A source file is read once per loaded module and process (again
-    after ``importlib.reload``), so the identity describes the code the
-    process loaded, unless the file was edited between its import and the
-    first run that uses it.
+    extension, code run by ``exec`` or ``python -c``) adds nothing. A source
+    file is read once per loaded module and process (again after
+    ``importlib.reload``), so the identity describes the code the process
+    loaded, unless the file was edited between its import and the first run
+    that uses it.
     """
 
     ID_PREFIX = "wtfperf.python.analyzers/2"
